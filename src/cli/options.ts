@@ -1,0 +1,72 @@
+// Flag parsing shared by the commands that run the check.
+import { Option } from 'commander';
+import { GuardError } from '../errors.js';
+import { parseDuration } from '../policy/duration.js';
+import type { CheckOptions } from '../pipeline.js';
+
+export interface CommonFlags {
+  cwd?: string;
+  lockfile?: string;
+  registry?: string;
+  policy?: string;
+  now?: string;
+  cacheDir?: string;
+  concurrency?: string;
+  timeout?: string;
+  retries?: string;
+  offline?: boolean;
+  color?: boolean;
+}
+
+export function commonOptions(): Option[] {
+  return [
+    new Option('-C, --cwd <dir>', 'project folder (default: the current folder)'),
+    new Option('--lockfile <path>', 'lockfile to check (default: npm-shrinkwrap.json or package-lock.json)'),
+    new Option('--registry <url>', 'registry to check against (default: npm config registry)'),
+    new Option('--policy <path>', 'policy file (default: safe-install.policy.json in the project)'),
+    new Option('--now <iso-8601>', 'evaluate as of this instant (reproducible audits)'),
+    new Option('--cache-dir <dir>', 'metadata cache folder (default: $XDG_CACHE_HOME/safe-install)'),
+    new Option('--concurrency <n>', 'registry requests at once (default 16)'),
+    new Option('--timeout <duration>', 'per-request timeout, e.g. 30s (default 30s)'),
+    new Option('--retries <n>', 'retries of a failed request (default 2)'),
+    new Option('--offline', 'use only the metadata cache; a miss is an error'),
+    new Option('--no-color', 'no colours (NO_COLOR is honoured too)'),
+  ];
+}
+
+function positiveInt(name: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new GuardError('bad-usage', `--${name} must be a whole number >= ${min}, not "${value}"`);
+  return n;
+}
+
+export function toCheckOptions(flags: CommonFlags): CheckOptions {
+  let now: Date | undefined;
+  if (flags.now !== undefined) {
+    now = new Date(flags.now);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(flags.now) || Number.isNaN(now.getTime())) {
+      throw new GuardError('bad-usage', `--now must be an ISO-8601 instant such as 2026-01-31T12:00:00Z, not "${flags.now}"`);
+    }
+  }
+  let timeoutMs: number | undefined;
+  if (flags.timeout !== undefined) {
+    try {
+      timeoutMs = /^\d+$/.test(flags.timeout) ? Number(flags.timeout) * 1000 : parseDuration(flags.timeout);
+    } catch (err) {
+      throw new GuardError('bad-usage', `--timeout: ${(err as Error).message}`);
+    }
+  }
+  return {
+    cwd: flags.cwd ?? process.cwd(),
+    lockfile: flags.lockfile,
+    registry: flags.registry,
+    policy: flags.policy,
+    now,
+    cacheDir: flags.cacheDir,
+    concurrency: positiveInt('concurrency', flags.concurrency, 1),
+    retries: positiveInt('retries', flags.retries, 0),
+    timeoutMs,
+    offline: flags.offline,
+  };
+}

@@ -1,0 +1,140 @@
+// The check pipeline: lockfile -> registry facts -> checks -> verdicts. Each stage takes the previous one's
+// output as plain data; `check` stops here and reports, `ci` goes on to install.
+import { resolve } from 'node:path';
+import { GuardError } from './errors.js';
+import type { Finding, LockedPackage, LockedTree, PackageFacts } from './types.js';
+import { readLockfile } from './lockfile/index.js';
+import { loadNpmSettings, registryFor, type NpmSettings } from './project/npm-config.js';
+import { loadPolicy, type Policy } from './policy/load.js';
+import { RegistryClient, type FetchStats, type FactsResult } from './registry/client.js';
+import { defaultCacheDir } from './registry/cache.js';
+import { CHECKS } from './checks/index.js';
+import type { FactsInput } from './checks/types.js';
+import { decide, type PackageVerdict } from './verdict/verdict.js';
+import { severityOf } from './checks/finding.js';
+
+export interface CheckOptions {
+  cwd: string;
+  lockfile?: string;
+  policy?: string;
+  registry?: string;
+  now?: Date;
+  cacheDir?: string;
+  concurrency?: number;
+  timeoutMs?: number;
+  retries?: number;
+  offline?: boolean;
+  ttlMs?: number;
+}
+
+export interface CheckResult {
+  tree: LockedTree;
+  policy: Policy;
+  npm: NpmSettings;
+  now: Date;
+  verdicts: PackageVerdict[];
+  /** Problems that kept the check from completing (exit 2). */
+  errors: GuardError[];
+  /** Things said once per run (a mirror, a host mapping...). */
+  notices: string[];
+  stats: FetchStats & { names: number; ms: number };
+}
+
+export const DEFAULTS = { concurrency: 16, timeoutMs: 30_000, retries: 2, ttlMs: 10 * 60_000 };
+
+export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
+  const started = Date.now();
+  const cwd = resolve(opts.cwd);
+  const now = opts.now ?? new Date();
+  const tree = await readLockfile(cwd, opts.lockfile);
+  const npm = await loadNpmSettings(tree.root.dir, { registry: opts.registry });
+  const policy = await loadPolicy(tree.root.dir, opts.policy, npm);
+  const client = new RegistryClient({
+    settings: npm,
+    cacheDir: opts.cacheDir ?? defaultCacheDir(),
+    concurrency: opts.concurrency ?? DEFAULTS.concurrency,
+    timeoutMs: opts.timeoutMs ?? DEFAULTS.timeoutMs,
+    retries: opts.retries ?? DEFAULTS.retries,
+    offline: opts.offline ?? false,
+    ttlMs: opts.ttlMs ?? DEFAULTS.ttlMs,
+  });
+
+  // One request per name; each name's checks run as soon as its facts arrive.
+  const byName = new Map<string, LockedPackage[]>();
+  for (const pkg of tree.packages) {
+    if (pkg.source !== 'registry') continue;
+    const list = byName.get(pkg.name) ?? [];
+    list.push(pkg);
+    byName.set(pkg.name, list);
+  }
+  const errors: GuardError[] = [];
+  const verdicts = new Map<LockedPackage, PackageVerdict>();
+  const ctx = { now, policy };
+  const judge = (pkg: LockedPackage, facts: FactsInput) => {
+    const findings = CHECKS.flatMap((c) => c.run(pkg, facts, ctx));
+    verdicts.set(pkg, decide(pkg, findings, policy, now));
+  };
+  await Promise.all(
+    [...byName].map(async ([name, pkgs]) => {
+      const result: FactsResult = await client.facts(name, pkgs.map((p: LockedPackage) => p.version));
+      if (result.kind === 'error') {
+        errors.push(result.error);
+        for (const pkg of pkgs) verdicts.set(pkg, unavailable(pkg, result.error));
+        return;
+      }
+      const facts: PackageFacts | 'missing' = result.kind === 'facts' ? result.facts : 'missing';
+      for (const pkg of pkgs) judge(pkg, facts);
+    }),
+  );
+  for (const pkg of tree.packages) if (!verdicts.has(pkg)) judge(pkg, undefined);
+
+  return {
+    tree,
+    policy,
+    npm,
+    now,
+    verdicts: tree.packages.map((p) => verdicts.get(p)!),
+    errors: errors.sort((a, b) => (a.pkg ?? '').localeCompare(b.pkg ?? '')),
+    notices: mirrorNotices(tree, npm),
+    stats: { ...client.stats, names: byName.size, ms: Date.now() - started },
+  };
+}
+
+function unavailable(pkg: LockedPackage, error: GuardError): PackageVerdict {
+  const f: Finding = {
+    check: 'registry',
+    code: 'metadata-unavailable',
+    severity: severityOf('block'),
+    action: 'block',
+    message: error.message,
+    remedy: error.remedy,
+  };
+  return { pkg, verdict: 'block', findings: [f] };
+}
+
+/**
+ * Lockfiles made against another registry host (a mirror, or the public registry behind a mirror): the checks
+ * use the configured registry, as npm's replace-registry-host does for installs. Say so once.
+ */
+function mirrorNotices(tree: LockedTree, npm: NpmSettings): string[] {
+  const hosts = new Map<string, number>();
+  for (const pkg of tree.packages) {
+    if (pkg.source !== 'registry' || !pkg.resolved) continue;
+    let host: string;
+    try {
+      host = new URL(pkg.resolved).host;
+    } catch {
+      continue;
+    }
+    if (host !== new URL(registryFor(pkg.name, npm)).host) hosts.set(host, (hosts.get(host) ?? 0) + 1);
+  }
+  return [...hosts].map(([host, n]) => {
+    const npmReplaces = npm.replaceRegistryHost === 'always' || npm.replaceRegistryHost === host || (npm.replaceRegistryHost === 'npmjs' && host === 'registry.npmjs.org');
+    return (
+      `${n} lockfile entries resolve to ${host}, not the configured registry ${new URL(npm.registry).host}: they were checked against the configured registry` +
+      (npmReplaces
+        ? ` (npm's replace-registry-host=${npm.replaceRegistryHost} installs them from it too)`
+        : `; npm will download them from ${host} unless replace-registry-host=always (now "${npm.replaceRegistryHost}")`)
+    );
+  });
+}

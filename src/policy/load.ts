@@ -1,0 +1,183 @@
+// Policy = shipped default, overridden field by field by the project's policy file, plus the settings the
+// project's package manager already has (npm min-release-age...): for those the stricter side wins and the
+// report names where each rule came from. A malformed policy is an error naming the field, never ignored.
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GuardError } from '../errors.js';
+import type { Action, CheckId, FindingCode } from '../types.js';
+import type { NpmSettings } from '../project/npm-config.js';
+import { parseDuration } from './duration.js';
+import { parsePattern, type PackagePattern } from './pattern.js';
+
+const require = createRequire(import.meta.url);
+
+export const POLICY_FILE = 'safe-install.policy.json';
+const POLICIES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies');
+
+/** The policy file as written (after merging with the default). */
+export interface PolicyDocument {
+  $schema?: string;
+  minimumReleaseAge?: string | number;
+  minimumReleaseAgeExclude?: string[];
+  actions?: Partial<Record<CheckId | FindingCode, Action>>;
+  sources?: { direct?: Action; transitive?: Action };
+  scripts?: { allow?: string[]; deny?: string[]; unlisted?: 'skip' | 'block'; rootScripts?: boolean };
+  exceptions?: ExceptionEntry[];
+}
+
+export interface ExceptionEntry {
+  package: string;
+  checks: (CheckId | '*')[];
+  reason: string;
+  expires: string;
+  approvedBy?: string;
+  approvedAt?: string;
+}
+
+/** One source of a minimum release age; a package gets the largest age among the sources that apply to it. */
+export interface AgeRule {
+  ms: number;
+  exclude: PackagePattern[];
+  source: string;
+}
+
+export interface Policy {
+  /** Where the project policy came from, or undefined when only the default applies. */
+  file?: string;
+  ageRules: AgeRule[];
+  actions: Partial<Record<CheckId | FindingCode, Action>>;
+  sources: { direct: Action; transitive: Action };
+  scripts: { allow: PackagePattern[]; deny: PackagePattern[]; unlisted: 'skip' | 'block'; rootScripts: boolean };
+  exceptions: (ExceptionEntry & { pattern: PackagePattern })[];
+}
+
+let validator: ((doc: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null };
+
+function validate(doc: unknown, file: string): void {
+  if (!validator) {
+    const Ajv = require('ajv');
+    const addFormats = require('ajv-formats');
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    addFormats(ajv);
+    validator = ajv.compile(JSON.parse(readFileSync(join(POLICIES_DIR, 'policy.schema.json'), 'utf8')));
+  }
+  if (validator(doc)) return;
+  const problems = (validator.errors ?? []).map((e) => {
+    const field = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
+    const extra = e.params?.additionalProperty ? ` "${e.params.additionalProperty}"` : e.params?.allowedValues ? ` (${(e.params.allowedValues as string[]).join(', ')})` : '';
+    return `${field}: ${e.message}${extra}`;
+  });
+  throw new GuardError('bad-policy', `invalid policy ${file}:\n  ${[...new Set(problems)].join('\n  ')}`, {
+    remedy: 'fix the fields named above; the schema is policies/policy.schema.json',
+  });
+}
+
+export function defaultPolicyDocument(): PolicyDocument {
+  return JSON.parse(readFileSync(join(POLICIES_DIR, 'default.json'), 'utf8'));
+}
+
+/** Find the project's policy: an explicit --policy path, else safe-install.policy.json in the project root. */
+export async function loadPolicy(projectDir: string, explicit: string | undefined, npm: NpmSettings | undefined): Promise<Policy> {
+  const base = defaultPolicyDocument();
+  let file: string | undefined;
+  let project: PolicyDocument = {};
+  const path = explicit ? resolve(explicit) : join(projectDir, POLICY_FILE);
+  let text: string | undefined;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (explicit || (err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new GuardError('bad-policy', `cannot read the policy ${path}: ${(err as Error).message}`, {
+        remedy: explicit ? 'check the --policy path' : 'check the file permissions',
+      });
+    }
+  }
+  if (text !== undefined) {
+    file = path;
+    try {
+      project = JSON.parse(text);
+    } catch (err) {
+      throw new GuardError('bad-policy', `the policy ${path} is not valid JSON: ${(err as Error).message}`, {
+        remedy: 'fix the JSON syntax',
+      });
+    }
+    validate(project, path);
+  }
+  const doc = mergePolicy(base, project);
+  validate(doc, file ?? 'default');
+  return compilePolicy(doc, file, npm);
+}
+
+export function mergePolicy(base: PolicyDocument, over: PolicyDocument): PolicyDocument {
+  return {
+    ...base,
+    ...over,
+    actions: { ...base.actions, ...over.actions },
+    sources: { ...base.sources, ...over.sources },
+    scripts: { ...base.scripts, ...over.scripts },
+    exceptions: over.exceptions ?? base.exceptions ?? [],
+  };
+}
+
+function field<T>(name: string, file: string | undefined, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new GuardError('bad-policy', `invalid policy ${file ?? 'default'}: ${name}: ${(err as Error).message}`, {
+      remedy: 'fix the field named above',
+    });
+  }
+}
+
+export function compilePolicy(doc: PolicyDocument, file: string | undefined, npm?: NpmSettings): Policy {
+  const patterns = (name: string, list: string[] = []) =>
+    list.map((p, i) => field(`${name}[${i}]`, file, () => parsePattern(p)));
+  const ageRules: AgeRule[] = [
+    {
+      ms: field('minimumReleaseAge', file, () => parseDuration(doc.minimumReleaseAge ?? '7d')),
+      exclude: patterns('minimumReleaseAgeExclude', doc.minimumReleaseAgeExclude),
+      source: file && doc.minimumReleaseAge !== undefined ? `policy ${basename(file)}` : 'default policy',
+    },
+  ];
+  if (npm?.minReleaseAge && Number.isFinite(npm.minReleaseAge.days) && npm.minReleaseAge.days > 0) {
+    ageRules.push({
+      ms: npm.minReleaseAge.days * 86_400_000,
+      exclude: (npm.minReleaseAgeExclude?.patterns ?? []).flatMap((p) => {
+        try {
+          return [parsePattern(p)];
+        } catch {
+          return []; // npm would reject it too; an unusable exclusion excludes nothing (stricter)
+        }
+      }),
+      source: npm.minReleaseAge.source,
+    });
+  }
+  const exceptions = (doc.exceptions ?? []).map((e, i) => {
+    const pattern = field(`exceptions[${i}].package`, file, () => parsePattern(e.package));
+    field(`exceptions[${i}].expires`, file, () => {
+      if (Number.isNaN(Date.parse(e.expires))) throw new Error(`"${e.expires}" is not a date`);
+    });
+    return { ...e, pattern };
+  });
+  return {
+    file,
+    ageRules,
+    actions: doc.actions ?? {},
+    sources: { direct: doc.sources?.direct ?? 'allow', transitive: doc.sources?.transitive ?? 'block' },
+    scripts: {
+      allow: patterns('scripts.allow', doc.scripts?.allow),
+      deny: patterns('scripts.deny', doc.scripts?.deny),
+      unlisted: doc.scripts?.unlisted ?? 'skip',
+      rootScripts: doc.scripts?.rootScripts ?? true,
+    },
+    exceptions,
+  };
+}
+
+/** The action for a finding: by code, else by check, else the check's own default. */
+export function actionFor(policy: Policy, check: CheckId, code: FindingCode, fallback: Action): Action {
+  return policy.actions[code] ?? policy.actions[check] ?? fallback;
+}

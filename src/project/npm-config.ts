@@ -1,0 +1,90 @@
+// The user's npm configuration, loaded by npm's own loader so that registries, scoped registries,
+// per-registry auth, strict-ssl, cafile, proxies and NPM_CONFIG_* mean exactly what they mean to npm.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { GuardError } from '../errors.js';
+
+const require = createRequire(import.meta.url);
+
+export interface NpmSettings {
+  /** Flat options in the shape npm-registry-fetch takes (auth keys stay inside; never print them). */
+  flat: Record<string, unknown>;
+  /** The default registry, with a trailing slash. */
+  registry: string;
+  /** `min-release-age` in days, with the config level it came from (project, user, global, env, cli). */
+  minReleaseAge?: { days: number; source: string };
+  minReleaseAgeExclude?: { patterns: string[]; source: string };
+  replaceRegistryHost: string;
+}
+
+/** npm's install folder, for its builtin npmrc; absent is fine (no builtin config). */
+function npmPath(): string {
+  const candidates = [
+    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm'),
+    join(dirname(process.execPath), 'node_modules', 'npm'),
+  ];
+  return candidates.find((p) => existsSync(p)) ?? candidates[0];
+}
+
+export async function loadNpmSettings(cwd: string, overrides: { registry?: string } = {}): Promise<NpmSettings> {
+  const Config = require('@npmcli/config');
+  const { definitions, shorthands, flatten, nerfDarts } = require('@npmcli/config/lib/definitions');
+  const argv = [process.execPath, 'npm'];
+  if (overrides.registry) argv.push(`--registry=${overrides.registry}`);
+  const config = new Config({
+    npmPath: npmPath(),
+    definitions,
+    shorthands,
+    flatten,
+    nerfDarts,
+    argv,
+    env: process.env,
+    execPath: process.execPath,
+    platform: process.platform,
+    cwd,
+    // npm warns on unknown keys through process 'log' events; we do not listen, so nothing leaks.
+  });
+  try {
+    await config.load();
+  } catch (err) {
+    throw new GuardError('bad-config', `could not read the npm configuration: ${(err as Error).message}`, {
+      remedy: 'check your .npmrc files (project, user, global) and NPM_CONFIG_* variables',
+      cause: err,
+    });
+  }
+  const flat = { ...config.flat } as Record<string, unknown>;
+  const registry = withSlash(String(config.get('registry')));
+  const settings: NpmSettings = {
+    flat,
+    registry,
+    replaceRegistryHost: String(config.get('replace-registry-host') ?? 'npmjs'),
+  };
+  const age = config.get('min-release-age');
+  if (age !== null && age !== undefined && age !== '') {
+    settings.minReleaseAge = { days: Number(age), source: `npm config min-release-age (${config.find('min-release-age')})` };
+  }
+  const exclude = config.get('min-release-age-exclude');
+  const excludeList = ([] as string[]).concat(exclude ?? []).filter(Boolean);
+  if (excludeList.length) {
+    settings.minReleaseAgeExclude = {
+      patterns: excludeList,
+      source: `npm config min-release-age-exclude (${config.find('min-release-age-exclude')})`,
+    };
+  }
+  return settings;
+}
+
+export function withSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}
+
+/** The registry npm would use for a package name: `@scope:registry` or the default. */
+export function registryFor(name: string, settings: Pick<NpmSettings, 'flat' | 'registry'>): string {
+  if (name.startsWith('@')) {
+    const scope = name.slice(0, name.indexOf('/'));
+    const scoped = settings.flat[`${scope}:registry`];
+    if (typeof scoped === 'string' && scoped) return withSlash(scoped);
+  }
+  return settings.registry;
+}

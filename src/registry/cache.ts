@@ -1,0 +1,59 @@
+// On-disk cache of slim package facts, one JSON file per (registry, name). Writes are atomic (temp file +
+// rename), so two processes sharing a cache never see a half-written entry; a corrupt entry is a miss.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { PackageFacts } from '../types.js';
+
+export interface CacheEntry {
+  /** When the entry was last confirmed current with the registry (ISO). */
+  checkedAt: string;
+  etag?: string;
+  lastModified?: string;
+  facts: PackageFacts;
+}
+
+const FORMAT = 'v1';
+
+export function defaultCacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'safe-install');
+}
+
+export class FactsCache {
+  private readonly dir: string;
+
+  constructor(root: string) {
+    this.dir = join(root, 'metadata', FORMAT);
+  }
+
+  private file(registry: string, name: string): string {
+    const key = createHash('sha256').update(`${registry}\0${name}`).digest('hex');
+    return join(this.dir, key.slice(0, 2), `${key}.json`);
+  }
+
+  async get(registry: string, name: string): Promise<CacheEntry | undefined> {
+    try {
+      const entry = JSON.parse(await readFile(this.file(registry, name), 'utf8')) as CacheEntry;
+      if (entry?.facts?.name !== name || entry.facts.registry !== registry || typeof entry.checkedAt !== 'string') return undefined;
+      return entry;
+    } catch {
+      return undefined; // missing or corrupt: a miss, fetched again
+    }
+  }
+
+  async put(registry: string, name: string, entry: CacheEntry): Promise<void> {
+    const target = this.file(registry, name);
+    const dir = join(target, '..');
+    await mkdir(dir, { recursive: true });
+    const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await writeFile(tmp, JSON.stringify(entry));
+      await rename(tmp, target);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,48 @@
+// The JSON contract: {summary, packages: [{name, version, verdict, findings: [{check, code, severity, message}]}]}
+// listing every locked package, allowed ones included. Other fields may be added, never removed.
+import type { CheckResult } from '../pipeline.js';
+import type { Action } from '../types.js';
+import { summarize } from './summary.js';
+
+export function toJson(result: CheckResult): object {
+  return {
+    schemaVersion: 1,
+    tool: 'safe-install',
+    lockfile: result.tree.lockfilePath,
+    format: result.tree.format,
+    now: result.now.toISOString(),
+    registry: result.npm.registry,
+    policy: {
+      file: result.policy.file ?? null,
+      minimumReleaseAge: result.policy.ageRules.map((r) => ({ ms: r.ms, source: r.source, exclude: r.exclude.map((p) => p.text) })),
+    },
+    summary: summarize(result),
+    notices: result.notices,
+    errors: result.errors.map((e) => ({ code: e.code, package: e.pkg ?? null, message: e.message, remedy: e.remedy ?? null })),
+    packages: result.verdicts.map(({ pkg, verdict, findings }) => ({
+      name: pkg.name,
+      version: pkg.version,
+      verdict: verdict as Action,
+      source: pkg.source,
+      ...(pkg.aliases.length ? { aliases: pkg.aliases } : {}),
+      direct: pkg.direct,
+      dev: pkg.dev,
+      optional: pkg.optional,
+      ...(pkg.integrity ? { integrity: pkg.integrity } : {}),
+      ...(pkg.resolved ? { resolved: pkg.resolved } : {}),
+      ...(pkg.bundledIn ? { bundledIn: pkg.bundledIn } : {}),
+      hasInstallScript: pkg.hasInstallScript,
+      paths: pkg.paths,
+      ...(pkg.lockfileLine ? { lockfileLine: pkg.lockfileLine } : {}),
+      findings: findings.map((f) => ({
+        check: f.check,
+        code: f.code,
+        severity: f.severity,
+        action: f.action,
+        message: f.message,
+        ...(f.remedy ? { remedy: f.remedy } : {}),
+        ...(f.data ? { data: f.data } : {}),
+      })),
+    })),
+  };
+}

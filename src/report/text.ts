@@ -1,0 +1,123 @@
+// Human report: problems grouped by verdict, one line each with the reason and the next step. Colours only
+// on a TTY and never with NO_COLOR. Long runs of the same code are folded so the output fits a CI log.
+import { formatDuration } from '../policy/duration.js';
+import type { CheckResult } from '../pipeline.js';
+import type { PackageVerdict } from '../verdict/verdict.js';
+import type { Action, Finding } from '../types.js';
+import { summarize } from './summary.js';
+
+export interface Style {
+  red(s: string): string;
+  yellow(s: string): string;
+  green(s: string): string;
+  dim(s: string): string;
+  bold(s: string): string;
+}
+
+export function makeStyle(enabled: boolean): Style {
+  const wrap = (open: number, close: number) => (s: string) => (enabled ? `\x1b[${open}m${s}\x1b[${close}m` : s);
+  return { red: wrap(31, 39), yellow: wrap(33, 39), green: wrap(32, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
+}
+
+export function colourWanted(stream: NodeJS.WriteStream, flag?: boolean): boolean {
+  if (flag === false) return false;
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  if (flag === true || process.env.FORCE_COLOR) return true;
+  return Boolean(stream.isTTY);
+}
+
+const FOLD_AFTER = 15;
+
+const GROUPS: { action: Action; title: string; mark: string }[] = [
+  { action: 'block', title: 'Blocked', mark: 'x' },
+  { action: 'quarantine', title: 'Quarantined', mark: '!' },
+  { action: 'warn', title: 'Warnings', mark: '~' },
+];
+
+export function toText(result: CheckResult, style: Style): string {
+  const s = summarize(result);
+  const lines: string[] = [];
+  const ages = result.policy.ageRules.map((r) => `${formatDuration(r.ms)} (${r.source})`).join(', ');
+  lines.push(
+    `${style.bold('safe-install check')}  ${result.tree.lockfilePath} (${result.tree.format}), ${s.packages} packages, ${s.registryPackages} from the registry`,
+  );
+  lines.push(style.dim(`policy: ${result.policy.file ?? 'shipped default'}; minimum release age ${ages}; as of ${result.now.toISOString()}`));
+  lines.push(
+    style.dim(
+      `registry: ${result.npm.registry} - ${result.stats.names} names: ${result.stats.network} fetched, ${result.stats.revalidated} revalidated, ${result.stats.cache} from cache, in ${(result.stats.ms / 1000).toFixed(2)}s`,
+    ),
+  );
+
+  if (result.errors.length) {
+    lines.push('', style.red(style.bold(`Could not check (${result.errors.length})`)));
+    for (const e of result.errors.slice(0, FOLD_AFTER)) {
+      lines.push(`  ${style.red('x')} ${e.message}`);
+      if (e.remedy) lines.push(`      ${style.dim('-> ' + e.remedy)}`);
+    }
+    if (result.errors.length > FOLD_AFTER) lines.push(`  ... and ${result.errors.length - FOLD_AFTER} more (--json lists all)`);
+  }
+
+  for (const group of GROUPS) {
+    const members = result.verdicts.filter((v) => v.verdict === group.action && !isUnavailable(v));
+    if (!members.length) continue;
+    const colour = group.action === 'warn' ? style.yellow : style.red;
+    lines.push('', colour(style.bold(`${group.title} (${members.length})`)));
+    const byCode = new Map<string, { v: PackageVerdict; f: Finding }[]>();
+    for (const v of members) {
+      for (const f of v.findings.filter((f) => f.action === group.action)) {
+        const list = byCode.get(f.code) ?? [];
+        list.push({ v, f });
+        byCode.set(f.code, list);
+      }
+    }
+    for (const [code, items] of byCode) {
+      for (const { v, f } of items.slice(0, FOLD_AFTER)) {
+        lines.push(`  ${colour(group.mark)} ${style.bold(label(v))}  ${code}: ${f.message}`);
+        if (f.remedy) lines.push(`      ${style.dim('-> ' + f.remedy)}`);
+      }
+      if (items.length > FOLD_AFTER) lines.push(`  ... and ${items.length - FOLD_AFTER} more ${code} (--json lists all)`);
+    }
+  }
+
+  const notes = [...result.notices, ...infoNotes(result)];
+  if (notes.length) {
+    lines.push('', style.bold('Notes'));
+    for (const n of notes) lines.push(`  - ${n}`);
+  }
+
+  lines.push('');
+  const counts = `${s.allow} allowed, ${s.warn} with warnings, ${s.quarantine} quarantined, ${s.block} blocked`;
+  if (s.exitCode === 2) lines.push(style.red(style.bold(`Check incomplete: ${s.errors} error(s); nothing may be installed until it completes (exit 2). ${counts}`)));
+  else if (s.exitCode === 1) lines.push(style.red(style.bold(`Install refused: ${counts} (exit 1)`)));
+  else lines.push(style.green(style.bold(`OK: ${counts}`)));
+  return lines.join('\n') + '\n';
+}
+
+function label(v: PackageVerdict): string {
+  const alias = v.pkg.aliases.length ? ` (as ${v.pkg.aliases.join(', ')})` : '';
+  return `${v.pkg.name}@${v.pkg.version}${alias}`;
+}
+
+function isUnavailable(v: PackageVerdict): boolean {
+  return v.findings.some((f) => f.code === 'metadata-unavailable');
+}
+
+/** Allowed-but-notable things, counted rather than listed. */
+function infoNotes(result: CheckResult): string[] {
+  const counts = new Map<string, number>();
+  for (const v of result.verdicts) for (const f of v.findings) if (f.action === 'allow') counts.set(f.code, (counts.get(f.code) ?? 0) + 1);
+  const out: string[] = [];
+  const say: Record<string, string> = {
+    'workspace-link': 'local workspace or file: links (part of this project)',
+    bundled: 'bundled packages (inside a dependency\'s tarball, checked with it)',
+    'git-source': 'direct git dependencies (allowed by policy sources.direct)',
+    'tarball-source': 'direct remote-tarball dependencies (allowed by policy sources.direct)',
+    'local-source': 'direct local-path dependencies (allowed by policy sources.direct)',
+    'exception-applied': 'policy exceptions applied',
+  };
+  for (const [code, n] of counts) if (say[code]) out.push(`${n} ${say[code]}`);
+  for (const v of result.verdicts) {
+    for (const f of v.findings) if (f.code === 'exception-applied') out.push(`${label(v)}: ${f.message}`);
+  }
+  return out;
+}

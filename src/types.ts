@@ -1,0 +1,115 @@
+// The few types every stage shares. Data flows one way:
+// lockfile -> registry facts -> checks -> verdicts -> install/report.
+
+/** Where a locked package comes from. */
+export type SourceKind = 'registry' | 'git' | 'tarball' | 'file' | 'link' | 'bundled';
+
+/** One locked package (one name@version from one source), with every place it is installed. */
+export interface LockedPackage {
+  /** Stable id inside the tree: `name@version` for registry packages, else `name@<source spec>`. */
+  id: string;
+  /** The registry name (for an alias `"node_modules/foo": {"name": "bar"}` this is `bar`). */
+  name: string;
+  /** Names it is installed under when that differs from `name` (npm aliases). */
+  aliases: string[];
+  version: string;
+  /** SRI string as recorded in the lockfile, if any. */
+  integrity?: string;
+  /** `resolved` as recorded in the lockfile, if any. */
+  resolved?: string;
+  source: SourceKind;
+  /** A dependency of the root project (or of a workspace) rather than of another package. */
+  direct: boolean;
+  dev: boolean;
+  optional: boolean;
+  /** The lockfile says the package has preinstall/install/postinstall (or binding.gyp). */
+  hasInstallScript: boolean;
+  /** Install locations, e.g. `node_modules/a/node_modules/b`. */
+  paths: string[];
+  /** Who depends on this copy, with the range they asked for. `name` is the dependent's name or `(root)`. */
+  dependents: { name: string; range: string }[];
+  /** For `source: 'bundled'`: the id of the package whose tarball carries it. */
+  bundledIn?: string;
+  /** 1-based line of the package's first entry in the lockfile, for SARIF/annotations. */
+  lockfileLine?: number;
+}
+
+export type LockfileFormat = 'npm-v1' | 'npm-v2' | 'npm-v3';
+
+export interface LockedTree {
+  lockfilePath: string;
+  format: LockfileFormat;
+  root: { name?: string; version?: string; dir: string };
+  packages: LockedPackage[];
+}
+
+/** What the checks need to know about one published version, kept slim for the cache. */
+export interface VersionFacts {
+  /** ISO time from the packument's `time[version]`. */
+  publishedAt?: string;
+  integrity?: string;
+  shasum?: string;
+  tarball?: string;
+  signatures: { keyid: string; sig: string }[];
+  attestationsUrl?: string;
+  provenancePredicate?: string;
+  /** preinstall/install/postinstall from the registry manifest (what the registry claims). */
+  installScripts: Record<string, string>;
+  /** The manifest says `gypfile: true` (an implicit `node-gyp rebuild`). */
+  gypfile?: boolean;
+  repository?: string;
+  publisher?: string;
+  trustedPublisher?: boolean;
+  deprecated?: string;
+}
+
+/** Slim metadata of one package name on one registry. */
+export interface PackageFacts {
+  name: string;
+  registry: string;
+  /** When this was fetched from the registry (ISO). */
+  fetchedAt: string;
+  distTags: Record<string, string>;
+  versions: Record<string, VersionFacts>;
+}
+
+export type CheckId = 'release-age' | 'integrity' | 'source' | 'registry' | 'policy';
+
+export type FindingCode =
+  // release-age
+  | 'too-young'
+  | 'no-publish-time'
+  // integrity
+  | 'integrity-mismatch'
+  | 'version-not-in-registry'
+  | 'package-not-in-registry'
+  | 'no-lockfile-integrity'
+  | 'integrity-uncomparable'
+  // registry: the metadata could not be had (the run exits 2)
+  | 'metadata-unavailable'
+  // source
+  | 'git-source'
+  | 'tarball-source'
+  | 'local-source'
+  | 'workspace-link'
+  | 'bundled'
+  // policy
+  | 'exception-applied'
+  | 'exception-expired';
+
+/** What the policy does with a finding, weakest to strongest. */
+export type Action = 'allow' | 'warn' | 'quarantine' | 'block';
+export const ACTION_RANK: Record<Action, number> = { allow: 0, warn: 1, quarantine: 2, block: 3 };
+
+export interface Finding {
+  check: CheckId;
+  code: FindingCode;
+  severity: 'info' | 'warn' | 'error';
+  /** What the policy says to do about it (before exceptions). */
+  action: Action;
+  message: string;
+  /** The next step for the user. */
+  remedy?: string;
+  /** Machine-readable details (ages, dates, the fallback version...). */
+  data?: Record<string, unknown>;
+}

@@ -1,0 +1,31 @@
+import type { LockedPackage, PackageFacts, VersionFacts } from '../../src/types.js';
+import { compilePolicy, defaultPolicyDocument, mergePolicy, type PolicyDocument } from '../../src/policy/load.js';
+
+export function pkg(over: Partial<LockedPackage> & { name: string; version: string }): LockedPackage {
+  return {
+    id: `${over.name}@${over.version}`,
+    aliases: [],
+    source: 'registry',
+    direct: true,
+    dev: false,
+    optional: false,
+    hasInstallScript: false,
+    paths: [`node_modules/${over.name}`],
+    dependents: [{ name: '(root)', range: '*' }],
+    ...over,
+  };
+}
+
+export function facts(name: string, versions: Record<string, Partial<VersionFacts>>): PackageFacts {
+  const out: Record<string, VersionFacts> = {};
+  for (const [v, f] of Object.entries(versions)) out[v] = { signatures: [], installScripts: {}, ...f };
+  return { name, registry: 'http://r.test/', fetchedAt: new Date().toISOString(), distTags: {}, versions: out };
+}
+
+export function policy(doc: PolicyDocument = {}) {
+  return compilePolicy(mergePolicy(defaultPolicyDocument(), doc), doc === undefined ? undefined : 'test-policy.json');
+}
+
+export const DAY = 86_400_000;
+export const NOW = new Date('2026-06-15T12:00:00Z');
+export const ago = (ms: number) => new Date(NOW.getTime() - ms).toISOString();

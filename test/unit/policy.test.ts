@@ -1,0 +1,68 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadPolicy } from '../../src/policy/load.js';
+import { parseDuration } from '../../src/policy/duration.js';
+import { matchesPattern, parsePattern } from '../../src/policy/pattern.js';
+import { GuardError } from '../../src/errors.js';
+
+function project(policy?: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'si-policy-'));
+  if (policy !== undefined) writeFileSync(join(dir, 'safe-install.policy.json'), policy);
+  return dir;
+}
+
+describe('policy loading', () => {
+  it('uses the shipped default when the project has no policy', async () => {
+    const p = await loadPolicy(project(), undefined, undefined);
+    expect(p.file).toBeUndefined();
+    expect(p.ageRules[0]).toMatchObject({ ms: 7 * 86_400_000, source: 'default policy' });
+    expect(p.sources).toEqual({ direct: 'allow', transitive: 'block' });
+  });
+
+  it('a project policy overrides field by field', async () => {
+    const p = await loadPolicy(project(JSON.stringify({ minimumReleaseAge: '48h', actions: { 'too-young': 'block' } })), undefined, undefined);
+    expect(p.ageRules[0].ms).toBe(48 * 3_600_000);
+    expect(p.actions['too-young']).toBe('block');
+    expect(p.actions['integrity-mismatch']).toBe('block'); // kept from the default
+  });
+
+  it.each([
+    ['{ "minimumReleaseAge": "seven days" }', 'minimumReleaseAge'],
+    ['{ "actions": { "too-young": "ignore" } }', 'actions.too-young'],
+    ['{ "sourcez": {} }', 'sourcez'],
+    ['{ "exceptions": [{ "package": "a", "checks": ["release-age"], "expires": "2030-01-01T00:00:00Z" }] }', 'reason'],
+    ['{ "exceptions": [{ "package": "a", "checks": ["release-age"], "reason": "r", "expires": "soon" }] }', 'exceptions.0.expires'],
+    ['{ "minimumReleaseAgeExclude": ["foo@not a range!"] }', 'minimumReleaseAgeExclude[0]'],
+    ['{ "minimumReleaseAge": ', 'not valid JSON'],
+  ])('a malformed policy %s is an error naming %s', async (text, field) => {
+    const err = await loadPolicy(project(text), undefined, undefined).catch((e) => e);
+    expect(err).toBeInstanceOf(GuardError);
+    expect(err.code).toBe('bad-policy');
+    expect(err.message).toContain(field);
+  });
+
+  it('an explicit --policy that does not exist is an error', async () => {
+    const err = await loadPolicy(project(), '/nonexistent/policy.json', undefined).catch((e) => e);
+    expect(err.code).toBe('bad-policy');
+  });
+});
+
+describe('durations and patterns', () => {
+  it('parses durations', () => {
+    expect(parseDuration('7d')).toBe(7 * 86_400_000);
+    expect(parseDuration('48h')).toBe(48 * 3_600_000);
+    expect(parseDuration(1440)).toBe(86_400_000);
+    expect(() => parseDuration('7 days')).toThrow();
+  });
+
+  it('matches names, globs and ranges', () => {
+    expect(matchesPattern(parsePattern('@swc/*'), '@swc/core', '1.0.0')).toBe(true);
+    expect(matchesPattern(parsePattern('@swc/*'), '@swcx/core', '1.0.0')).toBe(false);
+    expect(matchesPattern(parsePattern('sharp@^0.33'), 'sharp', '0.33.5')).toBe(true);
+    expect(matchesPattern(parsePattern('sharp@^0.33'), 'sharp', '0.34.0')).toBe(false);
+    expect(matchesPattern(parsePattern('foo@1.2.3 || 1.2.4'), 'foo', '1.2.4')).toBe(true);
+    expect(parsePattern('@scope/name')).toEqual({ text: '@scope/name', name: '@scope/name' });
+  });
+});
