@@ -4,8 +4,10 @@ import { resolve } from 'node:path';
 import { GuardError } from './errors.js';
 import type { Finding, LockedPackage, LockedTree, PackageFacts } from './types.js';
 import { readLockfile } from './lockfile/index.js';
+import { LockfileError } from './lockfile/errors.js';
 import { loadNpmSettings, registryFor, type NpmSettings } from './project/npm-config.js';
 import { loadPolicy, type Policy } from './policy/load.js';
+import { readProjectManifest } from './project/package-json.js';
 import { RegistryClient, type FetchStats, type FactsResult } from './registry/client.js';
 import { defaultCacheDir } from './registry/cache.js';
 import { CHECKS } from './checks/index.js';
@@ -38,6 +40,8 @@ export interface CheckResult {
   /** Things said once per run (a mirror, a host mapping...). */
   notices: string[];
   stats: FetchStats & { names: number; ms: number };
+  /** The registry facts each registry package was checked with (for the install runner's disk comparison). */
+  facts: Map<string, PackageFacts>;
 }
 
 export const DEFAULTS = { concurrency: 16, timeoutMs: 30_000, retries: 2, ttlMs: 10 * 60_000 };
@@ -46,9 +50,10 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const started = Date.now();
   const cwd = resolve(opts.cwd);
   const now = opts.now ?? new Date();
-  const tree = await readLockfile(cwd, opts.lockfile);
+  const tree = readTree(cwd, opts.lockfile);
   const npm = await loadNpmSettings(tree.root.dir, { registry: opts.registry });
-  const policy = await loadPolicy(tree.root.dir, opts.policy, npm);
+  const manifest = await readProjectManifest(tree.root.dir);
+  const policy = await loadPolicy(tree.root.dir, opts.policy, npm, { allowScripts: manifest?.allowScripts });
   const client = new RegistryClient({
     settings: npm,
     cacheDir: opts.cacheDir ?? defaultCacheDir(),
@@ -68,6 +73,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     byName.set(pkg.name, list);
   }
   const errors: GuardError[] = [];
+  const factsByName = new Map<string, PackageFacts>();
   const verdicts = new Map<LockedPackage, PackageVerdict>();
   const ctx = { now, policy };
   const judge = (pkg: LockedPackage, facts: FactsInput) => {
@@ -76,13 +82,14 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   };
   await Promise.all(
     [...byName].map(async ([name, pkgs]) => {
-      const result: FactsResult = await client.facts(name, pkgs.map((p: LockedPackage) => p.version));
+      const result: FactsResult = await client.facts(name, pkgs.map((p) => p.version));
       if (result.kind === 'error') {
         errors.push(result.error);
         for (const pkg of pkgs) verdicts.set(pkg, unavailable(pkg, result.error));
         return;
       }
       const facts: PackageFacts | 'missing' = result.kind === 'facts' ? result.facts : 'missing';
+      if (facts !== 'missing') factsByName.set(name, facts);
       for (const pkg of pkgs) judge(pkg, facts);
     }),
   );
@@ -97,7 +104,23 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     errors: errors.sort((a, b) => (a.pkg ?? '').localeCompare(b.pkg ?? '')),
     notices: mirrorNotices(tree, npm),
     stats: { ...client.stats, names: byName.size, ms: Date.now() - started },
+    facts: factsByName,
   };
+}
+
+function readTree(cwd: string, lockfile?: string): LockedTree {
+  try {
+    return readLockfile(cwd, lockfile);
+  } catch (err) {
+    if (!(err instanceof LockfileError)) throw err;
+    const remedy =
+      err.code === 'no-lockfile'
+        ? 'run `npm install --package-lock-only` to create one, or pass --lockfile'
+        : err.code === 'unsupported-version'
+          ? 'regenerate the lockfile with npm 7 or later'
+          : 'restore the lockfile from version control, or regenerate it';
+    throw new GuardError(err.code === 'no-lockfile' ? 'no-lockfile' : 'bad-lockfile', err.message, { remedy, cause: err });
+  }
 }
 
 function unavailable(pkg: LockedPackage, error: GuardError): PackageVerdict {

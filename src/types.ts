@@ -73,7 +73,7 @@ export interface PackageFacts {
   versions: Record<string, VersionFacts>;
 }
 
-export type CheckId = 'release-age' | 'integrity' | 'source' | 'registry' | 'policy';
+export type CheckId = 'release-age' | 'integrity' | 'source' | 'scripts' | 'registry' | 'policy';
 
 export type FindingCode =
   // release-age
@@ -93,6 +93,12 @@ export type FindingCode =
   | 'local-source'
   | 'workspace-link'
   | 'bundled'
+  // scripts
+  | 'install-script-allowed'
+  | 'install-script-denied'
+  | 'install-script-unlisted'
+  | 'bundled-install-script'
+  | 'manifest-scripts-mismatch'
   // policy
   | 'exception-applied'
   | 'exception-expired';

@@ -2,6 +2,7 @@ import type { Check } from './types.js';
 import { releaseAge } from './release-age.js';
 import { integrity } from './integrity.js';
 import { source } from './source.js';
+import { scripts } from './scripts.js';
 
 /** Every check, in the order their findings are listed. */
-export const CHECKS: readonly Check[] = [integrity, releaseAge, source];
+export const CHECKS: readonly Check[] = [integrity, releaseAge, source, scripts];

@@ -3,6 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { GuardError, redact } from '../errors.js';
 import { commonOptions } from './options.js';
 import { checkCommand, type CheckFlags } from './check.js';
+import { ciCommand } from './ci.js';
+import { scriptsEditCommand, scriptsListCommand } from './scripts.js';
+import type { CommonFlags } from './options.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -18,6 +21,37 @@ export async function main(argv: string[]): Promise<number> {
   for (const o of commonOptions()) check.addOption(o);
   check.action(async (flags: CheckFlags) => {
     exitCode = await checkCommand(flags);
+  });
+
+  const scripts = program
+    .command('scripts')
+    .description('list packages with install scripts and whether they may run')
+    .option('--json', 'print JSON');
+  for (const o of commonOptions()) scripts.addOption(o);
+  scripts.action(async (flags: CommonFlags & { json?: boolean }) => {
+    exitCode = await scriptsListCommand(flags);
+  });
+  for (const kind of ['allow', 'deny'] as const) {
+    scripts
+      .command(kind)
+      .description(`${kind} install scripts of packages matching a name, glob or name@range (edits the policy)`)
+      .argument('<patterns...>')
+      .option('-C, --cwd <dir>', 'project folder')
+      .option('--policy <path>', 'policy file to edit')
+      .action(async (patterns: string[], flags: CommonFlags) => {
+        exitCode = await scriptsEditCommand(kind, patterns, flags);
+      });
+  }
+
+  const ci = program
+    .command('ci', { isDefault: true })
+    .description('check, then npm ci with scripts off, then run only the allowed install scripts (the default command)')
+    .argument('[npm-args...]', 'passed through to npm ci (e.g. --omit=dev)')
+    .allowUnknownOption()
+    .allowExcessArguments();
+  for (const o of commonOptions()) ci.addOption(o);
+  ci.action(async (npmArgs: string[], flags: CommonFlags) => {
+    exitCode = await ciCommand(flags, npmArgs);
   });
 
   try {

@@ -1,4 +1,5 @@
 // Flag parsing shared by the commands that run the check.
+import { resolve } from 'node:path';
 import { Option } from 'commander';
 import { GuardError } from '../errors.js';
 import { parseDuration } from '../policy/duration.js';
@@ -59,7 +60,7 @@ export function toCheckOptions(flags: CommonFlags): CheckOptions {
   }
   return {
     cwd: flags.cwd ?? process.cwd(),
-    lockfile: flags.lockfile,
+    lockfile: flags.lockfile === undefined ? undefined : resolve(flags.lockfile),
     registry: flags.registry,
     policy: flags.policy,
     now,

@@ -44,13 +44,25 @@ export interface AgeRule {
   source: string;
 }
 
+/** An allow or deny entry for install scripts, with where it came from. */
+export interface ScriptRule {
+  pattern: PackagePattern;
+  source: string;
+}
+
+/** Settings the project already keeps elsewhere, read as inputs so nobody curates twice. */
+export interface ProjectInputs {
+  /** npm 11's package.json `allowScripts`: "name" or "name@1.2.3 || 1.2.4" -> true (allow) / false (deny). */
+  allowScripts?: Record<string, boolean>;
+}
+
 export interface Policy {
   /** Where the project policy came from, or undefined when only the default applies. */
   file?: string;
   ageRules: AgeRule[];
   actions: Partial<Record<CheckId | FindingCode, Action>>;
   sources: { direct: Action; transitive: Action };
-  scripts: { allow: PackagePattern[]; deny: PackagePattern[]; unlisted: 'skip' | 'block'; rootScripts: boolean };
+  scripts: { allow: ScriptRule[]; deny: ScriptRule[]; unlisted: 'skip' | 'block'; rootScripts: boolean };
   exceptions: (ExceptionEntry & { pattern: PackagePattern })[];
 }
 
@@ -80,7 +92,12 @@ export function defaultPolicyDocument(): PolicyDocument {
 }
 
 /** Find the project's policy: an explicit --policy path, else safe-install.policy.json in the project root. */
-export async function loadPolicy(projectDir: string, explicit: string | undefined, npm: NpmSettings | undefined): Promise<Policy> {
+export async function loadPolicy(
+  projectDir: string,
+  explicit: string | undefined,
+  npm: NpmSettings | undefined,
+  inputs: ProjectInputs = {},
+): Promise<Policy> {
   const base = defaultPolicyDocument();
   let file: string | undefined;
   let project: PolicyDocument = {};
@@ -108,7 +125,7 @@ export async function loadPolicy(projectDir: string, explicit: string | undefine
   }
   const doc = mergePolicy(base, project);
   validate(doc, file ?? 'default');
-  return compilePolicy(doc, file, npm);
+  return compilePolicy(doc, file, npm, inputs);
 }
 
 export function mergePolicy(base: PolicyDocument, over: PolicyDocument): PolicyDocument {
@@ -132,9 +149,12 @@ function field<T>(name: string, file: string | undefined, fn: () => T): T {
   }
 }
 
-export function compilePolicy(doc: PolicyDocument, file: string | undefined, npm?: NpmSettings): Policy {
+export function compilePolicy(doc: PolicyDocument, file: string | undefined, npm?: NpmSettings, inputs: ProjectInputs = {}): Policy {
   const patterns = (name: string, list: string[] = []) =>
     list.map((p, i) => field(`${name}[${i}]`, file, () => parsePattern(p)));
+  const policyName = file ? `policy ${basename(file)}` : 'default policy';
+  const rules = (name: string, list: string[] = []): ScriptRule[] =>
+    patterns(name, list).map((pattern) => ({ pattern, source: policyName }));
   const ageRules: AgeRule[] = [
     {
       ms: field('minimumReleaseAge', file, () => parseDuration(doc.minimumReleaseAge ?? '7d')),
@@ -168,13 +188,24 @@ export function compilePolicy(doc: PolicyDocument, file: string | undefined, npm
     actions: doc.actions ?? {},
     sources: { direct: doc.sources?.direct ?? 'allow', transitive: doc.sources?.transitive ?? 'block' },
     scripts: {
-      allow: patterns('scripts.allow', doc.scripts?.allow),
-      deny: patterns('scripts.deny', doc.scripts?.deny),
+      allow: [...rules('scripts.allow', doc.scripts?.allow), ...allowScriptsRules(inputs.allowScripts, true)],
+      deny: [...rules('scripts.deny', doc.scripts?.deny), ...allowScriptsRules(inputs.allowScripts, false)],
       unlisted: doc.scripts?.unlisted ?? 'skip',
       rootScripts: doc.scripts?.rootScripts ?? true,
     },
     exceptions,
   };
+}
+
+/** package.json `allowScripts` entries with the given value, as rules; an entry npm itself would reject is an error. */
+function allowScriptsRules(map: Record<string, boolean> | undefined, value: boolean): ScriptRule[] {
+  if (!map) return [];
+  return Object.entries(map)
+    .filter(([, v]) => v === value)
+    .map(([key]) => ({
+      pattern: field(`package.json allowScripts "${key}"`, 'package.json', () => parsePattern(key)),
+      source: 'package.json allowScripts',
+    }));
 }
 
 /** The action for a finding: by code, else by check, else the check's own default. */

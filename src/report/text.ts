@@ -22,7 +22,7 @@ export function makeStyle(enabled: boolean): Style {
 export function colourWanted(stream: NodeJS.WriteStream, flag?: boolean): boolean {
   if (flag === false) return false;
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
-  if (flag === true || process.env.FORCE_COLOR) return true;
+  if (process.env.FORCE_COLOR && process.env.FORCE_COLOR !== '0') return true;
   return Boolean(stream.isTTY);
 }
 
@@ -114,6 +114,9 @@ function infoNotes(result: CheckResult): string[] {
     'tarball-source': 'direct remote-tarball dependencies (allowed by policy sources.direct)',
     'local-source': 'direct local-path dependencies (allowed by policy sources.direct)',
     'exception-applied': 'policy exceptions applied',
+    'install-script-allowed': 'packages whose install scripts are allowed',
+    'install-script-denied': 'packages whose install scripts are denied (installed without them)',
+    'bundled-install-script': 'bundled packages with install scripts (never run)',
   };
   for (const [code, n] of counts) if (say[code]) out.push(`${n} ${say[code]}`);
   for (const v of result.verdicts) {

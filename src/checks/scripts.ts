@@ -1,0 +1,43 @@
+// scripts: which packages will want to run install scripts, and whether the policy lets them. Known before
+// extraction from the lockfile flag and the registry manifest; the install runner checks the extracted
+// package.json files again (a tarball can carry scripts its registry manifest does not show).
+import type { Finding, LockedPackage } from '../types.js';
+import { allowCommand, scriptStatus } from '../policy/scripts.js';
+import type { Check } from './types.js';
+import { finding } from './finding.js';
+
+/** The install scripts the registry manifest declares (with the implicit node-gyp rebuild), or {}. */
+export function declaredScripts(pkg: LockedPackage, facts: Parameters<Check['run']>[1]): Record<string, string> {
+  const v = facts && facts !== 'missing' ? facts.versions[pkg.version] : undefined;
+  const scripts = { ...(v?.installScripts ?? {}) };
+  if (v?.gypfile && !scripts.install && !scripts.preinstall) scripts.install = 'node-gyp rebuild';
+  return scripts;
+}
+
+export const scripts: Check = {
+  id: 'scripts',
+  run(pkg, facts, { policy }): Finding[] {
+    if (pkg.source === 'link') return []; // the project's own workspaces: their scripts are the project's
+    const declared = declaredScripts(pkg, facts);
+    const has = pkg.hasInstallScript || Object.keys(declared).length > 0;
+    if (!has) return [];
+    const text = Object.entries(declared).map(([e, s]) => `${e}: ${s}`).join('; ') || 'install scripts (per the lockfile)';
+    if (pkg.source === 'bundled') {
+      return [finding(policy, 'scripts', 'bundled-install-script', 'allow', `bundled package with ${text}: never run (npm 11 does not run bundled dependencies' scripts either)`)];
+    }
+    const { status, rule } = scriptStatus(policy, pkg.name, pkg.version);
+    if (status === 'allowed') {
+      return [finding(policy, 'scripts', 'install-script-allowed', 'allow', `${text}: allowed by ${rule!.source} ("${rule!.pattern.text}")`, { data: { scripts: declared } })];
+    }
+    if (status === 'denied') {
+      return [finding(policy, 'scripts', 'install-script-denied', 'allow', `${text}: denied by ${rule!.source} ("${rule!.pattern.text}"); installed without running it`, { data: { scripts: declared } })];
+    }
+    const strict = policy.scripts.unlisted === 'block';
+    return [
+      finding(policy, 'scripts', 'install-script-unlisted', strict ? 'block' : 'warn', `${text}: not in the allowlist; ${strict ? 'strict mode refuses the install' : 'it will be installed without running it'}`, {
+        remedy: `review it, then \`${allowCommand(pkg.name)}\` (or \`safe-install scripts deny ${pkg.name}\` to silence this)`,
+        data: { scripts: declared },
+      }),
+    ];
+  },
+};

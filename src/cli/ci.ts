@@ -1,0 +1,57 @@
+// `safe-install` / `safe-install ci`: the check, then `npm ci` with every script off, then only the allowed
+// install scripts, then the project's own lifecycle. Held versions stop it before anything is downloaded.
+import { runCheck } from '../pipeline.js';
+import { exitCodeOf } from '../report/summary.js';
+import { colourWanted, makeStyle, toText, type Style } from '../report/text.js';
+import { scanInstallScripts } from '../install/lifecycle.js';
+import { planScripts, type ScriptPlan } from '../install/plan.js';
+import { npmCiWithoutScripts, npmRebuild, runRootScripts } from '../install/npm.js';
+import { readProjectManifest } from '../project/package-json.js';
+import { toCheckOptions, type CommonFlags } from './options.js';
+
+export async function ciCommand(flags: CommonFlags, npmArgs: string[]): Promise<number> {
+  const out = (s: string) => process.stdout.write(s);
+  const style = makeStyle(colourWanted(process.stdout, flags.color));
+  const result = await runCheck(toCheckOptions(flags));
+  out(toText(result, style));
+  const code = exitCodeOf(result);
+  if (code !== 0) {
+    out(style.red(`Nothing was installed: node_modules was not touched.\n`));
+    return code;
+  }
+  const dir = result.tree.root.dir;
+  out(style.bold(`\nInstalling with npm ci --ignore-scripts${npmArgs.length ? ' ' + npmArgs.join(' ') : ''}\n`));
+  await npmCiWithoutScripts(dir, npmArgs);
+
+  const installed = await scanInstallScripts(result.tree);
+  const plan = planScripts(installed, result.policy, result.facts);
+  if (plan.refusals.length) {
+    out(reportScripts(plan, style, false));
+    out(style.red(style.bold(`\nInstall refused after extraction: no install script has run.\n`)));
+    for (const r of plan.refusals) out(`  x ${r}\n`);
+    return 1;
+  }
+  const toRun = plan.decisions.filter((d) => d.kind === 'run').map((d) => d.item.path);
+  await npmRebuild(dir, toRun);
+  const manifest = await readProjectManifest(dir);
+  const rootRan = result.policy.scripts.rootScripts && manifest ? await runRootScripts(dir, manifest.scripts) : [];
+  out(reportScripts(plan, style, true));
+  if (rootRan.length) out(`  project scripts run: ${rootRan.join(', ')}\n`);
+  else if (!result.policy.scripts.rootScripts) out(`  project scripts not run (policy scripts.rootScripts is false)\n`);
+  out(style.green(style.bold(`\nInstalled.\n`)));
+  return 0;
+}
+
+function reportScripts(plan: ScriptPlan, style: Style, ran: boolean): string {
+  const lines = ['', style.bold('Install scripts')];
+  if (!plan.decisions.length) lines.push('  no installed package has install scripts');
+  for (const f of plan.findings) lines.push(`  ${style.red('x')} ${f.item.pkg.name}@${f.item.pkg.version}  ${f.finding.code}: ${f.finding.message}`);
+  for (const d of plan.decisions) {
+    const what = Object.entries(d.item.scripts).map(([e, s]) => `${e}: ${s}`).join('; ');
+    const name = `${d.item.pkg.name}@${d.item.pkg.version}`;
+    if (d.kind === 'run') lines.push(`  ${style.green(ran ? 'ran' : 'allowed')}      ${name}  ${what}  ${style.dim(`(${d.because})`)}`);
+    else if (d.why === 'unlisted') lines.push(`  ${style.yellow('skipped')}  ${name}  ${what}  ${style.dim(`(${d.because})`)}`);
+    else if (d.why !== 'manifest-mismatch') lines.push(`  ${style.dim('skipped')}  ${name}  ${what}  ${style.dim(`(${d.because})`)}`);
+  }
+  return lines.join('\n') + '\n';
+}

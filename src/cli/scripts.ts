@@ -1,0 +1,64 @@
+// `safe-install scripts`: list every package with install scripts and its status; `scripts allow|deny
+// <pattern>` edit the policy (explicitly, atomically).
+import { resolve } from 'node:path';
+import { GuardError } from '../errors.js';
+import { runCheck } from '../pipeline.js';
+import { parsePattern } from '../policy/pattern.js';
+import { editPolicy } from '../policy/edit.js';
+import { colourWanted, makeStyle } from '../report/text.js';
+import { exitCodeOf } from '../report/summary.js';
+import { toCheckOptions, type CommonFlags } from './options.js';
+
+const STATUS: Record<string, string> = {
+  'install-script-allowed': 'allowed',
+  'install-script-denied': 'denied',
+  'install-script-unlisted': 'unreviewed',
+  'bundled-install-script': 'bundled (never run)',
+};
+
+export async function scriptsListCommand(flags: CommonFlags & { json?: boolean }): Promise<number> {
+  const result = await runCheck(toCheckOptions(flags));
+  const rows = result.verdicts.flatMap(({ pkg, findings }) =>
+    findings
+      .filter((f) => f.check === 'scripts' && STATUS[f.code])
+      .map((f) => ({ name: pkg.name, version: pkg.version, paths: pkg.paths, status: STATUS[f.code], scripts: (f.data?.scripts as Record<string, string>) ?? {}, detail: f.message })),
+  );
+  if (flags.json) {
+    process.stdout.write(JSON.stringify({ packages: rows }, null, 2) + '\n');
+  } else {
+    const style = makeStyle(colourWanted(process.stdout, flags.color));
+    if (!rows.length) process.stdout.write('No package in the lockfile declares install scripts.\n');
+    for (const r of rows) {
+      const colour = r.status === 'allowed' ? style.green : r.status === 'unreviewed' ? style.yellow : style.dim;
+      process.stdout.write(`${colour(r.status.padEnd(11))} ${style.bold(`${r.name}@${r.version}`)}\n`);
+      const scripts = Object.entries(r.scripts);
+      if (!scripts.length) process.stdout.write(`            (the lockfile says it has install scripts; the registry manifest shows none)\n`);
+      for (const [event, cmd] of scripts) process.stdout.write(`            ${event}: ${cmd}\n`);
+    }
+    const unreviewed = rows.filter((r) => r.status === 'unreviewed');
+    if (unreviewed.length) process.stdout.write(`\n${unreviewed.length} unreviewed: allow with \`safe-install scripts allow <name>\` or silence with \`safe-install scripts deny <name>\`.\n`);
+  }
+  return exitCodeOf(result) === 2 ? 2 : 0;
+}
+
+export async function scriptsEditCommand(kind: 'allow' | 'deny', patterns: string[], flags: CommonFlags): Promise<number> {
+  for (const p of patterns) {
+    try {
+      parsePattern(p);
+    } catch (err) {
+      throw new GuardError('bad-usage', `"${p}" is not a package pattern: ${(err as Error).message}`, {
+        remedy: 'use a name, a glob such as "@swc/*", or name@range such as "sharp@^0.33"',
+      });
+    }
+  }
+  const other = kind === 'allow' ? 'deny' : 'allow';
+  const { path, created } = await editPolicy(resolve(flags.cwd ?? '.'), flags.policy, (doc) => {
+    doc.scripts ??= {};
+    const list = (doc.scripts[kind] ??= []);
+    for (const p of patterns) if (!list.includes(p)) list.push(p);
+    // One package is either allowed or denied: drop the same entry from the other list.
+    if (doc.scripts[other]) doc.scripts[other] = doc.scripts[other]!.filter((p) => !patterns.includes(p));
+  });
+  process.stdout.write(`${created ? 'Created' : 'Updated'} ${path}: scripts.${kind} += ${patterns.join(', ')}\n`);
+  return 0;
+}

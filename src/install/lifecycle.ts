@@ -1,0 +1,60 @@
+// Which installed packages have install scripts, read from what is on disk after extraction: a tarball's
+// package.json can differ from its registry manifest ("manifest confusion"), and only the disk is what would run.
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LockedPackage, LockedTree } from '../types.js';
+
+/** The lifecycle events npm runs for a dependency at install time, in npm's order. */
+export const INSTALL_EVENTS = ['preinstall', 'install', 'postinstall'] as const;
+
+export interface InstalledScripts {
+  pkg: LockedPackage;
+  /** Install location relative to the project root (`node_modules/a/node_modules/b`). */
+  path: string;
+  /** Event -> command, as npm would run it (with the implicit `node-gyp rebuild`, and `prepare` for git deps). */
+  scripts: Record<string, string>;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return access(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The scripts npm would run for the package at `abs`, or undefined when nothing is installed there. */
+export async function scriptsOnDisk(abs: string, source: LockedPackage['source']): Promise<Record<string, string> | undefined> {
+  let manifest: { scripts?: Record<string, unknown>; gypfile?: unknown };
+  try {
+    manifest = JSON.parse(await readFile(join(abs, 'package.json'), 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // not installed (omitted, other platform)
+    // An unreadable manifest cannot be trusted to have no scripts; npm would fail on it too.
+    return { install: '(unreadable package.json)' };
+  }
+  const raw = typeof manifest.scripts === 'object' && manifest.scripts ? manifest.scripts : {};
+  const scripts: Record<string, string> = {};
+  const events: readonly string[] = source === 'git' ? [...INSTALL_EVENTS, 'prepare'] : INSTALL_EVENTS;
+  for (const e of events) if (typeof raw[e] === 'string' && raw[e]) scripts[e] = raw[e] as string;
+  // npm (arborist rebuild) adds `node-gyp rebuild` for a package with binding.gyp and no (pre)install script.
+  if (!scripts.install && !scripts.preinstall && manifest.gypfile !== false && (await exists(join(abs, 'binding.gyp')))) {
+    scripts.install = 'node-gyp rebuild';
+  }
+  return scripts;
+}
+
+/** Every installed copy of every locked package that has install scripts on disk. */
+export async function scanInstallScripts(tree: LockedTree): Promise<InstalledScripts[]> {
+  const out: InstalledScripts[] = [];
+  await Promise.all(
+    tree.packages
+      .filter((p) => p.source !== 'link')
+      .flatMap((pkg) =>
+        pkg.paths.map(async (path) => {
+          const scripts = await scriptsOnDisk(join(tree.root.dir, path), pkg.source);
+          if (scripts && Object.keys(scripts).length) out.push({ pkg, path, scripts });
+        }),
+      ),
+  );
+  return out.sort((a, b) => a.path.localeCompare(b.path));
+}
