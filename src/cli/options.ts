@@ -16,6 +16,7 @@ export interface CommonFlags {
   timeout?: string;
   retries?: string;
   offline?: boolean;
+  cacheTtl?: string;
   color?: boolean;
 }
 
@@ -31,6 +32,7 @@ export function commonOptions(): Option[] {
     new Option('--timeout <duration>', 'per-request timeout, e.g. 30s (default 30s)'),
     new Option('--retries <n>', 'retries of a failed request (default 2)'),
     new Option('--offline', 'use only the metadata cache; a miss is an error'),
+    new Option('--cache-ttl <duration>', 'use cached metadata this long without asking the registry (default 10m; 0 revalidates every entry)'),
     new Option('--no-color', 'no colours (NO_COLOR is honoured too)'),
   ];
 }
@@ -58,7 +60,16 @@ export function toCheckOptions(flags: CommonFlags): CheckOptions {
       throw new GuardError('bad-usage', `--timeout: ${(err as Error).message}`);
     }
   }
+  let ttlMs: number | undefined;
+  if (flags.cacheTtl !== undefined) {
+    try {
+      ttlMs = flags.cacheTtl === '0' ? 0 : parseDuration(flags.cacheTtl);
+    } catch (err) {
+      throw new GuardError('bad-usage', `--cache-ttl: ${(err as Error).message}`);
+    }
+  }
   return {
+    ttlMs,
     cwd: flags.cwd ?? process.cwd(),
     lockfile: flags.lockfile === undefined ? undefined : resolve(flags.lockfile),
     registry: flags.registry,

@@ -1,0 +1,114 @@
+// Helpers for tests that run the real CLI (and the real npm) against the loopback test registry.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LockedTree } from '../../src/types.js';
+import type { TestRegistry } from '../registry/server.js';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = join(ROOT, 'bin', 'safe-install');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+
+export function tempDir(prefix = 'si-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * An environment with nothing of this machine's npm setup: its own HOME, empty user/global npmrc, its own npm
+ * cache and safe-install cache, and the test registry as the registry.
+ */
+export function cleanEnv(registry: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const home = tempDir('si-home-');
+  writeFileSync(join(home, '.npmrc'), '');
+  writeFileSync(join(home, 'global-npmrc'), '');
+  mkdirSync(join(home, 'cache'));
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    XDG_CACHE_HOME: join(home, 'cache'),
+    npm_config_userconfig: join(home, '.npmrc'),
+    npm_config_globalconfig: join(home, 'global-npmrc'),
+    npm_config_cache: join(home, 'npm-cache'),
+    npm_config_registry: registry,
+    npm_config_update_notifier: 'false',
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
+    NO_COLOR: '1',
+    ...extra,
+  };
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a command asynchronously (the registry lives in this process: a sync call would deadlock it). */
+export function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<RunResult> {
+  return new Promise((res) => {
+    execFile(cmd, args, { cwd: opts.cwd, env: opts.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      res({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+export function cli(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<RunResult> {
+  return run(process.execPath, [BIN, ...args], opts);
+}
+
+export function npm(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<RunResult> {
+  return run('npm', args, opts);
+}
+
+/**
+ * Serve a real-shaped packument for every registry package of a lockfile: each locked version with the
+ * lockfile's integrity and the publish time `publishedAt(pkg)` gives (undefined leaves `time` without it).
+ */
+export function serveLockedTree(
+  registry: TestRegistry,
+  tree: LockedTree,
+  publishedAt: (name: string, version: string) => string | undefined,
+  tamper: { integrity?: (name: string, version: string) => string | undefined; omitVersion?: (name: string, version: string) => boolean } = {},
+): void {
+  const byName = new Map<string, Set<string>>();
+  const integrity = new Map<string, string | undefined>();
+  for (const p of tree.packages) {
+    if (p.source !== 'registry') continue;
+    if (!byName.has(p.name)) byName.set(p.name, new Set());
+    byName.get(p.name)!.add(p.version);
+    integrity.set(`${p.name}@${p.version}`, p.integrity);
+  }
+  for (const [name, versions] of byName) {
+    const doc: Record<string, any> = { _id: name, name, 'dist-tags': {}, versions: {}, time: {} };
+    for (const version of versions) {
+      if (tamper.omitVersion?.(name, version)) continue;
+      const base = name.startsWith('@') ? name.split('/')[1] : name;
+      doc.versions[version] = {
+        name,
+        version,
+        dist: {
+          integrity: tamper.integrity?.(name, version) ?? integrity.get(`${name}@${version}`),
+          tarball: `https://registry.example.com/${name}/-/${base}-${version}.tgz`,
+        },
+      };
+      const t = publishedAt(name, version);
+      if (t) doc.time[version] = t;
+      doc['dist-tags'].latest = version;
+    }
+    registry.addRawPackument(doc);
+  }
+}
+
+/** A project whose v3 lockfile locks `deps` (top-level, name -> version) as served by `registry`. */
+export function writeProject(dir: string, registry: TestRegistry, deps: Record<string, string>, extra: Record<string, unknown> = {}): void {
+  const packages: Record<string, unknown> = { '': { name: 'app', version: '1.0.0', dependencies: deps } };
+  for (const [name, version] of Object.entries(deps)) {
+    packages[`node_modules/${name}`] = { version, integrity: registry.integrityOf(name, version) };
+  }
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', dependencies: deps, ...extra }, null, 2));
+  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2));
+}
