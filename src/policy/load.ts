@@ -125,7 +125,7 @@ export async function loadPolicy(
   }
   const doc = mergePolicy(base, project);
   validate(doc, file ?? 'default');
-  return compilePolicy(doc, file, npm, inputs);
+  return compilePolicy(doc, file, npm, inputs, project);
 }
 
 export function mergePolicy(base: PolicyDocument, over: PolicyDocument): PolicyDocument {
@@ -149,7 +149,14 @@ function field<T>(name: string, file: string | undefined, fn: () => T): T {
   }
 }
 
-export function compilePolicy(doc: PolicyDocument, file: string | undefined, npm?: NpmSettings, inputs: ProjectInputs = {}): Policy {
+export function compilePolicy(
+  doc: PolicyDocument,
+  file: string | undefined,
+  npm?: NpmSettings,
+  inputs: ProjectInputs = {},
+  /** The project's own policy document, to say which rules it set (the rest come from the default). */
+  project: PolicyDocument = doc,
+): Policy {
   const patterns = (name: string, list: string[] = []) =>
     list.map((p, i) => field(`${name}[${i}]`, file, () => parsePattern(p)));
   const policyName = file ? `policy ${basename(file)}` : 'default policy';
@@ -159,7 +166,7 @@ export function compilePolicy(doc: PolicyDocument, file: string | undefined, npm
     {
       ms: field('minimumReleaseAge', file, () => parseDuration(doc.minimumReleaseAge ?? '7d')),
       exclude: patterns('minimumReleaseAgeExclude', doc.minimumReleaseAgeExclude),
-      source: file && doc.minimumReleaseAge !== undefined ? `policy ${basename(file)}` : 'default policy',
+      source: file && project.minimumReleaseAge !== undefined ? `policy ${basename(file)}` : 'default policy',
     },
   ];
   if (npm?.minReleaseAge && Number.isFinite(npm.minReleaseAge.days) && npm.minReleaseAge.days > 0) {

@@ -1,5 +1,6 @@
 // Human report: problems grouped by verdict, one line each with the reason and the next step. Colours only
 // on a TTY and never with NO_COLOR. Long runs of the same code are folded so the output fits a CI log.
+import { relative } from 'node:path';
 import { formatDuration } from '../policy/duration.js';
 import type { CheckResult } from '../pipeline.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
@@ -39,7 +40,7 @@ export function toText(result: CheckResult, style: Style): string {
   const lines: string[] = [];
   const ages = result.policy.ageRules.map((r) => `${formatDuration(r.ms)} (${r.source})`).join(', ');
   lines.push(
-    `${style.bold('safe-install check')}  ${result.tree.lockfilePath} (${result.tree.format}), ${s.packages} packages, ${s.registryPackages} from the registry`,
+    `${style.bold('safe-install check')}  ${relative(process.cwd(), result.tree.lockfilePath) || result.tree.lockfilePath} (${result.tree.format}), ${s.packages} packages, ${s.registryPackages} from the registry`,
   );
   lines.push(style.dim(`policy: ${result.policy.file ?? 'shipped default'}; minimum release age ${ages}; as of ${result.now.toISOString()}`));
   lines.push(
@@ -118,7 +119,7 @@ function infoNotes(result: CheckResult): string[] {
     'install-script-denied': 'packages whose install scripts are denied (installed without them)',
     'bundled-install-script': 'bundled packages with install scripts (never run)',
   };
-  for (const [code, n] of counts) if (say[code]) out.push(`${n} ${say[code]}`);
+  for (const [code, n] of counts) if (say[code]) out.push(`${say[code]}: ${n}`);
   for (const v of result.verdicts) {
     for (const f of v.findings) if (f.code === 'exception-applied') out.push(`${label(v)}: ${f.message}`);
   }
