@@ -23,6 +23,7 @@ export function defaultCacheDir(): string {
 
 export class FactsCache {
   private readonly dir: string;
+  private readonly made = new Set<string>();
 
   constructor(root: string) {
     this.dir = join(root, 'metadata', FORMAT);
@@ -46,7 +47,10 @@ export class FactsCache {
   async put(registry: string, name: string, entry: CacheEntry): Promise<void> {
     const target = this.file(registry, name);
     const dir = join(target, '..');
-    await mkdir(dir, { recursive: true });
+    if (!this.made.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.made.add(dir);
+    }
     const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       await writeFile(tmp, JSON.stringify(entry));

@@ -40,9 +40,13 @@ export class RegistryClient {
   private readonly limit: ReturnType<typeof limiter>;
   readonly stats: FetchStats = { network: 0, revalidated: 0, cache: 0, bytes: 0 };
 
+  /** The npm options npm-registry-fetch reads, built once (npm's flat config has ~130 keys and the CA bundle). */
+  private readonly fetchOptions: Record<string, unknown>;
+
   constructor(private readonly opts: RegistryClientOptions) {
     this.cache = new FactsCache(opts.cacheDir);
     this.limit = limiter(opts.concurrency);
+    this.fetchOptions = fetchOptionsFrom(opts.settings.flat, opts.concurrency);
   }
 
   /**
@@ -86,7 +90,7 @@ export class RegistryClient {
     if (cached?.etag) headers['if-none-match'] = cached.etag;
     if (cached?.lastModified) headers['if-modified-since'] = cached.lastModified;
     const res = await npmFetch(`/${escapeName(name)}`, {
-      ...this.opts.settings.flat,
+      ...this.fetchOptions,
       registry,
       headers,
       // npm-registry-fetch's own HTTP cache would store whole packuments; ours stores slim facts.
@@ -127,6 +131,20 @@ export class RegistryClient {
     await this.cache.put(registry, name, entry).catch(() => {});
     return { kind: 'facts', facts, from: 'network' };
   }
+}
+
+/** Keys of npm's flat options that concern fetching: TLS, proxies, identity, and per-registry auth. */
+const FETCH_KEYS = ['_auth', 'ca', 'cert', 'key', 'strictSSL', 'httpsProxy', 'proxy', 'noProxy', 'localAddress', 'maxSockets', 'userAgent', 'otp'];
+
+function fetchOptionsFrom(flat: Record<string, unknown>, concurrency: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(flat)) {
+    // `//host/:_authToken` and friends (auth per registry), `@scope:registry`.
+    if (FETCH_KEYS.includes(k) || k.startsWith('//') || /^@.*:registry$/.test(k)) out[k] = v;
+  }
+  // npm's default of 15 sockets per host would cap our concurrency.
+  out.maxSockets = Math.max(Number(flat.maxSockets) || 0, concurrency);
+  return out;
 }
 
 export function escapeName(name: string): string {
