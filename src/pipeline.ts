@@ -8,6 +8,7 @@ import { LockfileError } from './lockfile/errors.js';
 import { loadNpmSettings, registryFor, type NpmSettings } from './project/npm-config.js';
 import { loadPolicy, type Policy } from './policy/load.js';
 import { readProjectManifest } from './project/package-json.js';
+import { readPnpmBuilds } from './project/pnpm-settings.js';
 import { RegistryClient, type FetchStats, type FactsResult } from './registry/client.js';
 import { defaultCacheDir } from './registry/cache.js';
 import { CHECKS } from './checks/index.js';
@@ -53,7 +54,10 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const tree = readTree(cwd, opts.lockfile);
   const npm = await loadNpmSettings(tree.root.dir, { registry: opts.registry });
   const manifest = await readProjectManifest(tree.root.dir);
-  const policy = await loadPolicy(tree.root.dir, opts.policy, npm, { allowScripts: manifest?.allowScripts });
+  const policy = await loadPolicy(tree.root.dir, opts.policy, npm, {
+    allowScripts: manifest?.allowScripts,
+    pnpmBuilds: await readPnpmBuilds(tree.root.dir, manifest?.pnpm),
+  });
   const client = new RegistryClient({
     settings: npm,
     cacheDir: opts.cacheDir ?? defaultCacheDir(),

@@ -49,7 +49,11 @@ function reportScripts(plan: ScriptPlan, style: Style, ran: boolean): string {
   for (const d of plan.decisions) {
     const what = Object.entries(d.item.scripts).map(([e, s]) => `${e}: ${s}`).join('; ');
     const name = `${d.item.pkg.name}@${d.item.pkg.version}`;
-    if (d.kind === 'run') lines.push(`  ${style.green(ran ? 'ran' : 'allowed')}      ${name}  ${what}  ${style.dim(`(${d.because})`)}`);
+    if (d.kind === 'run') {
+      lines.push(`  ${style.green(ran ? 'ran' : 'allowed')}      ${name}  ${what}  ${style.dim(`(${d.because})`)}`);
+      // npm runs a git dependency's prepare only while fetching it, which happened with scripts off.
+      if (d.item.scripts.prepare) lines.push(`           ${style.yellow('note')}: its prepare script was not run (npm runs it only when fetching a git dependency)`);
+    }
     else if (d.why === 'unlisted') lines.push(`  ${style.yellow('skipped')}  ${name}  ${what}  ${style.dim(`(${d.because})`)}`);
     else if (d.why !== 'manifest-mismatch') lines.push(`  ${style.dim('skipped')}  ${name}  ${what}  ${style.dim(`(${d.because})`)}`);
   }

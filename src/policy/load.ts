@@ -54,6 +54,8 @@ export interface ScriptRule {
 export interface ProjectInputs {
   /** npm 11's package.json `allowScripts`: "name" or "name@1.2.3 || 1.2.4" -> true (allow) / false (deny). */
   allowScripts?: Record<string, boolean>;
+  /** pnpm's build lists (package.json `pnpm` field or pnpm-workspace.yaml), as allow/deny pattern lists. */
+  pnpmBuilds?: { allow: string[]; deny: string[]; source: string };
 }
 
 export interface Policy {
@@ -195,8 +197,8 @@ export function compilePolicy(
     actions: doc.actions ?? {},
     sources: { direct: doc.sources?.direct ?? 'allow', transitive: doc.sources?.transitive ?? 'block' },
     scripts: {
-      allow: [...rules('scripts.allow', doc.scripts?.allow), ...allowScriptsRules(inputs.allowScripts, true)],
-      deny: [...rules('scripts.deny', doc.scripts?.deny), ...allowScriptsRules(inputs.allowScripts, false)],
+      allow: [...rules('scripts.allow', doc.scripts?.allow), ...allowScriptsRules(inputs.allowScripts, true), ...pnpmRules(inputs.pnpmBuilds, 'allow')],
+      deny: [...rules('scripts.deny', doc.scripts?.deny), ...allowScriptsRules(inputs.allowScripts, false), ...pnpmRules(inputs.pnpmBuilds, 'deny')],
       unlisted: doc.scripts?.unlisted ?? 'skip',
       rootScripts: doc.scripts?.rootScripts ?? true,
     },
@@ -213,6 +215,14 @@ function allowScriptsRules(map: Record<string, boolean> | undefined, value: bool
       pattern: field(`package.json allowScripts "${key}"`, 'package.json', () => parsePattern(key)),
       source: 'package.json allowScripts',
     }));
+}
+
+function pnpmRules(builds: ProjectInputs['pnpmBuilds'], kind: 'allow' | 'deny'): ScriptRule[] {
+  if (!builds) return [];
+  return builds[kind].map((key) => ({
+    pattern: field(`${builds.source} "${key}"`, builds.source, () => parsePattern(key)),
+    source: builds.source,
+  }));
 }
 
 /** The action for a finding: by code, else by check, else the check's own default. */

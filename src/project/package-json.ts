@@ -9,6 +9,8 @@ export interface ProjectManifest {
   scripts: Record<string, string>;
   /** npm 11's allowScripts map, when present. */
   allowScripts?: Record<string, boolean>;
+  /** The package.json `pnpm` field (pnpm 9 settings), as written. */
+  pnpm?: unknown;
 }
 
 export async function readProjectManifest(dir: string): Promise<ProjectManifest | undefined> {
@@ -38,5 +40,6 @@ export async function readProjectManifest(dir: string): Promise<ProjectManifest 
     version: typeof doc.version === 'string' ? doc.version : undefined,
     scripts: typeof doc.scripts === 'object' && doc.scripts ? (doc.scripts as Record<string, string>) : {},
     allowScripts: allow as Record<string, boolean> | undefined,
+    pnpm: doc.pnpm,
   };
 }

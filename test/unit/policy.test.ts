@@ -66,3 +66,22 @@ describe('durations and patterns', () => {
     expect(parsePattern('@scope/name')).toEqual({ text: '@scope/name', name: '@scope/name' });
   });
 });
+
+describe('install-script lists kept elsewhere are inputs', () => {
+  it('pnpm-workspace.yaml allowBuilds / onlyBuiltDependencies and package.json allowScripts; a denial anywhere wins', async () => {
+    const { readPnpmBuilds } = await import('../../src/project/pnpm-settings.js');
+    const { scriptStatus } = await import('../../src/policy/scripts.js');
+    const dir = project(JSON.stringify({ scripts: { allow: ['core-js', 'sharp'] } }));
+    writeFileSync(join(dir, 'pnpm-workspace.yaml'), 'packages: ["."]\nallowBuilds:\n  esbuild: true\n  core-js: false\nonlyBuiltDependencies:\n  - "@swc/core"\n');
+    const pnpmBuilds = await readPnpmBuilds(dir, undefined);
+    const p = await loadPolicy(dir, undefined, undefined, { pnpmBuilds, allowScripts: { sharp: false } });
+    expect(scriptStatus(p, 'esbuild', '0.24.2')).toMatchObject({ status: 'allowed', rule: { source: 'pnpm-workspace.yaml' } });
+    expect(scriptStatus(p, '@swc/core', '1.0.0').status).toBe('allowed');
+    expect(scriptStatus(p, 'core-js', '3.0.0')).toMatchObject({ status: 'denied', rule: { source: 'pnpm-workspace.yaml' } });
+    expect(scriptStatus(p, 'sharp', '0.33.0')).toMatchObject({ status: 'denied', rule: { source: 'package.json allowScripts' } });
+    expect(scriptStatus(p, 'other', '1.0.0').status).toBe('unlisted');
+    // pnpm 9's package.json field when there is no pnpm-workspace.yaml list.
+    const fromPkg = await readPnpmBuilds(project(), { onlyBuiltDependencies: ['esbuild'], neverBuiltDependencies: ['fsevents'] });
+    expect(fromPkg).toEqual({ allow: ['esbuild'], deny: ['fsevents'], source: 'package.json pnpm' });
+  });
+});
