@@ -9,10 +9,12 @@ import { loadNpmSettings, registryFor, type NpmSettings } from './project/npm-co
 import { loadPolicy, type Policy } from './policy/load.js';
 import { readProjectManifest } from './project/package-json.js';
 import { readPnpmBuilds } from './project/pnpm-settings.js';
-import { RegistryClient, type FetchStats, type FactsResult } from './registry/client.js';
-import { defaultCacheDir } from './registry/cache.js';
+import { RegistryClient, type FetchStats } from './registry/client.js';
+import { defaultCacheDir, FactsCache } from './registry/cache.js';
 import { CHECKS } from './checks/index.js';
-import type { FactsInput } from './checks/types.js';
+import type { CheckInput } from './checks/types.js';
+import { EvidenceCollector } from './verify/evidence.js';
+import { loadTrustedRoot } from './verify/trusted-root.js';
 import { decide, type PackageVerdict } from './verdict/verdict.js';
 import { severityOf } from './checks/finding.js';
 
@@ -58,9 +60,11 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     allowScripts: manifest?.allowScripts,
     pnpmBuilds: await readPnpmBuilds(tree.root.dir, manifest?.pnpm),
   });
+  const cacheDir = opts.cacheDir ?? defaultCacheDir();
+  const cache = new FactsCache(cacheDir);
   const client = new RegistryClient({
     settings: npm,
-    cacheDir: opts.cacheDir ?? defaultCacheDir(),
+    cacheDir,
     concurrency: opts.concurrency ?? DEFAULTS.concurrency,
     timeoutMs: opts.timeoutMs ?? DEFAULTS.timeoutMs,
     retries: opts.retries ?? DEFAULTS.retries,
@@ -80,24 +84,41 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const factsByName = new Map<string, PackageFacts>();
   const verdicts = new Map<LockedPackage, PackageVerdict>();
   const ctx = { now, policy };
-  const judge = (pkg: LockedPackage, facts: FactsInput) => {
-    const findings = CHECKS.flatMap((c) => c.run(pkg, facts, ctx));
+  const judge = (pkg: LockedPackage, input: CheckInput) => {
+    const findings = CHECKS.flatMap((c) => c.run(pkg, input, ctx));
     verdicts.set(pkg, decide(pkg, findings, policy, now));
+  };
+  const evidence = new EvidenceCollector(client, cache, policy, loadTrustedRoot(cacheDir).root);
+  const fail = (pkgs: LockedPackage[], error: GuardError) => {
+    if (!errors.includes(error)) errors.push(error);
+    for (const pkg of pkgs) verdicts.set(pkg, unavailable(pkg, error));
   };
   await Promise.all(
     [...byName].map(async ([name, pkgs]) => {
-      const result: FactsResult = await client.facts(name, pkgs.map((p) => p.version));
-      if (result.kind === 'error') {
-        errors.push(result.error);
-        for (const pkg of pkgs) verdicts.set(pkg, unavailable(pkg, result.error));
-        return;
-      }
+      const registry = registryFor(name, npm);
+      const [result, keys] = await Promise.all([
+        client.facts(name, pkgs.map((p) => p.version)),
+        evidence.keys(registry).catch((err: unknown) => {
+          if (err instanceof GuardError) return err;
+          throw err;
+        }),
+      ]);
+      if (result.kind === 'error') return fail(pkgs, result.error);
+      if (keys instanceof GuardError) return fail(pkgs, keys);
       const facts: PackageFacts | 'missing' = result.kind === 'facts' ? result.facts : 'missing';
       if (facts !== 'missing') factsByName.set(name, facts);
-      for (const pkg of pkgs) judge(pkg, facts);
+      for (const pkg of pkgs) {
+        try {
+          const provenance = facts === 'missing' ? undefined : await evidence.provenance(facts, pkg.version, keys);
+          judge(pkg, { facts, keys, provenance });
+        } catch (err) {
+          if (!(err instanceof GuardError)) throw err;
+          fail([pkg], err);
+        }
+      }
     }),
   );
-  for (const pkg of tree.packages) if (!verdicts.has(pkg)) judge(pkg, undefined);
+  for (const pkg of tree.packages) if (!verdicts.has(pkg)) judge(pkg, { facts: undefined });
 
   return {
     tree,

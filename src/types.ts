@@ -60,6 +60,8 @@ export interface VersionFacts {
   repository?: string;
   publisher?: string;
   trustedPublisher?: boolean;
+  /** `_npmUser.approver`: a staged publish approved by a maintainer (npm's `npm stage` flow). */
+  approved?: boolean;
   deprecated?: string;
 }
 
@@ -71,9 +73,11 @@ export interface PackageFacts {
   fetchedAt: string;
   distTags: Record<string, string>;
   versions: Record<string, VersionFacts>;
+  /** Some version carries `_npmUser`: false means the registry strips it (a mirror), so publisher-based trust is undecidable. */
+  hasPublisherData?: boolean;
 }
 
-export type CheckId = 'release-age' | 'integrity' | 'source' | 'scripts' | 'registry' | 'policy';
+export type CheckId = 'release-age' | 'integrity' | 'signature' | 'provenance' | 'trust-downgrade' | 'source' | 'scripts' | 'registry' | 'policy';
 
 export type FindingCode =
   // release-age
@@ -87,6 +91,25 @@ export type FindingCode =
   | 'integrity-uncomparable'
   // registry: the metadata could not be had (the run exits 2)
   | 'metadata-unavailable'
+  // signature
+  | 'signature-missing'
+  | 'signature-invalid'
+  | 'signature-unknown-key'
+  | 'signature-expired-key'
+  | 'registry-no-keys'
+  // provenance
+  | 'provenance-verified'
+  | 'provenance-invalid'
+  | 'provenance-subject-mismatch'
+  | 'publish-attestation-invalid'
+  | 'attestations-malformed'
+  | 'attestations-unavailable'
+  | 'provenance-missing'
+  | 'provenance-required'
+  | 'provenance-repository-mismatch'
+  // trust-downgrade
+  | 'trust-downgrade'
+  | 'trust-undecidable'
   // source
   | 'git-source'
   | 'tarball-source'

@@ -28,7 +28,7 @@ export function compareIntegrity(locked: string, v: VersionFacts): 'match' | 'mi
 
 export const integrity: Check = {
   id: 'integrity',
-  run(pkg: LockedPackage, facts, { policy }): Finding[] {
+  run(pkg: LockedPackage, { facts }, { policy }): Finding[] {
     if (pkg.source !== 'registry' || facts === undefined) return [];
     if (facts === 'missing') {
       return [

@@ -28,7 +28,7 @@ function oldEnough(facts: PackageFacts, version: string, policy: Policy, now: Da
 
 export const releaseAge: Check = {
   id: 'release-age',
-  run(pkg: LockedPackage, facts, { now, policy }): Finding[] {
+  run(pkg: LockedPackage, { facts }, { now, policy }): Finding[] {
     if (pkg.source !== 'registry' || !facts || facts === 'missing') return [];
     const version = facts.versions[pkg.version];
     if (!version) return []; // the integrity check reports a version the registry lacks

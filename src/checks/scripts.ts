@@ -3,11 +3,11 @@
 // package.json files again (a tarball can carry scripts its registry manifest does not show).
 import type { Finding, LockedPackage } from '../types.js';
 import { allowCommand, scriptStatus } from '../policy/scripts.js';
-import type { Check } from './types.js';
+import type { Check, FactsInput } from './types.js';
 import { finding } from './finding.js';
 
 /** The install scripts the registry manifest declares (with the implicit node-gyp rebuild), or {}. */
-export function declaredScripts(pkg: LockedPackage, facts: Parameters<Check['run']>[1]): Record<string, string> {
+export function declaredScripts(pkg: LockedPackage, facts: FactsInput): Record<string, string> {
   const v = facts && facts !== 'missing' ? facts.versions[pkg.version] : undefined;
   const scripts = { ...(v?.installScripts ?? {}) };
   if (v?.gypfile && !scripts.install && !scripts.preinstall) scripts.install = 'node-gyp rebuild';
@@ -16,7 +16,7 @@ export function declaredScripts(pkg: LockedPackage, facts: Parameters<Check['run
 
 export const scripts: Check = {
   id: 'scripts',
-  run(pkg, facts, { policy }): Finding[] {
+  run(pkg, { facts }, { policy }): Finding[] {
     if (pkg.source === 'link') return []; // the project's own workspaces: their scripts are the project's
     const declared = declaredScripts(pkg, facts);
     const has = pkg.hasInstallScript || Object.keys(declared).length > 0;

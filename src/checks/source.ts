@@ -13,7 +13,7 @@ const EXOTIC: Partial<Record<LockedPackage['source'], { code: FindingCode; what:
 
 export const source: Check = {
   id: 'source',
-  run(pkg, _facts, { policy }): Finding[] {
+  run(pkg, _input, { policy }): Finding[] {
     if (pkg.source === 'link') {
       return [finding(policy, 'source', 'workspace-link', 'allow', `local link to ${pkg.resolved ?? pkg.paths[0] ?? 'a workspace'} (part of this project)`)];
     }

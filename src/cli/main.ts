@@ -5,6 +5,7 @@ import { commonOptions } from './options.js';
 import { checkCommand, type CheckFlags } from './check.js';
 import { ciCommand } from './ci.js';
 import { scriptsEditCommand, scriptsListCommand } from './scripts.js';
+import { trustRefreshCommand } from './trust.js';
 import type { CommonFlags } from './options.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -42,6 +43,17 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = await scriptsEditCommand(kind, patterns, flags);
       });
   }
+
+  program
+    .command('trust')
+    .description('the Sigstore trusted root used to verify provenance offline')
+    .command('refresh')
+    .description('fetch the current Sigstore trusted root through TUF (needs network) into the cache')
+    .option('--cache-dir <dir>', 'cache folder (default: $XDG_CACHE_HOME/safe-install)')
+    .option('--mirror-url <url>', 'a TUF mirror instead of the public-good one')
+    .action(async (flags: { cacheDir?: string; mirrorUrl?: string }) => {
+      exitCode = await trustRefreshCommand(flags);
+    });
 
   const ci = program
     .command('ci', { isDefault: true })

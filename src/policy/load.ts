@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { GuardError } from '../errors.js';
 import type { Action, CheckId, FindingCode } from '../types.js';
 import type { NpmSettings } from '../project/npm-config.js';
+import type { RegistryKey } from '../checks/types.js';
 import { parseDuration } from './duration.js';
 import { parsePattern, type PackagePattern } from './pattern.js';
 
@@ -26,6 +27,12 @@ export interface PolicyDocument {
   sources?: { direct?: Action; transitive?: Action };
   scripts?: { allow?: string[]; deny?: string[]; unlisted?: 'skip' | 'block'; rootScripts?: boolean };
   exceptions?: ExceptionEntry[];
+  registryKeys?: Record<string, RegistryKey[]>;
+  requireProvenance?: string[];
+  expectedRepository?: Record<string, string>;
+  trustPolicy?: 'no-downgrade' | 'off';
+  trustPolicyExclude?: string[];
+  trustPolicyIgnoreAfter?: string | number;
 }
 
 export interface ExceptionEntry {
@@ -66,6 +73,10 @@ export interface Policy {
   sources: { direct: Action; transitive: Action };
   scripts: { allow: ScriptRule[]; deny: ScriptRule[]; unlisted: 'skip' | 'block'; rootScripts: boolean };
   exceptions: (ExceptionEntry & { pattern: PackagePattern })[];
+  /** Keys pinned per registry URL (with a trailing slash). */
+  registryKeys: Record<string, RegistryKey[]>;
+  provenance: { require: PackagePattern[]; expectedRepository: { pattern: PackagePattern; repository: string }[] };
+  trust: { mode: 'no-downgrade' | 'off'; exclude: PackagePattern[]; ignoreAfterMs?: number };
 }
 
 let validator: ((doc: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null };
@@ -138,6 +149,8 @@ export function mergePolicy(base: PolicyDocument, over: PolicyDocument): PolicyD
     sources: { ...base.sources, ...over.sources },
     scripts: { ...base.scripts, ...over.scripts },
     exceptions: over.exceptions ?? base.exceptions ?? [],
+    expectedRepository: { ...base.expectedRepository, ...over.expectedRepository },
+    registryKeys: { ...base.registryKeys, ...over.registryKeys },
   };
 }
 
@@ -203,6 +216,19 @@ export function compilePolicy(
       rootScripts: doc.scripts?.rootScripts ?? true,
     },
     exceptions,
+    registryKeys: Object.fromEntries(Object.entries(doc.registryKeys ?? {}).map(([url, keys]) => [url.endsWith('/') ? url : `${url}/`, keys.map((k) => ({ keyid: k.keyid, key: k.key, expires: k.expires ?? null }))])),
+    provenance: {
+      require: patterns('requireProvenance', doc.requireProvenance),
+      expectedRepository: Object.entries(doc.expectedRepository ?? {}).map(([p, repository]) => ({
+        pattern: field(`expectedRepository["${p}"]`, file, () => parsePattern(p)),
+        repository,
+      })),
+    },
+    trust: {
+      mode: doc.trustPolicy ?? 'no-downgrade',
+      exclude: patterns('trustPolicyExclude', doc.trustPolicyExclude),
+      ignoreAfterMs: doc.trustPolicyIgnoreAfter === undefined ? undefined : field('trustPolicyIgnoreAfter', file, () => parseDuration(doc.trustPolicyIgnoreAfter!)),
+    },
   };
 }
 

@@ -23,15 +23,35 @@ export function defaultCacheDir(): string {
 
 export class FactsCache {
   private readonly dir: string;
+  private readonly root: string;
   private readonly made = new Set<string>();
 
   constructor(root: string) {
+    this.root = join(root, FORMAT);
     this.dir = join(root, 'metadata', FORMAT);
   }
 
   private file(registry: string, name: string): string {
     const key = createHash('sha256').update(`${registry}\0${name}`).digest('hex');
     return join(this.dir, key.slice(0, 2), `${key}.json`);
+  }
+
+  /** Small documents other than facts (registry keys, verification results), under their own kind. */
+  async getDoc<T>(kind: string, key: string): Promise<{ checkedAt: string; value: T } | undefined> {
+    try {
+      const doc = JSON.parse(await readFile(this.docFile(kind, key), 'utf8'));
+      return doc && typeof doc.checkedAt === 'string' && doc.key === key ? doc : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async putDoc<T>(kind: string, key: string, value: T): Promise<void> {
+    await this.write(this.docFile(kind, key), JSON.stringify({ key, checkedAt: new Date().toISOString(), value }));
+  }
+
+  private docFile(kind: string, key: string): string {
+    return join(this.root, kind, `${createHash('sha256').update(key).digest('hex')}.json`);
   }
 
   async get(registry: string, name: string): Promise<CacheEntry | undefined> {
@@ -45,7 +65,10 @@ export class FactsCache {
   }
 
   async put(registry: string, name: string, entry: CacheEntry): Promise<void> {
-    const target = this.file(registry, name);
+    await this.write(this.file(registry, name), JSON.stringify(entry));
+  }
+
+  private async write(target: string, text: string): Promise<void> {
     const dir = join(target, '..');
     if (!this.made.has(dir)) {
       await mkdir(dir, { recursive: true });
@@ -53,7 +76,7 @@ export class FactsCache {
     }
     const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
-      await writeFile(tmp, JSON.stringify(entry));
+      await writeFile(tmp, text);
       await rename(tmp, target);
     } catch (err) {
       await unlink(tmp).catch(() => {});

@@ -8,6 +8,9 @@ import { registryFor, type NpmSettings } from '../project/npm-config.js';
 import { FactsCache, type CacheEntry } from './cache.js';
 import { MalformedPackumentError, slimPackument } from './facts.js';
 import { limiter } from './limit.js';
+import type { RegistryKey } from '../checks/types.js';
+
+const KEYS_TTL_MS = 24 * 3_600_000;
 
 export interface RegistryClientOptions {
   settings: NpmSettings;
@@ -55,6 +58,47 @@ export class RegistryClient {
    */
   facts(name: string, needVersions: string[] = []): Promise<FactsResult> {
     return this.limit(() => this.load(name, needVersions));
+  }
+
+  /** The registry's signing keys (`/-/npm/v1/keys`), cached for a day; null when it publishes none (404). */
+  async keys(registry: string): Promise<RegistryKey[] | null> {
+    const cached = await this.cache.getDoc<{ keys: RegistryKey[] | null }>('keys', registry);
+    if (cached && (this.opts.offline || Date.now() - Date.parse(cached.checkedAt) < KEYS_TTL_MS)) return cached.value.keys;
+    if (this.opts.offline) {
+      throw new GuardError('cache-miss', `no cached signing keys for ${redact(registry)} (--offline)`, { remedy: 'run once without --offline to fill the cache' });
+    }
+    const doc = await this.limit(() => getJson(`${registry}-/npm/v1/keys`, this.requestOptions(), 'the registry signing keys', registry));
+    let keys: RegistryKey[] | null = null;
+    if (doc !== null) {
+      const list = (doc as { keys?: unknown }).keys;
+      if (!Array.isArray(list) || !list.every((k) => k && typeof k.keyid === 'string' && typeof k.key === 'string')) {
+        throw new GuardError('registry-malformed', `malformed signing keys from ${redact(registry)}-/npm/v1/keys`, { remedy: 'check the registry (or a proxy in between)' });
+      }
+      keys = list.map((k) => ({ keyid: k.keyid, key: k.key, expires: typeof k.expires === 'string' ? k.expires : null }));
+    }
+    await this.cache.putDoc('keys', registry, { keys }).catch(() => {});
+    return keys;
+  }
+
+  /** The attestations document of one version, from the package's registry; null for 404. */
+  attestations(name: string, version: string, advertisedUrl: string): Promise<unknown | null> {
+    const registry = registryFor(name, this.opts.settings);
+    // Served from the configured registry, as npm's replace-registry-host does for tarballs.
+    let path = `-/npm/v1/attestations/${escapeName(name)}@${version}`;
+    try {
+      path = new URL(advertisedUrl).pathname.replace(/^\//, '');
+    } catch {
+      // keep the standard path
+    }
+    return this.limit(() => getJson(`${registry}${path}`, this.requestOptions(), `attestations of ${name}@${version}`, registry));
+  }
+
+  private requestOptions(): Record<string, unknown> {
+    return {
+      ...this.fetchOptions,
+      timeout: this.opts.timeoutMs,
+      retry: { retries: this.opts.retries, factor: 2, minTimeout: 300, maxTimeout: 3000, randomize: true },
+    };
   }
 
   private async load(name: string, needVersions: string[]): Promise<FactsResult> {
@@ -145,6 +189,25 @@ function fetchOptionsFrom(flat: Record<string, unknown>, concurrency: number): R
   // npm's default of 15 sockets per host would cap our concurrency.
   out.maxSockets = Math.max(Number(flat.maxSockets) || 0, concurrency);
   return out;
+}
+
+/** GET a JSON document from a registry; null for 404. Errors become GuardErrors naming `what`. */
+async function getJson(url: string, options: Record<string, unknown>, what: string, registry: string): Promise<unknown | null> {
+  try {
+    const res = await npmFetch(url, { ...options, registry, cache: undefined, preferOnline: true } as npmFetch.Options).catch((err: { statusCode?: number }) => {
+      if (err.statusCode === 404) return null;
+      throw err;
+    });
+    if (res === null) return null;
+    const text = await res.text();
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new MalformedPackumentError(`the registry answered with a body that is not JSON (${text.length} bytes)`);
+    }
+  } catch (err) {
+    throw toGuardError(err, what, registry);
+  }
 }
 
 export function escapeName(name: string): string {

@@ -27,7 +27,8 @@ export function slimPackument(doc: unknown, registry: string, fetchedAt: Date): 
     if (!isObject(manifest)) throw new MalformedPackumentError(`version ${version} is not an object`);
     out[version] = slimVersion(manifest, typeof time[version] === 'string' ? (time[version] as string) : undefined);
   }
-  return { name, registry, fetchedAt: fetchedAt.toISOString(), distTags, versions: out };
+  const hasPublisherData = Object.values(versions ?? {}).some((m) => isObject(m) && isObject(m._npmUser));
+  return { name, registry, fetchedAt: fetchedAt.toISOString(), distTags, versions: out, hasPublisherData };
 }
 
 function slimVersion(manifest: Json, publishedAt: string | undefined): VersionFacts {
@@ -58,6 +59,7 @@ function slimVersion(manifest: Json, publishedAt: string | undefined): VersionFa
   if (isObject(user)) {
     if (typeof user.name === 'string') facts.publisher = user.name;
     if (user.trustedPublisher) facts.trustedPublisher = true;
+    if (user.approver) facts.approved = true;
   }
   if (typeof manifest.deprecated === 'string') facts.deprecated = manifest.deprecated;
   return facts;

@@ -28,6 +28,8 @@ export function colourWanted(stream: NodeJS.WriteStream, flag?: boolean): boolea
 }
 
 const FOLD_AFTER = 15;
+/** Findings that describe the registry rather than the package: said once per run. */
+const SAID_ONCE = new Set(['registry-no-keys', 'trust-undecidable']);
 
 const GROUPS: { action: Action; title: string; mark: string }[] = [
   { action: 'block', title: 'Blocked', mark: 'x' },
@@ -72,6 +74,13 @@ export function toText(result: CheckResult, style: Style): string {
       }
     }
     for (const [code, items] of byCode) {
+      if (SAID_ONCE.has(code)) {
+        // A property of the registry, not of each package: one line, with how many it concerns.
+        const { f } = items[0];
+        lines.push(`  ${colour(group.mark)} ${code}: ${f.message.replace(/ for \S+,/, ',')} (${items.length} package${items.length === 1 ? '' : 's'})`);
+        if (f.remedy) lines.push(`      ${style.dim('-> ' + f.remedy)}`);
+        continue;
+      }
       for (const { v, f } of items.slice(0, FOLD_AFTER)) {
         lines.push(`  ${colour(group.mark)} ${style.bold(label(v))}  ${code}: ${f.message}`);
         if (f.remedy) lines.push(`      ${style.dim('-> ' + f.remedy)}`);
@@ -115,6 +124,7 @@ function infoNotes(result: CheckResult): string[] {
     'tarball-source': 'direct remote-tarball dependencies (allowed by policy sources.direct)',
     'local-source': 'direct local-path dependencies (allowed by policy sources.direct)',
     'exception-applied': 'policy exceptions applied',
+    'provenance-verified': 'packages with verified provenance',
     'install-script-allowed': 'packages whose install scripts are allowed',
     'install-script-denied': 'packages whose install scripts are denied (installed without them)',
     'bundled-install-script': 'bundled packages with install scripts (never run)',

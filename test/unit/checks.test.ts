@@ -21,7 +21,7 @@ describe('release-age', () => {
 
   it('holds a version younger than the default 7 days, with eligibility date and a fallback within every range', () => {
     const p = pkg({ name: 'left-pad', version: '1.2.0', dependents: [{ name: '(root)', range: '^1.0.0' }, { name: 'x', range: '~1.1.0 || ^1.2.0' }] });
-    const [finding] = releaseAge.run(p, f, ctx());
+    const [finding] = releaseAge.run(p, { facts: f }, ctx());
     expect(finding.code).toBe('too-young');
     expect(finding.action).toBe('quarantine');
     expect(finding.data?.eligibleAt).toBe(new Date(Date.parse(ago(2 * DAY)) + 7 * DAY).toISOString());
@@ -32,21 +32,21 @@ describe('release-age', () => {
 
   it('passes a version exactly as old as required, and honours a longer policy age', () => {
     const p = pkg({ name: 'left-pad', version: '1.1.0' });
-    expect(releaseAge.run(p, f, ctx())).toEqual([]);
-    expect(releaseAge.run(p, f, ctx({ minimumReleaseAge: '31d' }))[0].code).toBe('too-young');
-    expect(releaseAge.run(p, f, ctx({ minimumReleaseAge: 30 * 24 * 60 }))).toEqual([]); // minutes, pnpm's unit
+    expect(releaseAge.run(p, { facts: f }, ctx())).toEqual([]);
+    expect(releaseAge.run(p, { facts: f }, ctx({ minimumReleaseAge: '31d' }))[0].code).toBe('too-young');
+    expect(releaseAge.run(p, { facts: f }, ctx({ minimumReleaseAge: 30 * 24 * 60 }))).toEqual([]); // minutes, pnpm's unit
   });
 
   it('offers no fallback when nothing older satisfies the dependents', () => {
     const p = pkg({ name: 'left-pad', version: '1.2.0', dependents: [{ name: '(root)', range: '^1.2.0' }] });
-    const [finding] = releaseAge.run(p, f, ctx());
+    const [finding] = releaseAge.run(p, { facts: f }, ctx());
     expect(finding.data?.fallback).toBeNull();
     expect(finding.remedy).toMatch(/no older version/);
   });
 
   it('reports a version with no publish time instead of passing it', () => {
     const g = facts('x', { '1.0.0': {} });
-    const [finding] = releaseAge.run(pkg({ name: 'x', version: '1.0.0' }), g, ctx());
+    const [finding] = releaseAge.run(pkg({ name: 'x', version: '1.0.0' }), { facts: g }, ctx());
     expect(finding.code).toBe('no-publish-time');
     expect(finding.action).toBe('block');
   });
@@ -54,9 +54,9 @@ describe('release-age', () => {
   it('exclusions by glob and by name@range', () => {
     const p = pkg({ name: '@myorg/tool', version: '1.2.0' });
     const g = facts('@myorg/tool', { '1.2.0': { publishedAt: ago(DAY) } });
-    expect(releaseAge.run(p, g, ctx({ minimumReleaseAgeExclude: ['@myorg/*'] }))).toEqual([]);
-    expect(releaseAge.run(p, g, ctx({ minimumReleaseAgeExclude: ['@myorg/tool@^1.2.0'] }))).toEqual([]);
-    expect(releaseAge.run(p, g, ctx({ minimumReleaseAgeExclude: ['@myorg/tool@^2'] }))).toHaveLength(1);
+    expect(releaseAge.run(p, { facts: g }, ctx({ minimumReleaseAgeExclude: ['@myorg/*'] }))).toEqual([]);
+    expect(releaseAge.run(p, { facts: g }, ctx({ minimumReleaseAgeExclude: ['@myorg/tool@^1.2.0'] }))).toEqual([]);
+    expect(releaseAge.run(p, { facts: g }, ctx({ minimumReleaseAgeExclude: ['@myorg/tool@^2'] }))).toHaveLength(1);
   });
 
   it('the stricter of the policy and npm min-release-age applies, and the report names its source', () => {
@@ -64,11 +64,11 @@ describe('release-age', () => {
     const pol = compilePolicy(mergePolicy(defaultPolicyDocument(), {}), undefined, npm);
     expect(requiredAge(pol, 'a', '1.0.0')?.source).toBe('npm config min-release-age (project)');
     const g = facts('a', { '1.0.0': { publishedAt: ago(8 * DAY) } });
-    const [finding] = releaseAge.run(pkg({ name: 'a', version: '1.0.0' }), g, { now: NOW, policy: pol });
+    const [finding] = releaseAge.run(pkg({ name: 'a', version: '1.0.0' }), { facts: g }, { now: NOW, policy: pol });
     expect(finding.message).toContain('npm config min-release-age (project)');
     // A shorter npm setting does not weaken the policy.
     const weak = compilePolicy(mergePolicy(defaultPolicyDocument(), {}), undefined, { ...npm, minReleaseAge: { days: 1, source: 'npm' } });
-    expect(releaseAge.run(pkg({ name: 'a', version: '1.0.0' }), facts('a', { '1.0.0': { publishedAt: ago(3 * DAY) } }), { now: NOW, policy: weak })[0].code).toBe('too-young');
+    expect(releaseAge.run(pkg({ name: 'a', version: '1.0.0' }), { facts: facts('a', { '1.0.0': { publishedAt: ago(3 * DAY) } }) }, { now: NOW, policy: weak })[0].code).toBe('too-young');
   });
 });
 
@@ -85,10 +85,10 @@ describe('integrity', () => {
 
   it('blocks a mismatch, a missing version and a missing package', () => {
     const f = facts('a', { '1.0.0': { integrity: SHA512_B, publishedAt: ago(100 * DAY) } });
-    expect(integrity.run(pkg({ name: 'a', version: '1.0.0', integrity: SHA512_A }), f, ctx())[0]).toMatchObject({ code: 'integrity-mismatch', action: 'block' });
-    expect(integrity.run(pkg({ name: 'a', version: '1.0.1', integrity: SHA512_A }), f, ctx())[0]).toMatchObject({ code: 'version-not-in-registry', action: 'block' });
-    expect(integrity.run(pkg({ name: 'a', version: '1.0.0' }), 'missing', ctx())[0]).toMatchObject({ code: 'package-not-in-registry', action: 'block' });
-    expect(integrity.run(pkg({ name: 'a', version: '1.0.0', integrity: SHA512_B }), f, ctx())).toEqual([]);
+    expect(integrity.run(pkg({ name: 'a', version: '1.0.0', integrity: SHA512_A }), { facts: f }, ctx())[0]).toMatchObject({ code: 'integrity-mismatch', action: 'block' });
+    expect(integrity.run(pkg({ name: 'a', version: '1.0.1', integrity: SHA512_A }), { facts: f }, ctx())[0]).toMatchObject({ code: 'version-not-in-registry', action: 'block' });
+    expect(integrity.run(pkg({ name: 'a', version: '1.0.0' }), { facts: 'missing' }, ctx())[0]).toMatchObject({ code: 'package-not-in-registry', action: 'block' });
+    expect(integrity.run(pkg({ name: 'a', version: '1.0.0', integrity: SHA512_B }), { facts: f }, ctx())).toEqual([]);
   });
 });
 
@@ -96,11 +96,11 @@ describe('source', () => {
   it('allows exotic direct dependencies and blocks exotic transitive ones by default', () => {
     const direct = pkg({ name: 'g', version: '1.0.0', source: 'git', resolved: 'git+ssh://git@github.com/a/g.git#abc', direct: true });
     const transitive = { ...direct, direct: false };
-    expect(source.run(direct, undefined, ctx())[0]).toMatchObject({ code: 'git-source', action: 'allow' });
-    expect(source.run(transitive, undefined, ctx())[0]).toMatchObject({ code: 'git-source', action: 'block' });
-    expect(source.run(transitive, undefined, ctx({ sources: { transitive: 'warn' } }))[0].action).toBe('warn');
-    expect(source.run(pkg({ name: 't', version: '1.0.0', source: 'tarball', direct: false }), undefined, ctx())[0].code).toBe('tarball-source');
-    expect(source.run(pkg({ name: 'r', version: '1.0.0' }), undefined, ctx())).toEqual([]);
+    expect(source.run(direct, { facts: undefined }, ctx())[0]).toMatchObject({ code: 'git-source', action: 'allow' });
+    expect(source.run(transitive, { facts: undefined }, ctx())[0]).toMatchObject({ code: 'git-source', action: 'block' });
+    expect(source.run(transitive, { facts: undefined }, ctx({ sources: { transitive: 'warn' } }))[0].action).toBe('warn');
+    expect(source.run(pkg({ name: 't', version: '1.0.0', source: 'tarball', direct: false }), { facts: undefined }, ctx())[0].code).toBe('tarball-source');
+    expect(source.run(pkg({ name: 'r', version: '1.0.0' }), { facts: undefined }, ctx())).toEqual([]);
   });
 });
 
@@ -110,27 +110,27 @@ describe('verdicts and exceptions', () => {
 
   it('a live exception waives the named check and says so; an expired one is reported and does not apply', () => {
     const live = policy({ exceptions: [{ package: 'a@1.0.0', checks: ['release-age'], reason: 'CVE fix', expires: ago(-DAY) }] });
-    const findings = releaseAge.run(p, young, { now: NOW, policy: live });
+    const findings = releaseAge.run(p, { facts: young }, { now: NOW, policy: live });
     const v = decide(p, findings, live, NOW);
     expect(v.verdict).toBe('allow');
     expect(v.findings.map((f) => f.code)).toEqual(['too-young', 'exception-applied']);
 
     const expired = policy({ exceptions: [{ package: 'a', checks: ['release-age'], reason: 'CVE fix', expires: ago(DAY / 2) }] });
-    const w = decide(p, releaseAge.run(p, young, { now: NOW, policy: expired }), expired, NOW);
+    const w = decide(p, releaseAge.run(p, { facts: young }, { now: NOW, policy: expired }), expired, NOW);
     expect(w.verdict).toBe('quarantine');
     expect(w.findings.map((f) => f.code)).toContain('exception-expired');
   });
 
   it('an exception for another check does not waive this one', () => {
     const other = policy({ exceptions: [{ package: 'a', checks: ['integrity'], reason: 'x', expires: ago(-DAY) }] });
-    expect(decide(p, releaseAge.run(p, young, { now: NOW, policy: other }), other, NOW).verdict).toBe('quarantine');
+    expect(decide(p, releaseAge.run(p, { facts: young }, { now: NOW, policy: other }), other, NOW).verdict).toBe('quarantine');
   });
 
   it('the strongest action wins', () => {
     const f = facts('a', { '1.0.0': { publishedAt: ago(DAY), integrity: SHA512_B } });
     const q = pkg({ name: 'a', version: '1.0.0', integrity: SHA512_A });
     const pol = policy();
-    const findings = [...integrity.run(q, f, { now: NOW, policy: pol }), ...releaseAge.run(q, f, { now: NOW, policy: pol })];
+    const findings = [...integrity.run(q, { facts: f }, { now: NOW, policy: pol }), ...releaseAge.run(q, { facts: f }, { now: NOW, policy: pol })];
     expect(decide(q, findings, pol, NOW).verdict).toBe('block');
   });
 });

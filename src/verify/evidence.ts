@@ -1,0 +1,67 @@
+// Trust evidence gathered next to the facts: each registry's signing keys (served, or pinned by the policy)
+// and the verified outcome of a version's attestations. Verification results are content-addressed (name,
+// version, integrity), so a verified version is never verified again.
+import { GuardError } from '../errors.js';
+import type { PackageFacts } from '../types.js';
+import type { KeysInput, ProvenanceInput, RegistryKey } from '../checks/types.js';
+import type { Policy } from '../policy/load.js';
+import type { RegistryClient } from '../registry/client.js';
+import type { FactsCache } from '../registry/cache.js';
+import { verifyNpmAttestations } from './provenance.js';
+
+export class EvidenceCollector {
+  private readonly keysByRegistry = new Map<string, Promise<KeysInput>>();
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly cache: FactsCache,
+    private readonly policy: Policy,
+    private readonly trustedRoot: unknown,
+  ) {}
+
+  /** Keys for a registry; a failure to learn them is a GuardError (the run cannot be completed). */
+  keys(registry: string): Promise<KeysInput> {
+    let p = this.keysByRegistry.get(registry);
+    if (!p) {
+      const pinned = this.policy.registryKeys[registry];
+      p = pinned
+        ? Promise.resolve<KeysInput>({ kind: 'keys', keys: pinned, source: 'keys pinned in the policy' })
+        : this.client
+            .keys(registry)
+            .then((keys): KeysInput => (keys && keys.length ? { kind: 'keys', keys, source: `${registry}-/npm/v1/keys` } : { kind: 'none', registry }));
+      this.keysByRegistry.set(registry, p);
+    }
+    return p;
+  }
+
+  /** The locked version's attestation outcome, or undefined when it advertises none. */
+  async provenance(facts: PackageFacts, version: string, keys: KeysInput): Promise<ProvenanceInput | undefined> {
+    const v = facts.versions[version];
+    if (!v?.attestationsUrl) return undefined;
+    if (!v.integrity) return { kind: 'failed', code: 'attestations-malformed', message: 'attestations are advertised for a version without an integrity' };
+    const key = `${facts.name}@${version}:${v.integrity}:${keys.kind}`;
+    const cached = await this.cache.getDoc<ProvenanceInput>('verified', key);
+    if (cached?.value.kind === 'verified') return cached.value;
+    const body = await this.client.attestations(facts.name, version, v.attestationsUrl);
+    if (body === null) {
+      return { kind: 'unavailable', message: `${facts.name}@${version} advertises attestations, but the registry answers 404 for them` };
+    }
+    const registryKeys: RegistryKey[] = keys.kind === 'keys' ? keys.keys : [];
+    let result;
+    try {
+      result = verifyNpmAttestations({ name: facts.name, version, integrity: v.integrity, body, keys: registryKeys, trustedRoot: this.trustedRoot });
+    } catch (err) {
+      throw new GuardError('registry-malformed', `could not verify the attestations of ${facts.name}@${version}: ${(err as Error).message}`, { pkg: facts.name });
+    }
+    // Without registry keys the publish attestation cannot be checked (registry-no-keys says so, and the policy
+    // decides); the SLSA provenance, verified against Sigstore's roots, still counts.
+    const provenanceOnly = !result.ok && keys.kind === 'none' && result.code === 'publish-attestation-invalid' && result.identity;
+    const outcome: ProvenanceInput = result.ok
+      ? { kind: 'verified', identity: result.identity, message: result.message }
+      : provenanceOnly
+        ? { kind: 'verified', identity: result.identity, message: `${facts.name}@${version} has verified provenance from ${result.identity!.sourceRepository ?? 'an unnamed source'}; its npm publish attestation is unverifiable here (the registry publishes no keys)` }
+        : { kind: 'failed', code: result.code ?? 'provenance-invalid', message: result.message };
+    if (outcome.kind === 'verified') await this.cache.putDoc('verified', key, outcome).catch(() => {});
+    return outcome;
+  }
+}

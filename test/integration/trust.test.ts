@@ -1,0 +1,167 @@
+// Signatures, provenance and trust downgrade, end to end and offline: real signed packuments, real keys and
+// real Sigstore attestation bundles served by the loopback registry; the trusted root ships with the tool.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestRegistry } from '../registry/server.js';
+import { FIXTURES, cleanEnv, cli, tempDir } from './helpers.js';
+
+const NOW = '2026-11-01T00:00:00.000Z';
+const read = (...p: string[]) => JSON.parse(readFileSync(join(FIXTURES, ...p), 'utf8'));
+const KEYS = read('keys', 'npm-registry-keys.json');
+const TUPLES: any[] = read('signed', 'tuples.json');
+const ATTESTATIONS: Record<string, any> = {
+  'sigstore@1.0.0': read('attestations', 'sigstore@1.0.0.json'),
+  'tuf-js@1.0.0': read('attestations', 'tuf-js@1.0.0.json'),
+};
+const REPOS: Record<string, string> = { sigstore: 'git+https://github.com/sigstore/sigstore-js.git', 'tuf-js': 'git+https://github.com/theupdateframework/tuf-js.git' };
+
+let registry: TestRegistry;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+/** A packument for a signed tuple with attestations, shaped like the registry's. */
+function attestedPackument(name: string, version: string, over: Record<string, unknown> = {}) {
+  const t = TUPLES.find((x) => x.name === name && x.version === version);
+  return {
+    _id: name,
+    name,
+    'dist-tags': { latest: version },
+    time: { [version]: t.publishTime },
+    versions: {
+      [version]: {
+        name,
+        version,
+        repository: { type: 'git', url: REPOS[name] },
+        _npmUser: { name: 'github-actions', email: 'npm-oidc-no-reply@github.com' },
+        dist: {
+          integrity: t.integrity,
+          tarball: `https://registry.example.com/${name}/-/${name}-${version}.tgz`,
+          signatures: t.signatures,
+          attestations: { url: `https://registry.example.com/-/npm/v1/attestations/${name}@${version}`, provenance: { predicateType: 'https://slsa.dev/provenance/v0.2' } },
+        },
+        ...over,
+      },
+    },
+  };
+}
+
+function serveAll() {
+  registry.addRawPackument(read('signed', 'real-packuments', 'has-package-exports.json'));
+  registry.addRawPackument(read('signed', 'real-packuments', '@ljharb%2fhas-package-exports-patterns.json'));
+  registry.addRawPackument(attestedPackument('sigstore', '1.0.0'));
+  registry.addRawPackument(attestedPackument('tuf-js', '1.0.0'));
+  registry.setKeys(KEYS);
+  for (const [id, body] of Object.entries(ATTESTATIONS)) registry.setAttestations(id, body);
+}
+
+beforeAll(async () => {
+  registry = await TestRegistry.start();
+  dir = tempDir('si-trust-');
+  const deps: Record<string, string> = { 'has-package-exports': '1.3.0', '@ljharb/has-package-exports-patterns': '0.0.2', sigstore: '1.0.0', 'tuf-js': '1.0.0' };
+  const packages: Record<string, unknown> = { '': { name: 'app', version: '1.0.0', dependencies: deps } };
+  for (const [name, version] of Object.entries(deps)) {
+    const integrity = TUPLES.find((x) => x.name === name && x.version === version)?.integrity ?? read('signed', 'real-packuments', `${name.replace('/', '%2f')}.json`).versions[version].dist.integrity;
+    packages[`node_modules/${name}`] = { version, integrity };
+  }
+  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, packages }, null, 2));
+  env = cleanEnv(registry.url);
+});
+afterAll(() => registry.close());
+beforeEach(() => {
+  registry.clearFaults();
+  serveAll();
+});
+
+async function check(...args: string[]) {
+  const res = await cli(['check', '--json', '--now', NOW, '--cache-dir', tempDir('si-c-'), ...args], { cwd: dir, env });
+  const report = JSON.parse(res.stdout);
+  const byName = Object.fromEntries(report.packages.map((p: any) => [p.name, p]));
+  const codes = (name: string) => byName[name].findings.map((f: any) => f.code);
+  return { res, report, byName, codes };
+}
+
+describe('signatures and provenance, offline', () => {
+  it('real signatures and real attestations verify; the builder identity is reported', async () => {
+    const { res, byName, codes } = await check();
+    expect(res.code, res.stdout).toBe(0);
+    for (const p of Object.values(byName) as any[]) expect(p.verdict, `${p.name} ${JSON.stringify(p.findings)}`).toBe('allow');
+    expect(codes('sigstore')).toContain('provenance-verified');
+    const prov = byName.sigstore.findings.find((f: any) => f.code === 'provenance-verified');
+    expect(prov.data.sourceRepository).toMatch(/github\.com\/sigstore\/sigstore-js/);
+    expect(codes('tuf-js')).toContain('provenance-verified');
+    expect(codes('has-package-exports')).not.toContain('provenance-verified');
+    expect(registry.requestCount('/-/npm/v1/attestations')).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a tampered signature blocks the package', async () => {
+    const doc = read('signed', 'real-packuments', 'has-package-exports.json');
+    const sigs = doc.versions['1.3.0'].dist.signatures;
+    sigs[0].sig = TUPLES.find((x) => x.name === 'tuf-js').signatures[0].sig;
+    registry.addRawPackument(doc);
+    const { res, byName, codes } = await check();
+    expect(res.code).toBe(1);
+    expect(byName['has-package-exports'].verdict).toBe('block');
+    expect(codes('has-package-exports')).toContain('signature-invalid');
+  });
+
+  it('attestations swapped between packages are rejected', async () => {
+    registry.setAttestations('sigstore@1.0.0', ATTESTATIONS['tuf-js@1.0.0']);
+    const { res, byName } = await check();
+    expect(res.code).toBe(1);
+    expect(byName.sigstore.verdict).toBe('block');
+    expect(byName.sigstore.findings.map((f: any) => f.check)).toContain('provenance');
+  });
+
+  it('a registry with no keys (a mirror) is said plainly; the policy decides', async () => {
+    registry.setKeys(null);
+    const { res, report } = await check();
+    expect(res.code).toBe(0);
+    const noKeys = report.packages.filter((p: any) => p.findings.some((f: any) => f.code === 'registry-no-keys'));
+    expect(noKeys).toHaveLength(4);
+    const text = await cli(['check', '--now', NOW, '--cache-dir', tempDir('si-c-')], { cwd: dir, env });
+    expect(text.stdout.match(/^  ~ registry-no-keys:/gm)).toHaveLength(1); // said once, not per package
+    expect(text.stdout).toContain("(4 packages)");
+    writeFileSync(join(dir, 'safe-install.policy.json'), JSON.stringify({ actions: { 'registry-no-keys': 'block' } }));
+    try {
+      expect((await check()).res.code).toBe(1);
+    } finally {
+      writeFileSync(join(dir, 'safe-install.policy.json'), '{}');
+    }
+  });
+
+  it('attestations advertised but not served, and a provenance field dropped from a later version', async () => {
+    registry.fault('/-/npm/v1/attestations/tuf-js', { status: 404 });
+    const { byName, codes } = await check();
+    expect(codes('tuf-js')).toContain('attestations-unavailable');
+    expect(byName['tuf-js'].verdict).toBe('warn');
+  });
+
+  it('a version published without the provenance its predecessor had is quarantined as a trust downgrade', async () => {
+    const doc: any = attestedPackument('sigstore', '1.0.0');
+    doc.time['1.0.1'] = '2023-03-01T00:00:00.000Z';
+    doc.versions['1.0.1'] = { name: 'sigstore', version: '1.0.1', _npmUser: { name: 'someone-else' }, dist: { integrity: 'sha512-' + Buffer.alloc(64, 9).toString('base64') } };
+    registry.addRawPackument(doc);
+    const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8'));
+    const d = tempDir('si-trust-');
+    lock.packages['node_modules/sigstore'] = { version: '1.0.1', integrity: doc.versions['1.0.1'].dist.integrity };
+    writeFileSync(join(d, 'package-lock.json'), JSON.stringify(lock));
+    const res = await cli(['check', '--json', '--now', NOW, '--cache-dir', tempDir('si-c-')], { cwd: d, env });
+    const sig = JSON.parse(res.stdout).packages.find((p: any) => p.name === 'sigstore');
+    expect(sig.findings.map((f: any) => f.code)).toContain('trust-downgrade');
+    expect(sig.verdict).toBe('block'); // also unsigned while the registry signs: signature-missing blocks
+    expect(res.code).toBe(1);
+  });
+
+  it('requireProvenance blocks a package without it', async () => {
+    writeFileSync(join(dir, 'safe-install.policy.json'), JSON.stringify({ requireProvenance: ['has-package-*'] }));
+    try {
+      const { byName, codes } = await check();
+      expect(codes('has-package-exports')).toContain('provenance-required');
+      expect(byName['has-package-exports'].verdict).toBe('block');
+      expect(byName.sigstore.verdict).toBe('allow');
+    } finally {
+      writeFileSync(join(dir, 'safe-install.policy.json'), '{}');
+    }
+  });
+});
