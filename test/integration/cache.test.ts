@@ -17,8 +17,9 @@ beforeAll(async () => {
 });
 afterAll(() => registry.close());
 
+/** The metadata entries (one per package name) of a cache folder. */
 function files(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
+  return readdirSync(join(dir, 'metadata'), { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => join(e.parentPath, e.name));
 }

@@ -46,7 +46,7 @@ describe('npm configuration', () => {
     expect(res.code).toBe(1);
     const pub = JSON.parse(res.stdout).packages.find((p: any) => p.name === 'pub');
     expect(pub.verdict).toBe('quarantine');
-    expect(pub.findings[0].message).toContain('npm config min-release-age (project)');
+    expect(pub.findings.find((f: any) => f.code === 'too-young').message).toContain('npm config min-release-age (project)');
 
     // A weaker npm setting does not loosen the policy's 7 days; 9 days old passes both.
     const weaker = projectWith(`@corp:registry=${scoped.url}\nmin-release-age=1\n`);
