@@ -44,7 +44,7 @@ export function toText(result: CheckResult, style: Style): string {
   lines.push(
     `${style.bold('safe-install check')}  ${relative(process.cwd(), result.tree.lockfilePath) || result.tree.lockfilePath} (${result.tree.format}), ${s.packages} packages, ${s.registryPackages} from the registry`,
   );
-  lines.push(style.dim(`policy: ${result.policy.file ?? 'shipped default'}; minimum release age ${ages}; as of ${result.now.toISOString()}`));
+  lines.push(style.dim(`policy: ${result.policy.file ? relative(process.cwd(), result.policy.file) || result.policy.file : 'shipped default'}; minimum release age ${ages}; as of ${result.now.toISOString()}`));
   lines.push(
     style.dim(
       `registry: ${result.npm.registry} - ${result.stats.names} names: ${result.stats.network} fetched, ${result.stats.revalidated} revalidated, ${result.stats.cache} from cache, in ${(result.stats.ms / 1000).toFixed(2)}s`,
