@@ -1,6 +1,11 @@
 // `safe-install` / `safe-install ci`: the check, then `npm ci` with every script off, then only the allowed
 // install scripts, then the project's own lifecycle. Held versions stop it before anything is downloaded.
-import { runCheck } from '../pipeline.js';
+import { runCheck, type CheckResult } from '../pipeline.js';
+import { approve, heldVersions } from '../quarantine/approve.js';
+import { runOverridePrompt, type HeldItem } from '../ui/override-prompt.js';
+import { formatDuration } from '../policy/duration.js';
+import { approveHints, canPrompt, recordLedger } from './held.js';
+import { buildInspectReport, clean } from './inspect.js';
 import { exitCodeOf } from '../report/summary.js';
 import { colourWanted, makeStyle, toText, type Style } from '../report/text.js';
 import { scanInstallScripts } from '../install/lifecycle.js';
@@ -12,10 +17,26 @@ import { toCheckOptions, type CommonFlags } from './options.js';
 export async function ciCommand(flags: CommonFlags, npmArgs: string[]): Promise<number> {
   const out = (s: string) => process.stdout.write(s);
   const style = makeStyle(colourWanted(process.stdout, flags.color));
-  const result = await runCheck(toCheckOptions(flags));
+  const options = toCheckOptions(flags);
+  let result = await runCheck(options);
   out(toText(result, style));
-  const code = exitCodeOf(result);
+  out(await recordLedger(result, style));
+  let code = exitCodeOf(result);
+  if (code === 1 && canPrompt(flags) && heldVersions(result).some((h) => h.overridable)) {
+    const approvals = await promptForApprovals(result);
+    if (approvals.length) {
+      for (const a of approvals) {
+        const rec = await approve(result, { spec: `${a.name}@${a.version}`, reason: a.reason, expires: a.expires, policyPath: flags.policy, now: result.now });
+        out(style.green(`Approved ${rec.name}@${rec.version} until ${rec.expires} (by ${rec.approvedBy}), recorded in ${rec.policyFile}\n`));
+      }
+      result = await runCheck(options);
+      out(toText(result, style));
+      out(await recordLedger(result, style));
+      code = exitCodeOf(result);
+    }
+  }
   if (code !== 0) {
+    if (code === 1) out(approveHints(result, style));
     out(style.red(`Nothing was installed: node_modules was not touched.\n`));
     return code;
   }
@@ -40,6 +61,35 @@ export async function ciCommand(flags: CommonFlags, npmArgs: string[]): Promise<
   else if (!result.policy.scripts.rootScripts) out(`  project scripts not run (policy scripts.rootScripts is false)\n`);
   out(style.green(style.bold(`\nInstalled.\n`)));
   return 0;
+}
+
+/** The inspect summary a reviewer reads before approving: what changed against the locked or previous version. */
+async function inspectSummary(name: string, version: string, cwd: string): Promise<string[]> {
+  const r = await buildInspectReport(`${name}@${version}`, { cwd });
+  const lines = [
+    `compared with ${r.against ? `${r.against.version} (${r.against.detail})` : 'nothing (first release)'}: ` +
+      `${r.summary.filesAdded} files added, ${r.summary.filesRemoved} removed, ${r.summary.filesChanged} changed`,
+  ];
+  if (!r.summary.concerns.length) lines.push('no concerns: no new install scripts, calls, publisher or provenance changes, or obfuscated code');
+  for (const c of r.summary.concerns.slice(0, 8)) lines.push(`! ${c.code}: ${clean(c.message)}`);
+  lines.push(`full report: safe-install inspect ${name}@${version}`);
+  return lines;
+}
+
+async function promptForApprovals(result: CheckResult) {
+  const cwd = result.tree.root.dir;
+  const items: HeldItem[] = heldVersions(result).map((h) => ({
+    name: h.verdict.pkg.name,
+    version: h.verdict.pkg.version,
+    overridable: h.overridable,
+    reasons: h.verdict.findings.filter((f) => f.action === 'quarantine' || f.action === 'block').map((f) => `${f.code}: ${f.message}`),
+    details: () => inspectSummary(h.verdict.pkg.name, h.verdict.pkg.version, cwd),
+  }));
+  return runOverridePrompt(items, {
+    defaultExpiry: formatDuration(result.policy.overrides.defaultExpiryMs),
+    maxExpiryMs: result.policy.overrides.maxExpiryMs,
+    colour: colourWanted(process.stdout),
+  });
 }
 
 function reportScripts(plan: ScriptPlan, style: Style, ran: boolean): string {

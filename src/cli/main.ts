@@ -6,6 +6,9 @@ import { checkCommand, type CheckFlags } from './check.js';
 import { ciCommand } from './ci.js';
 import { scriptsEditCommand, scriptsListCommand } from './scripts.js';
 import { trustRefreshCommand } from './trust.js';
+import { approvalsCommand, approveCommand, quarantineCommand } from './quarantine.js';
+import { fixCommand, type FixFlags } from './fix.js';
+import { inspectCommand, type InspectFlags } from './inspect.js';
 import type { CommonFlags } from './options.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -44,6 +47,59 @@ export async function main(argv: string[]): Promise<number> {
       });
   }
 
+  const fix = program
+    .command('fix')
+    .description('replace quarantined versions by their fallbacks: npm rewrites the lockfile (lockfile only, scripts off); backups, re-check, diff')
+    .option('-y, --yes', 'apply without asking (needed without a terminal)')
+    .option('--dry-run', 'show what would change; write nothing');
+  for (const o of commonOptions()) fix.addOption(o);
+  fix.action(async (flags: FixFlags) => {
+    exitCode = await fixCommand(flags);
+  });
+
+  program
+    .command('inspect')
+    .description('download a version and the one it replaces, never running either, and show what changed: files and diffs, install scripts, dependencies, publisher, provenance, obfuscated code, network/process calls')
+    .argument('<name@version>', 'the version to review, e.g. left-pad@1.3.1 (a dist-tag works too)')
+    .option('--against <version>', 'compare with this version (default: the locked version if different, else the previous release)')
+    .option('--json', 'print the JSON report')
+    .option('-C, --cwd <dir>', 'project folder whose lockfile names the locked version (default: the current folder)')
+    .option('--registry <url>', 'registry (default: npm config registry)')
+    .option('--cache-dir <dir>', 'keep downloaded tarballs under this folder (default: a temporary folder, removed afterwards)')
+    .option('--no-color', 'no colours (NO_COLOR is honoured too)')
+    .action(async (spec: string, flags: InspectFlags) => {
+      exitCode = await inspectCommand(spec, flags);
+    });
+
+  const quarantine = program.command('quarantine').description('list the quarantine ledger: what is held, why, and what each waits for').option('--json', 'print JSON');
+  quarantine.option('-C, --cwd <dir>', 'project folder').option('--no-color', 'no colours');
+  quarantine.action(async (flags: CommonFlags & { json?: boolean }) => {
+    exitCode = await quarantineCommand(flags);
+  });
+
+  const approveCmd = program
+    .command('approve')
+    .description('approve one held version for a limited time, with a reason (writes a policy exception)')
+    .argument('<name@version>')
+    .requiredOption('--reason <text>', 'why it must be installed now (recorded)')
+    .option('--expires <duration>', 'how long the approval lasts (default and maximum from the policy: 72h, 14d)');
+  for (const o of commonOptions()) approveCmd.addOption(o);
+  approveCmd.action(async (spec: string, flags: CommonFlags & { reason?: string; expires?: string }) => {
+    exitCode = await approveCommand(spec, flags);
+  });
+
+  program
+    .command('approvals')
+    .description('list approvals (policy exceptions): live ones with time left, expired ones')
+    .option('-C, --cwd <dir>', 'project folder')
+    .option('--policy <path>', 'policy file')
+    .option('--now <iso-8601>', 'as of this instant')
+    .option('--json', 'print JSON')
+    .option('--no-color', 'no colours')
+    .action(async (flags: CommonFlags & { json?: boolean }) => {
+      exitCode = await approvalsCommand(flags);
+    });
+
   program
     .command('trust')
     .description('the Sigstore trusted root used to verify provenance offline')
@@ -77,7 +133,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof GuardError) {
       process.stderr.write(`safe-install: ${redact(err.message)}\n`);
       if (err.remedy) process.stderr.write(`  -> ${err.remedy}\n`);
-      process.stderr.write(`  (error ${err.code}; nothing was allowed: exit 2)\n`);
+      process.stderr.write(`  (error ${err.code}: exit 2)\n`);
       return 2;
     }
     throw err;

@@ -18,6 +18,8 @@ export interface CommonFlags {
   offline?: boolean;
   cacheTtl?: string;
   color?: boolean;
+  /** false with --no-input: never prompt. */
+  input?: boolean;
 }
 
 export function commonOptions(): Option[] {
@@ -34,6 +36,7 @@ export function commonOptions(): Option[] {
     new Option('--offline', 'use only the metadata cache; a miss is an error'),
     new Option('--cache-ttl <duration>', 'use cached metadata this long without asking the registry (default 10m; 0 revalidates every entry)'),
     new Option('--no-color', 'no colours (NO_COLOR is honoured too)'),
+    new Option('--no-input', 'never prompt (also without a terminal, or when CI is set)'),
   ];
 }
 

@@ -33,6 +33,7 @@ export interface PolicyDocument {
   trustPolicy?: 'no-downgrade' | 'off';
   trustPolicyExclude?: string[];
   trustPolicyIgnoreAfter?: string | number;
+  overrides?: { defaultExpiry?: string | number; maxExpiry?: string | number; nonOverridable?: string[] };
 }
 
 export interface ExceptionEntry {
@@ -77,6 +78,7 @@ export interface Policy {
   registryKeys: Record<string, RegistryKey[]>;
   provenance: { require: PackagePattern[]; expectedRepository: { pattern: PackagePattern; repository: string }[] };
   trust: { mode: 'no-downgrade' | 'off'; exclude: PackagePattern[]; ignoreAfterMs?: number };
+  overrides: { defaultExpiryMs: number; maxExpiryMs: number; nonOverridable: string[] };
 }
 
 let validator: ((doc: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null };
@@ -151,6 +153,7 @@ export function mergePolicy(base: PolicyDocument, over: PolicyDocument): PolicyD
     exceptions: over.exceptions ?? base.exceptions ?? [],
     expectedRepository: { ...base.expectedRepository, ...over.expectedRepository },
     registryKeys: { ...base.registryKeys, ...over.registryKeys },
+    overrides: { ...base.overrides, ...over.overrides },
   };
 }
 
@@ -223,6 +226,11 @@ export function compilePolicy(
         pattern: field(`expectedRepository["${p}"]`, file, () => parsePattern(p)),
         repository,
       })),
+    },
+    overrides: {
+      defaultExpiryMs: field('overrides.defaultExpiry', file, () => parseDuration(doc.overrides?.defaultExpiry ?? '72h')),
+      maxExpiryMs: field('overrides.maxExpiry', file, () => parseDuration(doc.overrides?.maxExpiry ?? '14d')),
+      nonOverridable: doc.overrides?.nonOverridable ?? ['integrity-mismatch', 'signature-invalid'],
     },
     trust: {
       mode: doc.trustPolicy ?? 'no-downgrade',

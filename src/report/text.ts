@@ -67,7 +67,8 @@ export function toText(result: CheckResult, style: Style): string {
     lines.push('', colour(style.bold(`${group.title} (${members.length})`)));
     const byCode = new Map<string, { v: PackageVerdict; f: Finding }[]>();
     for (const v of members) {
-      for (const f of v.findings.filter((f) => f.action === group.action)) {
+      // An expired approval is listed with what it no longer waives.
+      for (const f of v.findings.filter((f) => f.action === group.action || (f.code === 'exception-expired' && v.verdict === group.action))) {
         const list = byCode.get(f.code) ?? [];
         list.push({ v, f });
         byCode.set(f.code, list);

@@ -17,7 +17,9 @@ export function decide(pkg: LockedPackage, findings: Finding[], policy: Policy, 
   const live = matching.filter((e) => Date.parse(e.expires) > now.getTime());
   const expired = matching.filter((e) => Date.parse(e.expires) <= now.getTime());
   for (const f of findings) {
-    const waiver = f.action !== 'allow' && live.find((e) => e.checks.includes('*') || e.checks.includes(f.check as never));
+    // Some findings (a tampered tarball, a forged signature) no exception may waive.
+    const overridable = !policy.overrides.nonOverridable.includes(f.code);
+    const waiver = f.action !== 'allow' && overridable && live.find((e) => e.checks.includes('*') || e.checks.includes(f.check as never));
     if (waiver) {
       out.push({ ...f, action: 'allow', severity: 'info', data: { ...f.data, waivedBy: waiver.package, waivedAction: f.action } });
       if (applied.has(waiver.package + waiver.expires)) continue;

@@ -1,0 +1,69 @@
+// `safe-install quarantine` (the ledger), `approve` (a recorded, time-boxed exception) and `approvals`.
+import { resolve } from 'node:path';
+import { runCheck } from '../pipeline.js';
+import { loadPolicy } from '../policy/load.js';
+import { formatDuration } from '../policy/duration.js';
+import { approve } from '../quarantine/approve.js';
+import { LEDGER_FILE, readLedger } from '../quarantine/ledger.js';
+import { colourWanted, makeStyle } from '../report/text.js';
+import { toCheckOptions, type CommonFlags } from './options.js';
+
+export async function quarantineCommand(flags: CommonFlags & { json?: boolean }): Promise<number> {
+  const dir = resolve(flags.cwd ?? '.');
+  const ledger = await readLedger(dir);
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(ledger, null, 2) + '\n');
+    return 0;
+  }
+  const style = makeStyle(colourWanted(process.stdout, flags.color));
+  const now = Date.now();
+  const held = ledger.entries.filter((e) => e.status === 'held');
+  const released = ledger.entries.filter((e) => e.status === 'released');
+  if (!ledger.entries.length) process.stdout.write(`The quarantine ledger (${LEDGER_FILE}) is empty.\n`);
+  if (held.length) process.stdout.write(style.bold(`Held (${held.length})\n`));
+  for (const e of held) {
+    const waits = e.eligibleAt
+      ? Date.parse(e.eligibleAt) > now
+        ? `eligible ${e.eligibleAt} (in ${formatDuration(Date.parse(e.eligibleAt) - now)}), if it passes every other check`
+        : `old enough since ${e.eligibleAt}: released by the next run if it passes every other check`
+      : `waits for: ${e.findings.map((f) => f.code).join(', ')} (an approval or a new version)`;
+    process.stdout.write(`  ${style.yellow('!')} ${style.bold(`${e.name}@${e.version}`)}  held since ${e.firstSeen}; ${waits}\n`);
+    for (const f of e.findings) process.stdout.write(`      ${f.code}: ${f.message}\n`);
+    process.stdout.write(`      fallback: ${e.fallback ? `${e.name}@${e.fallback} (safe-install fix)` : 'none'}\n`);
+  }
+  if (released.length) process.stdout.write(style.bold(`Released (${released.length})\n`));
+  for (const e of released) process.stdout.write(`  ${style.green('+')} ${e.name}@${e.version}  held ${e.firstSeen}, released ${e.releasedAt}${e.releasedBecause === 'approved' ? ' (approved)' : ''}\n`);
+  return 0;
+}
+
+export async function approveCommand(spec: string, flags: CommonFlags & { reason?: string; expires?: string }): Promise<number> {
+  const result = await runCheck(toCheckOptions(flags));
+  const a = await approve(result, { spec, reason: flags.reason, expires: flags.expires, policyPath: flags.policy, now: result.now });
+  process.stdout.write(
+    `Approved ${a.name}@${a.version} (waives ${a.checks.join(', ')}) until ${a.expires}\n  reason: ${a.reason}\n  by ${a.approvedBy} at ${a.approvedAt}\n  recorded in ${a.policyFile}\n`,
+  );
+  return 0;
+}
+
+export async function approvalsCommand(flags: CommonFlags & { json?: boolean }): Promise<number> {
+  const dir = resolve(flags.cwd ?? '.');
+  const policy = await loadPolicy(dir, flags.policy, undefined);
+  const now = flags.now ? Date.parse(flags.now) : Date.now();
+  const rows = policy.exceptions.map((e) => ({ ...e, pattern: undefined, live: Date.parse(e.expires) > now }));
+  if (flags.json) {
+    process.stdout.write(JSON.stringify({ approvals: rows.map(({ pattern, ...r }) => r) }, null, 2) + '\n');
+    return 0;
+  }
+  const style = makeStyle(colourWanted(process.stdout, flags.color));
+  const live = rows.filter((r) => r.live);
+  const expired = rows.filter((r) => !r.live);
+  if (!rows.length) process.stdout.write('No approvals (policy exceptions).\n');
+  for (const r of live) {
+    process.stdout.write(`${style.green('live')}     ${style.bold(r.package)}  waives ${r.checks.join(', ')} until ${r.expires} (${formatDuration(Date.parse(r.expires) - now)} left)\n`);
+    process.stdout.write(`         ${r.reason}${r.approvedBy ? ` - ${r.approvedBy}${r.approvedAt ? ` at ${r.approvedAt}` : ''}` : ''}\n`);
+  }
+  for (const r of expired) {
+    process.stdout.write(`${style.dim('expired')}  ${r.package}  expired ${r.expires}: no longer applies (${r.reason})\n`);
+  }
+  return 0;
+}

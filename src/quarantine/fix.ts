@@ -1,0 +1,437 @@
+// `safe-install fix`: replace quarantined versions by their fallbacks (the newest version that passes and
+// satisfies every dependent's range) the way npm itself would: npm's own resolver writes the lockfile,
+// lockfile-only and with scripts off, so node_modules is never touched and nothing runs.
+//
+// - A dependency of the root package.json: `npm install <name>@<fallback> --save-exact` (npm resolves it and
+//   writes its lockfile entry, dependencies included), then package.json's own bytes are put back and a plain
+//   `npm install --package-lock-only` re-syncs the lockfile's root entry. npm keeps a locked version that
+//   satisfies the range, and the fallback satisfies every dependent's range (the root's included), so the
+//   net effect is the lockfile moves and package.json does not change at all. (`--no-save` with
+//   `--package-lock-only` writes nothing; an override on a direct dependency must equal its spec, EOVERRIDE.)
+// - Anything else (a transitive dependency, or a workspace's): an `overrides` entry
+//   `"<name>@<held version>": "<fallback>"` in package.json, then `npm install --package-lock-only`. The key
+//   only catches dependency ranges that admit the held version, and it stays so that npm never resolves the
+//   held version again (remove it once the version is eligible). When the root also depends on that name
+//   with a range admitting the held version (npm would refuse the top-level key, EOVERRIDE), the override is
+//   scoped under each dependent instead: `"<dependent>": { "<name>@<held>": "<fallback>" }`.
+//
+// Before writing, package.json and the lockfile are backed up next to themselves; the result is re-checked;
+// if npm fails, the re-check does not complete, a held version is still there or anything new is held, both
+// files are restored byte for byte.
+import { readFile, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import semver from 'semver';
+import { GuardError } from '../errors.js';
+import type { CheckResult } from '../pipeline.js';
+import type { Finding, LockedPackage, LockedTree } from '../types.js';
+import type { PackageVerdict } from '../verdict/verdict.js';
+import { dependentRange } from '../checks/fallback.js';
+import { runNpm } from '../install/npm.js';
+import { detectIndent, writeFileAtomic } from '../util/atomic.js';
+
+export const BACKUP_SUFFIX = '.safe-install-backup';
+/** Every npm run: the lockfile only (node_modules untouched), no lifecycle script, no audit or funding calls. */
+export const NPM_BASE_ARGS = ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'];
+const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'] as const;
+const ROOT = '(root)';
+
+export type FixRoute =
+  /** A dependency of the root package.json: installed exactly by npm, then package.json's range restored. */
+  | { kind: 'direct'; field: (typeof DEP_FIELDS)[number]; key: string; spec: string; installSpec: string }
+  /** Anything else: an `overrides` entry at `path` (top level, or under a dependent). */
+  | { kind: 'override'; path: string[]; value: string };
+
+export interface PlannedFix {
+  pkg: LockedPackage;
+  /** The findings that held it (action quarantine). */
+  findings: Finding[];
+  fallback: string;
+  route: FixRoute;
+}
+
+export interface Unfixable {
+  pkg: LockedPackage;
+  verdict: 'quarantine' | 'block';
+  findings: Finding[];
+  /** Why fix does not replace it, and what the user can do. */
+  reason: string;
+}
+
+export interface ManifestChange {
+  /** e.g. `overrides["leaf@2.1.0"]`, `overrides.mid["leaf@2.1.0"]` */
+  path: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+export interface FixPlan {
+  projectDir: string;
+  manifestPath: string;
+  lockfilePath: string;
+  fixes: PlannedFix[];
+  unfixable: Unfixable[];
+  /** package.json as read. */
+  manifestBefore: string;
+  /** package.json with the override entries (=== manifestBefore when there are none). */
+  manifestAfter: string;
+  manifestChanges: ManifestChange[];
+  /** The npm runs, in order (arguments after `npm`); a run marked restoreManifest first writes manifestAfter back. */
+  npmRuns: { args: string[]; restoreManifest: boolean; why: string }[];
+}
+
+export interface VersionChange {
+  name: string;
+  before: string[];
+  after: string[];
+}
+
+export interface FixOutcome {
+  /** fixed: every planned version replaced and nothing new held; the files are kept (backups too). */
+  status: 'fixed' | 'rejected' | 'incomplete';
+  after: CheckResult;
+  lockfileChanges: VersionChange[];
+  manifestChanges: ManifestChange[];
+  /** Planned fixes whose held version npm kept. */
+  notReplaced: PlannedFix[];
+  /** Held after the fix and not among the known unfixable ones (a new young dependency of a fallback...). */
+  newlyHeld: PackageVerdict[];
+  backups: { manifest: string; lockfile: string };
+  /** False when the files were restored (the outcome was not kept). */
+  kept: boolean;
+}
+
+// ------------------------------------------------------------------------------------------ planning
+
+/** What fix would do with the check's result. Pure: reads nothing but the package.json text given. */
+export function planFix(result: CheckResult, manifestText: string): FixPlan {
+  const projectDir = result.tree.root.dir;
+  const lockfilePath = result.tree.lockfilePath;
+  const manifestPath = join(projectDir, 'package.json');
+  const manifest = parseManifest(manifestText, manifestPath);
+  const rootDeps = DEP_FIELDS.flatMap((field) => {
+    const deps = manifest[field];
+    if (!isObject(deps)) return [];
+    return Object.entries(deps)
+      .filter((e): e is [string, string] => typeof e[1] === 'string')
+      .map(([key, spec]) => ({ field, key, spec }));
+  });
+
+  const fixes: PlannedFix[] = [];
+  const unfixable: Unfixable[] = [];
+  for (const v of result.verdicts) {
+    if (v.verdict !== 'quarantine' && v.verdict !== 'block') continue;
+    const held = v.findings.filter((f) => f.action === v.verdict);
+    const stop = (reason: string) => unfixable.push({ pkg: v.pkg, verdict: v.verdict as 'quarantine' | 'block', findings: held, reason });
+    if (v.verdict === 'block') {
+      stop(`blocked (${codes(held)}): fix replaces only quarantined versions; ${held.find((f) => f.remedy)?.remedy ?? 'see the check report'}`);
+      continue;
+    }
+    const young = v.findings.find((f) => f.code === 'too-young');
+    const fallback = young?.data?.fallback;
+    if (typeof fallback !== 'string') {
+      const remedy = young?.remedy ?? held.find((f) => f.remedy)?.remedy;
+      stop(`no fallback (${codes(held)})${remedy ? `: ${remedy}` : ''}`);
+      continue;
+    }
+    const { pkg } = v;
+    const direct = rootDeps.find((d) => pkg.paths.includes(`node_modules/${d.key}`));
+    if (direct) {
+      const range = dependentRange(direct.spec);
+      if (range !== undefined && !semver.satisfies(fallback, range)) {
+        stop(`package.json asks for ${direct.key}@${direct.spec}, which does not allow the fallback ${fallback}`);
+        continue;
+      }
+      const installSpec = direct.key === pkg.name ? `${pkg.name}@${fallback}` : `${direct.key}@npm:${pkg.name}@${fallback}`;
+      fixes.push({ pkg, findings: held, fallback, route: { kind: 'direct', ...direct, installSpec } });
+      continue;
+    }
+    if (pkg.aliases.length) {
+      stop(`installed under an alias (${pkg.aliases.join(', ')}) by a dependency; pin ${pkg.name}@${fallback} in package.json "overrides" by hand`);
+      continue;
+    }
+    const key = `${pkg.name}@${pkg.version}`;
+    // npm refuses (EOVERRIDE) a top-level override that would rewrite one of the root's own dependencies.
+    const clash = rootDeps.find((d) => d.key === pkg.name && specAdmits(d.spec, pkg.version));
+    if (!clash) {
+      fixes.push({ pkg, findings: held, fallback, route: { kind: 'override', path: [key], value: fallback } });
+      continue;
+    }
+    const parents = [...new Set(pkg.dependents.map((d) => d.name))];
+    if (parents.includes(ROOT) || !parents.length) {
+      stop(`an override for ${key} would clash with the root's own dependency ${clash.key}@${clash.spec} (npm EOVERRIDE); pin it by hand`);
+      continue;
+    }
+    for (const parent of parents) fixes.push({ pkg, findings: held, fallback, route: { kind: 'override', path: [parent, key], value: fallback } });
+  }
+
+  // The override entries, written into package.json in its own indentation and line endings.
+  let manifestAfter = manifestText;
+  const overrideRoutes = fixes.map((f) => f.route).filter((r): r is Extract<FixRoute, { kind: 'override' }> => r.kind === 'override');
+  if (overrideRoutes.length) {
+    const doc = parseManifest(manifestText, manifestPath);
+    if (doc.overrides !== undefined && !isObject(doc.overrides)) {
+      throw new GuardError('bad-config', `${manifestPath}: "overrides" must be an object`, { remedy: 'fix package.json' });
+    }
+    const overrides: Record<string, unknown> = (doc.overrides as Record<string, unknown> | undefined) ?? {};
+    doc.overrides = overrides;
+    for (const r of overrideRoutes) {
+      if (r.path.length === 1) {
+        overrides[r.path[0]] = r.value;
+        continue;
+      }
+      const [parent, key] = r.path;
+      const existing = overrides[parent];
+      // A string override for the parent itself becomes npm's `"."` form so the nested rule can sit beside it.
+      const scoped: Record<string, unknown> = isObject(existing) ? existing : existing === undefined ? {} : { '.': existing };
+      scoped[key] = r.value;
+      overrides[parent] = scoped;
+    }
+    manifestAfter = formatLike(manifestText, doc);
+  }
+  const manifestChanges = diffJson(manifest, JSON.parse(manifestAfter));
+
+  const directs = fixes.map((f) => f.route).filter((r): r is Extract<FixRoute, { kind: 'direct' }> => r.kind === 'direct');
+  const npmRuns: FixPlan['npmRuns'] = [];
+  if (directs.length) {
+    npmRuns.push({
+      args: [...NPM_BASE_ARGS, '--save', '--save-exact', ...directs.map((d) => d.installSpec)],
+      restoreManifest: false,
+      why: 'npm resolves the fallbacks of direct dependencies (this run pins them in package.json for a moment)',
+    });
+    npmRuns.push({
+      args: [...NPM_BASE_ARGS],
+      restoreManifest: true,
+      why: "package.json's own ranges are put back; npm keeps the locked fallbacks, which they allow",
+    });
+  } else if (fixes.length) {
+    npmRuns.push({ args: [...NPM_BASE_ARGS], restoreManifest: false, why: 'npm applies the overrides to the lockfile' });
+  }
+  return { projectDir, manifestPath, lockfilePath, fixes, unfixable, manifestBefore: manifestText, manifestAfter, manifestChanges, npmRuns };
+}
+
+function codes(findings: Finding[]): string {
+  return [...new Set(findings.map((f) => f.code))].join(', ') || 'held';
+}
+
+/** Would npm's override matching (semver.intersects of the edge's range with the key) catch this version? */
+function specAdmits(spec: string, version: string): boolean {
+  const range = dependentRange(spec);
+  if (range === undefined) return !/^(git|https?|file|link|github):|\//.test(spec); // a tag: npm accepts the override
+  return semver.intersects(range, version);
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function parseManifest(text: string, path: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new GuardError('bad-config', `${path} is not valid JSON: ${(err as Error).message}`, { remedy: 'fix package.json' });
+  }
+  if (!isObject(doc)) throw new GuardError('bad-config', `${path} is not a JSON object`, { remedy: 'fix package.json' });
+  return doc;
+}
+
+/** JSON text in the original's indentation, final newline and line endings. */
+function formatLike(original: string, doc: unknown): string {
+  const eol = original.includes('\r\n') ? '\r\n' : '\n';
+  const text = JSON.stringify(doc, null, detectIndent(original)) + (/\r?\n$/.test(original) ? '\n' : '');
+  return eol === '\n' ? text : text.replace(/\n/g, '\r\n');
+}
+
+function label(path: string[]): string {
+  return path.map((p, i) => (/^[A-Za-z_$][\w$]*$/.test(p) ? (i ? '.' : '') + p : `[${JSON.stringify(p)}]`)).join('');
+}
+
+/** Entry-level differences of two JSON values (objects compared key by key, anything else as a whole). */
+export function diffJson(before: unknown, after: unknown, path: string[] = []): ManifestChange[] {
+  if (JSON.stringify(before) === JSON.stringify(after)) return [];
+  if (isObject(before) && isObject(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+    return keys.flatMap((k) => diffJson(before[k], after[k], [...path, k]));
+  }
+  return [{ path: label(path), ...(before !== undefined && { before }), ...(after !== undefined && { after }) }];
+}
+
+/** Which names moved between two lockfiles: each name's set of locked versions, before and after. */
+export function diffLockfiles(before: LockedTree, after: LockedTree): VersionChange[] {
+  const versions = (tree: LockedTree) => {
+    const m = new Map<string, Set<string>>();
+    for (const p of tree.packages) {
+      if (p.source === 'link') continue;
+      if (!m.has(p.name)) m.set(p.name, new Set());
+      m.get(p.name)!.add(p.version);
+    }
+    return m;
+  };
+  const a = versions(before);
+  const b = versions(after);
+  const sort = (s?: Set<string>) => [...(s ?? [])].sort((x, y) => (semver.valid(x) && semver.valid(y) ? semver.compare(x, y) : x.localeCompare(y)));
+  const out: VersionChange[] = [];
+  for (const name of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+    const x = sort(a.get(name));
+    const y = sort(b.get(name));
+    if (x.join() !== y.join()) out.push({ name, before: x, after: y });
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------ applying
+
+export interface ApplyDeps {
+  /** Runs the check again on the rewritten files. */
+  recheck(): Promise<CheckResult>;
+  /** The lockfile before, as checked. */
+  before: LockedTree;
+  /** Runs npm (default: the install runner's, output captured). */
+  npm?(args: string[], cwd: string): Promise<{ code: number; output: string }>;
+  /** Progress lines ("running npm ..."). */
+  progress?(line: string): void;
+}
+
+/** The project's own lockfile, the one npm writes; fix never rewrites another file. */
+export function assertNpmLockfile(tree: LockedTree): void {
+  const name = basename(tree.lockfilePath);
+  if (dirname(tree.lockfilePath) !== tree.root.dir || (name !== 'package-lock.json' && name !== 'npm-shrinkwrap.json')) {
+    throw new GuardError('bad-usage', `fix rewrites the lockfile npm uses, and ${tree.lockfilePath} is not one`, {
+      remedy: 'run fix in the project folder (-C <dir>) without --lockfile',
+    });
+  }
+}
+
+/** Read a file as text, refusing one whose bytes would not survive the round trip (so a restore is exact). */
+export async function readExact(path: string, what: string): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new GuardError('bad-config', missing ? `${path} does not exist: fix needs the project's ${what}` : `cannot read ${path}: ${(err as Error).message}`, {
+      remedy: missing ? 'run fix in the project folder (-C <dir>)' : `make ${path} readable`,
+    });
+  }
+  const text = bytes.toString('utf8');
+  if (!Buffer.from(text, 'utf8').equals(bytes)) {
+    throw new GuardError('bad-config', `${path} is not valid UTF-8`, { remedy: `fix the ${what}'s encoding` });
+  }
+  return text;
+}
+
+/**
+ * Apply a plan: backups, npm, re-check, diff; restore both files unless the result is accepted. Throws
+ * GuardError (exit 2) when npm fails or the re-check throws, after restoring.
+ */
+export async function applyFix(plan: FixPlan, deps: ApplyDeps): Promise<FixOutcome> {
+  const npm = deps.npm ?? ((args: string[], cwd: string) => runNpm(args, { cwd, stdio: 'pipe' }));
+  const manifestBefore = await readExact(plan.manifestPath, 'package.json');
+  const lockBefore = await readExact(plan.lockfilePath, 'lockfile');
+  if (manifestBefore !== plan.manifestBefore) {
+    throw new GuardError('bad-usage', `${plan.manifestPath} changed while fix was running`, { remedy: 'run fix again' });
+  }
+  const backups = { manifest: plan.manifestPath + BACKUP_SUFFIX, lockfile: plan.lockfilePath + BACKUP_SUFFIX };
+  // Backups an earlier fix left (the state before it) are put back if this run is undone.
+  const earlier = {
+    manifest: await readFile(backups.manifest, 'utf8').catch(() => undefined),
+    lockfile: await readFile(backups.lockfile, 'utf8').catch(() => undefined),
+  };
+  await writeFileAtomic(backups.manifest, manifestBefore);
+  await writeFileAtomic(backups.lockfile, lockBefore);
+
+  const restore = async () => {
+    await writeFileAtomic(plan.manifestPath, manifestBefore);
+    await writeFileAtomic(plan.lockfilePath, lockBefore);
+    const same = (await readFile(plan.manifestPath, 'utf8')) === manifestBefore && (await readFile(plan.lockfilePath, 'utf8')) === lockBefore;
+    if (!same) {
+      throw new GuardError('install-failed', `could not restore ${plan.manifestPath} and ${plan.lockfilePath}`, {
+        remedy: `copy ${backups.manifest} and ${backups.lockfile} back by hand`,
+      });
+    }
+    // The files equal this run's backups again: those say nothing more (an earlier run's come back).
+    for (const which of ['manifest', 'lockfile'] as const) {
+      const prior = earlier[which];
+      if (prior === undefined) await unlink(backups[which]).catch(() => {});
+      else await writeFileAtomic(backups[which], prior);
+    }
+  };
+
+  // Ctrl-C or a kill from here on: npm (same process group) stops on its own; once it has, both files are put
+  // back and the process ends by the same signal. Nothing is left half-written.
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted ??= signal;
+  };
+  const stopIfInterrupted = async () => {
+    if (!interrupted) return;
+    await restore();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    process.kill(process.pid, interrupted);
+    throw new GuardError('install-failed', `interrupted (${interrupted}): package.json and the lockfile were restored`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    if (plan.manifestAfter !== manifestBefore) await writeFileAtomic(plan.manifestPath, plan.manifestAfter);
+    for (const run of plan.npmRuns) {
+      await stopIfInterrupted();
+      if (run.restoreManifest) await writeFileAtomic(plan.manifestPath, plan.manifestAfter);
+      deps.progress?.(`npm ${run.args.join(' ')}`);
+      let res: { code: number; output: string };
+      try {
+        res = await npm(run.args, plan.projectDir);
+      } catch (err) {
+        await restore();
+        throw err;
+      }
+      await stopIfInterrupted();
+      if (res.code !== 0) {
+        await restore();
+        throw new GuardError('install-failed', `npm ${run.args.join(' ')} failed (exit ${res.code}):\n${tail(res.output)}`, {
+          remedy: 'package.json and the lockfile were restored from the backups; fix what npm reported, or move to the fallback by hand',
+        });
+      }
+    }
+
+    let after: CheckResult;
+    try {
+      deps.progress?.('re-checking the new lockfile');
+      after = await deps.recheck();
+    } catch (err) {
+      await restore();
+      throw err;
+    }
+    await stopIfInterrupted();
+    const manifestNow = await readFile(plan.manifestPath, 'utf8');
+    const manifestChanges = diffJson(JSON.parse(manifestBefore), JSON.parse(manifestNow));
+    const lockfileChanges = diffLockfiles(deps.before, after.tree);
+
+    const present = new Set(after.tree.packages.filter((p) => p.source === 'registry').map((p) => `${p.name}@${p.version}`));
+    const seen = new Set<string>();
+    const notReplaced = plan.fixes.filter((f) => {
+      const id = `${f.pkg.name}@${f.pkg.version}`;
+      if (!present.has(id) || seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    });
+    const known = new Set(plan.unfixable.map((u) => `${u.pkg.name}@${u.pkg.version}`));
+    const stillThere = new Set(notReplaced.map((f) => `${f.pkg.name}@${f.pkg.version}`));
+    const newlyHeld = after.verdicts.filter((v) => {
+      const id = `${v.pkg.name}@${v.pkg.version}`;
+      return (v.verdict === 'quarantine' || v.verdict === 'block') && !known.has(id) && !stillThere.has(id);
+    });
+    const status: FixOutcome['status'] = after.errors.length ? 'incomplete' : notReplaced.length || newlyHeld.length ? 'rejected' : 'fixed';
+    if (status !== 'fixed') await restore();
+    return { status, after, lockfileChanges, manifestChanges, notReplaced, newlyHeld, backups, kept: status === 'fixed' };
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+function tail(output: string, lines = 20): string {
+  const all = output.trimEnd().split('\n');
+  return (all.length > lines ? ['...', ...all.slice(-lines)] : all).map((l) => `    ${l}`).join('\n');
+}

@@ -1,0 +1,116 @@
+// The quarantine ledger: one JSON file per project (.safe-install/quarantine.json) recording every version that
+// was held, why, since when, when it becomes eligible, its fallback, and its release. Written atomically under
+// a lock file, so two runs at once never lose each other's entries.
+import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic.js';
+import type { PackageVerdict } from '../verdict/verdict.js';
+
+export const LEDGER_FILE = join('.safe-install', 'quarantine.json');
+
+export interface LedgerEntry {
+  name: string;
+  version: string;
+  status: 'held' | 'released';
+  /** The findings that held it (check, code, message), as last seen. */
+  findings: { check: string; code: string; message: string }[];
+  firstSeen: string;
+  lastSeen: string;
+  /** When the release-age hold ends, if that is what holds it. */
+  eligibleAt?: string;
+  /** The newest version that passes and fits every dependent's range, if any. */
+  fallback?: string | null;
+  releasedAt?: string;
+  /** Why it was released: it passes every check now, or an approval (exception) waives what held it. */
+  releasedBecause?: 'passes' | 'approved';
+}
+
+export interface Ledger {
+  version: 1;
+  entries: LedgerEntry[];
+}
+
+export interface LedgerUpdate {
+  held: LedgerEntry[];
+  released: LedgerEntry[];
+}
+
+const LOCK_STALE_MS = 30_000;
+
+async function withLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const lock = `${file}.lock`;
+  const deadline = Date.now() + 10_000;
+  for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
+    try {
+      const handle = await open(lock, 'wx');
+      await handle.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // A lock left by a killed process is removed once it is clearly stale.
+      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+      if (age > LOCK_STALE_MS) await unlink(lock).catch(() => {});
+      if (Date.now() > deadline) throw new Error(`the quarantine ledger is locked by another run (${lock})`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(lock).catch(() => {});
+  }
+}
+
+export async function readLedger(projectDir: string): Promise<Ledger> {
+  try {
+    const doc = JSON.parse(await readFile(join(projectDir, LEDGER_FILE), 'utf8'));
+    if (doc?.version === 1 && Array.isArray(doc.entries)) return doc;
+  } catch {
+    // missing or unreadable: start empty (the ledger is a record, not a gate)
+  }
+  return { version: 1, entries: [] };
+}
+
+/**
+ * Record this run's verdicts: quarantined versions are held (first-seen kept), and held versions that now pass
+ * every check are released. Returns what changed, for the report.
+ */
+export async function recordVerdicts(projectDir: string, verdicts: PackageVerdict[], now: Date): Promise<LedgerUpdate> {
+  const file = join(projectDir, LEDGER_FILE);
+  await mkdir(join(projectDir, '.safe-install'), { recursive: true });
+  return withLock(file, async () => {
+    const ledger = await readLedger(projectDir);
+    const key = (n: string, v: string) => `${n}@${v}`;
+    const byKey = new Map(ledger.entries.map((e) => [key(e.name, e.version), e]));
+    const update: LedgerUpdate = { held: [], released: [] };
+    const stamp = now.toISOString();
+    for (const { pkg, verdict, findings } of verdicts) {
+      if (pkg.source !== 'registry') continue;
+      const existing = byKey.get(key(pkg.name, pkg.version));
+      if (verdict === 'quarantine') {
+        const holding = findings.filter((f) => f.action === 'quarantine');
+        const age = holding.find((f) => f.code === 'too-young')?.data;
+        const entry: LedgerEntry = {
+          name: pkg.name,
+          version: pkg.version,
+          status: 'held',
+          findings: holding.map((f) => ({ check: f.check, code: f.code, message: f.message })),
+          firstSeen: existing?.status === 'held' ? existing.firstSeen : stamp,
+          lastSeen: stamp,
+          eligibleAt: age?.eligibleAt as string | undefined,
+          fallback: (age?.fallback as string | null | undefined) ?? existing?.fallback,
+        };
+        byKey.set(key(pkg.name, pkg.version), entry);
+        update.held.push(entry);
+      } else if (existing?.status === 'held' && verdict !== 'block') {
+        const approved = findings.some((f) => f.code === 'exception-applied');
+        const released: LedgerEntry = { ...existing, status: 'released', lastSeen: stamp, releasedAt: stamp, releasedBecause: approved ? 'approved' : 'passes' };
+        byKey.set(key(pkg.name, pkg.version), released);
+        update.released.push(released);
+      }
+    }
+    const next: Ledger = { version: 1, entries: [...byKey.values()].sort((a, b) => key(a.name, a.version).localeCompare(key(b.name, b.version))) };
+    await writeFileAtomic(file, JSON.stringify(next, null, 2) + '\n');
+    return update;
+  });
+}

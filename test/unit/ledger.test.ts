@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readLedger, recordVerdicts } from '../../src/quarantine/ledger.js';
+import type { PackageVerdict } from '../../src/verdict/verdict.js';
+import { pkg } from './helpers.js';
+
+const held = (name: string): PackageVerdict => ({
+  pkg: pkg({ name, version: '1.0.0' }),
+  verdict: 'quarantine',
+  findings: [{ check: 'release-age', code: 'too-young', severity: 'error', action: 'quarantine', message: 'young', data: { eligibleAt: '2030-01-01T00:00:00.000Z', fallback: '0.9.0' } }],
+});
+
+describe('quarantine ledger', () => {
+  it('concurrent runs never lose each other\'s entries, and leave no lock or temp file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'si-ledger-'));
+    const names = Array.from({ length: 12 }, (_, i) => `pkg-${i}`);
+    await Promise.all(names.map((n) => recordVerdicts(dir, [held(n)], new Date())));
+    const ledger = await readLedger(dir);
+    expect(ledger.entries.map((e) => e.name).sort()).toEqual([...names].sort());
+    expect(readdirSync(join(dir, '.safe-install'))).toEqual(['quarantine.json']);
+  });
+
+  it('keeps the first-seen time across runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'si-ledger-'));
+    await recordVerdicts(dir, [held('a')], new Date('2026-01-01T00:00:00Z'));
+    await recordVerdicts(dir, [held('a')], new Date('2026-01-02T00:00:00Z'));
+    const [e] = (await readLedger(dir)).entries;
+    expect(e).toMatchObject({ firstSeen: '2026-01-01T00:00:00.000Z', lastSeen: '2026-01-02T00:00:00.000Z', fallback: '0.9.0' });
+  });
+});

@@ -1,0 +1,74 @@
+// The override prompt's states and keystrokes, through ink-testing-library.
+import React from 'react';
+import { describe, expect, it } from 'vitest';
+import { render } from 'ink-testing-library';
+import { OverridePrompt, type HeldItem, type PromptApproval } from '../../src/ui/override-prompt.js';
+
+const tick = () => new Promise((r) => setTimeout(r, 30));
+const ENTER = '\r';
+const DOWN = '\u001B[B';
+
+function setup(items: HeldItem[]) {
+  const done: { value?: PromptApproval[] } = {};
+  const app = render(<OverridePrompt items={items} defaultExpiry="3d" maxExpiryMs={14 * 86_400_000} colour={false} onDone={(a) => (done.value = a)} />);
+  const type = async (...keys: string[]) => {
+    for (const k of keys) {
+      app.stdin.write(k);
+      await tick();
+    }
+  };
+  return { app, done, type };
+}
+
+const ITEMS: HeldItem[] = [
+  { name: 'fresh', version: '1.1.0', reasons: ['too-young: published 1.0d ago'], overridable: true, details: async () => ['compared with 1.0.0: 1 file changed', '! install-script-added: postinstall'] },
+  { name: 'tampered', version: '2.0.0', reasons: ['integrity-mismatch: lockfile integrity differs'], overridable: false },
+];
+
+describe('override prompt', () => {
+  it('lists held versions with their reason, and fits 80 columns', async () => {
+    const { app } = setup(ITEMS);
+    await tick();
+    const frame = app.lastFrame()!;
+    expect(frame).toContain('> fresh@1.1.0 - too-young: published 1.0d ago');
+    expect(frame).toContain('tampered@2.0.0 - integrity-mismatch');
+    for (const line of frame.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+  });
+
+  it('approve: details (with the inspect summary), a required reason, the default expiry, confirm', async () => {
+    const { app, done, type } = setup(ITEMS.slice(0, 1));
+    await type(ENTER);
+    expect(app.lastFrame()).toContain('install-script-added: postinstall');
+    await type('a', ENTER);
+    expect(app.lastFrame()).toContain('a reason is required');
+    await type('fixes CVE-2026-1', ENTER);
+    expect(app.lastFrame()).toContain('Expires in (enter: 3d, max 14d)');
+    await type(ENTER);
+    expect(app.lastFrame()).toContain('Approve fresh@1.1.0 for 3d because "fixes CVE-2026-1"? y/n');
+    await type('y');
+    expect(done.value).toEqual([{ name: 'fresh', version: '1.1.0', reason: 'fixes CVE-2026-1', expires: '3d' }]);
+  });
+
+  it('an expiry beyond the policy maximum is refused', async () => {
+    const { app, done, type } = setup(ITEMS.slice(0, 1));
+    await type(ENTER, 'a', 'urgent', ENTER, '30d', ENTER);
+    expect(app.lastFrame()).toContain('between 1m and 14d (policy)');
+    expect(done.value).toBeUndefined();
+  });
+
+  it('a non-overridable version cannot be approved; q declines everything', async () => {
+    const { app, done, type } = setup(ITEMS);
+    await type(DOWN, ENTER);
+    expect(app.lastFrame()).toContain('cannot be approved');
+    await type('a');
+    expect(app.lastFrame()).toContain('this version cannot be approved');
+    await type('d', 'q');
+    expect(done.value).toEqual([]);
+  });
+
+  it('a pasted reason with a newline submits it, without control characters', async () => {
+    const { app, type } = setup(ITEMS.slice(0, 1));
+    await type(ENTER, 'a', 'pasted reason\r');
+    expect(app.lastFrame()).toContain('Expires in');
+  });
+});
