@@ -1,6 +1,6 @@
 // `safe-install` / `safe-install ci`: the check, then `npm ci` with every script off, then only the allowed
 // install scripts, then the project's own lifecycle. Held versions stop it before anything is downloaded.
-import { runCheck, type CheckResult } from '../pipeline.js';
+import { runCheck, type CheckOptions, type CheckResult } from '../pipeline.js';
 import { approve, heldVersions } from '../quarantine/approve.js';
 import { runOverridePrompt, type HeldItem } from '../ui/override-prompt.js';
 import { formatDuration } from '../policy/duration.js';
@@ -13,33 +13,51 @@ import { planScripts, type ScriptPlan } from '../install/plan.js';
 import { npmCiWithoutScripts, npmRebuild, runRootScripts } from '../install/npm.js';
 import { readProjectManifest } from '../project/package-json.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
+import { humanStream, say } from './output.js';
 
 export async function ciCommand(flags: CommonFlags, npmArgs: string[]): Promise<number> {
-  const out = (s: string) => process.stdout.write(s);
-  const style = makeStyle(colourWanted(process.stdout, flags.color));
+  const style = makeStyle(colourWanted(humanStream(), flags.color));
   const options = toCheckOptions(flags);
-  let result = await runCheck(options);
-  out(toText(result, style));
-  out(await recordLedger(result, style));
-  let code = exitCodeOf(result);
-  if (code === 1 && canPrompt(flags) && heldVersions(result).some((h) => h.overridable)) {
-    const approvals = await promptForApprovals(result);
-    if (approvals.length) {
-      for (const a of approvals) {
-        const rec = await approve(result, { spec: `${a.name}@${a.version}`, reason: a.reason, expires: a.expires, policyPath: flags.policy, now: result.now });
-        out(style.green(`Approved ${rec.name}@${rec.version} until ${rec.expires} (by ${rec.approvedBy}), recorded in ${rec.policyFile}\n`));
-      }
-      result = await runCheck(options);
-      out(toText(result, style));
-      out(await recordLedger(result, style));
-      code = exitCodeOf(result);
-    }
-  }
+  const first = await runCheck(options);
+  out(toText(first, style));
+  out(await recordLedger(first, style));
+  const { result, code } = await offerApprovals(first, options, flags, style);
   if (code !== 0) {
     if (code === 1) out(approveHints(result, style));
     out(style.red(`Nothing was installed: node_modules was not touched.\n`));
     return code;
   }
+  return installChecked(result, npmArgs, style);
+}
+
+const out = say;
+
+/**
+ * After a check that held versions: on a terminal outside CI, ask a person (the ink prompt); approvals are
+ * recorded in the policy and the check runs again. Returns the check to go on with and its exit code.
+ */
+export async function offerApprovals(
+  result: CheckResult,
+  options: CheckOptions,
+  flags: CommonFlags,
+  style: Style,
+): Promise<{ result: CheckResult; code: number }> {
+  const code = exitCodeOf(result);
+  if (code !== 1 || !canPrompt(flags) || !heldVersions(result).some((h) => h.overridable)) return { result, code };
+  const approvals = await promptForApprovals(result);
+  if (!approvals.length) return { result, code };
+  for (const a of approvals) {
+    const rec = await approve(result, { spec: `${a.name}@${a.version}`, reason: a.reason, expires: a.expires, policyPath: flags.policy, now: result.now });
+    out(style.green(`Approved ${rec.name}@${rec.version} until ${rec.expires} (by ${rec.approvedBy}), recorded in ${rec.policyFile}\n`));
+  }
+  const again = await runCheck(options);
+  out(toText(again, style));
+  out(await recordLedger(again, style));
+  return { result: again, code: exitCodeOf(again) };
+}
+
+/** The install proper, for a tree whose check passed: npm ci with scripts off, then the allowed scripts. */
+export async function installChecked(result: CheckResult, npmArgs: string[], style: Style): Promise<number> {
   const dir = result.tree.root.dir;
   out(style.bold(`\nInstalling with npm ci --ignore-scripts${npmArgs.length ? ' ' + npmArgs.join(' ') : ''}\n`));
   await npmCiWithoutScripts(dir, npmArgs);

@@ -8,6 +8,7 @@ import { scriptsEditCommand, scriptsListCommand } from './scripts.js';
 import { trustRefreshCommand } from './trust.js';
 import { approvalsCommand, approveCommand, quarantineCommand } from './quarantine.js';
 import { fixCommand, type FixFlags } from './fix.js';
+import { addCommand, type AddFlags } from './add.js';
 import { inspectCommand, type InspectFlags } from './inspect.js';
 import type { CommonFlags } from './options.js';
 
@@ -45,6 +46,27 @@ export async function main(argv: string[]): Promise<number> {
       .action(async (patterns: string[], flags: CommonFlags) => {
         exitCode = await scriptsEditCommand(kind, patterns, flags);
       });
+  }
+
+  for (const [name, aliases] of [['add', ['install', 'i']], ['update', ['up']]] as const) {
+    const cmd = program
+      .command(name)
+      .aliases([...aliases])
+      .description(
+        name === 'add'
+          ? 'add dependencies through the guard: npm resolves (lockfile only, scripts off, nothing younger than the release age), every check runs, then it installs'
+          : 'update dependencies within their package.json ranges, through the guard (as add)',
+      )
+      .argument(name === 'add' ? '<specs...>' : '[packages...]')
+      .option('-D, --save-dev', 'save as a devDependency')
+      .option('-O, --save-optional', 'save as an optionalDependency')
+      .option('-E, --save-exact', 'save the exact version')
+      .option('--save-peer', 'save as a peerDependency')
+      .option('--json', 'print the change summary and the check as JSON on stdout (progress goes to stderr)');
+    for (const o of commonOptions()) cmd.addOption(o);
+    cmd.action(async (specs: string[], flags: AddFlags) => {
+      exitCode = await addCommand(name, specs, flags);
+    });
   }
 
   const fix = program

@@ -1,7 +1,7 @@
 // The npm runner: `npm ci --ignore-scripts`, then only the allowed packages' install scripts through
 // `npm rebuild <their folders>` (npm's own code: same order, environment, node-gyp handling and error
 // output as a normal install), then the root project's lifecycle as `npm ci` runs it.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { GuardError } from '../errors.js';
@@ -24,14 +24,31 @@ function npmCommand(): { cmd: string; pre: string[] } {
   return { cmd: process.platform === 'win32' ? 'npm.cmd' : 'npm', pre: [] };
 }
 
+/** Where inherited npm output goes: the terminal's stdout, or stderr when stdout carries JSON. */
+let childOutput: 'stdout' | 'stderr' = 'stdout';
+export function setChildOutput(to: 'stdout' | 'stderr'): void {
+  childOutput = to;
+}
+const inherited = () => (childOutput === 'stdout' ? 'inherit' : (['inherit', 2, 2] as ('inherit' | number)[]));
+
+/** npm processes still running, so an interrupt can stop them before files are restored. */
+const running = new Set<ChildProcess>();
+
+export function stopRunningNpm(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  const waits = [...running].map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : (c.once('close', () => r()), c.kill(signal)))));
+  return Promise.all(waits).then(() => undefined);
+}
+
 export function runNpm(args: string[], opts: NpmRunOptions): Promise<{ code: number; output: string }> {
   const { cmd, pre } = npmCommand();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, [...pre, ...args], {
       cwd: opts.cwd,
-      stdio: opts.stdio === 'pipe' ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+      stdio: opts.stdio === 'pipe' ? ['ignore', 'pipe', 'pipe'] : inherited(),
       env: { ...process.env, [GUARD_ENV]: '1' },
     });
+    running.add(child);
+    child.on('close', () => running.delete(child));
     let output = '';
     child.stdout?.on('data', (d) => (output += d));
     child.stderr?.on('data', (d) => (output += d));
@@ -87,7 +104,7 @@ export async function runRootScripts(cwd: string, scripts: Record<string, string
   for (const event of ROOT_EVENTS) {
     if (!scripts[event]) continue;
     try {
-      await runScript({ path: cwd, args: [], stdio: 'inherit', event, env: { [GUARD_ENV]: '1' } });
+      await runScript({ path: cwd, args: [], stdio: inherited(), event, env: { [GUARD_ENV]: '1' } });
     } catch (err) {
       throw new GuardError('install-failed', `the project's ${event} script failed: ${(err as Error).message}`, {
         remedy: `fix the project's "${event}" script`,

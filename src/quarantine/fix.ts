@@ -79,11 +79,8 @@ export interface FixPlan {
   npmRuns: { args: string[]; restoreManifest: boolean; why: string }[];
 }
 
-export interface VersionChange {
-  name: string;
-  before: string[];
-  after: string[];
-}
+import { diffLockfiles, type VersionChange } from '../lockfile/diff.js';
+export { diffLockfiles, type VersionChange };
 
 export interface FixOutcome {
   /** fixed: every planned version replaced and nothing new held; the files are kept (backups too). */
@@ -254,29 +251,6 @@ export function diffJson(before: unknown, after: unknown, path: string[] = []): 
     return keys.flatMap((k) => diffJson(before[k], after[k], [...path, k]));
   }
   return [{ path: label(path), ...(before !== undefined && { before }), ...(after !== undefined && { after }) }];
-}
-
-/** Which names moved between two lockfiles: each name's set of locked versions, before and after. */
-export function diffLockfiles(before: LockedTree, after: LockedTree): VersionChange[] {
-  const versions = (tree: LockedTree) => {
-    const m = new Map<string, Set<string>>();
-    for (const p of tree.packages) {
-      if (p.source === 'link') continue;
-      if (!m.has(p.name)) m.set(p.name, new Set());
-      m.get(p.name)!.add(p.version);
-    }
-    return m;
-  };
-  const a = versions(before);
-  const b = versions(after);
-  const sort = (s?: Set<string>) => [...(s ?? [])].sort((x, y) => (semver.valid(x) && semver.valid(y) ? semver.compare(x, y) : x.localeCompare(y)));
-  const out: VersionChange[] = [];
-  for (const name of [...new Set([...a.keys(), ...b.keys()])].sort()) {
-    const x = sort(a.get(name));
-    const y = sort(b.get(name));
-    if (x.join() !== y.join()) out.push({ name, before: x, after: y });
-  }
-  return out;
 }
 
 // ------------------------------------------------------------------------------------------ applying
