@@ -9,6 +9,8 @@ import { trustRefreshCommand } from './trust.js';
 import { approvalsCommand, approveCommand, quarantineCommand } from './quarantine.js';
 import { fixCommand, type FixFlags } from './fix.js';
 import { addCommand, type AddFlags } from './add.js';
+import { initCommand, type InitFlags } from './init.js';
+import { hookCommand } from './hook.js';
 import { inspectCommand, type InspectFlags } from './inspect.js';
 import type { CommonFlags } from './options.js';
 
@@ -22,7 +24,8 @@ export async function main(argv: string[]): Promise<number> {
   const check = program
     .command('check')
     .description('check the lockfile against the registry and the policy; exit 0 (all allowed), 1 (held) or 2 (could not check)')
-    .option('--json', 'print the JSON report');
+    .option('--json', 'print the JSON report (same as --format json)')
+    .option('--format <list>', 'reports: text, json, sarif, github, each optionally =file, comma-separated (e.g. json=out.json,github); at most one to stdout');
   for (const o of commonOptions()) check.addOption(o);
   check.action(async (flags: CheckFlags) => {
     exitCode = await checkCommand(flags);
@@ -68,6 +71,25 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = await addCommand(name, specs, flags);
     });
   }
+
+  program
+    .command('init')
+    .description('set the project up: policy, npm settings kept in sync with it, the preinstall hook, and a CI workflow')
+    .option('-C, --cwd <dir>', 'project folder')
+    .option('--policy <path>', 'policy file')
+    .option('--ci <provider>', 'also write a CI workflow (github)')
+    .option('-y, --yes', 'write without asking (needed without a terminal)')
+    .option('--no-input', 'never ask')
+    .option('--no-color', 'no colours')
+    .action(async (flags: InitFlags) => {
+      exitCode = await initCommand(flags);
+    });
+
+  const hook = program.command('hook').description("the project's preinstall hook (set up by init): check after extraction, remove what is blocked, fail the install");
+  for (const o of commonOptions()) hook.addOption(o);
+  hook.action(async (flags: CommonFlags) => {
+    exitCode = await hookCommand(flags);
+  });
 
   const fix = program
     .command('fix')

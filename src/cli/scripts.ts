@@ -5,6 +5,7 @@ import { GuardError } from '../errors.js';
 import { runCheck } from '../pipeline.js';
 import { parsePattern } from '../policy/pattern.js';
 import { editPolicy } from '../policy/edit.js';
+import { syncNpmSettings } from '../init/plan.js';
 import { colourWanted, makeStyle } from '../report/text.js';
 import { exitCodeOf } from '../report/summary.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
@@ -60,5 +61,7 @@ export async function scriptsEditCommand(kind: 'allow' | 'deny', patterns: strin
     if (doc.scripts[other]) doc.scripts[other] = doc.scripts[other]!.filter((p) => !patterns.includes(p));
   });
   process.stdout.write(`${created ? 'Created' : 'Updated'} ${path}: scripts.${kind} += ${patterns.join(', ')}\n`);
+  const synced = await syncNpmSettings(resolve(flags.cwd ?? '.'), flags.policy);
+  if (synced.length) process.stdout.write(`Kept npm's settings in sync: ${synced.join(', ')}\n`);
   return 0;
 }

@@ -1,0 +1,39 @@
+// `safe-install hook`: the project's preinstall hook for plain `npm ci` / `npm install` (set up by init). npm runs
+// a root preinstall after the dependencies are extracted (npm's own min-release-age and strict-allow-scripts
+// guard resolution and scripts); the hook runs every other check and, when something is blocked or held,
+// removes it from node_modules and fails the install. Under safe-install itself it does nothing (no double run).
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCheck } from '../pipeline.js';
+import { exitCodeOf } from '../report/summary.js';
+import { colourWanted, makeStyle, toText } from '../report/text.js';
+import { GUARD_ENV } from '../install/npm.js';
+import { approveHints, recordLedger } from './held.js';
+import { toCheckOptions, type CommonFlags } from './options.js';
+
+export async function hookCommand(flags: CommonFlags): Promise<number> {
+  if (process.env[GUARD_ENV] === '1') return 0;
+  const write = (s: string) => process.stderr.write(s);
+  const style = makeStyle(colourWanted(process.stderr, flags.color));
+  const result = await runCheck(toCheckOptions({ ...flags, input: false }));
+  const code = exitCodeOf(result);
+  if (code === 0) {
+    write(style.green(`safe-install hook: ${result.verdicts.length} packages checked, none held\n`));
+    return 0;
+  }
+  write(toText(result, style));
+  write(await recordLedger(result, style));
+  const held = result.verdicts.filter((v) => v.verdict === 'block' || v.verdict === 'quarantine');
+  const removed: string[] = [];
+  for (const v of held) {
+    for (const path of v.pkg.paths) {
+      if (!path.includes('node_modules')) continue; // never the project's own folders
+      await rm(join(result.tree.root.dir, path), { recursive: true, force: true });
+      removed.push(path);
+    }
+  }
+  if (removed.length) write(style.red(`Removed from node_modules: ${removed.join(', ')}\n`));
+  if (code === 1) write(approveHints(result, style));
+  write(style.red(`The install is refused (safe-install hook, exit ${code}).\n`));
+  return code;
+}

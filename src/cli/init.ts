@@ -1,0 +1,58 @@
+// `safe-install init`: set a project up in one command: the policy (with $schema), npm's own guards kept in
+// sync with it (.npmrc, package.json allowScripts), the preinstall hook, and with --ci github a workflow.
+// Idempotent; shows the diff of every file it would change and asks (or --yes; never asks without a terminal).
+import { createInterface } from 'node:readline/promises';
+import { resolve } from 'node:path';
+import { applyChanges, diffText, planInit } from '../init/plan.js';
+import { colourWanted, makeStyle } from '../report/text.js';
+import { canPrompt } from './held.js';
+
+export interface InitFlags {
+  cwd?: string;
+  policy?: string;
+  ci?: string;
+  yes?: boolean;
+  input?: boolean;
+  color?: boolean;
+}
+
+export async function initCommand(flags: InitFlags): Promise<number> {
+  const dir = resolve(flags.cwd ?? '.');
+  const style = makeStyle(colourWanted(process.stdout, flags.color));
+  const out = (s: string) => process.stdout.write(s);
+  const { changes, notes } = await planInit(dir, { ci: flags.ci, policyPath: flags.policy });
+  if (!changes.length) {
+    out(style.green('Nothing to change: this project is already set up.\n'));
+    return 0;
+  }
+  for (const c of changes) out(diffText(c, dir) + '\n');
+  for (const n of notes) out(style.yellow(`note: ${n}\n`));
+  if (!flags.yes) {
+    if (!canPrompt(flags)) {
+      out(`\nNothing was written. Re-run with --yes to apply these changes.\n`);
+      return 1;
+    }
+    const rl = createInterface({ input: process.stdin, output: process.stdout });
+    const answer = (await rl.question(`\nWrite these ${changes.length} file(s)? [y/N] `)).trim().toLowerCase();
+    rl.close();
+    if (answer !== 'y' && answer !== 'yes') {
+      out('Nothing was written.\n');
+      return 1;
+    }
+  }
+  await applyChanges(changes);
+  out(style.green(`\nWrote ${changes.map((c) => c.path.slice(dir.length + 1)).join(', ')}.\n`));
+  out(
+    [
+      '',
+      'What now guards a plain `npm ci` in this project (npm 11):',
+      '  - npm refuses versions younger than min-release-age at resolution (.npmrc);',
+      '  - npm refuses dependencies with install scripts not in package.json allowScripts, before extracting (strict-allow-scripts);',
+      '  - the preinstall hook (`safe-install hook`) runs every other check after extraction and fails the install,',
+      '    removing what it blocks from node_modules. Add safe-install as a devDependency so the hook is found.',
+      'npm 10 and older ignore the .npmrc settings and allowScripts: there, only `npx safe-install` guards installs.',
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}
