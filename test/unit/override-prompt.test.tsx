@@ -17,7 +17,12 @@ function setup(items: HeldItem[]) {
       await tick();
     }
   };
-  return { app, done, type };
+  /** Wait until the screen shows `text` (rendering is asynchronous; a loaded machine is slower). */
+  const until = async (text: string) => {
+    for (let i = 0; i < 100 && !app.lastFrame()!.includes(text); i++) await tick();
+    return app.lastFrame()!;
+  };
+  return { app, done, type, until };
 }
 
 const ITEMS: HeldItem[] = [
@@ -36,39 +41,57 @@ describe('override prompt', () => {
   });
 
   it('approve: details (with the inspect summary), a required reason, the default expiry, confirm', async () => {
-    const { app, done, type } = setup(ITEMS.slice(0, 1));
+    const { done, type, until } = setup(ITEMS.slice(0, 1));
     await type(ENTER);
-    expect(app.lastFrame()).toContain('install-script-added: postinstall');
-    await type('a', ENTER);
-    expect(app.lastFrame()).toContain('a reason is required');
+    expect(await until('install-script-added')).toContain('install-script-added: postinstall');
+    await type('a');
+    await until('Reason (required)');
+    await type(ENTER);
+    expect(await until('a reason is required')).toContain('a reason is required');
     await type('fixes CVE-2026-1', ENTER);
-    expect(app.lastFrame()).toContain('Expires in (enter: 3d, max 14d)');
+    expect(await until('Expires in')).toContain('Expires in (enter: 3d, max 14d)');
     await type(ENTER);
-    expect(app.lastFrame()).toContain('Approve fresh@1.1.0 for 3d because "fixes CVE-2026-1"? y/n');
+    expect(await until('y/n')).toContain('Approve fresh@1.1.0 for 3d because "fixes CVE-2026-1"? y/n');
     await type('y');
+    for (let i = 0; i < 100 && !done.value; i++) await tick();
     expect(done.value).toEqual([{ name: 'fresh', version: '1.1.0', reason: 'fixes CVE-2026-1', expires: '3d' }]);
   });
 
   it('an expiry beyond the policy maximum is refused', async () => {
-    const { app, done, type } = setup(ITEMS.slice(0, 1));
-    await type(ENTER, 'a', 'urgent', ENTER, '30d', ENTER);
-    expect(app.lastFrame()).toContain('between 1m and 14d (policy)');
+    const { done, type, until } = setup(ITEMS.slice(0, 1));
+    await type(ENTER);
+    await until('a: approve');
+    await type('a');
+    await until('Reason (required)');
+    await type('urgent', ENTER);
+    await until('Expires in');
+    await type('30d', ENTER);
+    expect(await until('between 1m')).toContain('between 1m and 14d (policy)');
     expect(done.value).toBeUndefined();
   });
 
   it('a non-overridable version cannot be approved; q declines everything', async () => {
-    const { app, done, type } = setup(ITEMS);
-    await type(DOWN, ENTER);
-    expect(app.lastFrame()).toContain('cannot be approved');
+    const { done, type, until } = setup(ITEMS);
+    await type(DOWN);
+    await until('> tampered');
+    await type(ENTER);
+    expect(await until('cannot be approved')).toContain('cannot be approved');
     await type('a');
-    expect(app.lastFrame()).toContain('this version cannot be approved');
-    await type('d', 'q');
+    expect(await until('this version cannot be approved')).toContain('this version cannot be approved');
+    await type('d');
+    await until('up/down');
+    await type('q');
+    for (let i = 0; i < 100 && !done.value; i++) await tick();
     expect(done.value).toEqual([]);
   });
 
   it('a pasted reason with a newline submits it, without control characters', async () => {
-    const { app, type } = setup(ITEMS.slice(0, 1));
-    await type(ENTER, 'a', 'pasted reason\r');
-    expect(app.lastFrame()).toContain('Expires in');
+    const { type, until } = setup(ITEMS.slice(0, 1));
+    await type(ENTER);
+    await until('a: approve');
+    await type('a');
+    await until('Reason (required)');
+    await type('pasted reason\r');
+    expect(await until('Expires in')).toContain('Expires in');
   });
 });
