@@ -13,31 +13,17 @@ export interface CheckContext {
  */
 export type FactsInput = PackageFacts | 'missing' | undefined;
 
-/** One registry signing key, in the `/-/npm/v1/keys` shape. */
-export interface RegistryKey {
-  keyid: string;
-  /** base64 SPKI DER */
-  key: string;
-  expires: string | null;
-}
+import type { ProvenanceCode, ProvenanceIdentity, RegistryKey } from '../verify/provenance.js';
+
+export type { ProvenanceIdentity, RegistryKey };
 
 /** The signing keys of the package's registry: served (or pinned by policy), or none at all (a mirror). */
 export type KeysInput = { kind: 'keys'; keys: RegistryKey[]; source: string } | { kind: 'none'; registry: string };
 
-/** Identity read from a verified provenance certificate. */
-export interface ProvenanceIdentity {
-  sourceRepository?: string;
-  sourceRef?: string;
-  sourceCommit?: string;
-  workflow?: string;
-  issuer?: string;
-  builder?: string;
-}
-
 /** The outcome of verifying the locked version's attestations (absent when it advertises none). */
 export type ProvenanceInput =
   | { kind: 'verified'; identity?: ProvenanceIdentity; message: string }
-  | { kind: 'failed'; code: 'provenance-invalid' | 'provenance-subject-mismatch' | 'publish-attestation-invalid' | 'attestations-malformed' | 'provenance-missing'; message: string }
+  | { kind: 'failed'; code: ProvenanceCode; message: string }
   | { kind: 'unavailable'; message: string };
 
 /** Everything a check may look at for one package; each stage adds its part, nothing reaches back. */
