@@ -34,7 +34,7 @@ export interface LockedPackage {
   lockfileLine?: number;
 }
 
-export type LockfileFormat = 'npm-v1' | 'npm-v2' | 'npm-v3';
+export type LockfileFormat = 'npm-v1' | 'npm-v2' | 'npm-v3' | 'pnpm-v5' | 'pnpm-v6' | 'pnpm-v9' | 'yarn-v1' | 'yarn-berry';
 
 export interface LockedTree {
   lockfilePath: string;

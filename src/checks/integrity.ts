@@ -47,8 +47,8 @@ export const integrity: Check = {
     }
     if (!pkg.integrity) {
       return [
-        finding(policy, 'integrity', 'no-lockfile-integrity', 'warn', 'the lockfile records no integrity, so the tarball is verified only against the registry', {
-          remedy: 'regenerate the lockfile with a current npm so it records integrity',
+        finding(policy, 'integrity', 'no-lockfile-integrity', 'warn', "the lockfile records no registry integrity, so the tarball is verified only against the registry's (yarn berry lockfiles never record it: their checksum hashes yarn's own archive)", {
+          remedy: 'npm: regenerate the lockfile with a current npm; yarn berry: nothing to regenerate, keep checksumBehavior: throw and install with --immutable',
         }),
       ];
     }

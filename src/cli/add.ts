@@ -64,6 +64,8 @@ export async function addCommand(kind: 'add' | 'update', specs: string[], flags:
   const options = toCheckOptions(flags);
   const dir = resolve(options.cwd);
   if (!existsSync(join(dir, 'package.json'))) throw new GuardError('bad-usage', `no package.json in ${dir}`, { remedy: 'run it in the project folder (-C <dir>)' });
+  const other = ['pnpm-lock.yaml', 'yarn.lock'].find((f) => existsSync(join(dir, f)));
+  if (other) throw new GuardError('bad-usage', `safe-install ${kind} works on npm projects for now, and this one has ${other}`, { remedy: 'use your package manager, then `safe-install check` before installing' });
   const lockPath = existsSync(join(dir, 'npm-shrinkwrap.json')) ? join(dir, 'npm-shrinkwrap.json') : join(dir, 'package-lock.json');
   const snapshot = await Snapshot.take([join(dir, 'package.json'), lockPath]);
   const before = await readTreeIfAny(lockPath);

@@ -1,6 +1,7 @@
 // `safe-install` / `safe-install ci`: the check, then `npm ci` with every script off, then only the allowed
 // install scripts, then the project's own lifecycle. Held versions stop it before anything is downloaded.
 import { runCheck, type CheckOptions, type CheckResult } from '../pipeline.js';
+import { GuardError } from '../errors.js';
 import { approve, heldVersions } from '../quarantine/approve.js';
 import { runOverridePrompt, type HeldItem } from '../ui/override-prompt.js';
 import { formatDuration } from '../policy/duration.js';
@@ -19,6 +20,7 @@ export async function ciCommand(flags: CommonFlags, npmArgs: string[]): Promise<
   const style = makeStyle(colourWanted(humanStream(), flags.color));
   const options = toCheckOptions(flags);
   const first = await runCheck(options);
+  requireNpmLockfile(first, 'install');
   out(toText(first, style));
   out(await recordLedger(first, style));
   const { result, code } = await offerApprovals(first, options, flags, style);
@@ -31,6 +33,15 @@ export async function ciCommand(flags: CommonFlags, npmArgs: string[]): Promise<
 }
 
 const out = say;
+
+/** Installing (and rewriting lockfiles) is npm-only for now; pnpm and yarn trees can be checked, not installed. */
+export function requireNpmLockfile(result: CheckResult, what: string): void {
+  const format = result.tree.format;
+  if (format.startsWith('npm')) return;
+  throw new GuardError('bad-usage', `safe-install cannot ${what} a ${format} project yet: only npm lockfiles are installed by the guard`, {
+    remedy: `run \`safe-install check\` (it reads ${format} lockfiles) as a gate before your package manager's frozen install`,
+  });
+}
 
 /**
  * After a check that held versions: on a terminal outside CI, ask a person (the ink prompt); approvals are

@@ -4,6 +4,7 @@
 // and the re-check passes; 1: something stays held (or nothing was applied); 2: could not check, npm failed.
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { requireNpmLockfile } from './ci.js';
 import { runCheck } from '../pipeline.js';
 import { exitCodeOf, summarize } from '../report/summary.js';
 import { colourWanted, makeStyle, toText, type Style } from '../report/text.js';
@@ -21,6 +22,7 @@ export async function fixCommand(flags: FixFlags): Promise<number> {
   const style = makeStyle(colourWanted(process.stdout, flags.color));
   const options = toCheckOptions(flags);
   const result = await runCheck(options);
+  requireNpmLockfile(result, 'fix');
   if (exitCodeOf(result) === 2) {
     out(toText(result, style));
     out(style.red(`\nfix: the check did not complete, so nothing was changed (exit 2).\n`));

@@ -3,7 +3,7 @@
 // guard resolution and scripts); the hook runs every other check and, when something is blocked or held,
 // removes it from node_modules and fails the install. Under safe-install itself it does nothing (no double run).
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { runCheck } from '../pipeline.js';
 import { exitCodeOf } from '../report/summary.js';
 import { colourWanted, makeStyle, toText } from '../report/text.js';
@@ -25,10 +25,14 @@ export async function hookCommand(flags: CommonFlags): Promise<number> {
   write(await recordLedger(result, style));
   const held = result.verdicts.filter((v) => v.verdict === 'block' || v.verdict === 'quarantine');
   const removed: string[] = [];
-  for (const v of held) {
+  // Only install folders under this project's node_modules, from an npm lockfile (the hook is npm's): never a
+  // path a crafted lockfile entry could point elsewhere.
+  const top = resolve(result.tree.root.dir, 'node_modules') + sep;
+  for (const v of result.tree.format.startsWith('npm') ? held : []) {
     for (const path of v.pkg.paths) {
-      if (!path.includes('node_modules')) continue; // never the project's own folders
-      await rm(join(result.tree.root.dir, path), { recursive: true, force: true });
+      const abs = resolve(result.tree.root.dir, path);
+      if (!abs.startsWith(top)) continue;
+      await rm(abs, { recursive: true, force: true });
       removed.push(path);
     }
   }

@@ -25,7 +25,7 @@ export interface CommonFlags {
 export function commonOptions(): Option[] {
   return [
     new Option('-C, --cwd <dir>', 'project folder (default: the current folder)'),
-    new Option('--lockfile <path>', 'lockfile to check (default: npm-shrinkwrap.json or package-lock.json)'),
+    new Option('--lockfile <path>', 'lockfile to check (default: the one in the project: npm-shrinkwrap.json, package-lock.json, pnpm-lock.yaml or yarn.lock)'),
     new Option('--registry <url>', 'registry to check against (default: npm config registry)'),
     new Option('--policy <path>', 'policy file (default: safe-install.policy.json in the project)'),
     new Option('--now <iso-8601>', 'evaluate as of this instant (reproducible audits)'),

@@ -1,36 +1,86 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { minimatch } from 'minimatch';
 import type { LockedTree } from '../types.js';
 import { LockfileError } from './errors.js';
 import { readNpmLockfile } from './npm.js';
+import { readPnpmLockfile } from './pnpm.js';
+import { readYarnLockfile } from './yarn.js';
+
+type Kind = 'npm' | 'pnpm' | 'yarn';
 
 // npm prefers npm-shrinkwrap.json over package-lock.json when both exist; so do we.
-const NPM_LOCKFILES = ['npm-shrinkwrap.json', 'package-lock.json'];
-const OTHER_LOCKFILES = ['yarn.lock', 'pnpm-lock.yaml', 'bun.lock', 'bun.lockb'];
+const LOCKFILES: { name: string; kind: Kind }[] = [
+  { name: 'npm-shrinkwrap.json', kind: 'npm' },
+  { name: 'package-lock.json', kind: 'npm' },
+  { name: 'pnpm-lock.yaml', kind: 'pnpm' },
+  { name: 'yarn.lock', kind: 'yarn' },
+];
+const OTHER_LOCKFILES = ['bun.lock', 'bun.lockb'];
 
 /**
- * Find and read the project's npm lockfile. `explicitPath` (relative to `projectDir`) skips the
- * search. Throws LockfileError: `no-lockfile`, `unreadable`, `malformed`, `unsupported-version`.
+ * Find and read the project's lockfile: package-lock.json / npm-shrinkwrap.json, pnpm-lock.yaml or yarn.lock.
+ * More than one of them (other than npm's two) is an error unless `explicitPath` (relative to `projectDir`)
+ * says which; its kind is then told by its file name (`*pnpm-lock.yaml` or `*.yaml`, `*yarn.lock`, else npm).
+ * Throws LockfileError: `no-lockfile`, `unreadable`, `malformed` (also for more than one lockfile),
+ * `unsupported-version`.
  */
 export function readLockfile(projectDir: string, explicitPath?: string): LockedTree {
-  const path = explicitPath !== undefined ? resolve(projectDir, explicitPath) : findLockfile(resolve(projectDir));
+  const dir = resolve(projectDir);
+  const { path, kind } = explicitPath !== undefined ? { path: resolve(dir, explicitPath), kind: kindOf(explicitPath) } : findLockfile(dir);
   const text = readText(path, explicitPath !== undefined);
-  // Only v1 lockfiles need package.json (they do not record the root's dependency ranges).
-  return readNpmLockfile(path, text, { rootManifest: readManifest(join(dirname(path), 'package.json')) });
+  const rootManifest = readManifest(join(dirname(path), 'package.json'));
+  if (kind === 'npm') {
+    // Only v1 lockfiles need package.json (they do not record the root's dependency ranges).
+    return readNpmLockfile(path, text, { rootManifest });
+  }
+  if (text.trim() === '') {
+    // An empty pnpm-lock.yaml or yarn.lock locks nothing (yarn even documents an empty yarn.lock as the
+    // marker of a separate project): the package manager would resolve everything afresh, unchecked.
+    throw new LockfileError('no-lockfile', path, `${basename(path)} is empty: nothing is locked yet (run the install once to create it)`);
+  }
+  if (kind === 'pnpm') return readPnpmLockfile(path, text);
+  // yarn.lock does not say which entries the root and the workspaces ask for, or which are devDependencies.
+  return readYarnLockfile(path, text, { rootManifest, workspaces: findWorkspaces(dirname(path), rootManifest) });
 }
 
-function findLockfile(dir: string): string {
-  for (const name of NPM_LOCKFILES) {
-    const p = join(dir, name);
-    if (existsSync(p)) return p;
+function kindOf(file: string): Kind {
+  const name = basename(file).toLowerCase();
+  if (name.endsWith('pnpm-lock.yaml') || name.endsWith('.yaml') || name.endsWith('.yml')) return 'pnpm';
+  if (name.endsWith('yarn.lock')) return 'yarn';
+  return 'npm';
+}
+
+function findLockfile(dir: string): { path: string; kind: Kind } {
+  const present = LOCKFILES.map((l) => ({ ...l, path: join(dir, l.name) })).filter((l) => existsSync(l.path));
+  // An empty yarn.lock or pnpm-lock.yaml locks nothing; it neither counts as the lockfile nor makes one ambiguous.
+  const usable = present.filter((l) => l.kind === 'npm' || !isEmptyFile(l.path));
+  const kinds = [...new Set(usable.map((l) => l.kind))];
+  if (kinds.length > 1) {
+    const names = usable.filter((l, i) => l.kind !== 'npm' || usable.findIndex((u) => u.kind === 'npm') === i).map((l) => l.name);
+    throw new LockfileError(
+      'malformed',
+      dir,
+      `more than one lockfile: ${names.join(', ')}; pass --lockfile <file> to say which one your package manager uses (and delete the others)`,
+    );
   }
-  const others = OTHER_LOCKFILES.filter((n) => existsSync(join(dir, n)));
+  if (usable.length > 0) return { path: usable[0].path, kind: usable[0].kind };
+  const others = [...present.map((l) => `${l.name} (empty)`), ...OTHER_LOCKFILES.filter((n) => existsSync(join(dir, n)))];
   throw new LockfileError(
     'no-lockfile',
     dir,
-    `no ${NPM_LOCKFILES.join(' or ')} found` +
-      (others.length ? ` (found ${others.join(', ')}; only npm lockfiles are supported)` : ''),
+    'no npm-shrinkwrap.json or package-lock.json found, nor pnpm-lock.yaml or yarn.lock' +
+      (others.length ? ` (found ${others.join(', ')}; bun lockfiles are not supported)` : ''),
   );
+}
+
+function isEmptyFile(path: string): boolean {
+  try {
+    const st = statSync(path);
+    return st.isFile() && (st.size === 0 || (st.size < 4096 && readFileSync(path, 'utf8').trim() === ''));
+  } catch {
+    return false; // unreadable: let the read report it
+  }
 }
 
 function readText(path: string, explicit: boolean): string {
@@ -43,11 +93,62 @@ function readText(path: string, explicit: boolean): string {
   }
 }
 
-/** package.json, parsed; undefined when absent or unparsable (it only refines v1 root ranges). */
+/** package.json, parsed; undefined when absent or unparsable (it only refines root ranges and dev flags). */
 function readManifest(path: string): unknown {
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The workspaces a root package.json declares (`workspaces: [globs]` or `{packages: [globs]}`, `!` to
+ * exclude), as folders relative to `root` with their package.json. Symlinks, node_modules and dot folders
+ * are not searched.
+ */
+function findWorkspaces(root: string, manifest: unknown): { dir: string; manifest: unknown }[] {
+  const field = isObject(manifest) ? manifest.workspaces : undefined;
+  const list = isObject(field) ? field.packages : field;
+  if (!Array.isArray(list)) return [];
+  const norm = (p: string) => p.replace(/^\.\//, '').replace(/\/+$/, '');
+  const patterns = list.filter((p): p is string => typeof p === 'string');
+  const include = patterns.filter((p) => !p.startsWith('!')).map(norm);
+  const exclude = patterns.filter((p) => p.startsWith('!')).map((p) => norm(p.slice(1)));
+
+  const found = new Map<string, unknown>();
+  const consider = (rel: string) => {
+    if (found.has(rel) || !include.some((p) => minimatch(rel, p)) || exclude.some((p) => minimatch(rel, p))) return;
+    const m = readManifest(join(root, rel, 'package.json'));
+    if (m !== undefined) found.set(rel, m);
+  };
+  for (const pattern of include) {
+    const segments = pattern.split('/');
+    const fixed: string[] = [];
+    for (const s of segments) {
+      if (/[*?[\]{}()!+@]/.test(s)) break;
+      fixed.push(s);
+    }
+    if (fixed.some((s) => s === '..')) continue; // workspaces live inside the project
+    const depth = segments.includes('**') ? 8 : segments.length - fixed.length;
+    const walk = (rel: string, left: number) => {
+      consider(rel);
+      if (left === 0) return;
+      let children: string[];
+      try {
+        children = readdirSync(join(root, rel), { withFileTypes: true })
+          .filter((d) => d.isDirectory() && d.name !== 'node_modules' && !d.name.startsWith('.'))
+          .map((d) => d.name);
+      } catch {
+        return;
+      }
+      for (const c of children.sort()) walk(rel === '' ? c : `${rel}/${c}`, left - 1);
+    };
+    walk(fixed.join('/'), depth);
+  }
+  return [...found].map(([dir, m]) => ({ dir, manifest: m }));
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -1,0 +1,689 @@
+// Reader for pnpm's pnpm-lock.yaml: lockfileVersion 5.x (pnpm 5-7), 6.x (pnpm 8) and 9.x (pnpm 9-11,
+// including pnpm 11's leading "env" document of configDependencies). Pure: text in, LockedTree out. Like the
+// npm reader it fails closed: anything it cannot interpret throws LockfileError('malformed'), because a
+// silently skipped entry would be installed unchecked.
+//
+// Libraries: `yaml` parses the file (with every key's line, which lockfileLine needs, and duplicate keys as
+// errors); `@pnpm/dependency-path` 1001 (pnpm 10's; pnpm 11's successor @pnpm/deps.path needs Node >= 22.13)
+// splits v6/v9 dependency paths (`name@version(patch_hash=..)(peer@1.0.0(...))`) and names pnpm's store
+// folders. pnpm's own lockfile readers are not used: @pnpm/lockfile-file@9
+// (pnpm 9) reads 6.x and 9.x but misreads 5.x without an error, @pnpm/lockfile-file@8 reads 5.x/6.x but not
+// 9.x, @pnpm/lockfile.fs@1001 (pnpm 10) reads a 6.0 file as zero packages, and @pnpm/lockfile.fs@1100
+// (pnpm 11) needs Node >= 22.13; all of them are async and read `<dir>/pnpm-lock.yaml` by that fixed name,
+// while readLockfile is synchronous and takes any path.
+//
+// The model (see types.ts): one LockedPackage per name@version and source, whatever the peer suffixes
+// (`foo@1.0.0(react@18.2.0)` and `foo@1.0.0(react@17.0.2)` are one package installed twice); `paths` are where
+// pnpm installs each copy (`node_modules/.pnpm/foo@1.0.0_react@18.2.0/node_modules/foo`, one per v9 `snapshots`
+// key or v5/v6 `packages` key); `lockfileLine` is the line of its `packages` key
+// (where the resolution and integrity are); importers (the root and workspaces) are the direct dependents,
+// named `(root)` as in the npm reader; every workspace folder and `link:` target is a `link` package.
+
+import { dirname, posix } from 'node:path';
+import { depPathToFilename, parse as parseDepPath, refToRelative, removeSuffix } from '@pnpm/dependency-path';
+import semver from 'semver';
+import { LineCounter, isMap, isScalar, parseAllDocuments, type Document } from 'yaml';
+import type { LockedPackage, LockedTree, LockfileFormat, SourceKind } from '../types.js';
+import { LockfileError } from './errors.js';
+
+type Json = Record<string, unknown>;
+type Major = 5 | 6 | 9;
+
+const DEP_FIELDS = ['dependencies', 'optionalDependencies', 'devDependencies'] as const;
+
+export function readPnpmLockfile(path: string, text: string): LockedTree {
+  const docs = parseYaml(path, text);
+  // pnpm 11 writes `---\n<env document>\n---\n<lockfile>` when the project has configDependencies; the env
+  // document is v9-shaped and its packages are installed too, so they are read like the main ones.
+  let env: ParsedDoc | undefined;
+  let main: ParsedDoc;
+  if (docs.length === 2 && /^(?:\uFEFF)?---\r?\n/.test(text)) [env, main] = docs;
+  else if (docs.length === 1) main = docs[0];
+  else throw malformed(path, `expected one YAML document (or pnpm 11's env document and the lockfile), found ${docs.length}`);
+
+  const major = lockfileMajor(path, main.value.lockfileVersion);
+  const graph = new Graph(path);
+  const lockfile = new Lockfile(path, graph, main, major, '');
+  if (env) {
+    if (lockfileMajor(path, env.value.lockfileVersion) !== 9) throw malformed(path, 'the env document (the first of two) is not lockfileVersion 9');
+    new Lockfile(path, graph, env, 9, 'env:').read(['configDependencies', 'packageManagerDependencies']);
+  }
+  lockfile.read([...DEP_FIELDS]);
+
+  return {
+    lockfilePath: path,
+    format: `pnpm-v${major}` as LockfileFormat,
+    root: { dir: dirname(path) },
+    packages: assemble(graph, { recordedDev: major !== 9 }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// YAML
+
+interface ParsedDoc {
+  value: Json;
+  /** Line of each key of the top-level sections: `packages`, `snapshots`, `importers` -> key -> line. */
+  lines: Map<string, Map<string, number>>;
+}
+
+function parseYaml(path: string, text: string): ParsedDoc[] {
+  const lineCounter = new LineCounter();
+  let docs: Document.Parsed[];
+  try {
+    // failsafe: every scalar stays the string written (a version `1.10` must not become the number 1.1);
+    // booleans are interpreted below. Duplicate keys are errors (uniqueKeys), as a duplicate could hide an entry.
+    const parsed = parseAllDocuments(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, {
+      schema: 'failsafe',
+      uniqueKeys: true,
+      lineCounter,
+      logLevel: 'silent',
+    });
+    docs = Array.isArray(parsed) ? parsed : [];
+  } catch (err) {
+    throw malformed(path, `not valid YAML (${(err as Error).message})`, err);
+  }
+  if (docs.length === 0) throw malformed(path, 'the file is empty');
+  const out: ParsedDoc[] = [];
+  for (const doc of docs) {
+    const err = doc.errors[0];
+    if (err) throw malformed(path, `not valid YAML (${err.message.split('\n')[0]})`, err);
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 1000 });
+    } catch (e) {
+      throw malformed(path, `not valid YAML (${(e as Error).message})`, e);
+    }
+    if (!isObject(value)) throw malformed(path, 'the top level is not a mapping');
+    const lines = new Map<string, Map<string, number>>();
+    if (isMap(doc.contents)) {
+      for (const section of doc.contents.items) {
+        if (!isScalar(section.key) || !isMap(section.value)) continue;
+        const keys = new Map<string, number>();
+        for (const item of section.value.items) {
+          if (isScalar(item.key) && item.key.range) keys.set(String(item.key.value), lineCounter.linePos(item.key.range[0]).line);
+        }
+        lines.set(String(section.key.value), keys);
+      }
+    }
+    out.push({ value, lines });
+  }
+  return out;
+}
+
+function lockfileMajor(path: string, v: unknown): Major {
+  if (v === undefined) {
+    throw new LockfileError('unsupported-version', path, 'no lockfileVersion: not a pnpm lockfile this tool can read');
+  }
+  const s = String(v);
+  // 5.x (pnpm 5-7, and pnpm 7's experimental `5.4-inlineSpecifiers`), 6.x (pnpm 8), 9.x (pnpm 9-11).
+  if (/^5(?:\.\d+)?(?:-inlineSpecifiers)?$/.test(s)) return 5;
+  if (/^6\.\d+$/.test(s)) return 6;
+  if (/^9\.\d+$/.test(s)) return 9;
+  throw new LockfileError('unsupported-version', path, `unsupported pnpm lockfileVersion ${JSON.stringify(s)} (supported: 5.x, 6.x, 9.x)`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation helpers (the YAML is read with the failsafe schema: scalars are strings)
+
+function malformed(path: string, message: string, cause?: unknown): LockfileError {
+  return new LockfileError('malformed', path, message, { cause });
+}
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function q(s: string): string {
+  return JSON.stringify(s);
+}
+
+function optObject(file: string, v: unknown, where: string): Json | undefined {
+  if (v === undefined || v === '') return undefined; // `key:` with nothing after it
+  if (!isObject(v)) throw malformed(file, `${where} must be a mapping`);
+  return v;
+}
+
+function optString(file: string, v: unknown, where: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw malformed(file, `${where} must be a string`);
+  return v;
+}
+
+function optBool(file: string, v: unknown, where: string): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'true' || v === 'True' || v === 'TRUE') return true;
+  if (v === 'false' || v === 'False' || v === 'FALSE') return false;
+  throw malformed(file, `${where} must be true or false`);
+}
+
+function stringMap(file: string, v: unknown, where: string): Record<string, string> {
+  const o = optObject(file, v, where) ?? {};
+  for (const [k, s] of Object.entries(o)) if (typeof s !== 'string') throw malformed(file, `${where}[${q(k)}] must be a string`);
+  return o as Record<string, string>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One lockfile document -> graph nodes and edges
+
+interface Resolved {
+  source: SourceKind;
+  resolved?: string;
+  integrity?: string;
+}
+
+class Lockfile {
+  private readonly doc: Json;
+  /** `packages`: resolution and metadata (v9: by key without peer suffix). */
+  private readonly infos: Json;
+  /** The entries that are installed: v9 `snapshots`, v5/v6 `packages`. */
+  private readonly entries: Json;
+  private readonly nodes = new Map<string, GraphNode>();
+
+  constructor(
+    private readonly file: string,
+    private readonly graph: Graph,
+    private readonly parsed: ParsedDoc,
+    private readonly major: Major,
+    /** Namespaces node keys of pnpm 11's env document. */
+    private readonly ns: string,
+  ) {
+    this.doc = parsed.value;
+    this.infos = optObject(file, this.doc.packages, 'packages') ?? {};
+    this.entries = major === 9 ? (optObject(file, this.doc.snapshots, 'snapshots') ?? {}) : this.infos;
+  }
+
+  read(importerFields: readonly string[]): void {
+    // Workspace folders first, so that they come first in the report as in the lockfile.
+    if (this.ns === '') {
+      for (const dir of Object.keys(optObject(this.file, this.doc.importers, 'importers') ?? {})) {
+        const folder = posix.normalize(dir);
+        if (folder !== '.') this.graph.workspaceNode(folder);
+      }
+    }
+    const keyLines = this.parsed.lines.get('packages') ?? new Map<string, number>();
+    const used = new Set<string>();
+    for (const [key, raw] of Object.entries(this.entries)) {
+      const where = `${this.major === 9 ? 'snapshots' : 'packages'}[${q(key)}]`;
+      const entry = optObject(this.file, raw, where) ?? {};
+      const infoKey = this.major === 9 ? removeSuffix(key) : key;
+      const info = this.major === 9 ? optObject(this.file, this.infos[infoKey], `packages[${q(infoKey)}]`) : entry;
+      if (!info) throw malformed(this.file, `${where} has no entry packages[${q(infoKey)}]`);
+      used.add(infoKey);
+      this.addNode(key, where, `packages[${q(infoKey)}]`, entry, info, keyLines.get(infoKey));
+    }
+    // v9: a `packages` entry without a snapshot is not installed by pnpm; it is still checked (fail closed).
+    if (this.major === 9) {
+      for (const [key, raw] of Object.entries(this.infos)) {
+        if (used.has(key)) continue;
+        const where = `packages[${q(key)}]`;
+        this.addNode(key, where, where, {}, optObject(this.file, raw, where) ?? {}, keyLines.get(key));
+      }
+    }
+    for (const [key, raw] of Object.entries(this.entries)) this.addEdges(key, optObject(this.file, raw, '') ?? {});
+    this.readImporters(importerFields);
+  }
+
+  /** `where` names the installed entry (v9: its snapshot), `infoWhere` the one with its resolution. */
+  private addNode(key: string, where: string, infoWhere: string, entry: Json, info: Json, line: number | undefined): void {
+    const { name, version } = this.nameAndVersion(key, infoWhere, info);
+    const res = this.resolution(key, infoWhere, info, name, version);
+    // pnpm v5/v6 record `dev: true` (dev only), `dev: false` (prod only) or nothing (both); v9 records nothing.
+    const dev = this.major === 9 ? undefined : optBool(this.file, info.dev, `${where}.dev`) === true;
+    const node: GraphNode = {
+      key: this.ns + key,
+      name,
+      version,
+      ...res,
+      // v5/v6 `requiresBuild: true`; v9 no longer records it, so the registry manifest decides.
+      // pnpm 5/6 `requiresBuild` means "might need a build" (set for packages with no install script at all), so
+      // it is validated but not trusted: the registry manifest decides before install, the disk scan after.
+      hasInstallScript: (optBool(this.file, info.requiresBuild, `${where}.requiresBuild`), false),
+      installNames: [],
+      paths: [this.installPath(key, name)],
+      ...(line !== undefined && { line }),
+      ...(dev !== undefined && { dev }),
+      optional: optBool(this.file, entry.optional ?? info.optional, `${where}.optional`) === true,
+    };
+    this.nodes.set(key, node);
+    this.graph.nodes.push(node);
+  }
+
+  /**
+   * Where pnpm installs an entry: `node_modules/.pnpm/<the key as a folder name>/node_modules/<name>`, named as
+   * pnpm 9+ names it with the default virtualStoreDirMaxLength (120; older pnpm hashed over-long names
+   * differently). pnpm 11's configDependencies go to `node_modules/.pnpm-config/<name>`.
+   */
+  private installPath(key: string, name: string): string {
+    if (this.ns !== '') return `node_modules/.pnpm-config/${name}`;
+    let depPath = key;
+    if (this.major === 5) {
+      // v5 `/name/1.0.0_peers` (or `host/name/1.0.0`) was installed as `name@1.0.0_peers`.
+      const at = key.indexOf(`${name}/`);
+      if (at >= 0 && parseV5Key(key).name === name) depPath = `${key.slice(0, at).replace(/^\//, '')}${name}@${key.slice(at + name.length + 1)}`;
+    }
+    return `node_modules/.pnpm/${depPathToFilename(depPath, 120)}/node_modules/${name}`;
+  }
+
+  /** Name and version: from the key, or the entry's own `name`/`version` (recorded for non-registry keys). */
+  private nameAndVersion(key: string, where: string, info: Json): { name: string; version: string } {
+    const recordedName = optString(this.file, info.name, `${where}.name`);
+    const recordedVersion = optString(this.file, info.version, `${where}.version`);
+    let fromKey: { name?: string; version?: string } = {};
+    if (this.major === 5) {
+      fromKey = parseV5Key(key);
+    } else if (this.major === 9 || key.startsWith('/')) {
+      const p = parseDepPath(this.major === 9 ? key : key.slice(1));
+      if (p.name !== undefined && (p.version !== undefined || p.nonSemverVersion !== undefined)) fromKey = { name: p.name, version: p.version };
+    }
+    const name = recordedName ?? fromKey.name;
+    const version = recordedVersion ?? fromKey.version;
+    if (name === undefined || name === '' || version === undefined || version === '') {
+      throw malformed(this.file, `${where}: cannot tell the package name and version from the key or the entry`);
+    }
+    checkPackageName(this.file, name, where);
+    return { name, version };
+  }
+
+  private resolution(key: string, where: string, info: Json, name: string, version: string): Resolved {
+    const w = `${where}.resolution`;
+    const r = optObject(this.file, info.resolution, w);
+    if (!r) throw malformed(this.file, `${where} has no resolution`);
+    const integrity = optString(this.file, r.integrity, `${w}.integrity`);
+    const type = optString(this.file, r.type, `${w}.type`);
+    if (type === 'directory') {
+      // A `file:` directory dependency: pnpm copies (injects) the folder.
+      const directory = optString(this.file, r.directory, `${w}.directory`);
+      if (directory === undefined) throw malformed(this.file, `${w} has type directory but no directory`);
+      return { source: 'file', resolved: `file:${directory}` };
+    }
+    if (type === 'git') {
+      const repo = optString(this.file, r.repo, `${w}.repo`);
+      const commit = optString(this.file, r.commit, `${w}.commit`);
+      if (repo === undefined || commit === undefined) throw malformed(this.file, `${w} has type git but no repo and commit`);
+      const sub = optString(this.file, r.path, `${w}.path`);
+      return { source: 'git', resolved: `${repo}#${commit}${sub ? `&path:${sub}` : ''}` };
+    }
+    if (type === 'binary' || type === 'variations') {
+      // pnpm 10+ runtimes (`node@runtime:22.0.0`): downloaded from the runtime's own site, not the registry.
+      const url = type === 'binary' ? optString(this.file, r.url, `${w}.url`) : firstVariantUrl(r);
+      return { source: 'tarball', ...(url !== undefined && { resolved: url }), ...(integrity !== undefined && { integrity }) };
+    }
+    if (type !== undefined) throw malformed(this.file, `${w}.type ${q(type)} is not a resolution this tool can check`);
+    const tarball = optString(this.file, r.tarball, `${w}.tarball`);
+    if (tarball === undefined || tarball === '') {
+      if (integrity === undefined) throw malformed(this.file, `${w} has neither integrity nor tarball`);
+      return { source: 'registry', integrity };
+    }
+    const withIntegrity = integrity !== undefined ? { integrity } : {};
+    if (tarball.startsWith('file:')) return { source: 'file', resolved: tarball, ...withIntegrity };
+    const gitHosted = r.gitHosted;
+    if ((gitHosted !== undefined && gitHosted !== 'false') || isGitHostedTarballUrl(tarball)) {
+      return { source: 'git', resolved: tarball, ...withIntegrity };
+    }
+    if (/^https?:\/\//i.test(tarball)) {
+      const registryShaped = semver.valid(version) !== null && isRegistryTarball(tarball, name, version) && !keyIsNonSemver(this.major, key);
+      return { source: registryShaped ? 'registry' : 'tarball', resolved: tarball, ...withIntegrity };
+    }
+    // A scheme-less relative path is resolved against the configured registry (pnpm does the same).
+    if (!/^[a-z][a-z0-9+.-]*:/i.test(tarball) && !tarball.startsWith('/') && !tarball.startsWith('\\')) {
+      return { source: 'registry', resolved: tarball, ...withIntegrity };
+    }
+    throw malformed(this.file, `${w}.tarball ${q(tarball)} is not an http(s) URL, a file: path or a registry path`);
+  }
+
+  /** The lockfile key a dependency reference points to, or the folder a `link:` reference points to. */
+  private target(ref: string, alias: string, importerDir: string): { key: string } | { link: string } {
+    if (ref.startsWith('link:')) return { link: posix.normalize(posix.join(importerDir, ref.slice(5))) };
+    if (this.major === 9) return { key: refToRelative(ref, alias)! };
+    if (ref.startsWith('file:')) return { key: ref };
+    const base = removeSuffix(ref);
+    if (this.major === 6) return { key: base.includes('/') ? ref : `/${alias}@${ref}` };
+    // v5: `1.0.0`, `1.0.0_react@18.2.0` (peers after `_`, scoped names written with `+`), or a full path.
+    const underscore = ref.indexOf('_');
+    const plain = underscore < 0 ? !ref.includes('/') : ref.lastIndexOf('/', underscore) < 0;
+    return { key: plain ? `/${alias}/${ref}` : ref };
+  }
+
+  /** `importerDir`: the project folder asking (`link:` paths are relative to it); undefined for a package. */
+  private resolveRef(ref: string, alias: string, importerDir: string | undefined, where: string): GraphNode {
+    checkPackageName(this.file, alias, where);
+    const t = this.target(ref, alias, importerDir ?? '.');
+    if ('link' in t) return this.graph.linkNode(t.link, alias, importerDir);
+    const node = this.nodes.get(t.key);
+    if (!node) throw malformed(this.file, `${where} is ${q(ref)}, which has no entry in the lockfile`);
+    if (!node.installNames.includes(alias)) node.installNames.push(alias); // an alias when it is not the name
+    return node;
+  }
+
+  private addEdges(key: string, entry: Json): void {
+    const section = this.major === 9 ? 'snapshots' : 'packages';
+    const from = this.nodes.get(key)!;
+    const info = this.major === 9 ? (optObject(this.file, this.infos[removeSuffix(key)], '') ?? {}) : entry;
+    const peers = stringMap(this.file, info.peerDependencies, `packages[${q(this.major === 9 ? removeSuffix(key) : key)}].peerDependencies`);
+    for (const field of ['dependencies', 'optionalDependencies'] as const) {
+      const where = `${section}[${q(key)}].${field}`;
+      for (const [alias, ref] of Object.entries(stringMap(this.file, entry[field], where))) {
+        // `link:` paths in packages are relative to the lockfile's folder.
+        const to = this.resolveRef(ref, alias, undefined, `${where}[${q(alias)}]`);
+        this.graph.edges.push({ from, to, range: peers[alias] ?? lockedRange(to, alias, ref), dev: false, optional: field === 'optionalDependencies' });
+      }
+    }
+  }
+
+  private readImporters(fields: readonly string[]): void {
+    const catalogs = optObject(this.file, this.doc.catalogs, 'catalogs') ?? {};
+    let importers = optObject(this.file, this.doc.importers, 'importers');
+    if (importers === undefined) {
+      // A single-project lockfile keeps the root's dependencies at the top level.
+      importers = { '.': this.doc };
+    }
+    for (const [dir, raw] of Object.entries(importers)) {
+      const where = `importers[${q(dir)}]`;
+      const importer = optObject(this.file, raw, where) ?? {};
+      const normalized = posix.normalize(dir);
+      const specifiers = stringMap(this.file, importer.specifiers, `${where}.specifiers`); // v5
+      const asked = new Map<string, string>(); // a name in dependencies and devDependencies is a prod dependency
+      for (const field of fields) {
+        for (const name of Object.keys(optObject(this.file, importer[field], `${where}.${field}`) ?? {})) {
+          if (field !== 'devDependencies' || !asked.has(name)) asked.set(name, field);
+        }
+      }
+      for (const field of fields) {
+        const deps = optObject(this.file, importer[field], `${where}.${field}`) ?? {};
+        for (const [alias, value] of Object.entries(deps)) {
+          const w = `${where}.${field}[${q(alias)}]`;
+          let ref: string;
+          let specifier: string | undefined;
+          if (typeof value === 'string') {
+            ref = value; // v5: the version here, the range in `specifiers`
+            specifier = specifiers[alias];
+          } else if (isObject(value)) {
+            ref = optString(this.file, value.version, `${w}.version`) ?? '';
+            specifier = optString(this.file, value.specifier, `${w}.specifier`);
+          } else {
+            throw malformed(this.file, `${w} must be a string or a mapping`);
+          }
+          if (ref === '') throw malformed(this.file, `${w} has no version`);
+          const to = this.resolveRef(ref, alias, normalized, w);
+          const range = catalogRange(catalogs, alias, specifier) ?? lockedRange(to, alias, ref);
+          this.graph.edges.push({ to, range, dev: asked.get(alias) === 'devDependencies', optional: field === 'optionalDependencies' });
+        }
+      }
+    }
+  }
+}
+
+function firstVariantUrl(r: Json): string | undefined {
+  const variants = r.variants;
+  if (!Array.isArray(variants)) return undefined;
+  for (const v of variants) {
+    const res = isObject(v) && isObject(v.resolution) ? v.resolution : undefined;
+    if (res && typeof res.url === 'string') return res.url;
+    if (res && typeof res.tarball === 'string') return res.tarball;
+  }
+  return undefined;
+}
+
+/** `catalog:` / `catalog:<name>` specifiers stand for the catalog's own range. */
+function catalogRange(catalogs: Json, alias: string, specifier: string | undefined): string | undefined {
+  if (specifier === undefined) return undefined;
+  if (!specifier.startsWith('catalog:')) return specifier;
+  const catalog = catalogs[specifier.slice(8) || 'default'];
+  const entry = isObject(catalog) ? catalog[alias] : undefined;
+  return isObject(entry) && typeof entry.specifier === 'string' ? entry.specifier : specifier;
+}
+
+/**
+ * The range a package's dependency asked for. pnpm records only what it resolved, not the range in the
+ * dependent's package.json, so this is the locked version (an alias: `npm:<name>@<version>`), or the
+ * reference itself for a non-registry source.
+ */
+function lockedRange(to: GraphNode, alias: string, ref: string): string {
+  if (to.source !== 'registry') return ref;
+  return to.name === alias ? to.version : `npm:${to.name}@${to.version}`;
+}
+
+/** v5 keys: `/name/1.0.0`, `/@scope/name/1.0.0_peer@1.0.0`, or `registry.host/name/1.0.0` from another registry. */
+function parseV5Key(key: string): { name?: string; version?: string } {
+  let rest: string;
+  if (key.startsWith('/')) rest = key.slice(1);
+  else if (/^[a-z0-9.-]+(?::\d+)?\//i.test(key) && !key.startsWith('file:')) rest = key.slice(key.indexOf('/') + 1);
+  else return {};
+  const parts = rest.split('/');
+  const nameParts = parts[0]?.startsWith('@') ? 2 : 1;
+  if (parts.length !== nameParts + 1) return {};
+  const name = parts.slice(0, nameParts).join('/');
+  const last = parts[nameParts];
+  const underscore = last.indexOf('_');
+  const version = underscore < 0 ? last : last.slice(0, underscore);
+  return semver.valid(version) ? { name, version } : {};
+}
+
+function keyIsNonSemver(major: Major, key: string): boolean {
+  if (major === 5) return parseV5Key(key).version === undefined;
+  if (major === 6 && !key.startsWith('/')) return true;
+  const p = parseDepPath(major === 9 ? key : key.slice(1));
+  return p.nonSemverVersion !== undefined;
+}
+
+/**
+ * A package name as it may appear as one node_modules entry (`name` or `@scope/name`): names end up in
+ * install paths, which other stages join to the project folder.
+ */
+export function checkPackageName(file: string, name: string, where: string): void {
+  const parts = name.startsWith('@') ? name.split('/') : [name];
+  const ok =
+    (name.startsWith('@') ? parts.length === 2 && parts[0].length > 1 : !name.includes('/')) &&
+    parts.every((p) => p !== '' && p !== '.' && p !== '..' && !p.includes('\\'));
+  if (!ok) throw malformed(file, `${where}: ${q(name)} is not a valid package name`);
+}
+
+/** pnpm's own test (lockfile.utils): tarballs from a git host's download endpoint are git dependencies. */
+function isGitHostedTarballUrl(url: string): boolean {
+  const u = url.toLowerCase();
+  return (u.startsWith('https://codeload.github.com/') || u.startsWith('https://bitbucket.org/') || u.startsWith('https://gitlab.com/')) && u.includes('tar.gz');
+}
+
+/**
+ * A registry tarball URL: `<any host and prefix>/<name>/-/<basename>-<version>.tgz` (as in the npm reader).
+ * Mirrors and other registries use the same layout, so the host is not checked here (the source check is).
+ */
+export function isRegistryTarball(url: string, name: string, version: string): boolean {
+  let pathname: string;
+  try {
+    pathname = decodeURIComponent(new URL(url).pathname); // scoped names may be written @scope%2fname
+  } catch {
+    return false;
+  }
+  const base = name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name;
+  return pathname.endsWith(`/${name}/-/${base}-${version}.tgz`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared with the yarn readers: nodes and edges -> LockedPackage[]
+
+export const ROOT = '(root)';
+
+/** One lockfile entry before grouping: a pnpm snapshot, a yarn entry, or a linked project folder. */
+export interface GraphNode {
+  /** Unique in the lockfile. */
+  key: string;
+  /** The registry name (an alias's target). */
+  name: string;
+  version: string;
+  source: SourceKind;
+  resolved?: string;
+  integrity?: string;
+  hasInstallScript: boolean;
+  /** Names it is asked for under; those that differ from `name` become `aliases`. */
+  installNames: string[];
+  paths: string[];
+  line?: number;
+  /** As recorded by the lockfile (pnpm v5/v6 `dev`); undefined: computed from the graph. */
+  dev?: boolean;
+  /** As recorded by the lockfile (pnpm `optional`); undefined: computed from the graph. */
+  optional?: boolean;
+}
+
+export interface GraphEdge {
+  /** Undefined: the root project or a workspace asks for it (a direct dependency). */
+  from?: GraphNode;
+  to: GraphNode;
+  /** The range asked for, npm style (`^1.0.0`, `npm:name@^1.0.0`, `workspace:*`). */
+  range: string;
+  /** A direct dependency from devDependencies only. */
+  dev: boolean;
+  /** From optionalDependencies (or yarn berry's `dependenciesMeta.<name>.optional`). */
+  optional: boolean;
+}
+
+export class Graph {
+  readonly nodes: GraphNode[] = [];
+  readonly edges: GraphEdge[] = [];
+  private readonly links = new Map<string, GraphNode>();
+  /** The root project's name, where the lockfile records it (yarn berry's `workspace:.` entry). */
+  rootName?: string;
+  /** Link nodes still named after their folder: the first name something links them under replaces it. */
+  private readonly unnamed = new Set<GraphNode>();
+
+  constructor(readonly file: string) {}
+
+  /** The `link` node of a project folder (relative to the lockfile's folder), created on first use. */
+  workspaceNode(folder: string, name?: string, version?: string): GraphNode {
+    let node = this.links.get(folder);
+    if (!node) {
+      node = {
+        key: `link:${folder}`,
+        name: name ?? folder.slice(folder.lastIndexOf('/') + 1),
+        version: version ?? '',
+        source: 'link',
+        resolved: folder,
+        hasInstallScript: false,
+        installNames: [],
+        paths: [folder],
+      };
+      if (name === undefined) this.unnamed.add(node);
+      this.links.set(folder, node);
+      this.nodes.push(node);
+    } else if (name !== undefined && this.unnamed.delete(node)) {
+      node.name = name;
+    }
+    if (version !== undefined && node.version === '') node.version = version;
+    return node;
+  }
+
+  /**
+   * A `link:` dependency named `alias`. From a project folder `fromDir`, the symlink
+   * `<fromDir>/node_modules/<alias>` is one more path; from a package (`fromDir` undefined) it lives in
+   * pnpm's store and is not listed.
+   */
+  linkNode(folder: string, alias: string, fromDir: string | undefined): GraphNode {
+    const node = this.workspaceNode(folder, alias);
+    const at = fromDir === undefined ? undefined : fromDir === '.' || fromDir === '' ? `node_modules/${alias}` : `${fromDir}/node_modules/${alias}`;
+    if (at !== undefined && !node.paths.includes(at)) node.paths.splice(node.paths.length - 1, 0, at);
+    if (!node.installNames.includes(alias)) node.installNames.push(alias);
+    return node;
+  }
+}
+
+interface Group {
+  key: string;
+  nodes: GraphNode[];
+  id: string;
+  dependents: Map<string, { name: string; range: string }>;
+}
+
+/** Group nodes into packages (one per name@version and source), and compute direct/dev/optional. */
+export function assemble(graph: Graph, opts: { recordedDev: boolean }): LockedPackage[] {
+  const groups = new Map<string, Group>();
+  const groupOf = new Map<GraphNode, Group>();
+  for (const n of graph.nodes) {
+    if (n.version === '' && n.source !== 'link') throw malformed(graph.file, `${n.paths[0]} has no version`);
+    // Registry copies of one name@version are one package whatever their peer suffixes or patches; a copy
+    // recording another integrity stays apart (and fails the integrity check on its own).
+    const key =
+      n.source === 'registry'
+        ? ['registry', n.name, n.version, n.integrity ?? ''].join('\0')
+        : n.source === 'link'
+          ? ['link', n.resolved ?? n.key].join('\0')
+          : [n.source, n.name, n.version, n.resolved ?? n.key].join('\0');
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { key, nodes: [], id: '', dependents: new Map() }));
+    g.nodes.push(n);
+    groupOf.set(n, g);
+  }
+
+  // Ids as in the npm reader: `name@version` for the registry, else `name@<resolved or path>`; `#2` for a
+  // second copy of the same id.
+  const used = new Set<string>();
+  for (const g of groups.values()) {
+    const n = g.nodes[0];
+    const resolved = g.nodes.find((x) => x.resolved !== undefined)?.resolved;
+    const base = n.source === 'registry' ? `${n.name}@${n.version}` : `${n.name}@${resolved ?? n.paths[0]}`;
+    let id = base;
+    for (let i = 2; used.has(id); i++) id = `${base}#${i}`;
+    used.add(id);
+    g.id = id;
+  }
+
+  for (const e of graph.edges) {
+    const dependent = e.from ? e.from.name : ROOT;
+    const g = groupOf.get(e.to)!;
+    g.dependents.set(`${dependent}\0${e.range}`, { name: dependent, range: e.range });
+  }
+
+  // Reachability: dev = reached only from devDependencies; optional = reached only through optional edges.
+  const out = new Map<GraphNode, GraphEdge[]>();
+  for (const e of graph.edges) {
+    if (!e.from) continue;
+    const list = out.get(e.from);
+    if (list) list.push(e);
+    else out.set(e.from, [e]);
+  }
+  const walk = (starts: GraphEdge[], follow: (e: GraphEdge) => boolean): Set<GraphNode> => {
+    const seen = new Set<GraphNode>();
+    const stack = starts.filter(follow).map((e) => e.to);
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      for (const e of out.get(n) ?? []) if (follow(e)) stack.push(e.to);
+    }
+    return seen;
+  };
+  const rootEdges = graph.edges.filter((e) => !e.from);
+  const prod = walk(rootEdges.filter((e) => !e.dev), () => true);
+  const dev = walk(rootEdges.filter((e) => e.dev), () => true);
+  const required = walk(rootEdges, (e) => !e.optional);
+  const reached = (n: GraphNode) => prod.has(n) || dev.has(n);
+  const isDev = (n: GraphNode) => (opts.recordedDev && n.dev !== undefined ? n.dev : !prod.has(n) && dev.has(n));
+  const isOptional = (n: GraphNode) => (n.optional !== undefined ? n.optional : reached(n) && !required.has(n));
+
+  return [...groups.values()].map((g): LockedPackage => {
+    const n = g.nodes[0];
+    const dependents = [...g.dependents.values()];
+    const lines = g.nodes.map((x) => x.line).filter((l): l is number => l !== undefined);
+    const resolved = g.nodes.find((x) => x.resolved !== undefined)?.resolved;
+    const integrity = g.nodes.find((x) => x.integrity !== undefined)?.integrity;
+    // A copy nothing reaches (yarn berry's patched and unpatched entries of one version: dependents name
+    // one of them) says nothing about how the package is used.
+    const basis = g.nodes.some(reached) ? g.nodes.filter(reached) : g.nodes;
+    return {
+      id: g.id,
+      name: n.name,
+      aliases: [...new Set(g.nodes.flatMap((x) => x.installNames))].filter((a) => a !== n.name),
+      version: n.version,
+      ...(integrity !== undefined && { integrity }),
+      ...(resolved !== undefined && { resolved }),
+      source: n.source,
+      direct: dependents.some((d) => d.name === ROOT),
+      dev: basis.every(isDev),
+      optional: basis.every(isOptional),
+      hasInstallScript: g.nodes.some((x) => x.hasInstallScript),
+      paths: [...new Set(g.nodes.flatMap((x) => x.paths))],
+      dependents,
+      ...(lines.length > 0 && { lockfileLine: Math.min(...lines) }),
+    };
+  });
+}
