@@ -14,7 +14,6 @@ import { defaultCacheDir, FactsCache } from './registry/cache.js';
 import { CHECKS } from './checks/index.js';
 import type { CheckInput } from './checks/types.js';
 import { EvidenceCollector } from './verify/evidence.js';
-import { loadTrustedRoot } from './verify/trusted-root.js';
 import { decide, type PackageVerdict } from './verdict/verdict.js';
 import { severityOf } from './checks/finding.js';
 
@@ -88,7 +87,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     const findings = CHECKS.flatMap((c) => c.run(pkg, input, ctx));
     verdicts.set(pkg, decide(pkg, findings, policy, now));
   };
-  const evidence = new EvidenceCollector(client, cache, policy, loadTrustedRoot(cacheDir).root);
+  const evidence = new EvidenceCollector(client, cache, policy, cacheDir);
   const fail = (pkgs: LockedPackage[], error: GuardError) => {
     if (!errors.includes(error)) errors.push(error);
     for (const pkg of pkgs) verdicts.set(pkg, unavailable(pkg, error));

@@ -3,10 +3,9 @@
 import { runCheck, type CheckOptions, type CheckResult } from '../pipeline.js';
 import { GuardError } from '../errors.js';
 import { approve, heldVersions } from '../quarantine/approve.js';
-import { runOverridePrompt, type HeldItem } from '../ui/override-prompt.js';
+import type { HeldItem } from '../ui/override-prompt.js';
 import { formatDuration } from '../policy/duration.js';
 import { approveHints, canPrompt, recordLedger } from './held.js';
-import { buildInspectReport, clean } from './inspect.js';
 import { exitCodeOf } from '../report/summary.js';
 import { colourWanted, makeStyle, toText, type Style } from '../report/text.js';
 import { scanInstallScripts } from '../install/lifecycle.js';
@@ -94,6 +93,7 @@ export async function installChecked(result: CheckResult, npmArgs: string[], sty
 
 /** The inspect summary a reviewer reads before approving: what changed against the locked or previous version. */
 async function inspectSummary(name: string, version: string, cwd: string): Promise<string[]> {
+  const { buildInspectReport, clean } = await import('./inspect.js');
   const r = await buildInspectReport(`${name}@${version}`, { cwd });
   const lines = [
     `compared with ${r.against ? `${r.against.version} (${r.against.detail})` : 'nothing (first release)'}: ` +
@@ -114,6 +114,8 @@ async function promptForApprovals(result: CheckResult) {
     reasons: h.verdict.findings.filter((f) => f.action === 'quarantine' || f.action === 'block').map((f) => `${f.code}: ${f.message}`),
     details: () => inspectSummary(h.verdict.pkg.name, h.verdict.pkg.version, cwd),
   }));
+  // ink and React load only when a person is asked.
+  const { runOverridePrompt } = await import('../ui/override-prompt.js');
   return runOverridePrompt(items, {
     defaultExpiry: formatDuration(result.policy.overrides.defaultExpiryMs),
     maxExpiryMs: result.policy.overrides.maxExpiryMs,

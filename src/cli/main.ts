@@ -2,16 +2,13 @@
 import { Command, CommanderError } from 'commander';
 import { GuardError, redact } from '../errors.js';
 import { commonOptions } from './options.js';
-import { checkCommand, type CheckFlags } from './check.js';
-import { ciCommand } from './ci.js';
-import { scriptsEditCommand, scriptsListCommand } from './scripts.js';
-import { trustRefreshCommand } from './trust.js';
-import { approvalsCommand, approveCommand, quarantineCommand } from './quarantine.js';
-import { fixCommand, type FixFlags } from './fix.js';
-import { addCommand, type AddFlags } from './add.js';
-import { initCommand, type InitFlags } from './init.js';
-import { hookCommand } from './hook.js';
-import { inspectCommand, type InspectFlags } from './inspect.js';
+// Each command's module is imported when that command runs: start-up stays small (no ink, pacote or Sigstore
+// unless the command needs them).
+import type { CheckFlags } from './check.js';
+import type { FixFlags } from './fix.js';
+import type { AddFlags } from './add.js';
+import type { InitFlags } from './init.js';
+import type { InspectFlags } from './inspect.js';
 import type { CommonFlags } from './options.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -28,7 +25,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--format <list>', 'reports: text, json, sarif, github, each optionally =file, comma-separated (e.g. json=out.json,github); at most one to stdout');
   for (const o of commonOptions()) check.addOption(o);
   check.action(async (flags: CheckFlags) => {
-    exitCode = await checkCommand(flags);
+    exitCode = await (await import('./check.js')).checkCommand(flags);
   });
 
   const scripts = program
@@ -37,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print JSON');
   for (const o of commonOptions()) scripts.addOption(o);
   scripts.action(async (flags: CommonFlags & { json?: boolean }) => {
-    exitCode = await scriptsListCommand(flags);
+    exitCode = await (await import('./scripts.js')).scriptsListCommand(flags);
   });
   for (const kind of ['allow', 'deny'] as const) {
     scripts
@@ -47,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('-C, --cwd <dir>', 'project folder')
       .option('--policy <path>', 'policy file to edit')
       .action(async (patterns: string[], flags: CommonFlags) => {
-        exitCode = await scriptsEditCommand(kind, patterns, flags);
+        exitCode = await (await import('./scripts.js')).scriptsEditCommand(kind, patterns, flags);
       });
   }
 
@@ -68,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('--json', 'print the change summary and the check as JSON on stdout (progress goes to stderr)');
     for (const o of commonOptions()) cmd.addOption(o);
     cmd.action(async (specs: string[], flags: AddFlags) => {
-      exitCode = await addCommand(name, specs, flags);
+      exitCode = await (await import('./add.js')).addCommand(name, specs, flags);
     });
   }
 
@@ -82,13 +79,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-input', 'never ask')
     .option('--no-color', 'no colours')
     .action(async (flags: InitFlags) => {
-      exitCode = await initCommand(flags);
+      exitCode = await (await import('./init.js')).initCommand(flags);
     });
 
   const hook = program.command('hook').description("the project's preinstall hook (set up by init): check after extraction, remove what is blocked, fail the install");
   for (const o of commonOptions()) hook.addOption(o);
   hook.action(async (flags: CommonFlags) => {
-    exitCode = await hookCommand(flags);
+    exitCode = await (await import('./hook.js')).hookCommand(flags);
   });
 
   const fix = program
@@ -98,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--dry-run', 'show what would change; write nothing');
   for (const o of commonOptions()) fix.addOption(o);
   fix.action(async (flags: FixFlags) => {
-    exitCode = await fixCommand(flags);
+    exitCode = await (await import('./fix.js')).fixCommand(flags);
   });
 
   program
@@ -112,13 +109,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('--cache-dir <dir>', 'keep downloaded tarballs under this folder (default: a temporary folder, removed afterwards)')
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
     .action(async (spec: string, flags: InspectFlags) => {
-      exitCode = await inspectCommand(spec, flags);
+      exitCode = await (await import('./inspect.js')).inspectCommand(spec, flags);
     });
 
   const quarantine = program.command('quarantine').description('list the quarantine ledger: what is held, why, and what each waits for').option('--json', 'print JSON');
   quarantine.option('-C, --cwd <dir>', 'project folder').option('--no-color', 'no colours');
   quarantine.action(async (flags: CommonFlags & { json?: boolean }) => {
-    exitCode = await quarantineCommand(flags);
+    exitCode = await (await import('./quarantine.js')).quarantineCommand(flags);
   });
 
   const approveCmd = program
@@ -129,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--expires <duration>', 'how long the approval lasts (default and maximum from the policy: 72h, 14d)');
   for (const o of commonOptions()) approveCmd.addOption(o);
   approveCmd.action(async (spec: string, flags: CommonFlags & { reason?: string; expires?: string }) => {
-    exitCode = await approveCommand(spec, flags);
+    exitCode = await (await import('./quarantine.js')).approveCommand(spec, flags);
   });
 
   program
@@ -141,7 +138,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print JSON')
     .option('--no-color', 'no colours')
     .action(async (flags: CommonFlags & { json?: boolean }) => {
-      exitCode = await approvalsCommand(flags);
+      exitCode = await (await import('./quarantine.js')).approvalsCommand(flags);
     });
 
   program
@@ -152,7 +149,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--cache-dir <dir>', 'cache folder (default: $XDG_CACHE_HOME/safe-install)')
     .option('--mirror-url <url>', 'a TUF mirror instead of the public-good one')
     .action(async (flags: { cacheDir?: string; mirrorUrl?: string }) => {
-      exitCode = await trustRefreshCommand(flags);
+      exitCode = await (await import('./trust.js')).trustRefreshCommand(flags);
     });
 
   const ci = program
@@ -163,7 +160,7 @@ export async function main(argv: string[]): Promise<number> {
     .allowExcessArguments();
   for (const o of commonOptions()) ci.addOption(o);
   ci.action(async (npmArgs: string[], flags: CommonFlags) => {
-    exitCode = await ciCommand(flags, npmArgs);
+    exitCode = await (await import('./ci.js')).ciCommand(flags, npmArgs);
   });
 
   try {

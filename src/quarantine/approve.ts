@@ -8,7 +8,6 @@ import { formatDuration, parseDuration } from '../policy/duration.js';
 import type { CheckResult } from '../pipeline.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 import type { CheckId } from '../types.js';
-import { syncNpmSettings } from '../init/plan.js';
 
 export function parseSpec(spec: string): { name: string; version: string } {
   const at = spec.lastIndexOf('@');
@@ -112,6 +111,6 @@ export async function approve(
   });
   approval.policyFile = path;
   // In a project set up by init, npm's own settings follow the policy (npm exempts the name while it lasts).
-  await syncNpmSettings(result.tree.root.dir, opts.policyPath);
+  await (await import('../init/plan.js')).syncNpmSettings(result.tree.root.dir, opts.policyPath);
   return approval;
 }

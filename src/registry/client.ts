@@ -1,7 +1,14 @@
 // Fetches package metadata the way npm does (npm-registry-fetch with the user's npm settings: auth per
 // registry, scoped registries, TLS, proxies), with bounded concurrency, retries, a per-request timeout,
 // and the slim on-disk cache revalidated by ETag/Last-Modified or, when the server sends neither, a TTL.
-import npmFetch from 'npm-registry-fetch';
+import type npmFetchType from 'npm-registry-fetch';
+
+// npm-registry-fetch (and its HTTP stack) loads on the first request: a warm run served from the cache needs none.
+let fetchModule: Promise<typeof npmFetchType> | undefined;
+const npmFetch = async (url: string, opts: npmFetchType.Options) => {
+  fetchModule ??= import('npm-registry-fetch').then((m) => m.default);
+  return (await fetchModule)(url, opts);
+};
 import { GuardError, redact } from '../errors.js';
 import type { PackageFacts } from '../types.js';
 import { registryFor, type NpmSettings } from '../project/npm-config.js';
@@ -142,7 +149,7 @@ export class RegistryClient {
       preferOnline: true,
       timeout: this.opts.timeoutMs,
       retry: { retries: this.opts.retries, factor: 2, minTimeout: 300, maxTimeout: 3000, randomize: true },
-    } as npmFetch.Options).catch((err: { statusCode?: number }) => {
+    } as npmFetchType.Options).catch((err: { statusCode?: number }) => {
       if (err.statusCode === 404) return null;
       throw err;
     });
@@ -194,7 +201,7 @@ function fetchOptionsFrom(flat: Record<string, unknown>, concurrency: number): R
 /** GET a JSON document from a registry; null for 404. Errors become GuardErrors naming `what`. */
 async function getJson(url: string, options: Record<string, unknown>, what: string, registry: string): Promise<unknown | null> {
   try {
-    const res = await npmFetch(url, { ...options, registry, cache: undefined, preferOnline: true } as npmFetch.Options).catch((err: { statusCode?: number }) => {
+    const res = await npmFetch(url, { ...options, registry, cache: undefined, preferOnline: true } as npmFetchType.Options).catch((err: { statusCode?: number }) => {
       if (err.statusCode === 404) return null;
       throw err;
     });

@@ -7,7 +7,6 @@ import type { KeysInput, ProvenanceInput, RegistryKey } from '../checks/types.js
 import type { Policy } from '../policy/load.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { FactsCache } from '../registry/cache.js';
-import { verifyNpmAttestations } from './provenance.js';
 
 export class EvidenceCollector {
   private readonly keysByRegistry = new Map<string, Promise<KeysInput>>();
@@ -16,8 +15,19 @@ export class EvidenceCollector {
     private readonly client: RegistryClient,
     private readonly cache: FactsCache,
     private readonly policy: Policy,
-    private readonly trustedRoot: unknown,
+    private readonly cacheDir: string,
   ) {}
+
+  /** Sigstore verification and its trusted root are loaded on the first attestation, not at start-up. */
+  private verifier?: Promise<{ verify: typeof import('./provenance.js').verifyNpmAttestations; root: unknown }>;
+
+  private loadVerifier() {
+    this.verifier ??= Promise.all([import('./provenance.js'), import('./trusted-root.js')]).then(([p, t]) => ({
+      verify: p.verifyNpmAttestations,
+      root: t.loadTrustedRoot(this.cacheDir).root,
+    }));
+    return this.verifier;
+  }
 
   /** Keys for a registry; a failure to learn them is a GuardError (the run cannot be completed). */
   keys(registry: string): Promise<KeysInput> {
@@ -47,9 +57,10 @@ export class EvidenceCollector {
       return { kind: 'unavailable', message: `${facts.name}@${version} advertises attestations, but the registry answers 404 for them` };
     }
     const registryKeys: RegistryKey[] = keys.kind === 'keys' ? keys.keys : [];
+    const { verify, root } = await this.loadVerifier();
     let result;
     try {
-      result = verifyNpmAttestations({ name: facts.name, version, integrity: v.integrity, body, keys: registryKeys, trustedRoot: this.trustedRoot });
+      result = verify({ name: facts.name, version, integrity: v.integrity, body, keys: registryKeys, trustedRoot: root });
     } catch (err) {
       throw new GuardError('registry-malformed', `could not verify the attestations of ${facts.name}@${version}: ${(err as Error).message}`, { pkg: facts.name });
     }

@@ -6,7 +6,6 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { DEFAULT_MIRROR_URL, initTUF } from '@sigstore/tuf';
 import { writeFileAtomic } from '../util/atomic.js';
 
 const TRUST_DIR = 'trust';
@@ -84,14 +83,16 @@ export interface RefreshOptions {
 
 /** Fetches trusted_root.json over TUF and writes it atomically to cacheDir/trust/trusted_root.json. */
 export async function refreshTrustedRoot(cacheDir: string, opts: RefreshOptions = {}): Promise<{ path: string }> {
-  const mirrorURL = (opts.mirrorURL ?? DEFAULT_MIRROR_URL).replace(/\/+$/, '');
+  // Loaded only here: TUF and its HTTP stack are not needed to verify offline.
+  const tufLib = await import('@sigstore/tuf');
+  const mirrorURL = (opts.mirrorURL ?? tufLib.DEFAULT_MIRROR_URL).replace(/\/+$/, '');
   const timeoutMs = opts.timeoutMs ?? DEFAULT_REFRESH_TIMEOUT_MS;
   const trustDir = path.join(cacheDir, TRUST_DIR);
   await mkdir(trustDir, { recursive: true });
 
   let text: string;
   try {
-    text = await withDeadline(fetchTrustedRootTarget(trustDir, mirrorURL, timeoutMs), timeoutMs);
+    text = await withDeadline(fetchTrustedRootTarget(tufLib, trustDir, mirrorURL, timeoutMs), timeoutMs);
   } catch (err) {
     throw new Error(`could not refresh the Sigstore trusted root from ${mirrorURL}: ${reason(err)}`, { cause: err });
   }
@@ -101,11 +102,13 @@ export async function refreshTrustedRoot(cacheDir: string, opts: RefreshOptions 
   return { path: out };
 }
 
-async function fetchTrustedRootTarget(trustDir: string, mirrorURL: string, timeoutMs: number): Promise<string> {
-  const tuf = await initTUF({
+type TufLib = typeof import('@sigstore/tuf');
+
+async function fetchTrustedRootTarget(tufLib: TufLib, trustDir: string, mirrorURL: string, timeoutMs: number): Promise<string> {
+  const tuf = await tufLib.initTUF({
     cachePath: path.join(trustDir, 'tuf'),
     mirrorURL,
-    rootPath: mirrorURL === DEFAULT_MIRROR_URL ? undefined : await publicGoodSeedRoot(trustDir),
+    rootPath: mirrorURL === tufLib.DEFAULT_MIRROR_URL ? undefined : await publicGoodSeedRoot(trustDir, tufLib.DEFAULT_MIRROR_URL),
     timeout: timeoutMs,
     retry: { retries: 0 },
   });
@@ -114,10 +117,10 @@ async function fetchTrustedRootTarget(trustDir: string, mirrorURL: string, timeo
 
 // @sigstore/tuf only has a seed root for its default URL; a mirror of the public-good repository
 // shares that root of trust, so seed it with the same root.json (the mirror cannot forge metadata).
-async function publicGoodSeedRoot(trustDir: string): Promise<string> {
+async function publicGoodSeedRoot(trustDir: string, publicGoodURL: string): Promise<string> {
   const require = createRequire(import.meta.url);
   const seeds = require('@sigstore/tuf/seeds.json') as Record<string, { 'root.json': string }>;
-  const seed = seeds[DEFAULT_MIRROR_URL]?.['root.json'];
+  const seed = seeds[publicGoodURL]?.['root.json'];
   if (!seed) throw new Error('@sigstore/tuf ships no seed root for the public-good instance');
   const file = path.join(trustDir, 'tuf-seed-root.json');
   await writeFileAtomic(file, Buffer.from(seed, 'base64').toString('utf8'));
