@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { minimatch } from 'minimatch';
 import type { LockedPackage, LockedTree, LockfileFormat, SourceKind } from '../types.js';
 import { LockfileError } from './errors.js';
+import { isRegistryTarball } from './registry-url.js';
 
 export interface NpmLockfileOptions {
   /**
@@ -446,20 +447,6 @@ function parentPath(path: string): string | undefined {
   return path.startsWith(NM) ? '' : undefined;
 }
 
-/**
- * A registry tarball URL: `<any host and prefix>/<name>/-/<basename>-<version>.tgz`. Mirrors and
- * other registries use the same layout, so the host is not checked here (the source check is).
- */
-function isRegistryTarball(url: string, name: string, version: string): boolean {
-  let pathname: string;
-  try {
-    pathname = decodeURIComponent(new URL(url).pathname); // scoped names may be written @scope%2fname
-  } catch {
-    return false;
-  }
-  const base = name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name;
-  return pathname.endsWith(`/${name}/-/${base}-${version}.tgz`);
-}
 
 function sourceOf(file: string, e: Entry): SourceKind {
   if (e.fixedSource) return e.fixedSource;

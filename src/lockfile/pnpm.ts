@@ -25,6 +25,8 @@ import semver from 'semver';
 import { LineCounter, isMap, isScalar, parseAllDocuments, type Document } from 'yaml';
 import type { LockedPackage, LockedTree, LockfileFormat, SourceKind } from '../types.js';
 import { LockfileError } from './errors.js';
+import { isRegistryTarball } from './registry-url.js';
+export { isRegistryTarball };
 
 type Json = Record<string, unknown>;
 type Major = 5 | 6 | 9;
@@ -485,20 +487,6 @@ function isGitHostedTarballUrl(url: string): boolean {
   return (u.startsWith('https://codeload.github.com/') || u.startsWith('https://bitbucket.org/') || u.startsWith('https://gitlab.com/')) && u.includes('tar.gz');
 }
 
-/**
- * A registry tarball URL: `<any host and prefix>/<name>/-/<basename>-<version>.tgz` (as in the npm reader).
- * Mirrors and other registries use the same layout, so the host is not checked here (the source check is).
- */
-export function isRegistryTarball(url: string, name: string, version: string): boolean {
-  let pathname: string;
-  try {
-    pathname = decodeURIComponent(new URL(url).pathname); // scoped names may be written @scope%2fname
-  } catch {
-    return false;
-  }
-  const base = name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name;
-  return pathname.endsWith(`/${name}/-/${base}-${version}.tgz`);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Shared with the yarn readers: nodes and edges -> LockedPackage[]
