@@ -3,7 +3,7 @@
 // registry metadata served (signed with a test key) from a registry on 127.0.0.1, timed in one run, alternating
 // the compared commands inside every iteration. See bench/README.md; results and analysis in bench/RESULTS.md.
 //
-//   npm run bench                  # builds, then everything (about 16-21 minutes on 2 cores)
+//   npm run bench                  # builds, then everything (about 17 minutes on 2 cores)
 //   npm run bench -- --quick       # 3 runs per row, no profile, no npm 11 row (about 10 minutes)
 //   node bench/run.mjs --help
 import { execFileSync } from 'node:child_process';
@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hasGnuTime, killRunning, measure, median } from './lib/measure.mjs';
 import { hasPackument, machineRegistry, readPackument, recordPackuments, recordTarballs, tarballFile } from './lib/record.mjs';
-import { installableHere, readJson, registryEntries, synLockfile, synName, synPackument, writeInstalledTree, writeProject } from './lib/trees.mjs';
+import { installableHere, readJson, registryEntries, synLockfile, synPackument, writeInstalledTree, writeProject } from './lib/trees.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 import { startBenchRegistry } from './lib/registry.mjs';
 
@@ -45,7 +45,7 @@ const USAGE = `usage: node bench/run.mjs [options]   (npm run bench -- [options]
   --skip <groups>   run everything but these
   --workdir <dir>   where projects, node_modules and caches go (default /dev/shm, a tmpfs, when present:
                     the VM disk made npm ci vary 2x between identical runs; else $TMPDIR)
-  --keep            keep the work folder (projects, caches) in $TMPDIR for inspection
+  --keep            keep the work folder (projects, caches) for inspection
   --serve           set everything up, print the registry URLs and the project folders, and serve until ^C
                     (to run or profile one command by hand)
   --help

@@ -23,10 +23,11 @@ export function registryEntries(lock) {
     .map(([path, e]) => [path, e, nameOf(path, e)]);
 }
 
+let libc;
 function libcHere() {
   if (process.platform !== 'linux') return undefined;
-  const report = process.report?.getReport?.();
-  return report?.header?.glibcVersionRuntime ? 'glibc' : 'musl';
+  libc ??= process.report?.getReport?.()?.header?.glibcVersionRuntime ? 'glibc' : 'musl';
+  return libc;
 }
 
 const matches = (list, value) => {
