@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { minimatch } from 'minimatch';
 import type { LockedPackage, LockedTree, LockfileFormat, SourceKind } from '../types.js';
 import { LockfileError } from './errors.js';
-import { isRegistryTarball } from './registry-url.js';
+import { isRegistryTarball, type Json, malformed, isObject } from './registry-url.js';
 
 export interface NpmLockfileOptions {
   /**
@@ -118,7 +118,6 @@ export function readNpmLockfile(path: string, text: string, options: NpmLockfile
 // ---------------------------------------------------------------------------------------------
 // Parsing and validation
 
-type Json = Record<string, unknown>;
 
 function parseJson(path: string, text: string): Json {
   let value: unknown;
@@ -132,13 +131,7 @@ function parseJson(path: string, text: string): Json {
   return value;
 }
 
-function malformed(path: string, message: string, cause?: unknown): LockfileError {
-  return new LockfileError('malformed', path, message, { cause });
-}
 
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function optString(file: string, v: unknown, where: string): string | undefined {
   if (v === undefined) return undefined;

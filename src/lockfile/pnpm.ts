@@ -25,10 +25,9 @@ import semver from 'semver';
 import { LineCounter, isMap, isScalar, parseAllDocuments, type Document } from 'yaml';
 import type { LockedPackage, LockedTree, LockfileFormat, SourceKind } from '../types.js';
 import { LockfileError } from './errors.js';
-import { isRegistryTarball } from './registry-url.js';
+import { isRegistryTarball, type Json, malformed, isObject, q } from './registry-url.js';
 export { isRegistryTarball };
 
-type Json = Record<string, unknown>;
 type Major = 5 | 6 | 9;
 
 const DEP_FIELDS = ['dependencies', 'optionalDependencies', 'devDependencies'] as const;
@@ -128,17 +127,8 @@ function lockfileMajor(path: string, v: unknown): Major {
 // ---------------------------------------------------------------------------------------------
 // Validation helpers (the YAML is read with the failsafe schema: scalars are strings)
 
-function malformed(path: string, message: string, cause?: unknown): LockfileError {
-  return new LockfileError('malformed', path, message, { cause });
-}
 
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
-function q(s: string): string {
-  return JSON.stringify(s);
-}
 
 function optObject(file: string, v: unknown, where: string): Json | undefined {
   if (v === undefined || v === '') return undefined; // `key:` with nothing after it

@@ -21,6 +21,7 @@ import semver from 'semver';
 import ssri from 'ssri';
 import type { LockedTree, SourceKind } from '../types.js';
 import { LockfileError } from './errors.js';
+import { type Json, malformed, isObject, q } from './registry-url.js';
 import { Graph, assemble, checkPackageName, isRegistryTarball, type GraphNode } from './pnpm.js';
 
 export interface YarnLockfileOptions {
@@ -34,7 +35,6 @@ export interface YarnLockfileOptions {
   workspaces?: { dir: string; manifest: unknown }[];
 }
 
-type Json = Record<string, unknown>;
 
 // @yarnpkg/lockfile is a webpack bundle flagged __esModule whose `parse` is only on module.exports: an ESM
 // default import gives module.exports under Node but `exports.default` under bundler interop; require is exact.
@@ -65,17 +65,8 @@ export function readYarnLockfile(path: string, text: string, options: YarnLockfi
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-function malformed(path: string, message: string, cause?: unknown): LockfileError {
-  return new LockfileError('malformed', path, message, { cause });
-}
 
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
-function q(s: string): string {
-  return JSON.stringify(s);
-}
 
 function optStr(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
