@@ -8,9 +8,9 @@ import { formatDuration } from '../policy/duration.js';
 import { approveHints, canPrompt, recordLedger } from './held.js';
 import { exitCodeOf } from '../report/summary.js';
 import { colourWanted, makeStyle, toText, type Style } from '../report/text.js';
-import { scanInstallScripts } from '../install/lifecycle.js';
 import { planScripts, type ScriptPlan } from '../install/plan.js';
-import { npmCiWithoutScripts, npmRebuild, runRootScripts } from '../install/npm.js';
+import { runRootScripts } from '../install/npm.js';
+import { pmOfFormat, runnerFor } from '../install/runner.js';
 import { readProjectManifest } from '../project/package-json.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 import { humanStream, say } from './output.js';
@@ -19,7 +19,6 @@ export async function ciCommand(flags: CommonFlags, npmArgs: string[]): Promise<
   const style = makeStyle(colourWanted(humanStream(), flags.color));
   const options = toCheckOptions(flags);
   const first = await runCheck(options);
-  requireNpmLockfile(first, 'install');
   out(toText(first, style));
   out(await recordLedger(first, style));
   const { result, code } = await offerApprovals(first, options, flags, style);
@@ -33,7 +32,7 @@ export async function ciCommand(flags: CommonFlags, npmArgs: string[]): Promise<
 
 const out = say;
 
-/** Installing (and rewriting lockfiles) is npm-only for now; pnpm and yarn trees can be checked, not installed. */
+/** Rewriting lockfiles (add, update, fix) is npm-only for now; pnpm and yarn trees are checked and installed. */
 export function requireNpmLockfile(result: CheckResult, what: string): void {
   const format = result.tree.format;
   if (format.startsWith('npm')) return;
@@ -66,13 +65,14 @@ export async function offerApprovals(
   return { result: again, code: exitCodeOf(again) };
 }
 
-/** The install proper, for a tree whose check passed: npm ci with scripts off, then the allowed scripts. */
+/** The install proper, for a tree whose check passed: the frozen install with scripts off, then the allowed scripts. */
 export async function installChecked(result: CheckResult, npmArgs: string[], style: Style): Promise<number> {
   const dir = result.tree.root.dir;
-  out(style.bold(`\nInstalling with npm ci --ignore-scripts${npmArgs.length ? ' ' + npmArgs.join(' ') : ''}\n`));
-  await npmCiWithoutScripts(dir, npmArgs);
+  const runner = await runnerFor(pmOfFormat(result.tree.format), result.tree.format);
+  out(style.bold(`\nInstalling with ${runner.describe(npmArgs)}\n`));
+  await runner.installWithoutScripts(dir, npmArgs);
 
-  const installed = await scanInstallScripts(result.tree);
+  const installed = await runner.scan(result.tree);
   const plan = planScripts(installed, result.policy, result.facts);
   if (plan.refusals.length) {
     out(reportScripts(plan, style, false));
@@ -80,10 +80,9 @@ export async function installChecked(result: CheckResult, npmArgs: string[], sty
     for (const r of plan.refusals) out(`  x ${r}\n`);
     return 1;
   }
-  const toRun = plan.decisions.filter((d) => d.kind === 'run').map((d) => d.item.path);
-  await npmRebuild(dir, toRun);
+  await runner.runAllowed(dir, plan.decisions.filter((d) => d.kind === 'run').map((d) => d.item), result.tree);
   const manifest = await readProjectManifest(dir);
-  const rootRan = result.policy.scripts.rootScripts && manifest ? await runRootScripts(dir, manifest.scripts) : [];
+  const rootRan = result.policy.scripts.rootScripts && manifest ? await runRootScripts(dir, manifest.scripts, runner.rootEvents) : [];
   out(reportScripts(plan, style, true));
   if (rootRan.length) out(`  project scripts run: ${rootRan.join(', ')}\n`);
   else if (!result.policy.scripts.rootScripts) out(`  project scripts not run (policy scripts.rootScripts is false)\n`);

@@ -1,60 +1,21 @@
 // The npm runner: `npm ci --ignore-scripts`, then only the allowed packages' install scripts through
 // `npm rebuild <their folders>` (npm's own code: same order, environment, node-gyp handling and error
 // output as a normal install), then the root project's lifecycle as `npm ci` runs it.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { GuardError } from '../errors.js';
+import { GUARD_ENV, inherited, runPm, stopRunning, type RunOptions } from './spawn.js';
+import type { InstallRunner } from './runner.js';
+import { scanInstallScripts } from './lifecycle.js';
 
 const require = createRequire(import.meta.url);
 
-/** Set in the environment of every npm we start, so a project hook does not run the guard a second time. */
-export const GUARD_ENV = 'SAFE_INSTALL_RUNNING';
-
-export interface NpmRunOptions {
-  cwd: string;
-  /** Where npm's output goes; the default inherits the terminal. */
-  stdio?: 'inherit' | 'pipe';
-}
-
-function npmCommand(): { cmd: string; pre: string[] } {
-  // Under `npm exec`/`npx` or a script, npm_execpath names the npm that started us: use the same one.
-  const execPath = process.env.npm_execpath;
-  if (execPath && /npm-cli\.js$/.test(execPath)) return { cmd: process.execPath, pre: [execPath] };
-  return { cmd: process.platform === 'win32' ? 'npm.cmd' : 'npm', pre: [] };
-}
-
-/** Where inherited npm output goes: the terminal's stdout, or stderr when stdout carries JSON. */
-let childOutput: 'stdout' | 'stderr' = 'stdout';
-export function setChildOutput(to: 'stdout' | 'stderr'): void {
-  childOutput = to;
-}
-const inherited = () => (childOutput === 'stdout' ? 'inherit' : (['inherit', 2, 2] as ('inherit' | number)[]));
-
-/** npm processes still running, so an interrupt can stop them before files are restored. */
-const running = new Set<ChildProcess>();
-
-export function stopRunningNpm(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  const waits = [...running].map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : (c.once('close', () => r()), c.kill(signal)))));
-  return Promise.all(waits).then(() => undefined);
-}
+export { GUARD_ENV, setChildOutput } from './spawn.js';
+export type NpmRunOptions = RunOptions;
+export const stopRunningNpm = stopRunning;
 
 export function runNpm(args: string[], opts: NpmRunOptions): Promise<{ code: number; output: string }> {
-  const { cmd, pre } = npmCommand();
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, [...pre, ...args], {
-      cwd: opts.cwd,
-      stdio: opts.stdio === 'pipe' ? ['ignore', 'pipe', 'pipe'] : inherited(),
-      env: { ...process.env, [GUARD_ENV]: '1' },
-    });
-    running.add(child);
-    child.on('close', () => running.delete(child));
-    let output = '';
-    child.stdout?.on('data', (d) => (output += d));
-    child.stderr?.on('data', (d) => (output += d));
-    child.on('error', (err) => reject(new GuardError('install-failed', `could not start npm: ${err.message}`, { remedy: 'is npm on PATH?' })));
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), output }));
-  });
+  return runPm('npm', args, opts);
 }
 
 let npmMajorCache: number | undefined;
@@ -98,10 +59,10 @@ export async function npmRebuild(cwd: string, paths: string[]): Promise<void> {
 /** The root project's own install lifecycle, the events and order `npm ci` uses. */
 export const ROOT_EVENTS = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare'];
 
-export async function runRootScripts(cwd: string, scripts: Record<string, string>): Promise<string[]> {
+export async function runRootScripts(cwd: string, scripts: Record<string, string>, events: readonly string[] = ROOT_EVENTS): Promise<string[]> {
   const runScript = require('@npmcli/run-script');
   const ran: string[] = [];
-  for (const event of ROOT_EVENTS) {
+  for (const event of events) {
     if (!scripts[event]) continue;
     try {
       await runScript({ path: cwd, args: [], stdio: inherited(), event, env: { [GUARD_ENV]: '1' } });
@@ -114,3 +75,12 @@ export async function runRootScripts(cwd: string, scripts: Record<string, string
   }
   return ran;
 }
+
+export const npmRunner: InstallRunner = {
+  pm: 'npm',
+  describe: (passthrough) => ['npm ci --ignore-scripts', ...passthrough].join(' '),
+  installWithoutScripts: npmCiWithoutScripts,
+  scan: scanInstallScripts,
+  runAllowed: (dir, items) => npmRebuild(dir, items.map((i) => i.path)),
+  rootEvents: ROOT_EVENTS,
+};

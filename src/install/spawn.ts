@@ -1,0 +1,66 @@
+// Starting the package manager: the same binary the user started us with when there is one, output to the
+// terminal (or stderr when stdout carries JSON), and a registry of running children so an interrupt can stop
+// them before files are restored.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { basename } from 'node:path';
+import { GuardError } from '../errors.js';
+
+export type PackageManager = 'npm' | 'pnpm' | 'yarn';
+
+/** Set in the environment of every package manager we start, so a project hook does not run the guard twice. */
+export const GUARD_ENV = 'SAFE_INSTALL_RUNNING';
+
+export interface RunOptions {
+  cwd: string;
+  /** Where the tool's output goes; the default inherits the terminal. */
+  stdio?: 'inherit' | 'pipe';
+  /** Extra environment (e.g. yarn's YARN_ENABLE_SCRIPTS). */
+  env?: Record<string, string>;
+}
+
+/** npm_execpath file names that identify each package manager. */
+const EXEC_PATH: Record<PackageManager, RegExp> = {
+  npm: /npm-cli\.js$/,
+  pnpm: /pnpm\.(c?js|mjs)$/,
+  yarn: /yarn(\.js|-[\d.]+\.c?js)$/,
+};
+
+/** The command that starts `pm`: under `npm exec`/`pnpm exec`/a script, npm_execpath names the one that started us. */
+export function pmCommand(pm: PackageManager): { cmd: string; pre: string[] } {
+  const execPath = process.env.npm_execpath;
+  if (execPath && EXEC_PATH[pm].test(basename(execPath))) return { cmd: process.execPath, pre: [execPath] };
+  return { cmd: process.platform === 'win32' ? `${pm}.cmd` : pm, pre: [] };
+}
+
+let childOutput: 'stdout' | 'stderr' = 'stdout';
+/** Where inherited package-manager output goes: the terminal's stdout, or stderr when stdout carries JSON. */
+export function setChildOutput(to: 'stdout' | 'stderr'): void {
+  childOutput = to;
+}
+export const inherited = () => (childOutput === 'stdout' ? 'inherit' : (['inherit', 2, 2] as ('inherit' | number)[]));
+
+const running = new Set<ChildProcess>();
+
+/** Stop every package-manager process still running (used on Ctrl-C before restoring files). */
+export function stopRunning(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  const waits = [...running].map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : (c.once('close', () => r()), c.kill(signal)))));
+  return Promise.all(waits).then(() => undefined);
+}
+
+export function runPm(pm: PackageManager, args: string[], opts: RunOptions): Promise<{ code: number; output: string }> {
+  const { cmd, pre } = pmCommand(pm);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, [...pre, ...args], {
+      cwd: opts.cwd,
+      stdio: opts.stdio === 'pipe' ? ['ignore', 'pipe', 'pipe'] : inherited(),
+      env: { ...process.env, ...opts.env, [GUARD_ENV]: '1' },
+    });
+    running.add(child);
+    child.on('close', () => running.delete(child));
+    let output = '';
+    child.stdout?.on('data', (d) => (output += d));
+    child.stderr?.on('data', (d) => (output += d));
+    child.on('error', (err) => reject(new GuardError('install-failed', `could not start ${pm}: ${err.message}`, { remedy: `is ${pm} on PATH?` })));
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), output }));
+  });
+}
