@@ -112,3 +112,25 @@ export function writeProject(dir: string, registry: TestRegistry, deps: Record<s
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', dependencies: deps, ...extra }, null, 2));
   writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2));
 }
+
+/** The pinned package managers the tests run (devDependencies, so `npm ci` installs them; never assumed on PATH). */
+export const TOOLS = {
+  pnpm: join(ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs'),
+  pnpm9: join(ROOT, 'node_modules', 'pnpm9', 'bin', 'pnpm.cjs'),
+  yarn1: join(ROOT, 'node_modules', 'yarn', 'bin', 'yarn.js'),
+  yarnBerry: join(ROOT, 'node_modules', '@yarnpkg', 'cli-dist', 'bin', 'yarn.js'),
+} as const;
+
+/**
+ * `env` with a folder of shims first on PATH, so `pnpm` and `yarn` (as safe-install starts them) are the pinned
+ * ones: `{ pnpm: 'pnpm9', yarn: 'yarnBerry' }` picks which.
+ */
+export function withTools(env: NodeJS.ProcessEnv, pick: { pnpm?: 'pnpm' | 'pnpm9'; yarn?: 'yarn1' | 'yarnBerry' }): NodeJS.ProcessEnv {
+  const dir = tempDir('si-tools-');
+  const shim = (name: string, target: string) => {
+    writeFileSync(join(dir, name), `#!/bin/sh\nexec "${process.execPath}" "${target}" "$@"\n`, { mode: 0o755 });
+  };
+  if (pick.pnpm) shim('pnpm', TOOLS[pick.pnpm]);
+  if (pick.yarn) shim('yarn', TOOLS[pick.yarn]);
+  return { ...env, PATH: `${dir}:${env.PATH ?? process.env.PATH}`, COREPACK_ENABLE_STRICT: '0', COREPACK_ENABLE_AUTO_PIN: '0' };
+}
