@@ -1,14 +1,17 @@
 // The check pipeline: lockfile -> registry facts -> checks -> verdicts. Each stage takes the previous one's
 // output as plain data; `check` stops here and reports, `ci` goes on to install.
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { GuardError } from './errors.js';
 import type { Finding, LockedPackage, LockedTree, PackageFacts } from './types.js';
 import { readLockfile } from './lockfile/index.js';
 import { LockfileError } from './lockfile/errors.js';
 import { loadNpmSettings, registryFor, type NpmSettings } from './project/npm-config.js';
-import { loadPolicy, type Policy } from './policy/load.js';
-import { readProjectManifest } from './project/package-json.js';
-import { readPnpmBuilds } from './project/pnpm-settings.js';
+import { loadPolicy, mergeInputs, type Policy, type ProjectInputs } from './policy/load.js';
+import { readProjectManifest, type ProjectManifest } from './project/package-json.js';
+import { readPnpmInputs } from './project/pnpm-settings.js';
+import { readYarnInputs, readYarnRegistry } from './project/yarn-settings.js';
+import { choosePackageManager, ownGuards, type PackageManagerInfo } from './project/package-manager.js';
+import type { PackageManager } from './install/spawn.js';
 import { RegistryClient, type FetchStats } from './registry/client.js';
 import { defaultCacheDir, FactsCache } from './registry/cache.js';
 import { CHECKS } from './checks/index.js';
@@ -29,12 +32,16 @@ export interface CheckOptions {
   retries?: number;
   offline?: boolean;
   ttlMs?: number;
+  /** --pm: the package manager whose lockfile to read and install with. */
+  pm?: PackageManager;
 }
 
 export interface CheckResult {
   tree: LockedTree;
   policy: Policy;
   npm: NpmSettings;
+  /** The package manager that installs this tree, and what it guards itself (for the report). */
+  packageManager: PackageManagerInfo & { guards: string[] };
   now: Date;
   verdicts: PackageVerdict[];
   /** Problems that kept the check from completing (exit 2). */
@@ -52,13 +59,13 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const started = Date.now();
   const cwd = resolve(opts.cwd);
   const now = opts.now ?? new Date();
-  const tree = readTree(cwd, opts.lockfile);
-  const npm = await loadNpmSettings(tree.root.dir, { registry: opts.registry });
+  const tree = readTree(cwd, opts.lockfile, opts.pm);
   const manifest = await readProjectManifest(tree.root.dir);
-  const policy = await loadPolicy(tree.root.dir, opts.policy, npm, {
-    allowScripts: manifest?.allowScripts,
-    pnpmBuilds: await readPnpmBuilds(tree.root.dir, manifest?.pnpm),
-  });
+  const pmInfo = choosePackageManager(tree.format, basename(tree.lockfilePath), manifest?.packageManager, { pm: opts.pm, lockfile: opts.lockfile !== undefined });
+  // yarn berry keeps its registry in .yarnrc.yml, not .npmrc; --registry still wins.
+  const registry = opts.registry ?? (pmInfo.pm === 'yarn' ? await readYarnRegistry(tree.root.dir) : undefined);
+  const npm = await loadNpmSettings(tree.root.dir, { registry });
+  const policy = await loadPolicy(tree.root.dir, opts.policy, npm, await projectInputs(tree.root.dir, pmInfo.pm, manifest, npm));
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
   const cache = new FactsCache(cacheDir);
   const client = new RegistryClient({
@@ -123,25 +130,46 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     tree,
     policy,
     npm,
+    packageManager: { ...pmInfo, guards: ownGuards(pmInfo, policy) },
     now,
     verdicts: tree.packages.map((p) => verdicts.get(p)!),
     errors: errors.sort((a, b) => (a.pkg ?? '').localeCompare(b.pkg ?? '')),
-    notices: mirrorNotices(tree, npm),
+    notices: mirrorNotices(tree, npm, pmInfo.pm),
     stats: { ...client.stats, names: byName.size, ms: Date.now() - started },
     facts: factsByName,
   };
 }
 
-function readTree(cwd: string, lockfile?: string): LockedTree {
+/**
+ * Settings the project keeps for its package managers, read as policy inputs: npm's allowScripts always, pnpm's
+ * settings when pnpm installs or pnpm-workspace.yaml/the `pnpm` field exist, yarn's when yarn installs.
+ */
+async function projectInputs(dir: string, pm: PackageManager, manifest: ProjectManifest | undefined, npm: NpmSettings): Promise<ProjectInputs> {
+  const parts: ProjectInputs[] = [{ allowScripts: manifest?.allowScripts }];
+  // pnpm's build lists were read for every project before pnpm installs were supported; keep that.
+  const pnpm = await readPnpmInputs(dir, manifest?.pnpm, npm);
+  if (pm === 'pnpm') parts.push(pnpm);
+  else if (pnpm.builds) parts.push({ builds: pnpm.builds, settings: pnpm.settings?.filter((s) => s.startsWith(pnpm.builds![0].source)) });
+  if (pm === 'yarn') parts.push(await readYarnInputs(dir, manifest?.dependenciesMeta));
+  return mergeInputs(...parts);
+}
+
+const LOCK_COMMAND: Record<PackageManager, string> = {
+  npm: 'npm install --package-lock-only',
+  pnpm: 'pnpm install --lockfile-only',
+  yarn: 'yarn install --mode=update-lockfile (yarn 1: yarn install)',
+};
+
+function readTree(cwd: string, lockfile?: string, pm?: PackageManager): LockedTree {
   try {
-    return readLockfile(cwd, lockfile);
+    return readLockfile(cwd, lockfile, pm);
   } catch (err) {
     if (!(err instanceof LockfileError)) throw err;
     const remedy =
       err.code === 'no-lockfile'
-        ? 'run `npm install --package-lock-only` to create one, or pass --lockfile'
+        ? `run \`${LOCK_COMMAND[pm ?? 'npm']}\` to create one, or pass --lockfile`
         : err.code === 'unsupported-version'
-          ? 'regenerate the lockfile with npm 7 or later'
+          ? 'regenerate the lockfile with a current version of its package manager'
           : 'restore the lockfile from version control, or regenerate it';
     throw new GuardError(err.code === 'no-lockfile' ? 'no-lockfile' : 'bad-lockfile', err.message, { remedy, cause: err });
   }
@@ -163,7 +191,7 @@ function unavailable(pkg: LockedPackage, error: GuardError): PackageVerdict {
  * Lockfiles made against another registry host (a mirror, or the public registry behind a mirror): the checks
  * use the configured registry, as npm's replace-registry-host does for installs. Say so once.
  */
-function mirrorNotices(tree: LockedTree, npm: NpmSettings): string[] {
+function mirrorNotices(tree: LockedTree, npm: NpmSettings, pm: PackageManager): string[] {
   const hosts = new Map<string, number>();
   for (const pkg of tree.packages) {
     if (pkg.source !== 'registry' || !pkg.resolved) continue;
@@ -176,9 +204,11 @@ function mirrorNotices(tree: LockedTree, npm: NpmSettings): string[] {
     if (host !== new URL(registryFor(pkg.name, npm)).host) hosts.set(host, (hosts.get(host) ?? 0) + 1);
   }
   return [...hosts].map(([host, n]) => {
+    const checked = `${n} lockfile entries resolve to ${host}, not the configured registry ${new URL(npm.registry).host}: they were checked against the configured registry`;
+    if (pm !== 'npm') return `${checked}; ${pm} downloads them from the URLs in the lockfile`;
     const npmReplaces = npm.replaceRegistryHost === 'always' || npm.replaceRegistryHost === host || (npm.replaceRegistryHost === 'npmjs' && host === 'registry.npmjs.org');
     return (
-      `${n} lockfile entries resolve to ${host}, not the configured registry ${new URL(npm.registry).host}: they were checked against the configured registry` +
+      checked +
       (npmReplaces
         ? ` (npm's replace-registry-host=${npm.replaceRegistryHost} installs them from it too)`
         : `; npm will download them from ${host} unless replace-registry-host=always (now "${npm.replaceRegistryHost}")`)

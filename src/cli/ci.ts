@@ -10,7 +10,7 @@ import { exitCodeOf } from '../report/summary.js';
 import { colourWanted, makeStyle, toText, type Style } from '../report/text.js';
 import { planScripts, type ScriptPlan } from '../install/plan.js';
 import { runRootScripts } from '../install/npm.js';
-import { pmOfFormat, runnerFor } from '../install/runner.js';
+import { runnerFor } from '../install/runner.js';
 import { readProjectManifest } from '../project/package-json.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 import { humanStream, say } from './output.js';
@@ -68,7 +68,7 @@ export async function offerApprovals(
 /** The install proper, for a tree whose check passed: the frozen install with scripts off, then the allowed scripts. */
 export async function installChecked(result: CheckResult, npmArgs: string[], style: Style): Promise<number> {
   const dir = result.tree.root.dir;
-  const runner = await runnerFor(pmOfFormat(result.tree.format), result.tree.format);
+  const runner = await runnerFor(result.packageManager.pm, result.tree.format);
   out(style.bold(`\nInstalling with ${runner.describe(npmArgs)}\n`));
   await runner.installWithoutScripts(dir, npmArgs);
 

@@ -154,8 +154,8 @@ export async function main(argv: string[]): Promise<number> {
 
   const ci = program
     .command('ci', { isDefault: true })
-    .description('check, then npm ci with scripts off, then run only the allowed install scripts (the default command)')
-    .argument('[npm-args...]', 'passed through to npm ci (e.g. --omit=dev)')
+    .description('check, then the frozen install with every script off (npm ci, pnpm install --frozen-lockfile or yarn install --immutable), then only the allowed install scripts (the default command)')
+    .argument('[npm-args...]', 'passed through to the package manager\'s install (e.g. --omit=dev for npm, --prod for pnpm)')
     .allowUnknownOption()
     .allowExcessArguments();
   for (const o of commonOptions()) ci.addOption(o);

@@ -4,10 +4,12 @@ import { Option } from 'commander';
 import { GuardError } from '../errors.js';
 import { parseDuration } from '../policy/duration.js';
 import type { CheckOptions } from '../pipeline.js';
+import { parsePmFlag } from '../project/package-manager.js';
 
 export interface CommonFlags {
   cwd?: string;
   lockfile?: string;
+  pm?: string;
   registry?: string;
   policy?: string;
   now?: string;
@@ -26,6 +28,7 @@ export function commonOptions(): Option[] {
   return [
     new Option('-C, --cwd <dir>', 'project folder (default: the current folder)'),
     new Option('--lockfile <path>', 'lockfile to check (default: the one in the project: npm-shrinkwrap.json, package-lock.json, pnpm-lock.yaml or yarn.lock)'),
+    new Option('--pm <npm|pnpm|yarn>', "package manager (default: the one whose lockfile is present; package.json packageManager must agree)"),
     new Option('--registry <url>', 'registry to check against (default: npm config registry)'),
     new Option('--policy <path>', 'policy file (default: safe-install.policy.json in the project)'),
     new Option('--now <iso-8601>', 'evaluate as of this instant (reproducible audits)'),
@@ -83,5 +86,6 @@ export function toCheckOptions(flags: CommonFlags): CheckOptions {
     retries: positiveInt('retries', flags.retries, 0),
     timeoutMs,
     offline: flags.offline,
+    pm: parsePmFlag(flags.pm),
   };
 }

@@ -20,12 +20,6 @@ export interface InstallRunner {
   rootEvents: readonly string[];
 }
 
-export function pmOfFormat(format: LockfileFormat): PackageManager {
-  if (format.startsWith('pnpm')) return 'pnpm';
-  if (format.startsWith('yarn')) return 'yarn';
-  return 'npm';
-}
-
 /** The runner for a package manager, loaded only when an install happens. */
 export async function runnerFor(pm: PackageManager, format: LockfileFormat): Promise<InstallRunner> {
   if (pm === 'pnpm') return (await import('./pnpm.js')).pnpmRunner;

@@ -25,9 +25,9 @@ const OTHER_LOCKFILES = ['bun.lock', 'bun.lockb'];
  * Throws LockfileError: `no-lockfile`, `unreadable`, `malformed` (also for more than one lockfile),
  * `unsupported-version`.
  */
-export function readLockfile(projectDir: string, explicitPath?: string): LockedTree {
+export function readLockfile(projectDir: string, explicitPath?: string, pm?: Kind): LockedTree {
   const dir = resolve(projectDir);
-  const { path, kind } = explicitPath !== undefined ? { path: resolve(dir, explicitPath), kind: kindOf(explicitPath) } : findLockfile(dir);
+  const { path, kind } = explicitPath !== undefined ? { path: resolve(dir, explicitPath), kind: kindOf(explicitPath) } : findLockfile(dir, pm);
   const text = readText(path, explicitPath !== undefined);
   const rootManifest = readManifest(join(dirname(path), 'package.json'));
   if (kind === 'npm') {
@@ -51,8 +51,14 @@ function kindOf(file: string): Kind {
   return 'npm';
 }
 
-function findLockfile(dir: string): { path: string; kind: Kind } {
-  const present = LOCKFILES.map((l) => ({ ...l, path: join(dir, l.name) })).filter((l) => existsSync(l.path));
+/** The project's lockfile; with `pm` (--pm), only that package manager's lockfiles count. */
+function findLockfile(dir: string, pm?: Kind): { path: string; kind: Kind } {
+  const all = LOCKFILES.map((l) => ({ ...l, path: join(dir, l.name) })).filter((l) => existsSync(l.path));
+  const present = pm ? all.filter((l) => l.kind === pm) : all;
+  if (pm && !present.length) {
+    const names = LOCKFILES.filter((l) => l.kind === pm).map((l) => l.name).join(' or ');
+    throw new LockfileError('no-lockfile', dir, `--pm ${pm}: no ${names} found${all.length ? ` (found ${all.map((l) => l.name).join(', ')})` : ''}`);
+  }
   // An empty yarn.lock or pnpm-lock.yaml locks nothing; it neither counts as the lockfile nor makes one ambiguous.
   const usable = present.filter((l) => l.kind === 'npm' || !isEmptyFile(l.path));
   const kinds = [...new Set(usable.map((l) => l.kind))];
@@ -61,7 +67,7 @@ function findLockfile(dir: string): { path: string; kind: Kind } {
     throw new LockfileError(
       'malformed',
       dir,
-      `more than one lockfile: ${names.join(', ')}; pass --lockfile <file> to say which one your package manager uses (and delete the others)`,
+      `more than one lockfile: ${names.join(', ')}; pass --pm npm|pnpm|yarn or --lockfile <file> to say which one your package manager uses (and delete the others)`,
     );
   }
   if (usable.length > 0) return { path: usable[0].path, kind: usable[0].kind };

@@ -40,8 +40,11 @@ export interface YarnLockfileOptions {
 // default import gives module.exports under Node but `exports.default` under bundler interop; require is exact.
 const yarnLockfile = createRequire(import.meta.url)('@yarnpkg/lockfile') as typeof import('@yarnpkg/lockfile');
 
-/** Berry lockfile versions (`__metadata.version`) this reader knows: yarn 2 wrote 4, yarn 4 writes 8 and 9. */
-const BERRY_VERSIONS = { min: 4, max: 9 };
+/**
+ * Berry lockfile versions (`__metadata.version`) this reader knows: yarn 2 wrote 4, yarn 4 wrote 8 and 9, and
+ * 4.18 writes 10 (same entry shape; read by the real-yarn tests in test/integration/package-managers.test.ts).
+ */
+const BERRY_VERSIONS = { min: 4, max: 10 };
 const MANIFEST_FIELDS = ['dependencies', 'optionalDependencies', 'devDependencies'] as const;
 const GIT_SPEC = /^(?:git\+[a-z]+:|git:|github:|gitlab:|bitbucket:)/i;
 

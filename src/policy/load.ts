@@ -62,8 +62,33 @@ export interface ScriptRule {
 export interface ProjectInputs {
   /** npm 11's package.json `allowScripts`: "name" or "name@1.2.3 || 1.2.4" -> true (allow) / false (deny). */
   allowScripts?: Record<string, boolean>;
-  /** pnpm's build lists (package.json `pnpm` field or pnpm-workspace.yaml), as allow/deny pattern lists. */
-  pnpmBuilds?: { allow: string[]; deny: string[]; source: string };
+  /** Build allow/deny lists kept for a package manager (pnpm's lists, yarn's dependenciesMeta), with their source. */
+  builds?: { allow: string[]; deny: string[]; source: string }[];
+  /** Other package managers' minimum release ages (pnpm minimumReleaseAge, yarn npmMinimalAgeGate). */
+  ageGates?: { ms: number; exclude: string[]; source: string }[];
+  /** pnpm's trustPolicy settings. */
+  trust?: { mode: 'no-downgrade' | 'off'; exclude: string[]; ignoreAfterMs?: number; source: string };
+  /** The source of a setting that makes an unlisted build fail the install (pnpm strictDepBuilds). */
+  strictBuilds?: string;
+  /** The source of a setting that blocks git/tarball sources of transitive dependencies (pnpm blockExoticSubdeps). */
+  blockExoticSubdeps?: string;
+  /** One line per setting read, for the report ("pnpm-workspace.yaml minimumReleaseAge: 1440 minutes"). */
+  settings?: string[];
+}
+
+/** Several packages managers' inputs as one (lists concatenated; the first of a single-valued setting wins). */
+export function mergeInputs(...all: ProjectInputs[]): ProjectInputs {
+  const out: ProjectInputs = {};
+  for (const i of all) {
+    if (i.allowScripts) out.allowScripts = { ...out.allowScripts, ...i.allowScripts };
+    if (i.builds) out.builds = [...(out.builds ?? []), ...i.builds];
+    if (i.ageGates) out.ageGates = [...(out.ageGates ?? []), ...i.ageGates];
+    if (i.settings) out.settings = [...(out.settings ?? []), ...i.settings];
+    out.trust ??= i.trust;
+    out.strictBuilds ??= i.strictBuilds;
+    out.blockExoticSubdeps ??= i.blockExoticSubdeps;
+  }
+  return out;
 }
 
 export interface Policy {
@@ -72,12 +97,14 @@ export interface Policy {
   ageRules: AgeRule[];
   actions: Partial<Record<CheckId | FindingCode, Action>>;
   sources: { direct: Action; transitive: Action };
-  scripts: { allow: ScriptRule[]; deny: ScriptRule[]; unlisted: 'skip' | 'block'; rootScripts: boolean };
+  scripts: { allow: ScriptRule[]; deny: ScriptRule[]; unlisted: 'skip' | 'block'; rootScripts: boolean; unlistedSource?: string };
   exceptions: (ExceptionEntry & { pattern: PackagePattern })[];
   /** Keys pinned per registry URL (with a trailing slash). */
   registryKeys: Record<string, RegistryKey[]>;
   provenance: { require: PackagePattern[]; expectedRepository: { pattern: PackagePattern; repository: string }[] };
-  trust: { mode: 'no-downgrade' | 'off'; exclude: PackagePattern[]; ignoreAfterMs?: number };
+  trust: { mode: 'no-downgrade' | 'off'; exclude: PackagePattern[]; ignoreAfterMs?: number; source: string };
+  /** Settings read from the project's package managers, one line each, for the report. */
+  inputs: string[];
   overrides: { defaultExpiryMs: number; maxExpiryMs: number; nonOverridable: string[] };
 }
 
@@ -187,19 +214,18 @@ export function compilePolicy(
       source: file && project.minimumReleaseAge !== undefined ? `policy ${basename(file)}` : 'default policy',
     },
   ];
-  if (npm?.minReleaseAge && Number.isFinite(npm.minReleaseAge.days) && npm.minReleaseAge.days > 0) {
-    ageRules.push({
-      ms: npm.minReleaseAge.days * 86_400_000,
-      exclude: (npm.minReleaseAgeExclude?.patterns ?? []).flatMap((p) => {
-        try {
-          return [parsePattern(p)];
-        } catch {
-          return []; // npm would reject it too; an unusable exclusion excludes nothing (stricter)
-        }
-      }),
-      source: npm.minReleaseAge.source,
+  const lenient = (list: string[]) =>
+    list.flatMap((p) => {
+      try {
+        return [parsePattern(p)];
+      } catch {
+        return []; // the package manager would reject it too; an unusable exclusion excludes nothing (stricter)
+      }
     });
+  if (npm?.minReleaseAge && Number.isFinite(npm.minReleaseAge.days) && npm.minReleaseAge.days > 0) {
+    ageRules.push({ ms: npm.minReleaseAge.days * 86_400_000, exclude: lenient(npm.minReleaseAgeExclude?.patterns ?? []), source: npm.minReleaseAge.source });
   }
+  for (const gate of inputs.ageGates ?? []) ageRules.push({ ms: gate.ms, exclude: lenient(gate.exclude), source: gate.source });
   const exceptions = (doc.exceptions ?? []).map((e, i) => {
     const pattern = field(`exceptions[${i}].package`, file, () => parsePattern(e.package));
     field(`exceptions[${i}].expires`, file, () => {
@@ -211,13 +237,16 @@ export function compilePolicy(
     file,
     ageRules,
     actions: doc.actions ?? {},
-    sources: { direct: doc.sources?.direct ?? 'allow', transitive: doc.sources?.transitive ?? 'block' },
+    // blockExoticSubdeps can only make transitive git/tarball sources stricter, never looser.
+    sources: { direct: doc.sources?.direct ?? 'allow', transitive: inputs.blockExoticSubdeps ? 'block' : (doc.sources?.transitive ?? 'block') },
     scripts: {
-      allow: [...rules('scripts.allow', doc.scripts?.allow), ...allowScriptsRules(inputs.allowScripts, true), ...pnpmRules(inputs.pnpmBuilds, 'allow')],
-      deny: [...rules('scripts.deny', doc.scripts?.deny), ...allowScriptsRules(inputs.allowScripts, false), ...pnpmRules(inputs.pnpmBuilds, 'deny')],
-      unlisted: doc.scripts?.unlisted ?? 'skip',
+      allow: [...rules('scripts.allow', doc.scripts?.allow), ...allowScriptsRules(inputs.allowScripts, true), ...(inputs.builds ?? []).flatMap((b) => buildRules(b, 'allow'))],
+      deny: [...rules('scripts.deny', doc.scripts?.deny), ...allowScriptsRules(inputs.allowScripts, false), ...(inputs.builds ?? []).flatMap((b) => buildRules(b, 'deny'))],
+      unlisted: inputs.strictBuilds ? 'block' : (doc.scripts?.unlisted ?? 'skip'),
       rootScripts: doc.scripts?.rootScripts ?? true,
+      ...(inputs.strictBuilds && doc.scripts?.unlisted !== 'block' && { unlistedSource: inputs.strictBuilds }),
     },
+    inputs: inputs.settings ?? [],
     exceptions,
     registryKeys: Object.fromEntries(Object.entries(doc.registryKeys ?? {}).map(([url, keys]) => [url.endsWith('/') ? url : `${url}/`, keys.map((k) => ({ keyid: k.keyid, key: k.key, expires: k.expires ?? null }))])),
     provenance: {
@@ -232,11 +261,27 @@ export function compilePolicy(
       maxExpiryMs: field('overrides.maxExpiry', file, () => parseDuration(doc.overrides?.maxExpiry ?? '14d')),
       nonOverridable: doc.overrides?.nonOverridable ?? ['integrity-mismatch', 'signature-invalid'],
     },
-    trust: {
-      mode: doc.trustPolicy ?? 'no-downgrade',
-      exclude: patterns('trustPolicyExclude', doc.trustPolicyExclude),
-      ignoreAfterMs: doc.trustPolicyIgnoreAfter === undefined ? undefined : field('trustPolicyIgnoreAfter', file, () => parseDuration(doc.trustPolicyIgnoreAfter!)),
-    },
+    trust: trustRule(doc, file, project, inputs.trust, patterns),
+  };
+}
+
+/** The policy's trust rule, unless it is off and pnpm's trustPolicy is on: then pnpm's, with its exclusions. */
+function trustRule(
+  doc: PolicyDocument,
+  file: string | undefined,
+  project: PolicyDocument,
+  input: ProjectInputs['trust'],
+  patterns: (name: string, list?: string[]) => PackagePattern[],
+): Policy['trust'] {
+  const mode = doc.trustPolicy ?? 'no-downgrade';
+  if (mode === 'off' && input?.mode === 'no-downgrade') {
+    return { mode: 'no-downgrade', exclude: patterns(`${input.source} exclude`, input.exclude), ignoreAfterMs: input.ignoreAfterMs, source: input.source };
+  }
+  return {
+    mode,
+    exclude: patterns('trustPolicyExclude', doc.trustPolicyExclude),
+    ignoreAfterMs: doc.trustPolicyIgnoreAfter === undefined ? undefined : field('trustPolicyIgnoreAfter', file, () => parseDuration(doc.trustPolicyIgnoreAfter!)),
+    source: file && project.trustPolicy !== undefined ? `policy ${basename(file)}` : 'default policy',
   };
 }
 
@@ -251,8 +296,7 @@ function allowScriptsRules(map: Record<string, boolean> | undefined, value: bool
     }));
 }
 
-function pnpmRules(builds: ProjectInputs['pnpmBuilds'], kind: 'allow' | 'deny'): ScriptRule[] {
-  if (!builds) return [];
+function buildRules(builds: NonNullable<ProjectInputs['builds']>[number], kind: 'allow' | 'deny'): ScriptRule[] {
   return builds[kind].map((key) => ({
     pattern: field(`${builds.source} "${key}"`, builds.source, () => parsePattern(key)),
     source: builds.source,

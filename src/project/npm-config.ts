@@ -16,7 +16,23 @@ export interface NpmSettings {
   minReleaseAge?: { days: number; source: string };
   minReleaseAgeExclude?: { patterns: string[]; source: string };
   replaceRegistryHost: string;
+  /** pnpm's own keys in the same .npmrc files (pnpm reads them there too), with the level each came from. */
+  pnpmKeys: Record<string, { value: unknown; level: string }>;
 }
+
+/** pnpm settings that may sit in .npmrc (kebab-case); pnpm-workspace.yaml wins over them as in pnpm. */
+export const PNPM_NPMRC_KEYS = [
+  'minimum-release-age',
+  'minimum-release-age-exclude',
+  'trust-policy',
+  'trust-policy-exclude',
+  'trust-policy-ignore-after',
+  'strict-dep-builds',
+  'block-exotic-subdeps',
+  'only-built-dependencies',
+  'never-built-dependencies',
+  'ignored-built-dependencies',
+] as const;
 
 /** npm's install folder, for its builtin npmrc; absent is fine (no builtin config). */
 function npmPath(): string {
@@ -59,7 +75,12 @@ export async function loadNpmSettings(cwd: string, overrides: { registry?: strin
     flat,
     registry,
     replaceRegistryHost: String(config.get('replace-registry-host') ?? 'npmjs'),
+    pnpmKeys: {},
   };
+  for (const key of PNPM_NPMRC_KEYS) {
+    const value = config.get(key);
+    if (value !== undefined && value !== null && value !== '') settings.pnpmKeys[key] = { value, level: String(config.find(key)) };
+  }
   const age = config.get('min-release-age');
   if (age !== null && age !== undefined && age !== '') {
     settings.minReleaseAge = { days: Number(age), source: `npm config min-release-age (${config.find('min-release-age')})` };

@@ -11,6 +11,10 @@ export interface ProjectManifest {
   allowScripts?: Record<string, boolean>;
   /** The package.json `pnpm` field (pnpm 9 settings), as written. */
   pnpm?: unknown;
+  /** corepack's `packageManager` ("pnpm@10.34.9+sha512..."), as written. */
+  packageManager?: unknown;
+  /** yarn's `dependenciesMeta` (`built: false` turns a package's build off), as written. */
+  dependenciesMeta?: unknown;
 }
 
 export async function readProjectManifest(dir: string): Promise<ProjectManifest | undefined> {
@@ -41,5 +45,7 @@ export async function readProjectManifest(dir: string): Promise<ProjectManifest 
     scripts: typeof doc.scripts === 'object' && doc.scripts ? (doc.scripts as Record<string, string>) : {},
     allowScripts: allow as Record<string, boolean> | undefined,
     pnpm: doc.pnpm,
+    packageManager: doc.packageManager,
+    dependenciesMeta: doc.dependenciesMeta,
   };
 }

@@ -1,6 +1,7 @@
 // The quarantine ledger: one JSON file per project (.safe-install/quarantine.json) recording every version that
 // was held, why, since when, when it becomes eligible, its fallback, and its release. Written atomically under
 // a lock file, so two runs at once never lose each other's entries.
+import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -77,6 +78,8 @@ export async function readLedger(projectDir: string): Promise<Ledger> {
  */
 export async function recordVerdicts(projectDir: string, verdicts: PackageVerdict[], now: Date): Promise<LedgerUpdate> {
   const file = join(projectDir, LEDGER_FILE);
+  // Nothing held and no ledger yet: leave the project untouched (a passing check writes no file).
+  if (!verdicts.some((v) => v.verdict === 'quarantine') && !existsSync(file)) return { held: [], released: [] };
   await mkdir(join(projectDir, '.safe-install'), { recursive: true });
   return withLock(file, async () => {
     const ledger = await readLedger(projectDir);

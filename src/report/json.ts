@@ -12,9 +12,16 @@ export function toJson(result: CheckResult): object {
     format: result.tree.format,
     now: result.now.toISOString(),
     registry: result.npm.registry,
+    ...(result.packageManager && {
+      packageManager: { name: result.packageManager.pm, version: result.packageManager.version ?? null, source: result.packageManager.source, ownGuards: result.packageManager.guards },
+    }),
     policy: {
       file: result.policy.file ?? null,
       minimumReleaseAge: result.policy.ageRules.map((r) => ({ ms: r.ms, source: r.source, exclude: r.exclude.map((p) => p.text) })),
+      unlistedScripts: result.policy.scripts.unlisted,
+      ...(result.policy.scripts.unlistedSource && { unlistedScriptsSource: result.policy.scripts.unlistedSource }),
+      trustPolicy: { mode: result.policy.trust.mode, source: result.policy.trust.source },
+      settingsRead: result.policy.inputs,
     },
     summary: summarize(result),
     notices: result.notices,

@@ -45,6 +45,10 @@ export function toText(result: CheckResult, style: Style): string {
     `${style.bold('safe-install check')}  ${relative(process.cwd(), result.tree.lockfilePath) || result.tree.lockfilePath} (${result.tree.format}), ${s.packages} packages, ${s.registryPackages} from the registry`,
   );
   lines.push(style.dim(`policy: ${result.policy.file ? relative(process.cwd(), result.policy.file) || result.policy.file : 'shipped default'}; minimum release age ${ages}; as of ${result.now.toISOString()}`));
+  const pm = result.packageManager;
+  if (pm) {
+    lines.push(style.dim(`package manager: ${pm.pm}${pm.version ? ` ${pm.version}` : ''} (${pm.source})${result.policy.inputs.length ? `; settings read: ${result.policy.inputs.join('; ')}` : ''}`));
+  }
   lines.push(
     style.dim(
       `registry: ${result.npm.registry} - ${result.stats.names} names: ${result.stats.network} fetched, ${result.stats.revalidated} revalidated, ${result.stats.cache} from cache, in ${(result.stats.ms / 1000).toFixed(2)}s`,
@@ -90,7 +94,7 @@ export function toText(result: CheckResult, style: Style): string {
     }
   }
 
-  const notes = [...result.notices, ...infoNotes(result)];
+  const notes = [...result.notices, ...infoNotes(result), ...(result.packageManager?.guards ?? []).map((g) => `${result.packageManager.pm} itself: ${g}`)];
   if (notes.length) {
     lines.push('', style.bold('Notes'));
     for (const n of notes) lines.push(`  - ${n}`);

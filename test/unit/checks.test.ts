@@ -60,7 +60,7 @@ describe('release-age', () => {
   });
 
   it('the stricter of the policy and npm min-release-age applies, and the report names its source', () => {
-    const npm = { flat: {}, registry: 'http://r.test/', replaceRegistryHost: 'npmjs', minReleaseAge: { days: 10, source: 'npm config min-release-age (project)' } };
+    const npm = { flat: {}, registry: 'http://r.test/', replaceRegistryHost: 'npmjs', pnpmKeys: {}, minReleaseAge: { days: 10, source: 'npm config min-release-age (project)' } };
     const pol = compilePolicy(mergePolicy(defaultPolicyDocument(), {}), undefined, npm);
     expect(requiredAge(pol, 'a', '1.0.0')?.source).toBe('npm config min-release-age (project)');
     const g = facts('a', { '1.0.0': { publishedAt: ago(8 * DAY) } });

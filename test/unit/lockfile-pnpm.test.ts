@@ -742,7 +742,7 @@ describe('readLockfile with pnpm-lock.yaml', () => {
     const d = project('both', { 'pnpm-lock.yaml': pnpmLock, 'package-lock.json': npmLock });
     const err = lockfileError(() => readLockfile(d));
     expect(err.code).toBe('malformed');
-    expect(err.message).toMatch(/more than one lockfile: package-lock.json, pnpm-lock.yaml; pass --lockfile/);
+    expect(err.message).toMatch(/more than one lockfile: package-lock.json, pnpm-lock.yaml; pass --pm npm\|pnpm\|yarn or --lockfile/);
     expect(readLockfile(d, 'pnpm-lock.yaml').packages.map((p) => p.id)).toEqual(['a@1.0.0']);
     expect(readLockfile(d, 'package-lock.json').packages.map((p) => p.id)).toEqual(['b@2.0.0']);
   });

@@ -505,7 +505,7 @@ describe('readLockfile with yarn.lock', () => {
     const d = project('both', { 'yarn.lock': v1, 'package-lock.json': npmLock, 'npm-shrinkwrap.json': npmLock });
     const err = lockfileError(() => readLockfile(d));
     expect(err.code).toBe('malformed');
-    expect(err.message).toMatch(/more than one lockfile: npm-shrinkwrap.json, yarn.lock; pass --lockfile/);
+    expect(err.message).toMatch(/more than one lockfile: npm-shrinkwrap.json, yarn.lock; pass --pm npm\|pnpm\|yarn or --lockfile/);
     expect(readLockfile(d, 'yarn.lock').format).toBe('yarn-v1');
     expect(readLockfile(project('named', { 'x__yarn.lock': v1 }), 'x__yarn.lock').format).toBe('yarn-v1');
     expect(readLockfile(project('empty-yarn', { 'yarn.lock': '', 'package-lock.json': npmLock })).format).toBe('npm-v3');

@@ -74,7 +74,7 @@ describe('install-script lists kept elsewhere are inputs', () => {
     const dir = project(JSON.stringify({ scripts: { allow: ['core-js', 'sharp'] } }));
     writeFileSync(join(dir, 'pnpm-workspace.yaml'), 'packages: ["."]\nallowBuilds:\n  esbuild: true\n  core-js: false\nonlyBuiltDependencies:\n  - "@swc/core"\n');
     const pnpmBuilds = await readPnpmBuilds(dir, undefined);
-    const p = await loadPolicy(dir, undefined, undefined, { pnpmBuilds, allowScripts: { sharp: false } });
+    const p = await loadPolicy(dir, undefined, undefined, { builds: pnpmBuilds ? [pnpmBuilds] : [], allowScripts: { sharp: false } });
     expect(scriptStatus(p, 'esbuild', '0.24.2')).toMatchObject({ status: 'allowed', rule: { source: 'pnpm-workspace.yaml' } });
     expect(scriptStatus(p, '@swc/core', '1.0.0').status).toBe('allowed');
     expect(scriptStatus(p, 'core-js', '3.0.0')).toMatchObject({ status: 'denied', rule: { source: 'pnpm-workspace.yaml' } });

@@ -1,0 +1,105 @@
+// Which package manager the project uses, and what that package manager itself guards on a frozen install,
+// so the report can say where safe-install adds a check and where it repeats one.
+import semver from 'semver';
+import { GuardError } from '../errors.js';
+import type { LockfileFormat } from '../types.js';
+import type { PackageManager } from '../install/spawn.js';
+import type { Policy } from '../policy/load.js';
+
+export const PACKAGE_MANAGERS: readonly PackageManager[] = ['npm', 'pnpm', 'yarn'];
+
+export interface PackageManagerInfo {
+  pm: PackageManager;
+  /** From package.json `packageManager` ("pnpm@10.34.9+sha512..."), when it names this package manager. */
+  version?: string;
+  /** How it was chosen: "--pm", "lockfile pnpm-lock.yaml", "--lockfile ...". */
+  source: string;
+}
+
+export function pmOfFormat(format: LockfileFormat): PackageManager {
+  if (format.startsWith('pnpm')) return 'pnpm';
+  if (format.startsWith('yarn')) return 'yarn';
+  return 'npm';
+}
+
+export function parsePmFlag(value: string | undefined): PackageManager | undefined {
+  if (value === undefined) return undefined;
+  if ((PACKAGE_MANAGERS as string[]).includes(value)) return value as PackageManager;
+  throw new GuardError('bad-usage', `--pm must be npm, pnpm or yarn, not "${value}"`);
+}
+
+/** package.json `packageManager` (corepack's "name@version[+hash]"); undefined when absent or not one we know. */
+export function parsePackageManagerField(field: unknown): { pm: PackageManager; version?: string } | undefined {
+  if (typeof field !== 'string') return undefined;
+  const m = /^(npm|pnpm|yarn)@([^+\s]+)/.exec(field.trim());
+  if (!m) return undefined;
+  return { pm: m[1] as PackageManager, version: semver.valid(m[2]) ?? undefined };
+}
+
+/**
+ * The package manager for a tree: the lockfile decides (it is what gets installed). A `packageManager` field
+ * naming another one is an error unless --pm or --lockfile made the choice explicit: installing a stale
+ * package-lock.json with npm in a pnpm project would install something nobody reviewed.
+ */
+export function choosePackageManager(
+  format: LockfileFormat,
+  lockfileName: string,
+  field: unknown,
+  explicit: { pm?: PackageManager; lockfile?: boolean },
+): PackageManagerInfo {
+  const pm = pmOfFormat(format);
+  if (explicit.pm && explicit.pm !== pm) {
+    throw new GuardError('bad-usage', `--pm ${explicit.pm} cannot install ${lockfileName}: it is ${pm}'s lockfile`, {
+      remedy: `pass --pm ${pm}, or the lockfile ${explicit.pm} uses`,
+    });
+  }
+  const declared = parsePackageManagerField(field);
+  if (declared && declared.pm !== pm && !explicit.pm && !explicit.lockfile) {
+    throw new GuardError('bad-usage', `package.json "packageManager" says ${declared.pm}, but the lockfile is ${lockfileName} (${pm})`, {
+      remedy: `create the ${declared.pm} lockfile, or pass --pm ${pm} to use ${lockfileName} anyway`,
+    });
+  }
+  const source = explicit.pm ? '--pm' : explicit.lockfile ? `--lockfile ${lockfileName}` : `lockfile ${lockfileName}`;
+  return { pm, ...(declared?.pm === pm && declared.version && { version: declared.version }), source };
+}
+
+/**
+ * What the package manager itself checks when it installs this lockfile frozen, next to what safe-install
+ * checked. Facts from each tool's changelog and source (see README "Package managers' own guards").
+ */
+export function ownGuards(info: PackageManagerInfo, policy: Policy): string[] {
+  const ageFrom = (prefix: string) => policy.ageRules.filter((r) => r.source.startsWith(prefix)).map((r) => r.source);
+  const v = info.version;
+  switch (info.pm) {
+    case 'npm': {
+      const age = ageFrom('npm config');
+      return [
+        age.length
+          ? `npm's min-release-age (${age.join(', ')}) applies when npm resolves a version; \`npm ci\` re-checks no locked version's age`
+          : "npm has no minimum release age set; `npm ci` re-checks no locked version's age",
+        "npm ci checks each tarball against the lockfile's integrity, not the registry's; registry signatures only with `npm audit signatures`",
+      ];
+    }
+    case 'pnpm': {
+      const age = ageFrom('pnpm-workspace.yaml').concat(ageFrom('.npmrc minimum'));
+      // pnpm re-checks locked versions' age and trust on a frozen install only from 11.1.3 (trustLockfile turns it off).
+      const rechecks = v ? semver.gte(v, '11.1.3') : undefined;
+      return [
+        `${age.length ? `pnpm's minimumReleaseAge (${age.join(', ')})` : 'pnpm has no minimumReleaseAge set; its age gate'} ` +
+          (rechecks === true
+            ? `re-checks locked versions on install (pnpm ${v}, unless trustLockfile is set)`
+            : rechecks === false
+              ? `applies at resolution only: pnpm ${v} does not re-check a locked version's age or trust (from 11.1.3 it does)`
+              : 'applies at resolution only before pnpm 11.1.3 (no packageManager version to tell which pnpm this is)'),
+        policy.trust.source.startsWith('pnpm') || policy.trust.source.startsWith('.npmrc')
+          ? `pnpm's trustPolicy (${policy.trust.source}) is enforced here for every locked version`
+          : "pnpm's trustPolicy is not set for this project",
+      ];
+    }
+    case 'yarn': {
+      const age = ageFrom('.yarnrc.yml').concat(ageFrom('~/.yarnrc.yml'), ageFrom('YARN_'));
+      const gate = age.length ? `yarn's npmMinimalAgeGate (${age.join(', ')})` : `yarn's npmMinimalAgeGate (default 1d since yarn 4.15; yarn 1 has none)`;
+      return [`${gate} applies at resolution only: \`yarn install --immutable\` does not re-gate locked versions`, 'yarn verifies no registry signatures or provenance'];
+    }
+  }
+}
