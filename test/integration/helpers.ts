@@ -1,6 +1,6 @@
 // Helpers for tests that run the real CLI (and the real npm) against the loopback test registry.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,4 +133,33 @@ export function withTools(env: NodeJS.ProcessEnv, pick: { pnpm?: 'pnpm' | 'pnpm9
   if (pick.pnpm) shim('pnpm', TOOLS[pick.pnpm]);
   if (pick.yarn) shim('yarn', TOOLS[pick.yarn]);
   return { ...env, PATH: `${dir}:${env.PATH ?? process.env.PATH}`, COREPACK_ENABLE_STRICT: '0', COREPACK_ENABLE_AUTO_PIN: '0' };
+}
+
+/**
+ * Lock the project in `dir` (package.json already written) with a real package manager against `registry`,
+ * leaving only package.json and the lockfile (no node_modules, no settings files it needed).
+ */
+export async function lockWith(tool: keyof typeof TOOLS | 'npm', dir: string, registry: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const home = env.HOME!;
+  const ok = (r: RunResult, what: string) => {
+    if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.stdout}\n${r.stderr}`);
+  };
+  const node = (path: string, args: string[], extra: NodeJS.ProcessEnv = {}) => run(process.execPath, [path, ...args], { cwd: dir, env: { ...env, ...extra }, timeoutMs: 120_000 });
+  if (tool === 'npm') return ok(await npm(['install', '--package-lock-only', '--ignore-scripts'], { cwd: dir, env }), 'npm install --package-lock-only');
+  if (tool === 'pnpm' || tool === 'pnpm9') {
+    const rc = join(dir, '.npmrc');
+    writeFileSync(rc, `registry=${registry}\nstore-dir=${join(home, 'pnpm-store')}\ncache-dir=${join(home, 'pnpm-cache')}\n`);
+    ok(await node(TOOLS[tool], ['install', '--lockfile-only', '--ignore-scripts'], { CI: '1' }), 'pnpm install --lockfile-only');
+    return rmSync(rc);
+  }
+  if (tool === 'yarn1') {
+    ok(await node(TOOLS.yarn1, ['install', '--ignore-scripts', '--non-interactive', '--no-progress', '--registry', registry, '--cache-folder', join(home, 'yarn1-cache')]), 'yarn install');
+    return rmSync(join(dir, 'node_modules'), { recursive: true, force: true });
+  }
+  const rc = join(dir, '.yarnrc.yml');
+  // yarn 4.15+ refuses versions younger than a day when it resolves; a test tree may lock one on purpose.
+  writeFileSync(rc, `npmRegistryServer: "${registry}"\nunsafeHttpWhitelist: ["127.0.0.1"]\nenableTelemetry: false\nenableGlobalCache: false\nnpmMinimalAgeGate: 0\n`);
+  ok(await node(TOOLS.yarnBerry, ['install', '--mode=update-lockfile'], { YARN_ENABLE_IMMUTABLE_INSTALLS: 'false', YARN_GLOBAL_FOLDER: join(home, 'berry') }), 'yarn install --mode=update-lockfile');
+  rmSync(rc);
+  for (const f of readdirSync(dir)) if (f.startsWith('.yarn') || f.startsWith('.pnp')) rmSync(join(dir, f), { recursive: true, force: true });
 }

@@ -3,10 +3,10 @@
 // Then the package managers' own settings (pnpm-workspace.yaml, .npmrc, .yarnrc.yml) as inputs, --pm, and the
 // package.json packageManager field.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
-import { cleanEnv, cli, npm, run, tempDir, TOOLS } from './helpers.js';
+import { cleanEnv, cli, lockWith, tempDir } from './helpers.js';
 
 const DAY = 86_400_000;
 const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
@@ -15,11 +15,6 @@ const DEPS = { 'app-lib': '^1.0.0', 'ten-days': '1.0.0', 'two-days': '1.0.0', 'w
 let registry: TestRegistry;
 /** Lockfile name -> a project folder holding only package.json and that lockfile. */
 const projects = new Map<string, string>();
-
-async function tool(path: string, args: string[], dir: string, env: NodeJS.ProcessEnv) {
-  const res = await run(process.execPath, [path, ...args], { cwd: dir, env, timeoutMs: 120_000 });
-  expect(res.code, `${args.join(' ')}: ${res.stdout}\n${res.stderr}`).toBe(0);
-}
 
 /** A folder with package.json, made into a project locked by one package manager. */
 function base(name: string, extra: Record<string, unknown> = {}): string {
@@ -36,39 +31,22 @@ beforeAll(async () => {
   registry.addPackage({ name: 'two-days', versions: [{ version: '0.9.0', publishedAt: ago(90) }, { version: '1.0.0', publishedAt: ago(2) }] });
   registry.addPackage({ name: 'with-script', versions: [{ version: '1.0.0', publishedAt: ago(200), scripts: { postinstall: 'node -e 0' } }] });
   const env = cleanEnv(registry.url);
-  const home = env.HOME!;
-
-  const npmDir = base('npm');
-  const r = await npm(['install', '--package-lock-only', '--ignore-scripts'], { cwd: npmDir, env });
-  expect(r.code, r.stderr).toBe(0);
-  projects.set('package-lock.json', npmDir);
-
-  const pnpmDir = base('pnpm');
-  writeFileSync(join(pnpmDir, '.npmrc'), `registry=${registry.url}\nstore-dir=${join(home, 'pnpm-store')}\ncache-dir=${join(home, 'pnpm-cache')}\n`);
-  await tool(TOOLS.pnpm, ['install', '--lockfile-only', '--ignore-scripts'], pnpmDir, { ...env, CI: '1' });
-  rmSync(join(pnpmDir, '.npmrc'));
-  projects.set('pnpm-lock.yaml', pnpmDir);
-
-  const yarn1Dir = base('yarn1');
-  await tool(TOOLS.yarn1, ['install', '--ignore-scripts', '--non-interactive', '--no-progress', '--registry', registry.url, '--cache-folder', join(home, 'yarn1-cache')], yarn1Dir, env);
-  rmSync(join(yarn1Dir, 'node_modules'), { recursive: true, force: true });
-  projects.set('yarn.lock (v1)', yarn1Dir);
-
-  const berryDir = base('berry', { packageManager: 'yarn@4.18.1' });
-  const berryRc = [
-    `npmRegistryServer: "${registry.url}"`,
-    'unsafeHttpWhitelist: ["127.0.0.1"]',
-    'enableTelemetry: false',
-    'enableGlobalCache: false',
-    // yarn 4.15+ refuses versions younger than a day when it resolves; the tree must lock one.
-    'npmMinimalAgeGate: 0',
-    '',
-  ].join('\n');
-  writeFileSync(join(berryDir, '.yarnrc.yml'), berryRc);
-  await tool(TOOLS.yarnBerry, ['install', '--mode=update-lockfile'], berryDir, { ...env, YARN_ENABLE_IMMUTABLE_INSTALLS: 'false', YARN_GLOBAL_FOLDER: join(home, 'berry') });
-  rmSync(join(berryDir, '.yarnrc.yml'));
-  for (const f of readdirSync(berryDir)) if (f.startsWith('.yarn') || f.startsWith('.pnp')) rmSync(join(berryDir, f), { recursive: true, force: true });
-  projects.set('yarn.lock (berry)', berryDir);
+  const lock = async (key: string, tool: Parameters<typeof lockWith>[0], extra: Record<string, unknown> = {}) => {
+    const dir = base(tool, extra);
+    await lockWith(tool, dir, registry.url, env);
+    projects.set(key, dir);
+  };
+  await Promise.all([
+    lock('package-lock.json', 'npm'),
+    lock('pnpm-lock.yaml', 'pnpm'),
+    lock('yarn.lock (v1)', 'yarn1'),
+    lock('yarn.lock (berry)', 'yarnBerry', { packageManager: 'yarn@4.18.1' }),
+  ]);
+  // Map insertion order is the order the assertions below list the package managers in.
+  const order = ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock (v1)', 'yarn.lock (berry)'];
+  const sorted = order.map((k) => [k, projects.get(k)!] as const);
+  projects.clear();
+  for (const [k, v] of sorted) projects.set(k, v);
 }, 240_000);
 afterAll(() => registry?.close());
 
