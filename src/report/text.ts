@@ -82,7 +82,9 @@ export function toText(result: CheckResult, style: Style): string {
       if (SAID_ONCE.has(code)) {
         // A property of the registry, not of each package: one line, with how many it concerns.
         const { f } = items[0];
-        lines.push(`  ${colour(group.mark)} ${code}: ${f.message.replace(/ for \S+,/, ',')} (${items.length} package${items.length === 1 ? '' : 's'})`);
+        // Counted over every package it concerns, including those listed under a stronger verdict.
+        const n = result.verdicts.filter((v) => v.findings.some((x) => x.code === code)).length;
+        lines.push(`  ${colour(group.mark)} ${code}: ${f.message.replace(/ for \S+,/, ',')} (${n} package${n === 1 ? '' : 's'})`);
         if (f.remedy) lines.push(`      ${style.dim('-> ' + f.remedy)}`);
         continue;
       }

@@ -342,3 +342,18 @@ describe('--format', () => {
 function findingOf(name: string, code: string) {
   return result.verdicts.find((v) => v.pkg.name === name)!.findings.find((f) => f.code === code)!;
 }
+
+describe('registry-wide warnings in the text report', () => {
+  it('count every package they concern, also those listed under a stronger verdict (as --format github does)', async () => {
+    const project = join(dir, 'app');
+    const policy = join(tempDir('si-fmt-pol-'), 'policy.json');
+    writeFileSync(policy, JSON.stringify({ actions: { 'registry-no-keys': 'warn', 'trust-undecidable': 'allow' } }));
+    const warned = await runCheck({ cwd: project, registry: registry.url, cacheDir: tempDir('si-fmt-cache-'), now: NOW, retries: 0, policy });
+    const { toText } = await import('../../src/report/text.js');
+    const text = toText(warned, makeStyle(false));
+    // young is quarantined and tampered blocked, yet the registry has no keys for them either.
+    expect(warned.verdicts.filter((v) => v.verdict === 'warn').length).toBeLessThan(4);
+    expect(text).toMatch(/registry-no-keys: .*\(4 packages\)/);
+    expect(toGithubCommands(warned, { root: dir })).toMatch(/registry-no-keys \(4 packages\)/);
+  });
+});
