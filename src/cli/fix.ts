@@ -10,7 +10,9 @@ import { exitCodeOf, summarize } from '../report/summary.js';
 import { colourWanted, makeStyle, toText, type Style } from '../report/text.js';
 import { applyFix, assertNpmLockfile, planFix, readExact, type FixOutcome, type FixPlan, type ManifestChange, type VersionChange } from '../quarantine/fix.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
-import { canPrompt } from './held.js';
+import { canPrompt, recordLedger } from './held.js';
+import { recordReplaced, withLock } from '../quarantine/ledger.js';
+import { mkdir } from 'node:fs/promises';
 
 export interface FixFlags extends CommonFlags {
   yes?: boolean;
@@ -35,6 +37,8 @@ export async function fixCommand(flags: FixFlags): Promise<number> {
     out(style.green(style.bold('\nNothing to fix: no version is held.\n')));
     return 0;
   }
+  // What is held now goes in the ledger first, so a kept fix can record what replaced it.
+  out(await recordLedger(result, style));
 
   const plan = planFix(result, await readExact(join(result.tree.root.dir, 'package.json'), 'package.json'));
   out(describePlan(plan, style));
@@ -63,12 +67,25 @@ export async function fixCommand(flags: FixFlags): Promise<number> {
   }
 
   out(style.bold(`\nBacking up ${show(plan.manifestPath)} and ${lockName}, then running npm (lockfile only, scripts off)\n`));
-  const outcome = await applyFix(plan, {
-    before: result.tree,
-    recheck: () => runCheck(options),
-    progress: (line) => out(style.dim(`  ${line}\n`)),
-  });
+  // Two fixes at once would back up each other's half-written files: one at a time per project.
+  await mkdir(join(plan.projectDir, '.safe-install'), { recursive: true });
+  const outcome = await withLock(join(plan.projectDir, '.safe-install', 'fix'), () =>
+    applyFix(plan, {
+      before: result.tree,
+      recheck: () => runCheck(options),
+      progress: (line) => out(style.dim(`  ${line}\n`)),
+    }),
+  );
   out(describeOutcome(plan, outcome, style));
+  if (outcome.kept) {
+    const replaced = plan.fixes.filter((f) => !outcome.notReplaced.includes(f)).map((f) => ({ name: f.pkg.name, from: f.pkg.version, to: f.fallback }));
+    try {
+      const update = await recordReplaced(plan.projectDir, replaced, outcome.after.verdicts, outcome.after.now);
+      for (const e of update.released.filter((e) => e.releasedBecause === 'replaced')) out(style.dim(`  ledger: ${e.name}@${e.version} released (replaced by ${e.replacedBy ?? 'another version'})\n`));
+    } catch (err) {
+      out(style.yellow(`Note: the quarantine ledger could not be updated: ${(err as Error).message}\n`));
+    }
+  }
   if (outcome.status === 'incomplete') return 2;
   if (outcome.status === 'rejected') return 1;
   return plan.unfixable.length ? 1 : 0;

@@ -23,7 +23,9 @@ export interface LedgerEntry {
   fallback?: string | null;
   releasedAt?: string;
   /** Why it was released: it passes every check now, or an approval (exception) waives what held it. */
-  releasedBecause?: 'passes' | 'approved';
+  releasedBecause?: 'passes' | 'approved' | 'replaced';
+  /** For `replaced`: the version `fix` moved the project to. */
+  replacedBy?: string;
 }
 
 export interface Ledger {
@@ -38,7 +40,7 @@ export interface LedgerUpdate {
 
 const LOCK_STALE_MS = 30_000;
 
-async function withLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
   const lock = `${file}.lock`;
   const deadline = Date.now() + 10_000;
   for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
@@ -51,7 +53,7 @@ async function withLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
       // A lock left by a killed process is removed once it is clearly stale.
       const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
       if (age > LOCK_STALE_MS) await unlink(lock).catch(() => {});
-      if (Date.now() > deadline) throw new Error(`the quarantine ledger is locked by another run (${lock})`);
+      if (Date.now() > deadline) throw new Error(`${file} is locked by another run (${lock})`);
       await new Promise((r) => setTimeout(r, delay));
     }
   }
@@ -116,4 +118,26 @@ export async function recordVerdicts(projectDir: string, verdicts: PackageVerdic
     await writeFileAtomic(file, JSON.stringify(next, null, 2) + '\n');
     return update;
   });
+}
+
+/**
+ * After `fix` moved the project off held versions: they are no longer installed, so their entries are released
+ * as replaced (with what replaced them), and what the re-check holds now is recorded as usual.
+ */
+export async function recordReplaced(projectDir: string, replaced: { name: string; from: string; to?: string }[], verdicts: PackageVerdict[], now: Date): Promise<LedgerUpdate> {
+  const update = await recordVerdicts(projectDir, verdicts, now);
+  const file = join(projectDir, LEDGER_FILE);
+  if (!replaced.length || !existsSync(file)) return update;
+  await withLock(file, async () => {
+    const ledger = await readLedger(projectDir);
+    const stamp = now.toISOString();
+    for (const e of ledger.entries) {
+      const r = replaced.find((x) => x.name === e.name && x.from === e.version);
+      if (!r || e.status !== 'held') continue;
+      Object.assign(e, { status: 'released', lastSeen: stamp, releasedAt: stamp, releasedBecause: 'replaced', ...(r.to && { replacedBy: r.to }) });
+      update.released.push(e);
+    }
+    await writeFileAtomic(file, JSON.stringify(ledger, null, 2) + '\n');
+  });
+  return update;
 }

@@ -110,6 +110,12 @@ describe('safe-install fix with the real npm', () => {
     expect(existsSync(join(p.dir, 'package-lock.json' + BACKUP_SUFFIX))).toBe(true);
     expect(existsSync(join(p.dir, 'node_modules'))).toBe(false);
 
+    // The quarantine ledger: the held version is released as replaced, by the fallback; no lock is left behind.
+    const ledger = JSON.parse(p.read('.safe-install/quarantine.json').toString());
+    expect(ledger.entries).toEqual([expect.objectContaining({ name: 'fresh', version: '1.1.0', status: 'released', releasedBecause: 'replaced', replacedBy: '1.0.0' })]);
+    expect(res.out).toContain('ledger: fresh@1.1.0 released (replaced by 1.0.0)');
+    expect(existsSync(join(p.dir, '.safe-install/fix.lock'))).toBe(false);
+
     const ci = await npm(['ci', '--ignore-scripts'], { cwd: p.dir, env: p.env });
     expect(ci.code, ci.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(p.dir, 'node_modules/fresh/package.json'), 'utf8')).version).toBe('1.0.0');
