@@ -1,11 +1,13 @@
-// The yarn runner (being written).
+// The yarn runners: yarn 1 ("classic", yarn-classic.ts) and yarn 2+ ("berry", yarn-berry.ts), chosen by the
+// lockfile's format; yarn-shared.ts holds what they share.
 import { GuardError } from '../errors.js';
 import type { LockfileFormat } from '../types.js';
 import type { InstallRunner } from './runner.js';
+import { berryRunner } from './yarn-berry.js';
+import { classicRunner } from './yarn-classic.js';
 
-const notYet = async (): Promise<never> => {
-  throw new GuardError('bad-usage', 'installing a yarn project is not implemented yet', { remedy: 'run `safe-install check` before `yarn install --immutable`' });
-};
-export function yarnRunner(_format: LockfileFormat): InstallRunner {
-  return { pm: 'yarn', describe: () => 'yarn install', installWithoutScripts: notYet, scan: notYet, runAllowed: notYet, rootEvents: [] };
+export function yarnRunner(format: LockfileFormat): InstallRunner {
+  if (format === 'yarn-v1') return classicRunner();
+  if (format === 'yarn-berry') return berryRunner();
+  throw new GuardError('bad-usage', `the yarn runner cannot install a ${format} lockfile`);
 }

@@ -55,7 +55,9 @@ export async function loadNpmSettings(cwd: string, overrides: { registry?: strin
     flatten,
     nerfDarts,
     argv,
-    env: process.env,
+    // A copy: npm's loader writes npm_config_* (and EDITOR, NODE) into the env it is given, and every package
+    // manager started later would inherit them (yarn 1 even reads them as its own settings).
+    env: { ...process.env },
     execPath: process.execPath,
     platform: process.platform,
     cwd,

@@ -443,7 +443,7 @@ describe('synthetic yarn berry lockfiles', () => {
   });
 
   it('rejects unsupported versions and malformed entries', () => {
-    for (const v of ['3', '10', 'x']) {
+    for (const v of ['3', '11', 'x']) {
       const err = lockfileError(() => read(`__metadata:\n  version: ${v}\n`));
       expect(err.code, v).toBe('unsupported-version');
     }
