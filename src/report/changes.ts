@@ -3,7 +3,7 @@
 // versions that were passed over because they are too young.
 import semver from 'semver';
 import type { CheckResult } from '../pipeline.js';
-import type { LockedTree, PackageFacts, VersionFacts } from '../types.js';
+import type { LockedTree, PackageFacts, VersionFacts, VersionSummary } from '../types.js';
 import { diffLockfiles } from '../lockfile/diff.js';
 import { requiredAge } from '../checks/release-age.js';
 import { formatDuration } from '../policy/duration.js';
@@ -20,12 +20,12 @@ export interface ChangeSummary {
   passedOver: { name: string; chosen: string; newest: string; publishedAt?: string; eligibleAt: string }[];
 }
 
-const scriptsOf = (v?: VersionFacts) => {
+const scriptsOf = (v?: VersionFacts | VersionSummary) => {
   const s = { ...(v?.installScripts ?? {}) };
   if (v?.gypfile && !s.install && !s.preinstall) s.install = 'node-gyp rebuild';
   return s;
 };
-const hasProvenance = (v?: VersionFacts) => Boolean(v?.attestationsUrl);
+const hasProvenance = (v?: VersionFacts | VersionSummary) => Boolean(v?.attestationsUrl);
 
 export function summarizeChanges(before: LockedTree | undefined, result: CheckResult, requested: Record<string, string>): ChangeSummary {
   const after = result.tree;

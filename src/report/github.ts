@@ -5,10 +5,8 @@ import type { CheckResult } from '../pipeline.js';
 import { ACTION_RANK, type Action, type Finding } from '../types.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 import { packageLabel, relativeToRoot, repositoryRoot, reported } from './sarif.js';
-import { summarize } from './summary.js';
+import { SAID_ONCE, summarize } from './summary.js';
 
-/** Findings about the registry rather than the package: one annotation and one summary line per run. */
-const SAID_ONCE = new Set<string>(['registry-no-keys', 'trust-undecidable']);
 /** Rows in the summary table before "and N more". */
 export const SUMMARY_ROWS = 100;
 /** A table cell is cut after this many characters (the job summary is limited to 1 MiB per step). */

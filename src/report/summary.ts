@@ -34,3 +34,9 @@ export function summarize(result: CheckResult): Summary {
     requests: { network: result.stats.network, revalidated: result.stats.revalidated, cache: result.stats.cache },
   };
 }
+
+/**
+ * Findings about the registry or the lockfile format rather than the package (no signing keys, no publisher data,
+ * a berry lockfile that records no registry integrity): reporters say each once, with how many packages it concerns.
+ */
+export const SAID_ONCE: ReadonlySet<string> = new Set(['registry-no-keys', 'trust-undecidable', 'no-lockfile-integrity']);

@@ -5,7 +5,7 @@ import { formatDuration } from '../policy/duration.js';
 import type { CheckResult } from '../pipeline.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 import type { Action, Finding } from '../types.js';
-import { summarize } from './summary.js';
+import { SAID_ONCE, summarize } from './summary.js';
 
 export interface Style {
   red(s: string): string;
@@ -28,8 +28,6 @@ export function colourWanted(stream: NodeJS.WriteStream, flag?: boolean): boolea
 }
 
 const FOLD_AFTER = 15;
-/** Findings that describe the registry rather than the package: said once per run. */
-const SAID_ONCE = new Set(['registry-no-keys', 'trust-undecidable']);
 
 const GROUPS: { action: Action; title: string; mark: string }[] = [
   { action: 'block', title: 'Blocked', mark: 'x' },
