@@ -1,7 +1,9 @@
-// `safe-install hook`: the project's preinstall hook for plain `npm ci` / `npm install` (set up by init). npm runs
-// a root preinstall after the dependencies are extracted (npm's own min-release-age and strict-allow-scripts
-// guard resolution and scripts); the hook runs every other check and, when something is blocked or held,
-// removes it from node_modules and fails the install. Under safe-install itself it does nothing (no double run).
+// `safe-install hook`: the project hook for a plain install (set up by init). npm runs it as the root preinstall,
+// after the dependencies are extracted (npm's own min-release-age and strict-allow-scripts guard resolution and
+// scripts): the hook runs every other check and, when something is blocked or held, removes it from
+// node_modules and fails the install. pnpm (9 and 10) runs it as `pnpm:devPreinstall`, before it fetches
+// anything: the hook checks the locked tree and fails the install, so nothing is downloaded. Under safe-install
+// itself it does nothing (no double run).
 import { rm } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { runCheck } from '../pipeline.js';
@@ -37,6 +39,7 @@ export async function hookCommand(flags: CommonFlags): Promise<number> {
     }
   }
   if (removed.length) write(style.red(`Removed from node_modules: ${removed.join(', ')}\n`));
+  if (result.tree.format.startsWith('pnpm')) write(style.red('Nothing was fetched: pnpm runs this hook before it downloads anything.\n'));
   if (code === 1) write(approveHints(result, style));
   write(style.red(`The install is refused (safe-install hook, exit ${code}).\n`));
   return code;

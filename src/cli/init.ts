@@ -1,9 +1,10 @@
-// `safe-install init`: set a project up in one command: the policy (with $schema), npm's own guards kept in
-// sync with it (.npmrc, package.json allowScripts), the preinstall hook, and with --ci github a workflow.
+// `safe-install init`: set a project up in one command: the policy (with $schema), the package manager's own
+// guards kept in sync with it (npm: .npmrc, package.json allowScripts; pnpm: pnpm-workspace.yaml, or the
+// package.json `pnpm` field for pnpm 9), the hook, and with --ci github a workflow.
 // Idempotent; shows the diff of every file it would change and asks (or --yes; never asks without a terminal).
 import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
-import { applyChanges, diffText, planInit } from '../init/plan.js';
+import { applyChanges, diffText, planInit, type Arrangement } from '../init/plan.js';
 import { colourWanted, makeStyle } from '../report/text.js';
 import { canPrompt } from './held.js';
 
@@ -20,7 +21,7 @@ export async function initCommand(flags: InitFlags): Promise<number> {
   const dir = resolve(flags.cwd ?? '.');
   const style = makeStyle(colourWanted(process.stdout, flags.color));
   const out = (s: string) => process.stdout.write(s);
-  const { changes, notes } = await planInit(dir, { ci: flags.ci, policyPath: flags.policy });
+  const { changes, notes, arrangement } = await planInit(dir, { ci: flags.ci, policyPath: flags.policy });
   if (!changes.length) {
     out(style.green('Nothing to change: this project is already set up.\n'));
     return 0;
@@ -42,17 +43,43 @@ export async function initCommand(flags: InitFlags): Promise<number> {
   }
   await applyChanges(changes);
   out(style.green(`\nWrote ${changes.map((c) => c.path.slice(dir.length + 1)).join(', ')}.\n`));
-  out(
-    [
-      '',
-      'What now guards a plain `npm ci` in this project (npm 11):',
-      '  - npm refuses versions younger than min-release-age at resolution (.npmrc);',
-      '  - npm refuses dependencies with install scripts not in package.json allowScripts, before extracting (strict-allow-scripts);',
-      '  - the preinstall hook (`safe-install hook`) runs every other check after extraction and fails the install,',
-      '    removing what it blocks from node_modules. Add safe-install as a devDependency so the hook is found.',
-      'npm 10 and older ignore the .npmrc settings and allowScripts: there, only `npx safe-install` guards installs.',
-      '',
-    ].join('\n'),
-  );
+  out(guardsText(arrangement));
   return 0;
+}
+
+/** What now guards a teammate's plain install, per arrangement (measured; README "Set a project up"). */
+function guardsText(a: Arrangement): string {
+  if (a.pm === 'pnpm' && a.pnpmMajor !== undefined && a.pnpmMajor < 10) {
+    return [
+      '',
+      `What now guards a plain \`pnpm install --frozen-lockfile\` in this project (pnpm ${a.pnpmMajor}):`,
+      '  - the pnpm:devPreinstall hook (`safe-install hook`) runs every check before pnpm fetches anything, and fails the install;',
+      '  - pnpm builds only the packages in package.json pnpm.onlyBuiltDependencies.',
+      `pnpm ${a.pnpmMajor} has no minimumReleaseAge and no strictDepBuilds: a version pnpm newly resolves (pnpm add, an install that`,
+      'changes the lockfile) is not checked until the next install. Add safe-install as a devDependency so the hook is found.',
+      '',
+    ].join('\n');
+  }
+  if (a.pm === 'pnpm') {
+    return [
+      '',
+      'What now guards a plain `pnpm install --frozen-lockfile` in this project (pnpm 10):',
+      '  - the pnpm:devPreinstall hook (`safe-install hook`) runs every check before pnpm fetches anything, and fails the install',
+      '    (with strictDepBuilds, a package with install scripts in neither list fails it too);',
+      '  - pnpm builds only onlyBuiltDependencies and fails on any other build (strictDepBuilds, pnpm-workspace.yaml);',
+      '  - pnpm refuses versions younger than minimumReleaseAge when it resolves (pnpm add, an install that changes the lockfile).',
+      'With ignore-scripts=true pnpm skips the hook. Add safe-install as a devDependency so the hook is found.',
+      '',
+    ].join('\n');
+  }
+  return [
+    '',
+    'What now guards a plain `npm ci` in this project (npm 11):',
+    '  - npm refuses versions younger than min-release-age at resolution (.npmrc);',
+    '  - npm refuses dependencies with install scripts not in package.json allowScripts, before extracting (strict-allow-scripts);',
+    '  - the preinstall hook (`safe-install hook`) runs every other check after extraction and fails the install,',
+    '    removing what it blocks from node_modules. Add safe-install as a devDependency so the hook is found.',
+    'npm 10 and older ignore the .npmrc settings and allowScripts: there, only `npx safe-install` guards installs.',
+    '',
+  ].join('\n');
 }

@@ -62,6 +62,6 @@ export async function scriptsEditCommand(kind: 'allow' | 'deny', patterns: strin
   });
   process.stdout.write(`${created ? 'Created' : 'Updated'} ${path}: scripts.${kind} += ${patterns.join(', ')}\n`);
   const synced = await syncNpmSettings(resolve(flags.cwd ?? '.'), flags.policy);
-  if (synced.length) process.stdout.write(`Kept npm's settings in sync: ${synced.join(', ')}\n`);
+  if (synced.length) process.stdout.write(`Kept the package manager's settings in sync: ${synced.join(', ')}\n`);
   return 0;
 }

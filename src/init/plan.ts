@@ -11,9 +11,14 @@ import { SCHEMA_REF } from '../policy/edit.js';
 import { diffLines, unifiedDiff } from '../inspect/diff.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { applyNpmrc, applyPackageJson, npmSettingsFromPolicy, NPMRC_MARKER } from './npm-settings.js';
+import { applyPnpmPackageJson, applyWorkspaceYaml, pnpmSettingsFromPolicy, PNPM_HOOK_SCRIPT } from './pnpm-settings.js';
 import { githubWorkflow, WORKFLOW_PATH } from './workflow.js';
+import { HOOK } from './npm-settings.js';
+import { parsePackageManagerField } from '../project/package-manager.js';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import semver from 'semver';
 
 const require = createRequire(import.meta.url);
 
@@ -25,7 +30,25 @@ export interface FileChange {
 
 const read = (p: string) => readFile(p, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
 
-export async function planInit(dir: string, opts: { ci?: string; policyPath?: string; now?: Date }): Promise<{ changes: FileChange[]; notes: string[] }> {
+/** Which arrangement init sets up: npm's, or pnpm's (10+ settings in pnpm-workspace.yaml; 9 and older in package.json). */
+export interface Arrangement {
+  pm: 'npm' | 'pnpm';
+  /** pnpm's major version from package.json packageManager; undefined when it does not say. */
+  pnpmMajor?: number;
+}
+
+/** pnpm when package.json packageManager names it, or when pnpm-lock.yaml is the project's lockfile. */
+export function arrangementOf(dir: string, packageManagerField: unknown): Arrangement {
+  const declared = parsePackageManagerField(packageManagerField);
+  const pnpm = declared ? declared.pm === 'pnpm' : existsSync(join(dir, 'pnpm-lock.yaml')) && !existsSync(join(dir, 'package-lock.json'));
+  if (!pnpm) return { pm: 'npm' };
+  return { pm: 'pnpm', ...(declared?.version && { pnpmMajor: semver.major(declared.version) }) };
+}
+
+export async function planInit(
+  dir: string,
+  opts: { ci?: string; policyPath?: string; now?: Date },
+): Promise<{ changes: FileChange[]; notes: string[]; arrangement: Arrangement }> {
   const pkgPath = join(dir, 'package.json');
   const pkgText = await read(pkgPath);
   if (pkgText === null) throw new GuardError('bad-usage', `no package.json in ${dir}`, { remedy: 'run init in the project folder (-C <dir>)' });
@@ -38,18 +61,18 @@ export async function planInit(dir: string, opts: { ci?: string; policyPath?: st
   const npm = await loadNpmSettings(dir);
   const manifest = await readProjectManifest(dir);
   const policy = await loadPolicy(dir, policyText === null ? undefined : policyPath, npm, { allowScripts: manifest?.allowScripts });
+  const arrangement = arrangementOf(dir, (JSON.parse(pkgText) as { packageManager?: unknown }).packageManager);
+  if (arrangement.pm === 'pnpm') {
+    const { notes } = await planPnpm(dir, pkgText, policy, arrangement, changes, opts.now);
+    await addWorkflow(changes, dir, opts.ci);
+    return { changes: changes.filter((c) => c.before !== c.after), notes, arrangement };
+  }
   const settings = npmSettingsFromPolicy(policy, opts.now);
   const npmrcPath = join(dir, '.npmrc');
   const npmrcText = await read(npmrcPath);
   changes.push({ path: npmrcPath, before: npmrcText, after: applyNpmrc(npmrcText ?? '', settings) });
   changes.push({ path: pkgPath, before: pkgText, after: applyPackageJson(pkgText, settings) });
-  if (opts.ci === 'github') {
-    const wfPath = join(dir, WORKFLOW_PATH);
-    const version = (require('../../package.json') as { version: string }).version;
-    changes.push({ path: wfPath, before: await read(wfPath), after: githubWorkflow({ toolSpec: `safe-install@${version}` }) });
-  } else if (opts.ci !== undefined) {
-    throw new GuardError('bad-usage', `--ci ${opts.ci} is not supported (supported: github)`);
-  }
+  await addWorkflow(changes, dir, opts.ci);
   // Packages whose scripts npm's strict mode will refuse until someone decides: say so now, not at the next install.
   try {
     const tree = readLockfile(dir);
@@ -62,7 +85,66 @@ export async function planInit(dir: string, opts: { ci?: string; policyPath?: st
   } catch {
     // no lockfile yet: nothing to warn about
   }
-  return { changes: changes.filter((c) => c.before !== c.after), notes: settings.notes };
+  return { changes: changes.filter((c) => c.before !== c.after), notes: settings.notes, arrangement };
+}
+
+async function addWorkflow(changes: FileChange[], dir: string, ci: string | undefined): Promise<void> {
+  if (ci === 'github') {
+    const wfPath = join(dir, WORKFLOW_PATH);
+    const version = (require('../../package.json') as { version: string }).version;
+    changes.push({ path: wfPath, before: await read(wfPath), after: githubWorkflow({ toolSpec: `safe-install@${version}` }) });
+  } else if (ci !== undefined) {
+    throw new GuardError('bad-usage', `--ci ${ci} is not supported (supported: github)`);
+  }
+}
+
+/**
+ * pnpm's arrangement: the hook in `pnpm:devPreinstall` (pnpm 9 and 10 run it before fetching), and pnpm's own
+ * settings where that pnpm reads them: pnpm-workspace.yaml for pnpm 10+ (pnpm 9 fails on a settings-only
+ * pnpm-workspace.yaml), the package.json `pnpm` field's build list for pnpm 9 and older.
+ */
+async function planPnpm(dir: string, pkgText: string, policy: Awaited<ReturnType<typeof loadPolicy>>, a: Arrangement, changes: FileChange[], now?: Date): Promise<{ notes: string[] }> {
+  const s = pnpmSettingsFromPolicy(policy, now);
+  const legacy = a.pnpmMajor !== undefined && a.pnpmMajor < 10;
+  const pkgPath = join(dir, 'package.json');
+  const pkg = applyPnpmPackageJson(pkgText, s, { legacyBuilds: legacy });
+  changes.push({ path: pkgPath, before: pkgText, after: pkg.text });
+  const notes = [...s.notes, ...pkg.notes];
+  if (legacy) {
+    notes.push(
+      `pnpm ${a.pnpmMajor} (package.json packageManager) has no minimumReleaseAge and no strictDepBuilds, and reads no settings from pnpm-workspace.yaml: ` +
+        'the hook (pnpm:devPreinstall, before anything is fetched) is its only age and integrity guard, and an unlisted build is skipped silently',
+    );
+  } else {
+    const wsPath = join(dir, 'pnpm-workspace.yaml');
+    const wsText = await read(wsPath);
+    const pj = (JSON.parse(pkgText) as { pnpm?: Record<string, unknown> }).pnpm;
+    changes.push({ path: wsPath, before: wsText, after: applyWorkspaceYaml(wsText, s, pj) });
+    if (pj?.neverBuiltDependencies) {
+      notes.push('package.json pnpm.neverBuiltDependencies: its names are now denied in pnpm-workspace.yaml (ignoredBuiltDependencies); remove it from package.json, pnpm refuses it beside onlyBuiltDependencies');
+    }
+    if (a.pnpmMajor === undefined) {
+      notes.push(
+        'package.json has no packageManager naming a pnpm version: the pnpm 10 arrangement (pnpm-workspace.yaml) was chosen; pnpm 9 fails on a pnpm-workspace.yaml without `packages`. ' +
+          'For pnpm 9 set "packageManager": "pnpm@9.x.y" and run init again',
+      );
+    }
+  }
+  if (/\bignore-scripts\s*=\s*true\b/.test((await read(join(dir, '.npmrc'))) ?? '')) {
+    notes.push('.npmrc sets ignore-scripts=true: pnpm then skips pnpm:devPreinstall, so the hook cannot guard a plain install (use `safe-install` in place of pnpm install)');
+  }
+  return { notes };
+}
+
+/** Whether init set this project's package manager up (the marker npm's .npmrc carries, or pnpm's hook script). */
+async function initedHere(dir: string): Promise<boolean> {
+  if ((await read(join(dir, '.npmrc')))?.includes(NPMRC_MARKER)) return true;
+  const pkg = await read(join(dir, 'package.json'));
+  try {
+    return pkg !== null && String((JSON.parse(pkg) as { scripts?: Record<string, unknown> }).scripts?.[PNPM_HOOK_SCRIPT] ?? '').includes(HOOK);
+  } catch {
+    return false;
+  }
 }
 
 export function diffText(c: FileChange, relativeTo: string): string {
@@ -80,14 +162,14 @@ export async function applyChanges(changes: FileChange[]): Promise<void> {
 }
 
 /**
- * After an explicit policy edit (scripts allow|deny, approve): keep npm's settings in step, in a project that
- * init set up (its .npmrc carries the marker). Returns the files it changed.
+ * After an explicit policy edit (scripts allow|deny, approve): keep the package manager's settings in step, in
+ * a project that init set up (npm: its .npmrc carries the marker; pnpm: the hook is in pnpm:devPreinstall).
+ * Returns the files it changed.
  */
 export async function syncNpmSettings(dir: string, policyPath?: string): Promise<string[]> {
-  const npmrc = await read(join(dir, '.npmrc'));
-  if (!npmrc?.includes(NPMRC_MARKER)) return [];
+  if (!(await initedHere(dir))) return [];
   const { changes } = await planInit(dir, { policyPath });
-  const npmOnly = changes.filter((c) => c.path.endsWith('.npmrc') || c.path.endsWith('package.json'));
-  await applyChanges(npmOnly);
-  return npmOnly.map((c) => c.path);
+  const pmOnly = changes.filter((c) => ['.npmrc', 'package.json', 'pnpm-workspace.yaml'].some((f) => c.path === join(dir, f)));
+  await applyChanges(pmOnly);
+  return pmOnly.map((c) => c.path);
 }
