@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('init')
-    .description('set the project up: policy, the package manager's own settings kept in sync with it (npm or pnpm), the install hook, and a CI workflow')
+    .description('set the project up: policy, the package manager settings kept in sync with it (npm or pnpm), the install hook, and a CI workflow')
     .option('-C, --cwd <dir>', 'project folder')
     .option('--policy <path>', 'policy file')
     .option('--ci <provider>', 'also write a CI workflow (github)')

@@ -75,9 +75,9 @@ export function ownGuards(info: PackageManagerInfo, policy: Policy): string[] {
       const age = ageFrom('npm config');
       return [
         age.length
-          ? `npm's min-release-age (${age.join(', ')}) applies when npm resolves a version; \`npm ci\` re-checks no locked version's age`
-          : "npm has no minimum release age set; `npm ci` re-checks no locked version's age",
-        "npm ci checks each tarball against the lockfile's integrity, not the registry's; registry signatures only with `npm audit signatures`",
+          ? `min-release-age (${age.join(', ')}) applies when npm resolves a version; \`npm ci\` re-checks no locked version's age`
+          : "no min-release-age set, and `npm ci` re-checks no locked version's age in any case",
+        "`npm ci` checks each tarball against the lockfile's integrity, not the registry's; registry signatures only with `npm audit signatures`",
       ];
     }
     case 'pnpm': {
@@ -85,21 +85,21 @@ export function ownGuards(info: PackageManagerInfo, policy: Policy): string[] {
       // pnpm re-checks locked versions' age and trust on a frozen install only from 11.1.3 (trustLockfile turns it off).
       const rechecks = v ? semver.gte(v, '11.1.3') : undefined;
       return [
-        `${age.length ? `pnpm's minimumReleaseAge (${age.join(', ')})` : 'pnpm has no minimumReleaseAge set; its age gate'} ` +
+        `${age.length ? `minimumReleaseAge (${age.join(', ')})` : 'no minimumReleaseAge set; the age gate'} ` +
           (rechecks === true
             ? `re-checks locked versions on install (pnpm ${v}, unless trustLockfile is set)`
             : rechecks === false
               ? `applies at resolution only: pnpm ${v} does not re-check a locked version's age or trust (from 11.1.3 it does)`
               : 'applies at resolution only before pnpm 11.1.3 (no packageManager version to tell which pnpm this is)'),
         policy.trust.source.startsWith('pnpm') || policy.trust.source.startsWith('.npmrc')
-          ? `pnpm's trustPolicy (${policy.trust.source}) is enforced here for every locked version`
-          : "pnpm's trustPolicy is not set for this project",
+          ? `trustPolicy (${policy.trust.source}) is enforced by safe-install on every locked version`
+          : 'no trustPolicy set; pnpm verifies no registry signatures',
       ];
     }
     case 'yarn': {
       const age = ageFrom('.yarnrc.yml').concat(ageFrom('~/.yarnrc.yml'), ageFrom('YARN_'));
-      const gate = age.length ? `yarn's npmMinimalAgeGate (${age.join(', ')})` : `yarn's npmMinimalAgeGate (default 1d since yarn 4.15; yarn 1 has none)`;
-      return [`${gate} applies at resolution only: \`yarn install --immutable\` does not re-gate locked versions`, 'yarn verifies no registry signatures or provenance'];
+      const gate = age.length ? `npmMinimalAgeGate (${age.join(', ')})` : `npmMinimalAgeGate (default 1d since yarn 4.15; yarn 1 has none)`;
+      return [`${gate} applies at resolution only: \`yarn install --immutable\` does not re-gate locked versions`, 'verifies no registry signatures or provenance'];
     }
   }
 }
