@@ -130,7 +130,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     tree,
     policy,
     npm,
-    packageManager: { ...pmInfo, guards: ownGuards(pmInfo, policy) },
+    packageManager: { ...pmInfo, guards: ownGuards(pmInfo, policy, tree) },
     now,
     verdicts: tree.packages.map((p) => verdicts.get(p)!),
     errors: errors.sort((a, b) => (a.pkg ?? '').localeCompare(b.pkg ?? '')),

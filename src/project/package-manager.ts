@@ -2,7 +2,7 @@
 // so the report can say where safe-install adds a check and where it repeats one.
 import semver from 'semver';
 import { GuardError } from '../errors.js';
-import type { LockfileFormat } from '../types.js';
+import type { LockedTree, LockfileFormat } from '../types.js';
 import type { PackageManager } from '../install/spawn.js';
 import type { Policy } from '../policy/load.js';
 
@@ -67,16 +67,24 @@ export function choosePackageManager(
  * What the package manager itself checks when it installs this lockfile frozen, next to what safe-install
  * checked. Facts from each tool's changelog and source (see README "Package managers' own guards").
  */
-export function ownGuards(info: PackageManagerInfo, policy: Policy): string[] {
+export function ownGuards(info: PackageManagerInfo, policy: Policy, tree: LockedTree): string[] {
   const ageFrom = (prefix: string) => policy.ageRules.filter((r) => r.source.startsWith(prefix)).map((r) => r.source);
   const v = info.version;
   switch (info.pm) {
     case 'npm': {
       const age = ageFrom('npm config');
+      // Measured with npm 11.19 (test/integration/pm-own-guards.test.ts): npm ci looks a version up, and so
+      // applies min-release-age, only for lockfile entries without a `resolved` URL.
+      const registryPkgs = tree.packages.filter((p) => p.source === 'registry');
+      const withResolved = registryPkgs.filter((p) => p.resolved).length;
+      const recheck =
+        withResolved === registryPkgs.length
+          ? "`npm ci` re-checks no locked version's age (this lockfile records `resolved` URLs)"
+          : withResolved === 0
+            ? '`npm ci` re-checks ages only because this lockfile records no `resolved` URLs, and stops at the first young version'
+            : `\`npm ci\` re-checks the age of only the ${registryPkgs.length - withResolved} entries without a \`resolved\` URL`;
       return [
-        age.length
-          ? `min-release-age (${age.join(', ')}) applies when npm resolves a version; \`npm ci\` re-checks no locked version's age`
-          : "no min-release-age set, and `npm ci` re-checks no locked version's age in any case",
+        age.length ? `min-release-age (${age.join(', ')}) applies when npm resolves a version; ${recheck}` : 'no min-release-age set',
         "`npm ci` checks each tarball against the lockfile's integrity, not the registry's; registry signatures only with `npm audit signatures`",
       ];
     }
@@ -98,7 +106,8 @@ export function ownGuards(info: PackageManagerInfo, policy: Policy): string[] {
     }
     case 'yarn': {
       const age = ageFrom('.yarnrc.yml').concat(ageFrom('~/.yarnrc.yml'), ageFrom('YARN_'));
-      const gate = age.length ? `npmMinimalAgeGate (${age.join(', ')})` : `npmMinimalAgeGate (default 1d since yarn 4.15; yarn 1 has none)`;
+      if (tree.format === 'yarn-v1') return ['yarn 1 has no age gate, and no install-script list (only --ignore-scripts for all)', 'verifies no registry signatures or provenance'];
+      const gate = age.length ? `npmMinimalAgeGate (${age.join(', ')})` : `npmMinimalAgeGate (yarn's default: 1d since 4.15)`;
       return [`${gate} applies at resolution only: \`yarn install --immutable\` does not re-gate locked versions`, 'verifies no registry signatures or provenance'];
     }
   }

@@ -28,22 +28,40 @@ async function lockedProject(tool: Parameters<typeof lockWith>[0]) {
 
 const installed = (dir: string) => existsSync(join(dir, 'node_modules/fresh/package.json')) && JSON.parse(readFileSync(join(dir, 'node_modules/fresh/package.json'), 'utf8')).version;
 
-async function guardRefuses(dir: string, env: NodeJS.ProcessEnv) {
+/** safe-install refuses the same tree; returns what its report says the package manager guards itself. */
+async function guardRefuses(dir: string, env: NodeJS.ProcessEnv): Promise<string> {
   const res = await cli(['check', '--json'], { cwd: dir, env });
   expect(res.code).toBe(1);
-  expect(JSON.parse(res.stdout).packages.find((p: { name: string }) => p.name === 'fresh').findings.map((f: { code: string }) => f.code)).toContain('too-young');
+  const report = JSON.parse(res.stdout);
+  expect(report.packages.find((p: { name: string }) => p.name === 'fresh').findings.map((f: { code: string }) => f.code)).toContain('too-young');
+  return report.packageManager.ownGuards.join('\n');
 }
 
 describe("package managers' own age gates on a frozen install of a young locked version", () => {
-  it('npm 11 (min-release-age=7 in .npmrc): npm ci installs it; safe-install refuses', async () => {
+  it('npm 11 (min-release-age=7 in .npmrc), lockfile with `resolved` (npm\'s default): npm ci installs it; safe-install refuses', async () => {
     const { dir, env } = await lockedProject('npm');
+    expect(JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')).packages['node_modules/fresh'].resolved).toMatch(/^http/);
     writeFileSync(join(dir, '.npmrc'), 'min-release-age=7\n');
     const version = await npm(['--version'], { cwd: dir, env });
     expect(Number.parseInt(version.stdout, 10)).toBeGreaterThanOrEqual(11);
     const res = await npm(['ci', '--ignore-scripts'], { cwd: dir, env });
     expect(res.code, res.stderr).toBe(0);
     expect(installed(dir)).toBe('1.1.0');
-    await guardRefuses(dir, env);
+    expect(await guardRefuses(dir, env)).toMatch(/`npm ci` re-checks no locked version's age \(this lockfile records `resolved` URLs\)/);
+  });
+
+  it('npm 11, lockfile without `resolved` (omit-lockfile-registry-resolved): npm ci refuses at the first young version', async () => {
+    const { dir, env } = await lockedProject('npm');
+    const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8'));
+    expect(lock.packages['node_modules/fresh'].resolved).toBeDefined();
+    for (const entry of Object.values(lock.packages) as { resolved?: string }[]) delete entry.resolved;
+    writeFileSync(join(dir, 'package-lock.json'), JSON.stringify(lock, null, 2));
+    writeFileSync(join(dir, '.npmrc'), 'min-release-age=7\n');
+    const res = await npm(['ci', '--ignore-scripts'], { cwd: dir, env });
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(/ETARGET|No matching version/);
+    expect(installed(dir)).toBe(false);
+    expect(await guardRefuses(dir, env)).toMatch(/re-checks ages only because this lockfile records no `resolved` URLs/);
   });
 
   it('pnpm 10 (minimumReleaseAge: 10080 in pnpm-workspace.yaml): pnpm install --frozen-lockfile installs it; safe-install refuses', async () => {
