@@ -8,7 +8,8 @@ const tick = () => new Promise((r) => setTimeout(r, 30));
 const ENTER = '\r';
 const DOWN = '\u001B[B';
 
-function setup(items: HeldItem[]) {
+/** Render, and wait for the first frame and the input handler (keys typed before it attaches are lost on a loaded machine). */
+async function setup(items: HeldItem[]) {
   const done: { value?: PromptApproval[] } = {};
   const app = render(<OverridePrompt items={items} defaultExpiry="3d" maxExpiryMs={14 * 86_400_000} colour={false} onDone={(a) => (done.value = a)} />);
   const type = async (...keys: string[]) => {
@@ -22,6 +23,8 @@ function setup(items: HeldItem[]) {
     for (let i = 0; i < 100 && !app.lastFrame()!.includes(text); i++) await tick();
     return app.lastFrame()!;
   };
+  await until(`${items[0].name}@${items[0].version}`);
+  await tick();
   return { app, done, type, until };
 }
 
@@ -32,7 +35,7 @@ const ITEMS: HeldItem[] = [
 
 describe('override prompt', () => {
   it('lists held versions with their reason, and fits 80 columns', async () => {
-    const { app } = setup(ITEMS);
+    const { app } = await setup(ITEMS);
     await tick();
     const frame = app.lastFrame()!;
     expect(frame).toContain('> fresh@1.1.0 - too-young: published 1.0d ago');
@@ -41,7 +44,7 @@ describe('override prompt', () => {
   });
 
   it('approve: details (with the inspect summary), a required reason, the default expiry, confirm', async () => {
-    const { done, type, until } = setup(ITEMS.slice(0, 1));
+    const { done, type, until } = await setup(ITEMS.slice(0, 1));
     await type(ENTER);
     expect(await until('install-script-added')).toContain('install-script-added: postinstall');
     await type('a');
@@ -58,7 +61,7 @@ describe('override prompt', () => {
   });
 
   it('an expiry beyond the policy maximum is refused', async () => {
-    const { done, type, until } = setup(ITEMS.slice(0, 1));
+    const { done, type, until } = await setup(ITEMS.slice(0, 1));
     await type(ENTER);
     await until('a: approve');
     await type('a');
@@ -71,7 +74,7 @@ describe('override prompt', () => {
   });
 
   it('a non-overridable version cannot be approved; q declines everything', async () => {
-    const { done, type, until } = setup(ITEMS);
+    const { done, type, until } = await setup(ITEMS);
     await type(DOWN);
     await until('> tampered');
     await type(ENTER);
@@ -86,7 +89,7 @@ describe('override prompt', () => {
   });
 
   it('a pasted reason with a newline submits it, without control characters', async () => {
-    const { type, until } = setup(ITEMS.slice(0, 1));
+    const { type, until } = await setup(ITEMS.slice(0, 1));
     await type(ENTER);
     await until('a: approve');
     await type('a');
