@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LockedTree } from '../../src/types.js';
-import type { TestRegistry } from '../registry/server.js';
+import type { FakeVersion, TestRegistry } from '../registry/server.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = join(ROOT, 'bin', 'safe-install');
@@ -162,4 +162,18 @@ export async function lockWith(tool: keyof typeof TOOLS | 'npm', dir: string, re
   ok(await node(TOOLS.yarnBerry, ['install', '--mode=update-lockfile'], { YARN_ENABLE_IMMUTABLE_INSTALLS: 'false', YARN_GLOBAL_FOLDER: join(home, 'berry') }), 'yarn install --mode=update-lockfile');
   rmSync(rc);
   for (const f of readdirSync(dir)) if (f.startsWith('.yarn') || f.startsWith('.pnp')) rmSync(join(dir, f), { recursive: true, force: true });
+}
+
+/** A publish time old enough for every age rule in the tests. */
+export const OLD = '2024-01-01T00:00:00.000Z';
+
+/**
+ * Versions whose install scripts run `node log.js <event>`, with `logger` as log.js (each test file logs the
+ * fields its assertions need to $SI_TEST_LOG).
+ */
+export function scriptedWith(logger: string) {
+  return (version: string, events: string[], extra: Partial<FakeVersion> = {}): FakeVersion => {
+    const scripts = Object.fromEntries(events.map((e) => [e, `node log.js ${e}`]));
+    return { version, publishedAt: OLD, scripts, files: { 'log.js': logger, 'index.js': 'module.exports = 1;\n' }, ...extra };
+  };
 }

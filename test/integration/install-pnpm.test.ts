@@ -4,10 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestRegistry, type FakeVersion } from '../registry/server.js';
-import { cleanEnv, cli, run, tempDir, withTools } from './helpers.js';
+import { TestRegistry } from '../registry/server.js';
+import { cleanEnv, cli, run, tempDir, withTools, OLD, scriptedWith } from './helpers.js';
 
-const OLD = '2024-01-01T00:00:00.000Z';
 const YOUNG = new Date(Date.now() - 86_400_000).toISOString();
 // Every script appends "<name>@<version>:<event>" to $SI_TEST_LOG: the test sees what ran, which copy, in which order.
 const LOGGER = "const p = require('./package.json'); require('fs').appendFileSync(process.env.SI_TEST_LOG, p.name + '@' + p.version + ':' + process.argv[2] + '\\n')";
@@ -25,10 +24,7 @@ const ENV_PROBE = [
 const rootScript = (e: string) => `node -e "require('fs').appendFileSync(process.env.SI_TEST_LOG, 'app:${e}\\n')"`;
 const ROOT_SCRIPTS = { 'pnpm:devPreinstall': rootScript('devPreinstall'), postinstall: rootScript('postinstall'), prepare: rootScript('prepare') };
 
-function scripted(version: string, events: string[], extra: Partial<FakeVersion> = {}): FakeVersion {
-  const scripts = Object.fromEntries(events.map((e) => [e, `node log.js ${e}`]));
-  return { version, publishedAt: OLD, scripts, files: { 'log.js': LOGGER, 'index.js': 'module.exports = 1;\n' }, ...extra };
-}
+const scripted = scriptedWith(LOGGER);
 
 let registry: TestRegistry;
 

@@ -5,10 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestRegistry, type FakeVersion } from '../registry/server.js';
-import { TOOLS, cleanEnv, cli, run, tempDir, withTools, type RunResult } from './helpers.js';
+import { TestRegistry } from '../registry/server.js';
+import { TOOLS, cleanEnv, cli, run, tempDir, withTools, type RunResult, OLD, scriptedWith } from './helpers.js';
 
-const OLD = '2024-01-01T00:00:00.000Z';
 const YOUNG = new Date(Date.now() - 86_400_000).toISOString();
 // Every script appends "<name>@<version>:<event> <folder> <user agent> <npm_lifecycle_event>" to $SI_TEST_LOG:
 // what ran, in which order, where (relative to the project) and in whose environment.
@@ -20,10 +19,7 @@ const LOGGER = [
 ].join('\n');
 const ROOT_LOG = (e: string) => `node -e "require('fs').appendFileSync(process.env.SI_TEST_LOG, 'app:${e}\\n')"`;
 
-function scripted(version: string, events: string[], extra: Partial<FakeVersion> = {}): FakeVersion {
-  const scripts = Object.fromEntries(events.map((e) => [e, `node log.js ${e}`]));
-  return { version, publishedAt: OLD, scripts, files: { 'log.js': LOGGER, 'index.js': 'module.exports = 1;\n' }, ...extra };
-}
+const scripted = scriptedWith(LOGGER);
 
 type Tool = 'yarn1' | 'berry-pnp' | 'berry-nm';
 

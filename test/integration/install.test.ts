@@ -3,18 +3,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestRegistry, type FakeVersion } from '../registry/server.js';
-import { cleanEnv, cli, npm, tempDir } from './helpers.js';
+import { TestRegistry } from '../registry/server.js';
+import { cleanEnv, cli, npm, tempDir, OLD, scriptedWith } from './helpers.js';
 
-const OLD = '2024-01-01T00:00:00.000Z';
 const YOUNG = new Date(Date.now() - 86_400_000).toISOString();
 // Every script appends "<name>:<event>" to $SI_TEST_LOG, so a test sees exactly what ran and in which order.
 const LOGGER = "require('fs').appendFileSync(process.env.SI_TEST_LOG, require('./package.json').name + ':' + process.argv[2] + '\\n')";
 
-function scripted(version: string, events: string[], extra: Partial<FakeVersion> = {}): FakeVersion {
-  const scripts = Object.fromEntries(events.map((e) => [e, `node log.js ${e}`]));
-  return { version, publishedAt: OLD, scripts, files: { 'log.js': LOGGER, 'index.js': 'module.exports = 1;\n' }, ...extra };
-}
+const scripted = scriptedWith(LOGGER);
 
 let registry: TestRegistry;
 
