@@ -43,26 +43,41 @@ export interface LockedTree {
   packages: LockedPackage[];
 }
 
-/** What the checks need to know about one published version, kept slim for the cache. */
-export interface VersionFacts {
+/**
+ * What the checks read of every published version of a package: release age and its fallback (publish time,
+ * deprecation), trust downgrade (time and trust evidence of every earlier version), change summaries
+ * (publisher, install scripts, attestations of a replaced version). Kept for all versions, so it stays small.
+ */
+export interface VersionSummary {
+  full?: false;
   /** ISO time from the packument's `time[version]`. */
   publishedAt?: string;
-  integrity?: string;
-  shasum?: string;
-  tarball?: string;
-  signatures: { keyid: string; sig: string }[];
   attestationsUrl?: string;
   provenancePredicate?: string;
-  /** preinstall/install/postinstall from the registry manifest (what the registry claims). */
-  installScripts: Record<string, string>;
+  /** preinstall/install/postinstall from the registry manifest (what the registry claims); absent when none. */
+  installScripts?: Record<string, string>;
   /** The manifest says `gypfile: true` (an implicit `node-gyp rebuild`). */
   gypfile?: boolean;
-  repository?: string;
   publisher?: string;
   trustedPublisher?: boolean;
   /** `_npmUser.approver`: a staged publish approved by a maintainer (npm's `npm stage` flow). */
   approved?: boolean;
   deprecated?: string;
+}
+
+/**
+ * Everything the checks need about a locked version: the summary plus hashes, tarball, signatures and
+ * repository. Only versions the registry client was asked for carry it (`full: true`); read it through
+ * `fullVersion()`, which fails closed on a summary.
+ */
+export interface VersionFacts extends Omit<VersionSummary, 'full' | 'installScripts'> {
+  full: true;
+  integrity?: string;
+  shasum?: string;
+  tarball?: string;
+  signatures: { keyid: string; sig: string }[];
+  installScripts: Record<string, string>;
+  repository?: string;
 }
 
 /** Slim metadata of one package name on one registry. */
@@ -72,7 +87,8 @@ export interface PackageFacts {
   /** When this was fetched from the registry (ISO). */
   fetchedAt: string;
   distTags: Record<string, string>;
-  versions: Record<string, VersionFacts>;
+  /** Every version: full facts for the versions asked for (the locked ones), a summary for the rest. */
+  versions: Record<string, VersionFacts | VersionSummary>;
   /** Some version carries `_npmUser`: false means the registry strips it (a mirror), so publisher-based trust is undecidable. */
   hasPublisherData?: boolean;
 }

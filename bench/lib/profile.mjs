@@ -13,11 +13,11 @@ function label(cf, root) {
 const FS_CALLS = ['openFileHandle', 'read', 'fstat', 'close', 'writeBuffer', 'writeString', 'writeLatin1String', 'rename', 'mkdir', 'readFileUtf8', 'lstat', 'stat', 'realpath', 'readdir', 'unlink', 'chmod'];
 const BUCKETS = [
   ['loading modules (resolve, read, compile)', (f) => /^node:internal\/modules\//.test(f.url) || ['compileSourceTextModule', 'wrapSafe', 'internalModuleStat', 'ModuleWrap'].includes(f.functionName)],
-  ['JSON.parse of packuments (fetchFromRegistry self time)', (f) => f.functionName === 'fetchFromRegistry', true],
+  ['JSON.parse of packuments (fetchFromRegistry / parsePackument self time)', (f) => f.functionName === 'fetchFromRegistry' || f.functionName === 'parsePackument', true],
   ['packument -> slim facts', (f) => f.functionName === 'slimPackument' || /\/dist\/registry\/facts\.js$/.test(f.url)],
   ['metadata cache: read + JSON.parse', (f) => /\/dist\/registry\/cache\.js$/.test(f.url) && ['get', 'getDoc'].includes(f.functionName)],
   ['metadata cache: write (JSON.stringify, mkdir, write, rename)', (f) => /\/dist\/registry\/cache\.js$/.test(f.url) && ['put', 'putDoc', 'write'].includes(f.functionName)],
-  ['HTTP client (npm-registry-fetch, make-fetch-happen, minipass, agents, node:http)', (f) => /node_modules\/(npm-registry-fetch|make-fetch-happen|minipass[^/]*|@npmcli\/agent|agent-base|socks[^/]*|lru-cache|http-cache-semantics|proc-log|promise-retry|retry)\//.test(f.url) || /^node:(_http|net|internal\/http|internal\/stream|stream|zlib|internal\/streams|internal\/dns|dns)/.test(f.url)],
+  ['HTTP client (undici or npm-registry-fetch, make-fetch-happen, minipass, agents, node:http; body reading)', (f) => /node_modules\/(undici|npm-registry-fetch|make-fetch-happen|minipass[^/]*|@npmcli\/agent|agent-base|socks[^/]*|lru-cache|http-cache-semantics|proc-log|promise-retry|retry)\//.test(f.url) || /\/dist\/registry\/(http|body)\.js$/.test(f.url) || /^node:(_http|net|internal\/http|internal\/stream|stream|zlib|internal\/streams|internal\/dns|dns)/.test(f.url)],
   ['registry signature verification (ECDSA P-256)', (f) => f.functionName === 'verifyRegistrySignature'],
   ['provenance verification (sigstore)', (f) => /node_modules\/@sigstore\//.test(f.url) || /\/dist\/verify\/provenance\.js$/.test(f.url)],
   ['other checks and verdicts', (f) => /\/dist\/(checks|verdict)\//.test(f.url) || f.functionName === 'judge'],

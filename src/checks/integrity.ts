@@ -4,9 +4,10 @@ import ssri from 'ssri';
 import type { Finding, LockedPackage, VersionFacts } from '../types.js';
 import type { Check } from './types.js';
 import { finding } from './finding.js';
+import { fullVersion } from '../registry/facts.js';
 
 /** The registry's hashes as one SRI: dist.integrity plus the legacy sha1 shasum. */
-function registryHashes(v: VersionFacts): ReturnType<typeof ssri.parse> | undefined {
+function registryHashes(v: Partial<VersionFacts>): ReturnType<typeof ssri.parse> | undefined {
   const parts = [v.integrity, v.shasum && /^[0-9a-f]{40}$/i.test(v.shasum) ? ssri.fromHex(v.shasum, 'sha1').toString() : undefined]
     .filter(Boolean)
     .join(' ');
@@ -14,7 +15,7 @@ function registryHashes(v: VersionFacts): ReturnType<typeof ssri.parse> | undefi
 }
 
 /** 'match' | 'mismatch' | 'uncomparable' over the strongest algorithm both sides have. */
-export function compareIntegrity(locked: string, v: VersionFacts): 'match' | 'mismatch' | 'uncomparable' {
+export function compareIntegrity(locked: string, v: Partial<VersionFacts>): 'match' | 'mismatch' | 'uncomparable' {
   const lockedSri = ssri.parse(locked);
   const reg = registryHashes(v);
   if (!reg || !lockedSri) return 'uncomparable';
@@ -37,7 +38,7 @@ export const integrity: Check = {
         }),
       ];
     }
-    const version = facts.versions[pkg.version];
+    const version = fullVersion(facts, pkg.version);
     if (!version) {
       return [
         finding(policy, 'integrity', 'version-not-in-registry', 'block', `the registry has no version ${pkg.version} of ${pkg.name}`, {

@@ -5,6 +5,7 @@ import type { Finding } from '../types.js';
 import { matchesAny, matchesPattern } from '../policy/pattern.js';
 import type { Check } from './types.js';
 import { finding } from './finding.js';
+import { fullVersion } from '../registry/facts.js';
 
 /** github.com/owner/repo from the many ways a repository is written (git+https, ssh, shorthand, .git). */
 export function normalizeRepository(url: string | undefined): string | undefined {
@@ -24,7 +25,7 @@ export const provenance: Check = {
   id: 'provenance',
   run(pkg, { facts, provenance: outcome }, { policy }): Finding[] {
     if (pkg.source !== 'registry' || !facts || facts === 'missing') return [];
-    const v = facts.versions[pkg.version];
+    const v = fullVersion(facts, pkg.version);
     if (!v) return [];
     const out: Finding[] = [];
     const required = matchesAny(policy.provenance.require, pkg.name, pkg.version);

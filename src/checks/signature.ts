@@ -4,6 +4,7 @@ import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import type { Finding, LockedPackage } from '../types.js';
 import type { Check, RegistryKey } from './types.js';
 import { finding } from './finding.js';
+import { fullVersion } from '../registry/facts.js';
 
 const keyObjects = new Map<string, KeyObject | null>();
 
@@ -34,7 +35,7 @@ export const signature: Check = {
   id: 'signature',
   run(pkg: LockedPackage, { facts, keys }, { policy }): Finding[] {
     if (pkg.source !== 'registry' || !facts || facts === 'missing' || !keys) return [];
-    const v = facts.versions[pkg.version];
+    const v = fullVersion(facts, pkg.version);
     if (!v) return [];
     if (keys.kind === 'none') {
       return [

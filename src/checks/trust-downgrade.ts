@@ -3,7 +3,7 @@
 // all majors; prereleases skipped for a stable version), as pnpm's `trustPolicy: no-downgrade`. Unlike pnpm,
 // the locked version's provenance counts only when its attestation verified: a forged field cannot pass.
 import semver from 'semver';
-import type { Finding, PackageFacts, VersionFacts } from '../types.js';
+import type { Finding, PackageFacts, VersionFacts, VersionSummary } from '../types.js';
 import { matchesAny } from '../policy/pattern.js';
 import type { Check } from './types.js';
 import { finding } from './finding.js';
@@ -11,21 +11,46 @@ import { finding } from './finding.js';
 /** none < provenance < trusted publisher (with provenance) < staged publish approved by a maintainer. */
 export const EVIDENCE = ['no trust evidence', 'provenance attestation', 'trusted publisher', 'approved staged publish'] as const;
 
-export function evidenceOf(v: VersionFacts, provenanceVerified?: boolean): number {
+export function evidenceOf(v: VersionFacts | VersionSummary, provenanceVerified?: boolean): number {
   const provenance = provenanceVerified ?? Boolean(v.provenancePredicate);
   if (v.approved && provenance) return 3;
   if (v.trustedPublisher && provenance) return 2;
   return provenance ? 1 : 0;
 }
 
+/** Per package (not per locked version): each dated version's time, evidence and channel, in the registry's order. */
+interface Dated {
+  version: string;
+  t: number;
+  rank: number;
+  prerelease: boolean;
+}
+const datedCache = new WeakMap<PackageFacts, { dated: Dated[]; anyAttestations: boolean }>();
+
+/** Parsing every version's time and semver once per package, not once per locked version of it. */
+function datedVersions(facts: PackageFacts): { dated: Dated[]; anyAttestations: boolean } {
+  let out = datedCache.get(facts);
+  if (!out) {
+    out = { dated: [], anyAttestations: false };
+    for (const [version, v] of Object.entries(facts.versions)) {
+      if (v.attestationsUrl) out.anyAttestations = true;
+      // Only versions with evidence can be the strongest (rank 0 is the starting point): skip the rest early.
+      const rank = evidenceOf(v);
+      if (rank === 0) continue;
+      const t = Date.parse(v.publishedAt ?? '');
+      if (Number.isFinite(t)) out.dated.push({ version, t, rank, prerelease: semver.prerelease(version) !== null });
+    }
+    datedCache.set(facts, out);
+  }
+  return out;
+}
+
 function strongestBefore(facts: PackageFacts, before: number, stableOnly: boolean): { rank: number; version?: string } {
   let best: { rank: number; version?: string } = { rank: 0 };
-  for (const [version, v] of Object.entries(facts.versions)) {
-    if (stableOnly && semver.prerelease(version) !== null) continue;
-    const t = Date.parse(v.publishedAt ?? '');
-    if (!Number.isFinite(t) || t >= before) continue;
-    const rank = evidenceOf(v);
-    if (rank > best.rank) best = { rank, version };
+  for (const d of datedVersions(facts).dated) {
+    if (stableOnly && d.prerelease) continue;
+    if (d.t >= before) continue;
+    if (d.rank > best.rank) best = { rank: d.rank, version: d.version };
   }
   return best;
 }
@@ -40,7 +65,7 @@ export const trustDowngrade: Check = {
     if (excluded) return [];
     const published = Date.parse(v.publishedAt ?? '');
     if (policy.trust.ignoreAfterMs !== undefined && Number.isFinite(published) && now.getTime() - published > policy.trust.ignoreAfterMs) return [];
-    const anyAttestations = Object.values(facts.versions).some((x) => x.attestationsUrl);
+    const { anyAttestations } = datedVersions(facts);
     if (!facts.hasPublisherData && !anyAttestations) {
       return [
         finding(policy, 'trust-downgrade', 'trust-undecidable', 'warn', `the registry serves no publisher (_npmUser) or attestation data for ${pkg.name}, so a trust downgrade cannot be decided`, {

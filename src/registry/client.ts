@@ -1,23 +1,24 @@
-// Fetches package metadata the way npm does (npm-registry-fetch with the user's npm settings: auth per
-// registry, scoped registries, TLS, proxies), with bounded concurrency, retries, a per-request timeout,
-// and the slim on-disk cache revalidated by ETag/Last-Modified or, when the server sends neither, a TTL.
-import type npmFetchType from 'npm-registry-fetch';
-
-// npm-registry-fetch (and its HTTP stack) loads on the first request: a warm run served from the cache needs none.
-let fetchModule: Promise<typeof npmFetchType> | undefined;
-const npmFetch = async (url: string, opts: npmFetchType.Options) => {
-  fetchModule ??= import('npm-registry-fetch').then((m) => m.default);
-  return (await fetchModule)(url, opts);
-};
+// Fetches package metadata the way npm does (the user's npm settings: auth per registry, scoped registries,
+// TLS, proxies; see http.ts), with bounded concurrency, retries, a per-request timeout, and the slim on-disk
+// cache revalidated by ETag/Last-Modified or, when the server sends neither, a TTL.
 import { GuardError, redact } from '../errors.js';
 import type { PackageFacts } from '../types.js';
 import { registryFor, type NpmSettings } from '../project/npm-config.js';
 import { FactsCache, type CacheEntry } from './cache.js';
-import { MalformedPackumentError, slimPackument } from './facts.js';
+import { fullVersions, MalformedPackumentError, slimPackument } from './facts.js';
 import { limiter } from './limit.js';
+import { readBody } from './body.js';
+import { asFetchError, createTransport, type Transport } from './http.js';
 import type { RegistryKey } from '../checks/types.js';
 
 const KEYS_TTL_MS = 24 * 3_600_000;
+/**
+ * A packument over 1 MiB (typescript's is 10 MB, @types/node's 9 MB) waits for one of two slots before it is read
+ * on and parsed: cold, 16 of them in flight at once made the peak memory.
+ */
+const LARGE_BODY = 1 << 20;
+const LARGE_BODIES = 2;
+const SMALL_ONLY = limiter(1);
 
 export interface RegistryClientOptions {
   settings: NpmSettings;
@@ -48,20 +49,28 @@ export interface FetchStats {
 export class RegistryClient {
   private readonly cache: FactsCache;
   private readonly limit: ReturnType<typeof limiter>;
+  /** Large packuments read and parsed at once (see body.ts). */
+  private readonly largeSlots = limiter(LARGE_BODIES);
   readonly stats: FetchStats = { network: 0, revalidated: 0, cache: 0, bytes: 0 };
 
-  /** The npm options npm-registry-fetch reads, built once (npm's flat config has ~130 keys and the CA bundle). */
-  private readonly fetchOptions: Record<string, unknown>;
+  /** HTTP GETs with npm's settings (http.ts); the options are built once (npm's flat config has ~130 keys and the CA bundle). */
+  private readonly transport: Transport;
 
   constructor(private readonly opts: RegistryClientOptions) {
     this.cache = new FactsCache(opts.cacheDir);
     this.limit = limiter(opts.concurrency);
-    this.fetchOptions = fetchOptionsFrom(opts.settings.flat, opts.concurrency);
+    this.transport = createTransport({ fetchOptions: fetchOptionsFrom(opts.settings.flat, opts.concurrency), timeoutMs: this.timeoutMs, retries: opts.retries });
+  }
+
+  /** npm-registry-fetch's reading of a timeout: 0 means its default, 30 s. */
+  private get timeoutMs(): number {
+    return this.opts.timeoutMs || 30_000;
   }
 
   /**
-   * Facts for `name`. `needVersions` are the versions the caller must find: a fresh cache entry that
-   * lacks one of them is refetched (a version published since the entry was written).
+   * Facts for `name`. `needVersions` are the versions the caller needs full facts for (the locked ones); the
+   * others come as summaries. A fresh cache entry that lacks full facts for one of them is refetched (a
+   * version published since the entry was written, or one another lockfile locked).
    */
   facts(name: string, needVersions: string[] = []): Promise<FactsResult> {
     return this.limit(() => this.load(name, needVersions));
@@ -74,7 +83,7 @@ export class RegistryClient {
     if (this.opts.offline) {
       throw new GuardError('cache-miss', `no cached signing keys for ${redact(registry)} (--offline)`, { remedy: 'run once without --offline to fill the cache' });
     }
-    const doc = await this.limit(() => getJson(`${registry}-/npm/v1/keys`, this.requestOptions(), 'the registry signing keys', registry));
+    const doc = await this.limit(() => getJson(this.transport, `${registry}-/npm/v1/keys`, 'the registry signing keys', registry, this.timeoutMs));
     let keys: RegistryKey[] | null = null;
     if (doc !== null) {
       const list = (doc as { keys?: unknown }).keys;
@@ -97,22 +106,26 @@ export class RegistryClient {
     } catch {
       // keep the standard path
     }
-    return this.limit(() => getJson(`${registry}${path}`, this.requestOptions(), `attestations of ${name}@${version}`, registry));
-  }
-
-  private requestOptions(): Record<string, unknown> {
-    return {
-      ...this.fetchOptions,
-      timeout: this.opts.timeoutMs,
-      retry: { retries: this.opts.retries, factor: 2, minTimeout: 300, maxTimeout: 3000, randomize: true },
-    };
+    return this.limit(() => getJson(this.transport, `${registry}${path}`, `attestations of ${name}@${version}`, registry, this.timeoutMs));
   }
 
   private async load(name: string, needVersions: string[]): Promise<FactsResult> {
     const registry = registryFor(name, this.opts.settings);
     const cached = await this.cache.get(registry, name);
-    const hasAll = cached && needVersions.every((v) => v in cached.facts.versions);
+    const hasAll = cached && needVersions.every((v) => cached.facts.versions[v]?.full === true);
     if (this.opts.offline) {
+      // A version the entry knows only as a summary cannot be checked from the cache. (One it does not know
+      // at all is served as before: the integrity check reports it missing from the registry.)
+      const summaryOnly = cached && needVersions.find((v) => v in cached.facts.versions && !cached.facts.versions[v].full);
+      if (summaryOnly) {
+        return {
+          kind: 'error',
+          error: new GuardError('cache-miss', `the cached metadata for ${name} lacks the full facts of ${name}@${summaryOnly} (--offline)`, {
+            pkg: name,
+            remedy: 'run once without --offline to fill the cache',
+          }),
+        };
+      }
       if (cached) {
         this.stats.cache++;
         return { kind: 'facts', facts: cached.facts, from: 'cache' };
@@ -129,53 +142,52 @@ export class RegistryClient {
       this.stats.cache++;
       return { kind: 'facts', facts: cached.facts, from: 'cache' };
     }
+    // Full facts are kept for the versions asked for now and those a previous run asked for (another project
+    // sharing the cache may lock them), so two lockfiles do not refetch each other's versions forever.
+    const full = new Set(needVersions);
+    if (cached) for (const v of fullVersions(cached.facts)) full.add(v);
     try {
-      return await this.fetchFromRegistry(name, registry, cached && hasAll ? cached : undefined);
+      return await this.fetchFromRegistry(name, registry, full, cached && hasAll ? cached : undefined);
     } catch (err) {
       return { kind: 'error', error: toGuardError(err, name, registry) };
     }
   }
 
-  private async fetchFromRegistry(name: string, registry: string, cached?: CacheEntry): Promise<FactsResult> {
+  /** `cached` (revalidated by ETag/Last-Modified) is given only when it has full facts for every version asked for. */
+  private async fetchFromRegistry(name: string, registry: string, full: ReadonlySet<string>, cached?: CacheEntry): Promise<FactsResult> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (cached?.etag) headers['if-none-match'] = cached.etag;
     if (cached?.lastModified) headers['if-modified-since'] = cached.lastModified;
-    const res = await npmFetch(`/${escapeName(name)}`, {
-      ...this.fetchOptions,
-      registry,
-      headers,
-      // npm-registry-fetch's own HTTP cache would store whole packuments; ours stores slim facts.
-      cache: undefined,
-      preferOnline: true,
-      timeout: this.opts.timeoutMs,
-      retry: { retries: this.opts.retries, factor: 2, minTimeout: 300, maxTimeout: 3000, randomize: true },
-    } as npmFetchType.Options).catch((err: { statusCode?: number }) => {
-      if (err.statusCode === 404) return null;
-      throw err;
-    });
+    // Joined as npm-registry-fetch joins a registry and a path.
+    const res = await this.transport.get(`${registry.trim().replace(/\/?$/, '')}/${escapeName(name)}`, { registry, headers });
     const now = new Date();
     if (res === null) return { kind: 'missing', registry };
     if (res.status === 304 && cached) {
+      res.discard();
       this.stats.revalidated++;
       const entry: CacheEntry = { ...cached, checkedAt: now.toISOString() };
       await this.cache.put(registry, name, entry).catch(() => {});
       return { kind: 'facts', facts: cached.facts, from: 'revalidated' };
     }
-    const text = await res.text();
-    this.stats.network++;
-    this.stats.bytes += text.length;
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch {
-      throw new MalformedPackumentError(`the registry answered ${res.status} with a body that is not JSON (${text.length} bytes)`);
-    }
-    const facts = slimPackument(doc, registry, now);
+    const limits = { large: LARGE_BODY, largeSlots: this.largeSlots, timeoutMs: this.timeoutMs };
+    // Named, so profiles (bench/lib/profile.mjs) can tell the parse apart.
+    const parsePackument = (text: string) => {
+      this.stats.network++;
+      this.stats.bytes += text.length;
+      let doc: unknown;
+      try {
+        doc = JSON.parse(text);
+      } catch {
+        throw new MalformedPackumentError(`the registry answered ${res.status} with a body that is not JSON (${text.length} bytes)`);
+      }
+      return slimPackument(doc, registry, now, full);
+    };
+    const facts = await readBody(res.body, limits, parsePackument, `the metadata of ${name}`);
     if (facts.name !== name) throw new MalformedPackumentError(`the packument is for "${facts.name}", not "${name}"`);
     const entry: CacheEntry = {
       checkedAt: now.toISOString(),
-      etag: res.headers.get('etag') ?? undefined,
-      lastModified: res.headers.get('last-modified') ?? undefined,
+      etag: res.header('etag'),
+      lastModified: res.header('last-modified'),
       facts,
     };
     // A cache that cannot be written slows the next run; it does not make this one wrong.
@@ -199,14 +211,12 @@ function fetchOptionsFrom(flat: Record<string, unknown>, concurrency: number): R
 }
 
 /** GET a JSON document from a registry; null for 404. Errors become GuardErrors naming `what`. */
-async function getJson(url: string, options: Record<string, unknown>, what: string, registry: string): Promise<unknown | null> {
+async function getJson(transport: Transport, url: string, what: string, registry: string, timeoutMs: number): Promise<unknown | null> {
   try {
-    const res = await npmFetch(url, { ...options, registry, cache: undefined, preferOnline: true } as npmFetchType.Options).catch((err: { statusCode?: number }) => {
-      if (err.statusCode === 404) return null;
-      throw err;
-    });
+    const res = await transport.get(url, { registry, headers: { accept: '*/*' } });
     if (res === null) return null;
-    const text = await res.text();
+    // Small documents: never counted as large.
+    const text = await readBody(res.body, { large: Infinity, largeSlots: SMALL_ONLY, timeoutMs }, (t) => t, what);
     try {
       return JSON.parse(text);
     } catch {
@@ -222,6 +232,7 @@ export function escapeName(name: string): string {
 }
 
 function toGuardError(err: unknown, name: string, registry: string): GuardError {
+  err = asFetchError(err);
   const e = err as { code?: string; type?: string; statusCode?: number; message?: string };
   const where = `${name} from ${redact(registry)}`;
   const msg = redact(e.message ?? String(err));

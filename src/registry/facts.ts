@@ -1,6 +1,8 @@
-// Packument -> slim facts: only what the checks need per version, so the cache stays small and a 10 MB
-// packument is dropped as soon as it has been read.
-import type { PackageFacts, VersionFacts } from '../types.js';
+// Packument -> slim facts: a small summary of every version (what release age, its fallback and trust
+// downgrade read across versions) and full facts only for the versions asked for (the locked ones), so the
+// cache stays small and a 10 MB packument is dropped as soon as it has been read.
+import { GuardError } from '../errors.js';
+import type { PackageFacts, VersionFacts, VersionSummary } from '../types.js';
 
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall'] as const;
 
@@ -13,7 +15,8 @@ function isObject(v: unknown): v is Json {
 /** Thrown when a packument is not shaped like one; the client turns it into a GuardError for the package. */
 export class MalformedPackumentError extends Error {}
 
-export function slimPackument(doc: unknown, registry: string, fetchedAt: Date): PackageFacts {
+/** `full`: the versions that get full facts (those that exist; the others are simply absent). */
+export function slimPackument(doc: unknown, registry: string, fetchedAt: Date, full: ReadonlySet<string> = new Set()): PackageFacts {
   if (!isObject(doc)) throw new MalformedPackumentError('the packument is not a JSON object');
   const name = doc.name;
   if (typeof name !== 'string') throw new MalformedPackumentError('the packument has no "name"');
@@ -22,21 +25,52 @@ export function slimPackument(doc: unknown, registry: string, fetchedAt: Date): 
   if (versions !== undefined && !isObject(versions)) throw new MalformedPackumentError('"versions" is not an object');
   const time = isObject(doc.time) ? doc.time : {};
   const distTags = isObject(doc['dist-tags']) ? (doc['dist-tags'] as Record<string, string>) : {};
-  const out: Record<string, VersionFacts> = {};
+  const out: Record<string, VersionFacts | VersionSummary> = {};
+  let hasPublisherData = false;
   for (const [version, manifest] of Object.entries(versions ?? {})) {
     if (!isObject(manifest)) throw new MalformedPackumentError(`version ${version} is not an object`);
-    out[version] = slimVersion(manifest, typeof time[version] === 'string' ? (time[version] as string) : undefined);
+    const publishedAt = typeof time[version] === 'string' ? (time[version] as string) : undefined;
+    out[version] = full.has(version) ? fullVersionOf(manifest, publishedAt) : summaryOf(manifest, publishedAt);
+    if (isObject(manifest._npmUser)) hasPublisherData = true;
   }
-  const hasPublisherData = Object.values(versions ?? {}).some((m) => isObject(m) && isObject(m._npmUser));
   return { name, registry, fetchedAt: fetchedAt.toISOString(), distTags, versions: out, hasPublisherData };
 }
 
-function slimVersion(manifest: Json, publishedAt: string | undefined): VersionFacts {
+/** The versions that carry full facts. */
+export function fullVersions(facts: PackageFacts): string[] {
+  return Object.keys(facts.versions).filter((v) => facts.versions[v].full);
+}
+
+/**
+ * The full facts of a locked version; undefined when the registry has no such version. The client loads full
+ * facts for every version it is asked for, so a summary here is a bug: it stops the package (fails closed)
+ * rather than read as "no integrity" or "no signature".
+ */
+export function fullVersion(facts: PackageFacts, version: string): VersionFacts | undefined {
+  const v = facts.versions[version];
+  if (!v) return undefined;
+  if (!v.full) {
+    throw new GuardError('cache-miss', `only summary metadata was loaded for ${facts.name}@${version}, not its full facts`, {
+      pkg: facts.name,
+      remedy: 'retry; if it persists, remove the safe-install cache folder and report a bug',
+    });
+  }
+  return v;
+}
+
+function summaryOf(manifest: Json, publishedAt: string | undefined): VersionSummary {
+  const v: VersionSummary = {};
+  if (publishedAt !== undefined) v.publishedAt = publishedAt;
+  const scripts = installScriptsOf(manifest);
+  if (Object.keys(scripts).length) v.installScripts = scripts;
+  addShared(v, manifest);
+  return v;
+}
+
+function fullVersionOf(manifest: Json, publishedAt: string | undefined): VersionFacts {
   const dist = isObject(manifest.dist) ? manifest.dist : {};
-  const scripts = isObject(manifest.scripts) ? manifest.scripts : {};
-  const installScripts: Record<string, string> = {};
-  for (const s of INSTALL_SCRIPTS) if (typeof scripts[s] === 'string') installScripts[s] = scripts[s] as string;
   const facts: VersionFacts = {
+    full: true,
     publishedAt,
     integrity: typeof dist.integrity === 'string' ? dist.integrity : undefined,
     shasum: typeof dist.shasum === 'string' ? dist.shasum : undefined,
@@ -44,23 +78,36 @@ function slimVersion(manifest: Json, publishedAt: string | undefined): VersionFa
     signatures: Array.isArray(dist.signatures)
       ? dist.signatures.filter(isObject).map((s) => ({ keyid: String(s.keyid), sig: String(s.sig) }))
       : [],
-    installScripts,
+    installScripts: installScriptsOf(manifest),
   };
-  if (manifest.gypfile === true) facts.gypfile = true;
-  if (isObject(dist.attestations) && typeof dist.attestations.url === 'string') {
-    facts.attestationsUrl = dist.attestations.url;
-    const prov = dist.attestations.provenance;
-    if (isObject(prov) && typeof prov.predicateType === 'string') facts.provenancePredicate = prov.predicateType;
-  }
   const repo = manifest.repository;
   if (typeof repo === 'string') facts.repository = repo;
   else if (isObject(repo) && typeof repo.url === 'string') facts.repository = repo.url;
+  addShared(facts, manifest);
+  return facts;
+}
+
+function installScriptsOf(manifest: Json): Record<string, string> {
+  const scripts = isObject(manifest.scripts) ? manifest.scripts : {};
+  const out: Record<string, string> = {};
+  for (const s of INSTALL_SCRIPTS) if (typeof scripts[s] === 'string') out[s] = scripts[s] as string;
+  return out;
+}
+
+/** The fields a summary and full facts share (besides time and scripts). */
+function addShared(v: VersionSummary | VersionFacts, manifest: Json): void {
+  const dist = isObject(manifest.dist) ? manifest.dist : {};
+  if (manifest.gypfile === true) v.gypfile = true;
+  if (isObject(dist.attestations) && typeof dist.attestations.url === 'string') {
+    v.attestationsUrl = dist.attestations.url;
+    const prov = dist.attestations.provenance;
+    if (isObject(prov) && typeof prov.predicateType === 'string') v.provenancePredicate = prov.predicateType;
+  }
   const user = manifest._npmUser;
   if (isObject(user)) {
-    if (typeof user.name === 'string') facts.publisher = user.name;
-    if (user.trustedPublisher) facts.trustedPublisher = true;
-    if (user.approver) facts.approved = true;
+    if (typeof user.name === 'string') v.publisher = user.name;
+    if (user.trustedPublisher) v.trustedPublisher = true;
+    if (user.approver) v.approved = true;
   }
-  if (typeof manifest.deprecated === 'string') facts.deprecated = manifest.deprecated;
-  return facts;
+  if (typeof manifest.deprecated === 'string') v.deprecated = manifest.deprecated;
 }

@@ -7,6 +7,7 @@ import type { KeysInput, ProvenanceInput, RegistryKey } from '../checks/types.js
 import type { Policy } from '../policy/load.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { FactsCache } from '../registry/cache.js';
+import { fullVersion } from '../registry/facts.js';
 
 export class EvidenceCollector {
   private readonly keysByRegistry = new Map<string, Promise<KeysInput>>();
@@ -46,7 +47,7 @@ export class EvidenceCollector {
 
   /** The locked version's attestation outcome, or undefined when it advertises none. */
   async provenance(facts: PackageFacts, version: string, keys: KeysInput): Promise<ProvenanceInput | undefined> {
-    const v = facts.versions[version];
+    const v = fullVersion(facts, version);
     if (!v?.attestationsUrl) return undefined;
     if (!v.integrity) return { kind: 'failed', code: 'attestations-malformed', message: 'attestations are advertised for a version without an integrity' };
     const key = `${facts.name}@${version}:${v.integrity}:${keys.kind}`;

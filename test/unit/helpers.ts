@@ -16,9 +16,10 @@ export function pkg(over: Partial<LockedPackage> & { name: string; version: stri
   };
 }
 
+/** Facts whose every version is full (as the registry client loads the versions it is asked for). */
 export function facts(name: string, versions: Record<string, Partial<VersionFacts>>): PackageFacts {
   const out: Record<string, VersionFacts> = {};
-  for (const [v, f] of Object.entries(versions)) out[v] = { signatures: [], installScripts: {}, ...f };
+  for (const [v, f] of Object.entries(versions)) out[v] = { signatures: [], installScripts: {}, ...f, full: true };
   return { name, registry: 'http://r.test/', fetchedAt: new Date().toISOString(), distTags: {}, versions: out };
 }
 

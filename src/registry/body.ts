@@ -1,0 +1,65 @@
+// Reads a response body, holding at most a few large ones at once: the cold check's peak memory came from
+// several multi-MB packuments read and parsed together (16 requests in flight). A body that grows past
+// `large` bytes stops being read (the socket applies backpressure) until a large-body slot is free, and keeps
+// the slot while it is parsed, so only that many large documents and their parse trees are alive at once.
+import { limiter } from './limit.js';
+
+export interface BodyLimits {
+  /** Bytes after which a body counts as large. */
+  large: number;
+  /** Runs the rest of a large body's reading and its `consume`; created with limiter(n). */
+  largeSlots: ReturnType<typeof limiter>;
+  /** Time allowed for reading the body (waiting for a slot does not count). */
+  timeoutMs: number;
+}
+
+export class BodyTimeoutError extends Error {
+  readonly type = 'body-timeout';
+}
+
+/** Read `body` whole, then `consume` its text (decoded as UTF-8). */
+export async function readBody<T>(body: AsyncIterable<Buffer | string>, limits: BodyLimits, consume: (text: string) => T, what: string): Promise<T> {
+  const it = body[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let budget = limits.timeoutMs;
+
+  /** Reads until more than `until` bytes are in or the body ends; true when it ended. */
+  const readUntil = async (until: number): Promise<boolean> => {
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new BodyTimeoutError(`timed out reading ${what} (over ${limits.timeoutMs}ms)`)), budget);
+    });
+    try {
+      while (size <= until) {
+        const r = await Promise.race([it.next(), timeout]);
+        if (r.done) return true;
+        const buf = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+        chunks.push(buf);
+        size += buf.length;
+      }
+      return false;
+    } catch (err) {
+      // Stop the transfer. Some streams (undici's) emit an error when destroyed early: nobody is listening now.
+      const s = body as { on?: (e: string, f: () => void) => void; destroy?: () => void };
+      s.on?.('error', () => {});
+      s.destroy?.();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      budget = Math.max(0, budget - (Date.now() - started));
+    }
+  };
+  const text = () => {
+    const t = Buffer.concat(chunks, size).toString('utf8');
+    chunks.length = 0; // the chunks are garbage while the text is parsed
+    return t;
+  };
+
+  if (await readUntil(limits.large)) return consume(text());
+  return limits.largeSlots(async () => {
+    await readUntil(Infinity);
+    return consume(text());
+  });
+}

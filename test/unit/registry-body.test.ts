@@ -1,0 +1,88 @@
+// Response bodies: a body past the large-body size waits for a slot before it is read on and parsed, a small
+// one never takes a slot; a stalled body times out; a failing one stops the transfer.
+import { describe, expect, it } from 'vitest';
+import { BodyTimeoutError, readBody } from '../../src/registry/body.js';
+import { limiter } from '../../src/registry/limit.js';
+
+/** A body whose chunk i is produced only once gates[i] resolves; counts the chunks pulled. */
+function body(chunks: (Buffer | string)[], gates: Record<number, Promise<void>> = {}, fail?: Error) {
+  const s = {
+    pulled: 0,
+    destroyed: false,
+    destroy() {
+      s.destroyed = true;
+    },
+    async *[Symbol.asyncIterator]() {
+      for (let i = 0; i < chunks.length; i++) {
+        await gates[i];
+        s.pulled++;
+        yield chunks[i];
+      }
+      if (fail) throw fail;
+    },
+  };
+  return s;
+}
+
+function gate() {
+  let open!: () => void;
+  const p = new Promise<void>((r) => (open = r));
+  return { p, open };
+}
+
+const flush = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+};
+
+const KB = (n: number, c = 'x') => Buffer.from(c.repeat(n * 1024));
+
+describe('readBody', () => {
+  it('a body under the large size never takes a slot', async () => {
+    const none = limiter(0); // a large body would wait forever
+    const text = await readBody(body([KB(1), KB(1)]), { large: 4096, largeSlots: none, timeoutMs: 60_000 }, (t) => t.length, 'x');
+    expect(text).toBe(2048);
+  });
+
+  it('large bodies are read past the limit and parsed only as slots allow', async () => {
+    const slots = limiter(1);
+    const limits = { large: 1500, largeSlots: slots, timeoutMs: 60_000 };
+    const gA = gate();
+    const a = body([KB(1, 'a'), KB(1, 'a'), KB(1, 'a')], { 2: gA.p });
+    const b = body([KB(1, 'b'), KB(1, 'b'), KB(1, 'b')]);
+    const consumed: string[] = [];
+    const ra = readBody(a, limits, (t) => consumed.push(t[0]), 'a');
+    await flush();
+    const rb = readBody(b, limits, (t) => consumed.push(t[0]), 'b');
+    await flush();
+    // a holds the only slot (stalled on its last chunk); b stopped right after passing the limit.
+    expect(a.pulled).toBe(2);
+    expect(b.pulled).toBe(2);
+    expect(consumed).toEqual([]);
+    gA.open();
+    await Promise.all([ra, rb]);
+    expect(b.pulled).toBe(3);
+    expect(consumed).toEqual(['a', 'b']);
+  });
+
+  it('decodes UTF-8 split across chunks', async () => {
+    const bytes = Buffer.from('{"n":"ü€"}');
+    const text = await readBody(body([bytes.subarray(0, 7), bytes.subarray(7)]), { large: 1 << 20, largeSlots: limiter(1), timeoutMs: 60_000 }, JSON.parse, 'x');
+    expect(text).toEqual({ n: 'ü€' });
+  });
+
+  it('a body that stops arriving times out and is destroyed', async () => {
+    const never = new Promise<void>(() => {});
+    const b = body([KB(1), KB(1)], { 1: never });
+    await expect(readBody(b, { large: 1 << 20, largeSlots: limiter(1), timeoutMs: 20 }, (t) => t, 'the metadata of x')).rejects.toThrow(BodyTimeoutError);
+    expect(b.destroyed).toBe(true);
+  });
+
+  it('a failing body rejects with its error and frees its slot', async () => {
+    const slots = limiter(1);
+    const limits = { large: 1000, largeSlots: slots, timeoutMs: 60_000 };
+    const bad = body([KB(1), KB(1)], {}, new Error('premature close'));
+    await expect(readBody(bad, limits, (t) => t, 'x')).rejects.toThrow('premature close');
+    expect(bad.destroyed).toBe(true);
+    await expect(readBody(body([KB(1), KB(1)]), limits, (t) => t.length, 'y')).resolves.toBe(2048);
+  });
+});
