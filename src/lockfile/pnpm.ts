@@ -20,9 +20,14 @@
 // named `(root)` as in the npm reader; every workspace folder and `link:` target is a `link` package.
 
 import { dirname, posix } from 'node:path';
-import { depPathToFilename, parse as parseDepPath, refToRelative, removeSuffix } from '@pnpm/dependency-path';
+import type * as DependencyPath from '@pnpm/dependency-path';
 import semver from 'semver';
-import { LineCounter, isMap, isScalar, parseAllDocuments, type Document } from 'yaml';
+import type * as Yaml from 'yaml';
+import type { Document } from 'yaml';
+import { lazy } from '../util/lazy.js';
+
+const yaml = lazy<typeof Yaml>('yaml');
+const dependencyPath = lazy<typeof DependencyPath>('@pnpm/dependency-path');
 import type { LockedPackage, LockedTree, LockfileFormat, SourceKind } from '../types.js';
 import { LockfileError } from './errors.js';
 import { isRegistryTarball, type Json, malformed, isObject, q } from './registry-url.js';
@@ -69,12 +74,12 @@ interface ParsedDoc {
 }
 
 function parseYaml(path: string, text: string): ParsedDoc[] {
-  const lineCounter = new LineCounter();
+  const lineCounter = new (yaml().LineCounter)();
   let docs: Document.Parsed[];
   try {
     // failsafe: every scalar stays the string written (a version `1.10` must not become the number 1.1);
     // booleans are interpreted below. Duplicate keys are errors (uniqueKeys), as a duplicate could hide an entry.
-    const parsed = parseAllDocuments(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, {
+    const parsed = yaml().parseAllDocuments(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, {
       schema: 'failsafe',
       uniqueKeys: true,
       lineCounter,
@@ -97,6 +102,7 @@ function parseYaml(path: string, text: string): ParsedDoc[] {
     }
     if (!isObject(value)) throw malformed(path, 'the top level is not a mapping');
     const lines = new Map<string, Map<string, number>>();
+    const { isMap, isScalar } = yaml();
     if (isMap(doc.contents)) {
       for (const section of doc.contents.items) {
         if (!isScalar(section.key) || !isMap(section.value)) continue;
@@ -198,7 +204,7 @@ class Lockfile {
     for (const [key, raw] of Object.entries(this.entries)) {
       const where = `${this.major === 9 ? 'snapshots' : 'packages'}[${q(key)}]`;
       const entry = optObject(this.file, raw, where) ?? {};
-      const infoKey = this.major === 9 ? removeSuffix(key) : key;
+      const infoKey = this.major === 9 ? dependencyPath().removeSuffix(key) : key;
       const info = this.major === 9 ? optObject(this.file, this.infos[infoKey], `packages[${q(infoKey)}]`) : entry;
       if (!info) throw malformed(this.file, `${where} has no entry packages[${q(infoKey)}]`);
       used.add(infoKey);
@@ -254,7 +260,7 @@ class Lockfile {
       const at = key.indexOf(`${name}/`);
       if (at >= 0 && parseV5Key(key).name === name) depPath = `${key.slice(0, at).replace(/^\//, '')}${name}@${key.slice(at + name.length + 1)}`;
     }
-    return `node_modules/.pnpm/${depPathToFilename(depPath, 120)}/node_modules/${name}`;
+    return `node_modules/.pnpm/${dependencyPath().depPathToFilename(depPath, 120)}/node_modules/${name}`;
   }
 
   /** Name and version: from the key, or the entry's own `name`/`version` (recorded for non-registry keys). */
@@ -265,7 +271,7 @@ class Lockfile {
     if (this.major === 5) {
       fromKey = parseV5Key(key);
     } else if (this.major === 9 || key.startsWith('/')) {
-      const p = parseDepPath(this.major === 9 ? key : key.slice(1));
+      const p = dependencyPath().parse(this.major === 9 ? key : key.slice(1));
       if (p.name !== undefined && (p.version !== undefined || p.nonSemverVersion !== undefined)) fromKey = { name: p.name, version: p.version };
     }
     const name = recordedName ?? fromKey.name;
@@ -327,9 +333,9 @@ class Lockfile {
   /** The lockfile key a dependency reference points to, or the folder a `link:` reference points to. */
   private target(ref: string, alias: string, importerDir: string): { key: string } | { link: string } {
     if (ref.startsWith('link:')) return { link: posix.normalize(posix.join(importerDir, ref.slice(5))) };
-    if (this.major === 9) return { key: refToRelative(ref, alias)! };
+    if (this.major === 9) return { key: dependencyPath().refToRelative(ref, alias)! };
     if (ref.startsWith('file:')) return { key: ref };
-    const base = removeSuffix(ref);
+    const base = dependencyPath().removeSuffix(ref);
     if (this.major === 6) return { key: base.includes('/') ? ref : `/${alias}@${ref}` };
     // v5: `1.0.0`, `1.0.0_react@18.2.0` (peers after `_`, scoped names written with `+`), or a full path.
     const underscore = ref.indexOf('_');
@@ -351,8 +357,8 @@ class Lockfile {
   private addEdges(key: string, entry: Json): void {
     const section = this.major === 9 ? 'snapshots' : 'packages';
     const from = this.nodes.get(key)!;
-    const info = this.major === 9 ? (optObject(this.file, this.infos[removeSuffix(key)], '') ?? {}) : entry;
-    const peers = stringMap(this.file, info.peerDependencies, `packages[${q(this.major === 9 ? removeSuffix(key) : key)}].peerDependencies`);
+    const info = this.major === 9 ? (optObject(this.file, this.infos[dependencyPath().removeSuffix(key)], '') ?? {}) : entry;
+    const peers = stringMap(this.file, info.peerDependencies, `packages[${q(this.major === 9 ? dependencyPath().removeSuffix(key) : key)}].peerDependencies`);
     for (const field of ['dependencies', 'optionalDependencies'] as const) {
       const where = `${section}[${q(key)}].${field}`;
       for (const [alias, ref] of Object.entries(stringMap(this.file, entry[field], where))) {
@@ -455,7 +461,7 @@ function parseV5Key(key: string): { name?: string; version?: string } {
 function keyIsNonSemver(major: Major, key: string): boolean {
   if (major === 5) return parseV5Key(key).version === undefined;
   if (major === 6 && !key.startsWith('/')) return true;
-  const p = parseDepPath(major === 9 ? key : key.slice(1));
+  const p = dependencyPath().parse(major === 9 ? key : key.slice(1));
   return p.nonSemverVersion !== undefined;
 }
 

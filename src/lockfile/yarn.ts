@@ -14,9 +14,9 @@
 // berry lockfile can be compared with the registry's integrity. Berry packages therefore carry no
 // `integrity`; the checks look the version up on the registry and report that the lockfile records none.
 
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { parseSyml } from '@yarnpkg/parsers';
+import type * as YarnParsers from '@yarnpkg/parsers';
+import { lazy } from '../util/lazy.js';
 import semver from 'semver';
 import ssri from 'ssri';
 import type { LockedTree, SourceKind } from '../types.js';
@@ -38,7 +38,8 @@ export interface YarnLockfileOptions {
 
 // @yarnpkg/lockfile is a webpack bundle flagged __esModule whose `parse` is only on module.exports: an ESM
 // default import gives module.exports under Node but `exports.default` under bundler interop; require is exact.
-const yarnLockfile = createRequire(import.meta.url)('@yarnpkg/lockfile') as typeof import('@yarnpkg/lockfile');
+const yarnLockfile = lazy<typeof import('@yarnpkg/lockfile')>('@yarnpkg/lockfile');
+const parsers = lazy<typeof YarnParsers>('@yarnpkg/parsers');
 
 /**
  * Berry lockfile versions (`__metadata.version`) this reader knows: yarn 2 wrote 4, yarn 4 wrote 8 and 9, and
@@ -191,9 +192,9 @@ class Manifests {
 // yarn 1
 
 function readClassic(file: string, text: string, graph: Graph, manifests: Manifests): void {
-  let parsed: ReturnType<typeof yarnLockfile.parse>;
+  let parsed: ReturnType<ReturnType<typeof yarnLockfile>['parse']>;
   try {
-    parsed = yarnLockfile.parse(text, file);
+    parsed = yarnLockfile().parse(text, file);
   } catch (err) {
     throw malformed(file, `not a valid yarn.lock (${(err as Error).message})`, err);
   }
@@ -317,7 +318,7 @@ interface BerryEntry {
 function readBerry(file: string, text: string, graph: Graph, manifests: Manifests): void {
   let doc: Json;
   try {
-    doc = parseSyml(text);
+    doc = parsers().parseSyml(text);
   } catch (err) {
     throw malformed(file, `not a valid yarn.lock (${(err as Error).message.split('\n')[0]})`, err);
   }

@@ -3,7 +3,10 @@
 // pnpm 9 kept its build lists; recent pnpm reads only the build lists there, never the age or trust settings).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import type * as Yaml from 'yaml';
+import { lazy } from '../util/lazy.js';
+
+const yaml = lazy<typeof Yaml>('yaml');
 import { GuardError } from '../errors.js';
 import type { NpmSettings } from './npm-config.js';
 import type { ProjectInputs } from '../policy/load.js';
@@ -40,7 +43,7 @@ async function readWorkspaceYaml(dir: string): Promise<Record<string, unknown> |
   }
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = yaml().parse(text);
   } catch (err) {
     throw new GuardError('bad-config', `pnpm-workspace.yaml is not valid YAML: ${(err as Error).message}`, { remedy: 'fix pnpm-workspace.yaml' });
   }

@@ -3,7 +3,10 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import type * as Yaml from 'yaml';
+import { lazy } from '../util/lazy.js';
+
+const yaml = lazy<typeof Yaml>('yaml');
 import { GuardError } from '../errors.js';
 import { formatDuration, parseDuration } from '../policy/duration.js';
 import type { ProjectInputs } from '../policy/load.js';
@@ -17,7 +20,7 @@ async function readRc(path: string): Promise<Record<string, unknown> | undefined
     throw new GuardError('bad-config', `cannot read ${path}: ${(err as Error).message}`, { remedy: 'check the file permissions' });
   }
   try {
-    const doc = parse(text);
+    const doc = yaml().parse(text);
     return doc && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
   } catch (err) {
     throw new GuardError('bad-config', `${path} is not valid YAML: ${(err as Error).message}`, { remedy: `fix ${path}` });
