@@ -2,9 +2,10 @@
 // `npm rebuild <their folders>` (npm's own code: same order, environment, node-gyp handling and error
 // output as a normal install), then the root project's lifecycle as `npm ci` runs it.
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { GuardError } from '../errors.js';
-import { GUARD_ENV, inherited, runPm, stopRunning, type RunOptions } from './spawn.js';
+import { GUARD_ENV, inherited, resolvePmScript, runPm, stopRunning, type RunOptions } from './spawn.js';
 import type { InstallRunner } from './runner.js';
 import { scanInstallScripts } from './lifecycle.js';
 
@@ -19,10 +20,19 @@ export function runNpm(args: string[], opts: NpmRunOptions): Promise<{ code: num
 }
 
 let npmMajorCache: number | undefined;
+/**
+ * The major version of the npm that runs: read from its package.json (found through npm_execpath or PATH, as
+ * pmCommand starts it), which saves spawning `npm --version` (~0.13 s per install); spawned only as a fallback.
+ */
 export async function npmMajor(cwd: string): Promise<number> {
   if (npmMajorCache === undefined) {
-    const { output } = await runNpm(['--version'], { cwd, stdio: 'pipe' });
-    npmMajorCache = Number.parseInt(output.trim(), 10) || 0;
+    const script = await resolvePmScript('npm');
+    const version = script ? await readFile(join(dirname(script), '..', 'package.json'), 'utf8').then((t) => (JSON.parse(t) as { name?: string; version?: string }), () => undefined) : undefined;
+    if (version?.name === 'npm' && version.version) npmMajorCache = Number.parseInt(version.version, 10) || 0;
+    else {
+      const { output } = await runNpm(['--version'], { cwd, stdio: 'pipe' });
+      npmMajorCache = Number.parseInt(output.trim(), 10) || 0;
+    }
   }
   return npmMajorCache;
 }

@@ -2,7 +2,8 @@
 // terminal (or stderr when stdout carries JSON), and a registry of running children so an interrupt can stop
 // them before files are restored.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { basename } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { basename, delimiter, join } from 'node:path';
 import { GuardError } from '../errors.js';
 
 export type PackageManager = 'npm' | 'pnpm' | 'yarn';
@@ -30,6 +31,21 @@ export function pmCommand(pm: PackageManager): { cmd: string; pre: string[] } {
   const execPath = process.env.npm_execpath;
   if (execPath && EXEC_PATH[pm].test(basename(execPath))) return { cmd: process.execPath, pre: [execPath] };
   return { cmd: process.platform === 'win32' ? `${pm}.cmd` : pm, pre: [] };
+}
+
+/**
+ * The JavaScript file `pm` runs from (npm's bin/npm-cli.js...): npm_execpath when it names this package manager,
+ * else the `pm` found on PATH with its symlinks resolved. Undefined when it cannot be told (a shell shim, say).
+ */
+export async function resolvePmScript(pm: PackageManager): Promise<string | undefined> {
+  const execPath = process.env.npm_execpath;
+  if (execPath && EXEC_PATH[pm].test(basename(execPath))) return execPath;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const real = await realpath(join(dir, pm)).catch(() => undefined);
+    if (real) return EXEC_PATH[pm].test(basename(real)) ? real : undefined;
+  }
+  return undefined;
 }
 
 let childOutput: 'stdout' | 'stderr' = 'stdout';
