@@ -2,8 +2,10 @@
 // after the dependencies are extracted (npm's own min-release-age and strict-allow-scripts guard resolution and
 // scripts): the hook runs every other check and, when something is blocked or held, removes it from
 // node_modules and fails the install. pnpm (9 and 10) runs it as `pnpm:devPreinstall`, before it fetches
-// anything: the hook checks the locked tree and fails the install, so nothing is downloaded. Under safe-install
-// itself it does nothing (no double run).
+// anything: the hook checks the locked tree and fails the install, so nothing is downloaded. yarn 1 runs it as
+// the root preinstall, also before fetching; yarn 2+ through the plugin init writes (validateProject, before
+// resolution and fetch). yarn 1 cannot skip one package's install scripts, so there the hook also refuses a tree
+// with a package whose scripts the policy does not allow. Under safe-install itself it does nothing (no double run).
 import { rm } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { runCheck } from '../pipeline.js';
@@ -18,13 +20,26 @@ export async function hookCommand(flags: CommonFlags): Promise<number> {
   const write = (s: string) => process.stderr.write(s);
   const style = makeStyle(colourWanted(process.stderr, flags.color));
   const result = await runCheck(toCheckOptions({ ...flags, input: false }));
-  const code = exitCodeOf(result);
+  const checked = exitCodeOf(result);
+  // yarn 1 runs every dependency's install scripts or none: one the policy does not allow would run.
+  const yarn1Scripts =
+    result.tree.format === 'yarn-v1'
+      ? result.verdicts.filter((v) => v.findings.some((f) => f.code === 'install-script-unlisted' || f.code === 'install-script-denied')).map((v) => `${v.pkg.name}@${v.pkg.version}`)
+      : [];
+  const code = checked === 0 && yarn1Scripts.length ? 1 : checked;
   if (code === 0) {
     write(style.green(`safe-install hook: ${result.verdicts.length} packages checked, none held\n`));
     return 0;
   }
   write(toText(result, style));
   write(await recordLedger(result, style));
+  if (yarn1Scripts.length) {
+    write(
+      style.red(
+        `yarn 1 cannot leave out one package's install scripts, so a plain yarn install would run those of ${yarn1Scripts.join(', ')}, which the policy does not allow.\n`,
+      ) + 'Allow them (`safe-install scripts allow <name>`), or install with `safe-install` in place of yarn install: it runs only the allowed scripts.\n',
+    );
+  }
   const held = result.verdicts.filter((v) => v.verdict === 'block' || v.verdict === 'quarantine');
   const removed: string[] = [];
   // Only install folders under this project's node_modules, from an npm lockfile (the hook is npm's): never a
@@ -40,7 +55,8 @@ export async function hookCommand(flags: CommonFlags): Promise<number> {
   }
   if (removed.length) write(style.red(`Removed from node_modules: ${removed.join(', ')}\n`));
   if (result.tree.format.startsWith('pnpm')) write(style.red('Nothing was fetched: pnpm runs this hook before it downloads anything.\n'));
-  if (code === 1) write(approveHints(result, style));
+  if (result.tree.format.startsWith('yarn')) write(style.red('Nothing was fetched: yarn runs this hook before it downloads anything.\n'));
+  if (checked === 1) write(approveHints(result, style));
   write(style.red(`The install is refused (safe-install hook, exit ${code}).\n`));
   return code;
 }

@@ -1,6 +1,7 @@
 // `safe-install init`: set a project up in one command: the policy (with $schema), the package manager's own
 // guards kept in sync with it (npm: .npmrc, package.json allowScripts; pnpm: pnpm-workspace.yaml, or the
-// package.json `pnpm` field for pnpm 9), the hook, and with --ci github a workflow.
+// package.json `pnpm` field for pnpm 9; yarn 2+: .yarnrc.yml, package.json dependenciesMeta), the hook (yarn 2+:
+// a committed plugin that runs it), and with --ci github a workflow.
 // Idempotent; shows the diff of every file it would change and asks (or --yes; never asks without a terminal).
 import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
@@ -49,6 +50,29 @@ export async function initCommand(flags: InitFlags): Promise<number> {
 
 /** What now guards a teammate's plain install, per arrangement (measured; README "Set a project up"). */
 function guardsText(a: Arrangement): string {
+  if (a.pm === 'yarn' && a.yarnMajor === 1) {
+    return [
+      '',
+      'What now guards a plain `yarn install --frozen-lockfile` in this project (yarn 1):',
+      '  - the preinstall hook (`safe-install hook`) runs every check before yarn fetches anything, and fails the install;',
+      '    as yarn 1 runs all install scripts or none, it also fails while a package with install scripts is not allowed.',
+      'yarn 1 has no age gate of its own, and --ignore-scripts (or ignore-scripts in .yarnrc) skips the hook.',
+      'A script hidden from the registry manifest is found only by `safe-install` (in place of yarn install), after extraction.',
+      'Add safe-install as a devDependency so the hook is found.',
+      '',
+    ].join('\n');
+  }
+  if (a.pm === 'yarn') {
+    return [
+      '',
+      'What now guards a plain `yarn install --immutable` in this project (yarn 2+):',
+      '  - the plugin (.yarn/plugins/safe-install.cjs) runs `safe-install hook`, every check, before yarn resolves or fetches anything, and fails the install;',
+      '  - yarn builds only the packages package.json dependenciesMeta marks built: true (enableScripts: false, .yarnrc.yml);',
+      '  - yarn refuses versions younger than npmMinimalAgeGate when it resolves (yarn add, yarn up, an install that changes the lockfile).',
+      'Commit .yarn/plugins/safe-install.cjs with .yarnrc.yml. The plugin needs `safe-install` on PATH (or in node_modules/.bin).',
+      '',
+    ].join('\n');
+  }
   if (a.pm === 'pnpm' && a.pnpmMajor !== undefined && a.pnpmMajor < 10) {
     return [
       '',

@@ -12,10 +12,11 @@ import { diffLines, unifiedDiff } from '../inspect/diff.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { applyNpmrc, applyPackageJson, npmSettingsFromPolicy, NPMRC_MARKER } from './npm-settings.js';
 import { applyPnpmPackageJson, applyWorkspaceYaml, pnpmSettingsFromPolicy, PNPM_HOOK_SCRIPT } from './pnpm-settings.js';
+import { applyYarnLock, applyYarnPackageJson, applyYarnrc, hasYarnPlugin, YARN_PLUGIN_PATH, yarnPluginSource, yarnSettingsFromPolicy } from './yarn-settings.js';
 import { githubWorkflow, WORKFLOW_PATH } from './workflow.js';
 import { HOOK } from './npm-settings.js';
 import { parsePackageManagerField } from '../project/package-manager.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import semver from 'semver';
@@ -30,18 +31,49 @@ export interface FileChange {
 
 const read = (p: string) => readFile(p, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
 
-/** Which arrangement init sets up: npm's, or pnpm's (10+ settings in pnpm-workspace.yaml; 9 and older in package.json). */
+/**
+ * Which arrangement init sets up: npm's, pnpm's (10+ settings in pnpm-workspace.yaml; 9 and older in
+ * package.json), or yarn's (1: the root preinstall; 2+: a plugin and .yarnrc.yml).
+ */
 export interface Arrangement {
-  pm: 'npm' | 'pnpm';
+  pm: 'npm' | 'pnpm' | 'yarn';
   /** pnpm's major version from package.json packageManager; undefined when it does not say. */
   pnpmMajor?: number;
+  /** yarn: 1 (classic) or 2+ (berry); `yarnFrom` says what decided it. */
+  yarnMajor?: number;
+  yarnFrom?: string;
 }
 
-/** pnpm when package.json packageManager names it, or when pnpm-lock.yaml is the project's lockfile. */
+/** The yarn a project runs: packageManager's version, else the lockfile's format, else a .yarnrc.yml yarnPath. */
+function yarnMajorOf(dir: string, version: string | undefined): { yarnMajor: number; yarnFrom: string } {
+  if (version) return { yarnMajor: semver.major(version), yarnFrom: 'package.json packageManager' };
+  let lock = '';
+  try {
+    lock = readFileSync(join(dir, 'yarn.lock'), 'utf8');
+  } catch {
+    // no lockfile yet
+  }
+  if (/^__metadata:/m.test(lock)) return { yarnMajor: 2, yarnFrom: 'yarn.lock (berry format)' };
+  if (lock) return { yarnMajor: 1, yarnFrom: 'yarn.lock (yarn 1 format)' };
+  let rc = '';
+  try {
+    rc = readFileSync(join(dir, '.yarnrc.yml'), 'utf8');
+  } catch {
+    // none
+  }
+  return /^yarnPath:/m.test(rc) ? { yarnMajor: 2, yarnFrom: '.yarnrc.yml yarnPath' } : { yarnMajor: 1, yarnFrom: 'no yarn.lock or yarnPath to say otherwise' };
+}
+
+/**
+ * pnpm or yarn when package.json packageManager names it, or when its lockfile (pnpm-lock.yaml, yarn.lock) is
+ * the project's lockfile (no package-lock.json beside it); npm otherwise.
+ */
 export function arrangementOf(dir: string, packageManagerField: unknown): Arrangement {
   const declared = parsePackageManagerField(packageManagerField);
-  const pnpm = declared ? declared.pm === 'pnpm' : existsSync(join(dir, 'pnpm-lock.yaml')) && !existsSync(join(dir, 'package-lock.json'));
-  if (!pnpm) return { pm: 'npm' };
+  const lockfile = (name: string) => existsSync(join(dir, name)) && !existsSync(join(dir, 'package-lock.json'));
+  const pm = declared ? declared.pm : lockfile('pnpm-lock.yaml') ? 'pnpm' : lockfile('yarn.lock') ? 'yarn' : 'npm';
+  if (pm === 'yarn') return { pm, ...yarnMajorOf(dir, declared?.version) };
+  if (pm !== 'pnpm') return { pm: 'npm' };
   return { pm: 'pnpm', ...(declared?.version && { pnpmMajor: semver.major(declared.version) }) };
 }
 
@@ -67,6 +99,11 @@ export async function planInit(
     await addWorkflow(changes, dir, opts.ci, 'pnpm');
     return { changes: changes.filter((c) => c.before !== c.after), notes, arrangement };
   }
+  if (arrangement.pm === 'yarn') {
+    const { notes } = await planYarn(dir, pkgText, policy, arrangement, changes, opts.now);
+    await addWorkflow(changes, dir, opts.ci, 'yarn');
+    return { changes: changes.filter((c) => c.before !== c.after), notes, arrangement };
+  }
   const settings = npmSettingsFromPolicy(policy, opts.now);
   const npmrcPath = join(dir, '.npmrc');
   const npmrcText = await read(npmrcPath);
@@ -88,7 +125,7 @@ export async function planInit(
   return { changes: changes.filter((c) => c.before !== c.after), notes: settings.notes, arrangement };
 }
 
-async function addWorkflow(changes: FileChange[], dir: string, ci: string | undefined, pm: 'npm' | 'pnpm' = 'npm'): Promise<void> {
+async function addWorkflow(changes: FileChange[], dir: string, ci: string | undefined, pm: 'npm' | 'pnpm' | 'yarn' = 'npm'): Promise<void> {
   if (ci === 'github') {
     const wfPath = join(dir, WORKFLOW_PATH);
     const version = (require('../../package.json') as { version: string }).version;
@@ -136,9 +173,51 @@ async function planPnpm(dir: string, pkgText: string, policy: Awaited<ReturnType
   return { notes };
 }
 
-/** Whether init set this project's package manager up (the marker npm's .npmrc carries, or pnpm's hook script). */
+/**
+ * yarn's arrangement. yarn 1: the hook as the root `preinstall` (yarn 1 runs it before fetching anything); yarn 1
+ * has no settings of its own to write. yarn 2+: the plugin that runs the hook before resolution and fetch, and
+ * berry's own settings (.yarnrc.yml; package.json dependenciesMeta).
+ */
+async function planYarn(dir: string, pkgText: string, policy: Awaited<ReturnType<typeof loadPolicy>>, a: Arrangement, changes: FileChange[], now?: Date): Promise<{ notes: string[] }> {
+  const pkgPath = join(dir, 'package.json');
+  const notes: string[] = [];
+  if (a.yarnMajor === 1) {
+    changes.push({ path: pkgPath, before: pkgText, after: applyPackageJson(pkgText, { minReleaseAgeDays: 0, excludes: [], allowScripts: {}, notes: [] }) });
+    notes.push(
+      `yarn 1 (${a.yarnFrom}) has no age gate and no per-package script switch: the preinstall hook (before yarn fetches anything) is its only guard, ` +
+        'so it refuses the install while a package with install scripts is not allowed (unlisted or denied: a plain yarn 1 install would run it); ' +
+        '`safe-install` in place of yarn install runs only the allowed ones',
+    );
+    const rc = `${(await read(join(dir, '.yarnrc'))) ?? ''}\n${(await read(join(dir, '.npmrc'))) ?? ''}`;
+    if (/^\s*"?ignore-scripts"?\s*[= ]\s*"?true\b/m.test(rc)) {
+      notes.push('.yarnrc or .npmrc sets ignore-scripts: yarn 1 then skips the preinstall hook, so it cannot guard a plain install (use `safe-install` in place of yarn install)');
+    }
+    return { notes };
+  }
+  const s = yarnSettingsFromPolicy(policy, now);
+  notes.push(...s.notes);
+  const pkg = applyYarnPackageJson(pkgText, s);
+  changes.push({ path: pkgPath, before: pkgText, after: pkg.text });
+  notes.push(...pkg.notes);
+  // yarn keeps the root's dependenciesMeta in yarn.lock too; --immutable refuses a lockfile that lacks it.
+  const lockPath = join(dir, 'yarn.lock');
+  const lockText = await read(lockPath);
+  const lockAfter = applyYarnLock(lockText, pkg.text);
+  if (lockText !== null && lockAfter !== null) changes.push({ path: lockPath, before: lockText, after: lockAfter });
+  const rcPath = join(dir, '.yarnrc.yml');
+  changes.push({ path: rcPath, before: await read(rcPath), after: applyYarnrc(await read(rcPath), s) });
+  const pluginPath = join(dir, YARN_PLUGIN_PATH);
+  changes.push({ path: pluginPath, before: await read(pluginPath), after: yarnPluginSource() });
+  if (a.yarnFrom !== 'package.json packageManager') {
+    notes.push(`yarn 2+ chosen from ${a.yarnFrom}; for yarn 1 set "packageManager": "yarn@1.22.22" and run init again`);
+  }
+  return { notes };
+}
+
+/** Whether init set this project's package manager up (the marker npm's .npmrc carries, pnpm's hook script, yarn's plugin). */
 async function initedHere(dir: string): Promise<boolean> {
   if ((await read(join(dir, '.npmrc')))?.includes(NPMRC_MARKER)) return true;
+  if (hasYarnPlugin(await read(join(dir, '.yarnrc.yml')))) return true;
   const pkg = await read(join(dir, 'package.json'));
   try {
     return pkg !== null && String((JSON.parse(pkg) as { scripts?: Record<string, unknown> }).scripts?.[PNPM_HOOK_SCRIPT] ?? '').includes(HOOK);
@@ -163,13 +242,14 @@ export async function applyChanges(changes: FileChange[]): Promise<void> {
 
 /**
  * After an explicit policy edit (scripts allow|deny, approve): keep the package manager's settings in step, in
- * a project that init set up (npm: its .npmrc carries the marker; pnpm: the hook is in pnpm:devPreinstall).
+ * a project that init set up (npm: its .npmrc carries the marker; pnpm: the hook is in pnpm:devPreinstall; yarn 2+:
+ * .yarnrc.yml registers the plugin; yarn 1 has no settings to keep in step).
  * Returns the files it changed.
  */
 export async function syncNpmSettings(dir: string, policyPath?: string): Promise<string[]> {
   if (!(await initedHere(dir))) return [];
   const { changes } = await planInit(dir, { policyPath });
-  const pmOnly = changes.filter((c) => ['.npmrc', 'package.json', 'pnpm-workspace.yaml'].some((f) => c.path === join(dir, f)));
+  const pmOnly = changes.filter((c) => ['.npmrc', 'package.json', 'pnpm-workspace.yaml', '.yarnrc.yml', 'yarn.lock'].some((f) => c.path === join(dir, f)));
   await applyChanges(pmOnly);
   return pmOnly.map((c) => c.path);
 }

@@ -14,7 +14,9 @@ const PM_STEPS = {
   npm: { setup: '', replaces: 'npm ci', build: 'npm run build --if-present' },
   // corepack ships with Node and installs the version package.json "packageManager" names: no third-party action.
   pnpm: { setup: '      - name: Enable pnpm (corepack, the version package.json packageManager names)\n        run: corepack enable\n', replaces: 'pnpm install --frozen-lockfile', build: 'pnpm run --if-present build' },
-  yarn: { setup: '      - name: Enable yarn (corepack, the version package.json packageManager names)\n        run: corepack enable\n', replaces: 'yarn install --immutable', build: 'yarn run build' },
+  yarn: { setup: '      - name: Enable yarn (corepack, the version package.json packageManager names)\n        run: corepack enable\n', replaces: 'yarn install --frozen-lockfile / --immutable',
+    // yarn has no --if-present; run the build only when package.json has one.
+    build: `if node -e "process.exit(require('./package.json').scripts?.build ? 0 : 1)"; then yarn run build; fi` },
 } as const;
 
 export function githubWorkflow(opts: { toolSpec: string; nodeVersion?: string; pm?: keyof typeof PM_STEPS }): string {
@@ -59,6 +61,7 @@ ${pm.setup}      - name: Check the lockfile
       - name: Install (in place of ${pm.replaces})
         run: npx --yes ${opts.toolSpec} --no-input
       - name: Build
-        run: ${pm.build}
+        run: |
+          ${pm.build}
 `;
 }
