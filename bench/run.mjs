@@ -3,8 +3,8 @@
 // registry metadata served (signed with a test key) from a registry on 127.0.0.1, timed in one run, alternating
 // the compared commands inside every iteration. See bench/README.md; results and analysis in bench/RESULTS.md.
 //
-//   npm run bench                  # builds, then everything (about 17 minutes on 2 cores)
-//   npm run bench -- --quick       # 3 runs per row, no profile, no npm 11 row (about 10 minutes)
+//   npm run bench                  # builds, then everything (about 20 minutes on 2 cores)
+//   npm run bench -- --quick       # 3 runs per row, no profile, no npm 11 row (about 12 minutes)
 //   node bench/run.mjs --help
 import { execFileSync } from 'node:child_process';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hasGnuTime, killRunning, measure, median } from './lib/measure.mjs';
 import { hasPackument, machineRegistry, readPackument, recordPackuments, recordTarballs, tarballFile } from './lib/record.mjs';
-import { installableHere, readJson, registryEntries, synLockfile, synPackument, writeInstalledTree, writeProject } from './lib/trees.mjs';
+import { installableHere, npmLockedIds, pnpmLockedIds, readJson, registryEntries, synLockfile, synPackument, writeInstalledTree, writePnpmProject, writeProject } from './lib/trees.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 import { startBenchRegistry } from './lib/registry.mjs';
 
@@ -25,6 +25,8 @@ const PACKUMENTS = join(DATA, 'packuments');
 const TARBALLS = join(DATA, 'tarballs');
 const NPM9_DIR = join(DATA, 'npm-9.6.7');
 const NPM9_CLI = join(NPM9_DIR, 'node_modules', 'npm', 'bin', 'npm-cli.js');
+// The pnpm the tests pin (package.json devDependencies): the pnpm install rows run it.
+const PNPM_CLI = join(ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
 // Set to the snapshot of the build taken at start (see snapshotBuild).
 let SI_ROOT = ROOT;
 let SI_BIN = join(ROOT, 'bin', 'safe-install');
@@ -39,7 +41,7 @@ const ALL_GROUPS = ['startup', 'check', 'latency', 'npm11', 'install', 'growth',
 const USAGE = `usage: node bench/run.mjs [options]   (npm run bench -- [options] builds first)
 
   --runs <n>        timed runs per command and row (default 5; the table shows the median, min-max)
-  --quick           3 runs per row, no profile, no npm 11 row (about 10 minutes)
+  --quick           3 runs per row, no profile, no npm 11 row (about 12 minutes)
   --latency <ms>    per-request latency of the "remote registry" rows (default 50)
   --only <groups>   comma-separated subset of: ${ALL_GROUPS.join(', ')}
   --skip <groups>   run everything but these
@@ -180,6 +182,7 @@ function machine() {
     node: process.version,
     npm: v('npm', ['--version']),
     npm9: existsSync(NPM9_CLI) ? v(process.execPath, [NPM9_CLI, '--version']) : 'not installed',
+    pnpm: existsSync(PNPM_CLI) ? readJson(join(dirname(PNPM_CLI), '..', 'package.json')).version : 'not installed',
     loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
     safeInstall: gitRev(),
   };
@@ -578,6 +581,80 @@ async function main() {
       await timeGroup({ row: 'install', tree: p.tree, mode: p.coldRuns ? 'cold, once' : 'cold', registry: reg, runs: p.coldRuns ?? opts.runs, commands: p.cold.map((id) => cmd(id, true)) });
       await timeGroup({ row: 'install', tree: p.tree, mode: 'warm', registry: reg, runs: opts.runs, warm: true, commands: p.warm.map((id) => cmd(id, false)) });
     }
+
+    // --- the same two trees as pnpm projects, with the pinned pnpm 10 (node_modules/pnpm). Their pnpm-lock.yaml
+    // is made once here by `pnpm import` of the npm lockfile against the bench registry, and must lock exactly the
+    // npm lockfile's name@versions. `pnpm` on PATH (what safe-install starts) is a link to the pinned pnpm.cjs, as a
+    // global npm install of pnpm makes it. Each command has its own store and cache (metadata cache included) in
+    // the work folder: cold empties both (and safe-install's cache), warm keeps them.
+    if (!existsSync(PNPM_CLI)) throw new Error(`${PNPM_CLI} is missing: run npm install (pnpm is a devDependency)`);
+    const { parse: parseYaml } = await import('yaml');
+    const pnpmBin = join(work, 'pnpm-bin');
+    mkdirSync(pnpmBin, { recursive: true });
+    symlinkSync(PNPM_CLI, join(pnpmBin, 'pnpm'));
+    const pnpmEnv = () => ({ ...makeEnv(work, reg.url, join(work, 'unused-npm-cache')), PATH: `${pnpmBin}:${process.env.PATH}` });
+    const npmrcFor = (state) => `registry=${reg.url}\nstore-dir=${join(state, 'store')}\ncache-dir=${join(state, 'cache')}\nupdate-notifier=false\n`;
+    const pnpmLocks = {};
+    for (const base of ['examples/basic', 'jquery']) {
+      const dir = join(work, `pnpm-import-${base.replace('/', '-')}`);
+      writeProject(dir, locks[base]);
+      writeFileSync(join(dir, '.npmrc'), npmrcFor(join(work, `pnpm-import-state-${base.replace('/', '-')}`)));
+      // Spawned asynchronously: the registry answers from this process.
+      const r = await measure(process.execPath, [PNPM_CLI, 'import'], { cwd: dir, env: pnpmEnv() });
+      if (r.code !== 0) throw new Error(`pnpm import (${base}) failed, exit ${r.code}: ${(r.stderr + r.stdout).trim().split('\n').slice(-5).join(' | ')}`);
+      const lockText = readFileSync(join(dir, 'pnpm-lock.yaml'), 'utf8');
+      const want = npmLockedIds(locks[base]);
+      const got = pnpmLockedIds(lockText, parseYaml);
+      const onlyNpm = [...want].filter((x) => !got.has(x));
+      const onlyPnpm = [...got].filter((x) => !want.has(x));
+      if (onlyNpm.length || onlyPnpm.length) throw new Error(`pnpm import (${base}) locked other versions than package-lock.json: only in package-lock.json ${onlyNpm.slice(0, 5).join(', ') || '-'}; only in pnpm-lock.yaml ${onlyPnpm.slice(0, 5).join(', ') || '-'}`);
+      pnpmLocks[base] = { lockText, packageJson: readFileSync(join(dir, 'package.json'), 'utf8') };
+      log(`pnpm import (${base}): ${got.size} name@versions, the same as package-lock.json's (${secs(r.ms)} s)`);
+    }
+    const PNPM_KINDS = {
+      si: { label: 'safe-install (check + pnpm install --frozen-lockfile --ignore-scripts + allowed scripts)', withSi: true },
+      'pnpm-mra': { label: 'pnpm install --frozen-lockfile, minimumReleaseAge: 10080 (pnpm 10: locked versions not re-checked)', mra: true },
+      pnpm: { label: 'pnpm install --frozen-lockfile' },
+      // Warm, pnpm 10 restores built packages from its store's side-effects cache (on by default) instead of running
+      // their scripts again; safe-install (its pnpm runs with --ignore-scripts) runs them every time. This row shows
+      // what pnpm costs when it runs them too.
+      'pnpm-nosec': { label: 'pnpm install --frozen-lockfile, side-effects-cache=false (runs the builds again)', rc: 'side-effects-cache=false\n' },
+    };
+    // pnpm's own rows build what the policy allows (pnpm 10 builds only onlyBuiltDependencies): a run that says
+    // it ignored a build did not do the same work.
+    const validatePnpm = (res) => validateExit0()(res) ?? (/Ignored build scripts/.test(res.stdout + res.stderr) ? `pnpm ignored build scripts: ${(res.stdout + res.stderr).split('\n').find((l) => /Ignored build scripts/.test(l))}` : undefined);
+    for (const base of ['examples/basic', 'jquery']) {
+      const tree = `${base}, pnpm`;
+      const { lockText, packageJson } = pnpmLocks[base];
+      const allow = policies[base].scripts.allow;
+      const cmd = (id, cold) => {
+        const { label, withSi, mra, rc = '' } = PNPM_KINDS[id];
+        const slug = `${tree.replace(/[/, ]+/g, '-')}-${id}`;
+        const dir = join(work, `install-${slug}`);
+        const state = join(work, `pnpm-state-${slug}`);
+        const workspace = withSi ? undefined : `${mra ? 'minimumReleaseAge: 10080\n' : ''}onlyBuiltDependencies:\n${allow.map((a) => `  - '${a}'\n`).join('')}`;
+        writePnpmProject(dir, { packageJson, lockText, npmrc: npmrcFor(state) + rc, workspace, policy: withSi ? policies[base] : undefined });
+        let siCache = freshDir(`${id}-si-cache`);
+        return {
+          id, label, cwd: dir,
+          cmd: withSi ? process.execPath : 'pnpm',
+          env: pnpmEnv,
+          validate: withSi ? validateExit0('Installed.') : validatePnpm,
+          prepare: async () => {
+            rmSync(join(dir, 'node_modules'), { recursive: true, force: true });
+            if (cold) {
+              rmSync(state, { recursive: true, force: true });
+              rmSync(siCache, { recursive: true, force: true });
+              siCache = freshDir(`${id}-si-cache`);
+            }
+          },
+          argv: () => (withSi ? [SI_BIN, '--cache-dir', siCache] : ['install', '--frozen-lockfile']),
+        };
+      };
+      const ids = ['si', 'pnpm-mra', 'pnpm'];
+      await timeGroup({ row: 'install', tree, mode: 'cold', registry: reg, runs: opts.runs, commands: ids.map((id) => cmd(id, true)) });
+      await timeGroup({ row: 'install', tree, mode: 'warm', registry: reg, runs: opts.runs, warm: true, commands: [...ids, 'pnpm-nosec'].map((id) => cmd(id, false)) });
+    }
   }
 
   // --- growth: synthetic trees
@@ -639,7 +716,7 @@ function report(info, profiles, opts) {
   const m = info.machine;
   lines.push(`## Run of ${m.date}`, '');
   lines.push(`- machine: ${m.nproc} CPUs (${m.cpus}), ${m.memory}, Linux ${m.kernel}, load average at start ${m.loadavg}`);
-  lines.push(`- Node ${m.node}, npm ${m.npm} (machine), npm ${m.npm9} (bench/data/npm-9.6.7), safe-install ${m.safeInstall}, dist/ built ${info.build?.builtAt} (a copy taken at start is what runs)`);
+  lines.push(`- Node ${m.node}, npm ${m.npm} (machine), npm ${m.npm9} (bench/data/npm-9.6.7), pnpm ${m.pnpm ?? '-'} (node_modules/pnpm), safe-install ${m.safeInstall}, dist/ built ${info.build?.builtAt} (a copy taken at start is what runs)`);
   lines.push(`- ${opts.runs} timed runs per command (median, min-max); commands of a row alternate inside every iteration; peak RSS is the largest process of the command's tree (GNU time %M), the max over runs`);
   lines.push(`- data: ${info.names} real packuments (${info.versions} versions) recorded from ${info.upstream}, every version signed with the bench key; newest locked version ${info.newestLocked.id} at ${info.newestLocked.at}`);
   for (const [t, v] of Object.entries(info.trees ?? {})) lines.push(`- ${t} lockfile: ${v.locked} locked packages, ${v.registry} from the registry, ${v.bundled} bundled inside other packages`);
@@ -649,7 +726,7 @@ function report(info, profiles, opts) {
   lines.push('| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |');
   const baseline = (r) => {
     if (r.row === 'check' && r.id !== 'npm9') return find('check', r.tree, r.mode, 'npm9');
-    if (r.row === 'install' && r.id === 'si') return find('install', r.tree, r.mode, 'npm') ?? find('install', r.tree, r.mode, 'npm-mra');
+    if (r.row === 'install' && r.id === 'si') return find('install', r.tree, r.mode, 'npm') ?? find('install', r.tree, r.mode, 'npm-mra') ?? find('install', r.tree, r.mode, 'pnpm') ?? find('install', r.tree, r.mode, 'pnpm-mra');
     if (r.row === 'growth' && r.id !== 'si-1000') return find('growth', r.tree, r.mode, 'si-1000');
     return undefined;
   };
@@ -663,6 +740,9 @@ function report(info, profiles, opts) {
       const mraRec = find('install', r.tree, r.mode, 'npm-mra');
       const mra = mraRec && stats(mraRec);
       if (mra && find('install', r.tree, r.mode, 'npm')) vs += `; ${(s.median / mra.median).toFixed(2)}x npm ci --min-release-age=7`;
+      const pmraRec = find('install', r.tree, r.mode, 'pnpm-mra');
+      const pmra = pmraRec && stats(pmraRec);
+      if (pmra && find('install', r.tree, r.mode, 'pnpm')) vs += `; ${(s.median / pmra.median).toFixed(2)}x pnpm with minimumReleaseAge`;
     }
     if (r.id === 'npm11') vs = `${r.info.exit}: ${r.info.error ?? ''}`.slice(0, 160);
     if (r.row === 'check' && r.info.verified !== undefined) vs += `${vs ? '; ' : ''}${r.info.verified} verified${r.info.audited ? ` of ${r.info.audited} audited` : ''}`;
@@ -692,6 +772,10 @@ function report(info, profiles, opts) {
       const mra = get('install', tree, mode, 'npm-mra');
       if (si && npm && mode === 'warm') t.push(`| install <= 1.15x plain npm ci, warm (${tree}) | ${(si.median / npm.median).toFixed(2)}x (${secs(si.median)} s vs ${secs(npm.median)} s) | ${verdict(si.median <= 1.15 * npm.median)} |`);
       if (si && mra) t.push(`| install no slower than npm ci --min-release-age=7, ${mode} (${tree}) | ${(si.median / mra.median).toFixed(2)}x (${secs(si.median)} s vs ${secs(mra.median)} s) | ${verdict(si.median <= mra.median)} |`);
+      const pnpm = get('install', tree, mode, 'pnpm');
+      const pmra = get('install', tree, mode, 'pnpm-mra');
+      if (si && pnpm && mode === 'warm') t.push(`| safe-install (pnpm) full install <= 1.15x plain pnpm install --frozen-lockfile, warm (${tree}) | ${(si.median / pnpm.median).toFixed(2)}x (${secs(si.median)} s vs ${secs(pnpm.median)} s) | ${verdict(si.median <= 1.15 * pnpm.median)} |`);
+      if (si && pmra) t.push(`| safe-install (pnpm) no slower than pnpm with minimumReleaseAge, ${mode} (${tree}) | ${(si.median / pmra.median).toFixed(2)}x (${secs(si.median)} s vs ${secs(pmra.median)} s) | ${verdict(si.median <= pmra.median)} |`);
     }
   }
   const rssCli = Math.max(...['cold', 'warm'].map((mo) => get('check', 'npm/cli', mo, 'si')?.rss ?? 0));

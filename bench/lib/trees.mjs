@@ -187,3 +187,30 @@ export function synLockfile(n) {
   for (const k of Object.keys(packages).filter((k) => k).sort()) ordered[k] = packages[k];
   return { name: `synthetic-${n}`, version: '1.0.0', lockfileVersion: 3, requires: true, packages: ordered };
 }
+
+// ---------------------------------------------------------------- pnpm projects
+
+/** name@version of every package a pnpm lockfile (v9) locks: the keys of its `packages`. */
+export function pnpmLockedIds(lockText, parseYaml) {
+  const doc = parseYaml(lockText);
+  if (!/^9\./.test(String(doc?.lockfileVersion))) throw new Error(`pnpm-lock.yaml: lockfileVersion ${doc?.lockfileVersion}, expected 9.x`);
+  return new Set(Object.keys(doc.packages ?? {}));
+}
+
+/** name@version of every registry entry of an npm lockfile. */
+export function npmLockedIds(lock) {
+  return new Set(registryEntries(lock).map(([, e, name]) => `${name}@${e.version}`));
+}
+
+/**
+ * A pnpm project folder: package.json and pnpm-lock.yaml as given, an .npmrc (registry, store, cache), and
+ * optionally pnpm-workspace.yaml settings (pnpm 10 reads its own settings there) and a safe-install policy.
+ */
+export function writePnpmProject(dir, { packageJson, lockText, npmrc, workspace, policy }) {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), packageJson);
+  writeFileSync(join(dir, 'pnpm-lock.yaml'), lockText);
+  writeFileSync(join(dir, '.npmrc'), npmrc);
+  if (workspace) writeFileSync(join(dir, 'pnpm-workspace.yaml'), workspace);
+  if (policy) writeFileSync(join(dir, 'safe-install.policy.json'), JSON.stringify(policy, null, 2) + '\n');
+}
