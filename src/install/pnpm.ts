@@ -41,6 +41,7 @@ const DEFAULT_MAX_LENGTH = 120;
 export const PNPM_ROOT_EVENTS = ['pnpm:devPreinstall', 'preinstall', 'install', 'postinstall', 'preprepare', 'prepare', 'postprepare'] as const;
 
 export async function pnpmInstallWithoutScripts(dir: string, passthrough: string[]): Promise<void> {
+  contextOnce(dir);
   // --ignore-scripts turns off the dependencies' scripts and the project's own (pnpm:devPreinstall included).
   const { code } = await runPm('pnpm', ['install', '--frozen-lockfile', '--ignore-scripts', ...passthrough], { cwd: dir });
   if (code !== 0) {
@@ -246,8 +247,16 @@ async function scanCopies(tree: LockedTree): Promise<{ installed: Installed; cop
   return { installed, copies };
 }
 
+/** One scan per tree: the plan and the run read the same copies (nothing runs in between), not the disk twice. */
+const scans = new WeakMap<LockedTree, ReturnType<typeof scanCopies>>();
+function scanOnce(tree: LockedTree): ReturnType<typeof scanCopies> {
+  let scan = scans.get(tree);
+  if (!scan) scans.set(tree, (scan = scanCopies(tree)));
+  return scan;
+}
+
 export async function pnpmScan(tree: LockedTree): Promise<InstalledScripts[]> {
-  const { copies } = await scanCopies(tree);
+  const { copies } = await scanOnce(tree);
   return [...copies.values()].flatMap((c) => (c.item ? [c.item] : [])).sort((a, b) => a.path.localeCompare(b.path));
 }
 
@@ -404,6 +413,20 @@ async function findPnpm(): Promise<{ execPath?: string; nodeGyp?: string; nodeGy
   return { execPath };
 }
 
+/**
+ * `pnpm config list` costs ~0.4 s (bench/RESULTS.md): it starts alongside the install (it only reads
+ * configuration) and is awaited when allowed scripts run. A failure surfaces there, not as an unhandled rejection.
+ */
+const contexts = new Map<string, Promise<PnpmContext>>();
+function contextOnce(dir: string): Promise<PnpmContext> {
+  let ctx = contexts.get(dir);
+  if (!ctx) {
+    contexts.set(dir, (ctx = pnpmContext(dir)));
+    ctx.catch(() => {});
+  }
+  return ctx;
+}
+
 async function pnpmContext(dir: string): Promise<PnpmContext> {
   // pnpm's merged config (.npmrc files, pnpm-workspace.yaml settings, environment): what its scripts see.
   const { code, output } = await runPm('pnpm', ['config', 'list', '--json'], { cwd: dir, stdio: 'pipe' });
@@ -458,7 +481,7 @@ async function scriptEnv(ctx: PnpmContext, root: string, pkgRoot: string): Promi
 
 export async function pnpmRunAllowed(dir: string, items: InstalledScripts[], tree: LockedTree): Promise<void> {
   if (!items.length) return;
-  const { installed, copies } = await scanCopies(tree);
+  const { installed, copies } = await scanOnce(tree);
   const wanted = new Map(items.map((i) => [i.path, i]));
   const selected = new Map<string, InstalledScripts>();
   for (const c of copies.values()) {
@@ -473,7 +496,7 @@ export async function pnpmRunAllowed(dir: string, items: InstalledScripts[], tre
   // when their turn comes), and so do patched packages, which pnpm's build step patches.
   const chunks = buildSequence(children, installed.roots, (k) => Boolean(copies.get(k)?.item) || k.includes('(patch_hash='));
   const runScript = require('@npmcli/run-script');
-  const ctx = await pnpmContext(dir);
+  const ctx = await contextOnce(dir);
   const say = (line: string) => (inherited() === 'inherit' ? process.stdout : process.stderr).write(line);
   for (const chunk of chunks) {
     for (const key of chunk) {
