@@ -267,17 +267,27 @@ export function classicEnv(opts: { dir: string; manifest: Json; config: YarnConf
 export function classicRunner(): InstallRunner {
   let production = classicProduction([]);
   let argv = ['install', '--frozen-lockfile'];
+  // `yarn config list` (~0.3 s) only reads settings: it starts alongside the install and is awaited when allowed
+  // scripts run (a failure surfaces there). The lockfile graph is read once for the scan and the run.
+  let config: Promise<YarnConfig> | undefined;
+  let graphOf: { tree: LockedTree; graph: Promise<ClassicGraph> } | undefined;
+  const graphFor = (tree: LockedTree) => {
+    if (graphOf?.tree !== tree) graphOf = { tree, graph: classicGraph(tree, production) };
+    return graphOf.graph;
+  };
   return {
     pm: 'yarn',
     describe: (passthrough) => ['yarn install --frozen-lockfile --ignore-scripts', ...passthrough].join(' '),
     async installWithoutScripts(dir, passthrough) {
       production = classicProduction(passthrough);
       argv = ['install', '--frozen-lockfile', ...passthrough];
+      config = yarnConfig(dir);
+      config.catch(() => {});
       // --ignore-scripts turns off the dependencies' scripts and the project's own (Config.executeLifecycleScript).
       await runYarn(['install', '--frozen-lockfile', '--ignore-scripts', '--non-interactive', ...passthrough], dir, {}, 'yarn install --frozen-lockfile --ignore-scripts failed', 'fix what yarn reported; no install script has run');
     },
     async scan(tree) {
-      const graph = await classicGraph(tree, production);
+      const graph = await graphFor(tree);
       const copies = await locateCopies(tree, graph, production);
       const out: InstalledScripts[] = [];
       for (const [pkg, paths] of copies) {
@@ -290,13 +300,13 @@ export function classicRunner(): InstallRunner {
     },
     async runAllowed(dir, items, tree) {
       if (!items.length) return;
-      const graph = await classicGraph(tree, production);
+      const graph = await graphFor(tree);
       const byPkg = new Map<LockedPackage, InstalledScripts[]>();
       for (const i of items) byPkg.set(i.pkg, [...(byPkg.get(i.pkg) ?? []), i]);
       const ordered = topological(graph).filter((p) => byPkg.has(p));
       // Anything allowed that the walk from the project does not reach still runs, after the rest.
       for (const p of byPkg.keys()) if (!ordered.includes(p)) ordered.push(p);
-      const config = await yarnConfig(dir);
+      const settings = await (config ?? yarnConfig(dir));
       const execPath = await yarnExecPath();
       const runScript = require('@npmcli/run-script');
       for (const pkg of ordered) {
@@ -316,7 +326,7 @@ export function classicRunner(): InstallRunner {
                     cmd: c.scripts[event],
                     args: [],
                     stdio: inherited(),
-                    env: classicEnv({ dir, manifest, config, production, argv, execPath }),
+                    env: classicEnv({ dir, manifest, config: settings, production, argv, execPath }),
                   });
                 }),
             );
