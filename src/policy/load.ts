@@ -110,14 +110,25 @@ export interface Policy {
 
 let validator: ((doc: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null };
 
-function validate(doc: unknown, file: string): void {
-  if (!validator) {
-    const Ajv = require('ajv');
-    const addFormats = require('ajv-formats');
-    const ajv = new Ajv({ allErrors: true, strict: false });
-    addFormats(ajv);
-    validator = ajv.compile(JSON.parse(readFileSync(join(POLICIES_DIR, 'policy.schema.json'), 'utf8')));
+/** The validator `npm run build` generates from the schema (scripts/compile-policy-schema.cjs): no compile at start-up. */
+function prebuiltValidator(): typeof validator | undefined {
+  try {
+    return require('./policy-validator.cjs');
+  } catch {
+    return undefined; // running from src/ (tests): compile instead
   }
+}
+
+export function compileValidator(): typeof validator {
+  const Ajv = require('ajv');
+  const addFormats = require('ajv-formats');
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  addFormats(ajv);
+  return ajv.compile(JSON.parse(readFileSync(join(POLICIES_DIR, 'policy.schema.json'), 'utf8')));
+}
+
+function validate(doc: unknown, file: string): void {
+  validator ??= prebuiltValidator() ?? compileValidator();
   if (validator(doc)) return;
   const problems = (validator.errors ?? []).map((e) => {
     const field = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';

@@ -85,3 +85,28 @@ describe('install-script lists kept elsewhere are inputs', () => {
     expect(fromPkg).toEqual({ allow: ['esbuild'], deny: ['fsevents'], source: 'package.json pnpm' });
   });
 });
+
+describe('the policy validator built by npm run build', () => {
+  it('accepts and refuses exactly what the schema compiled at run time does, with the same errors', async () => {
+    const { createRequire } = await import('node:module');
+    const { compileValidator } = await import('../../src/policy/load.js');
+    const prebuilt = createRequire(import.meta.url)('../../dist/policy/policy-validator.cjs');
+    const runtime = compileValidator();
+    const docs: unknown[] = [
+      {},
+      { minimumReleaseAge: '7d', scripts: { allow: ['esbuild'], unlisted: 'block' } },
+      { minimumReleaseAge: 90 },
+      { bogus: 1 },
+      { scripts: { unlisted: 'maybe' } },
+      { exceptions: [{ package: 'a@1.0.0', checks: ['release-age'], reason: 'r', expires: '2026-12-01T00:00:00Z' }] },
+      { exceptions: [{ package: 'a', checks: ['*'], reason: 'r', expires: 'not a date' }] },
+      { actions: { 'too-young': 'explode' } },
+      { trustPolicy: 'no-downgrade', trustPolicyExclude: ['x'] },
+    ];
+    for (const doc of docs) {
+      expect(prebuilt(doc), JSON.stringify(doc)).toBe(runtime!(doc));
+      expect(prebuilt.errors ?? null).toEqual(runtime!.errors ?? null);
+    }
+    expect(docs.filter((d) => !prebuilt(d)).length).toBe(4);
+  });
+});
