@@ -62,8 +62,8 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const tree = readTree(cwd, opts.lockfile, opts.pm);
   const manifest = await readProjectManifest(tree.root.dir);
   const pmInfo = choosePackageManager(tree.format, basename(tree.lockfilePath), manifest?.packageManager, { pm: opts.pm, lockfile: opts.lockfile !== undefined });
-  // yarn berry keeps its registry in .yarnrc.yml, not .npmrc; --registry still wins.
-  const registry = opts.registry ?? (pmInfo.pm === 'yarn' ? await readYarnRegistry(tree.root.dir) : undefined);
+  // yarn berry keeps its registry in .yarnrc.yml, not .npmrc (yarn 1 reads .npmrc and .yarnrc); --registry still wins.
+  const registry = opts.registry ?? (tree.format === 'yarn-berry' ? await readYarnRegistry(tree.root.dir) : undefined);
   const npm = await loadNpmSettings(tree.root.dir, { registry });
   const policy = await loadPolicy(tree.root.dir, opts.policy, npm, await projectInputs(tree.root.dir, pmInfo.pm, manifest, npm));
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
