@@ -1,7 +1,6 @@
 // Does the 10,000-package cold check need ~290 MB, or does V8 just not collect? The same synthetic tree as the
 // bench growth rows, cold cache, default heap vs a capped old space (bench/RESULTS.md, fifth run). Needs bench/.build
 // (made by any bench run).
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
