@@ -13,12 +13,11 @@
 // What pnpm cannot express (globs, semver ranges) is left out, so strictDepBuilds refuses it: never wider than
 // the policy.
 import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLSeq } from 'yaml';
-import semver from 'semver';
 import { GuardError } from '../errors.js';
 import { detectIndent } from '../util/atomic.js';
-import { parsePattern } from '../policy/pattern.js';
 import type { Policy } from '../policy/load.js';
 import { HOOK } from './npm-settings.js';
+import { PLAIN, exactVersions, fromPolicy, nameOf } from './policy-entries.js';
 
 export const PNPM_HOOK_SCRIPT = 'pnpm:devPreinstall';
 /** The comment on a minimumReleaseAgeExclude entry written for an approval: the next sync removes it. */
@@ -36,25 +35,6 @@ export interface PnpmGuardSettings {
   deny: string[];
   notes: string[];
 }
-
-const PLAIN = /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/i;
-
-/** The exact versions of a range made only of versions joined by `||` ("1.2.3 || 1.2.4"), else undefined. */
-function exactVersions(range: string): string[] | undefined {
-  const parts = range.split('||').map((p) => p.trim());
-  return parts.every((p) => semver.valid(p) === p) ? parts : undefined;
-}
-
-/** The policy's own rules (not the ones read back from the package managers' files that init writes). */
-const fromPolicy = (source: string) => source.startsWith('policy ') || source === 'default policy';
-
-const nameOf = (entry: string) => {
-  try {
-    return parsePattern(entry).name;
-  } catch {
-    return entry;
-  }
-};
 
 export function pnpmSettingsFromPolicy(policy: Policy, now = new Date()): PnpmGuardSettings {
   const notes: string[] = [];

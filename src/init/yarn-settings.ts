@@ -18,13 +18,12 @@
 //   (YN0028, measured): the entry is written too, with the same serializer (@yarnpkg/parsers stringifySyml).
 import { parseSyml, stringifySyml } from '@yarnpkg/parsers';
 import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLSeq } from 'yaml';
-import semver from 'semver';
 import { GuardError } from '../errors.js';
 import { detectIndent } from '../util/atomic.js';
 import { parseDuration } from '../policy/duration.js';
-import { parsePattern } from '../policy/pattern.js';
 import type { Policy } from '../policy/load.js';
 import { GUARD_ENV } from '../install/spawn.js';
+import { PLAIN, exactVersions, fromPolicy, nameOf } from './policy-entries.js';
 
 export const YARN_PLUGIN_PATH = '.yarn/plugins/safe-install.cjs';
 /** The comment on an npmPreapprovedPackages entry written for an approval: the next sync removes it. */
@@ -42,25 +41,6 @@ export interface YarnGuardSettings {
   built: Record<string, boolean>;
   notes: string[];
 }
-
-const PLAIN = /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/i;
-
-/** The exact versions of a range made only of versions joined by `||` ("1.2.3 || 1.2.4"), else undefined. */
-function exactVersions(range: string): string[] | undefined {
-  const parts = range.split('||').map((p) => p.trim());
-  return parts.every((p) => semver.valid(p) === p) ? parts : undefined;
-}
-
-/** The policy's own rules (not the ones read back from the files init writes). */
-const fromPolicy = (source: string) => source.startsWith('policy ') || source === 'default policy';
-
-const nameOf = (key: string) => {
-  try {
-    return parsePattern(key).name;
-  } catch {
-    return key;
-  }
-};
 
 export function yarnSettingsFromPolicy(policy: Policy, now = new Date()): YarnGuardSettings {
   const notes: string[] = [];
