@@ -4,6 +4,7 @@
 // (globs, semver ranges) is left out, so npm's strict mode refuses it: never wider than the policy.
 import { detectIndent } from '../util/atomic.js';
 import type { Policy } from '../policy/load.js';
+import { PLAIN } from './policy-entries.js';
 
 export const NPMRC_MARKER = '# safe-install: the lines below are kept in sync with the policy (safe-install init)';
 export const HOOK = 'safe-install hook';
@@ -18,7 +19,7 @@ export interface NpmGuardSettings {
 }
 
 /** Plain package names: what npm's allowScripts and min-release-age-exclude can match safely. */
-const plainName = (p: { name: string; range?: string }) => !p.range && /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*$/i.test(p.name);
+const plainName = (p: { name: string; range?: string }) => !p.range && PLAIN.test(p.name);
 
 export function npmSettingsFromPolicy(policy: Policy, now = new Date()): NpmGuardSettings {
   const notes: string[] = [];

@@ -17,7 +17,8 @@ import { GuardError } from '../errors.js';
 import { detectIndent } from '../util/atomic.js';
 import type { Policy } from '../policy/load.js';
 import { HOOK } from './npm-settings.js';
-import { PLAIN, exactVersions, fromPolicy, nameOf } from './policy-entries.js';
+import { nameOf, policyEntries } from './policy-entries.js';
+import { itemText, seqOf, strings } from './yaml-doc.js';
 
 export const PNPM_HOOK_SCRIPT = 'pnpm:devPreinstall';
 /** The comment on a minimumReleaseAgeExclude entry written for an approval: the next sync removes it. */
@@ -37,50 +38,23 @@ export interface PnpmGuardSettings {
 }
 
 export function pnpmSettingsFromPolicy(policy: Policy, now = new Date()): PnpmGuardSettings {
-  const notes: string[] = [];
-  const minutes = Math.ceil(Math.max(0, ...policy.ageRules.map((r) => r.ms)) / 60_000);
-  const excludes: string[] = [];
-  for (const p of policy.ageRules[0]?.exclude ?? []) {
-    if (!p.range && PLAIN.test(p.name)) excludes.push(p.name);
-    else notes.push(`minimumReleaseAgeExclude: "${p.text}" is not a plain name; pnpm keeps applying its age rule to it (safe-install honours it)`);
-  }
-  const approvals: PnpmGuardSettings['approvals'] = [];
-  for (const e of policy.exceptions) {
-    if (Date.parse(e.expires) <= now.getTime() || !(e.checks.includes('release-age') || e.checks.includes('*'))) continue;
-    const versions = e.pattern.range ? exactVersions(e.pattern.range) : undefined;
-    if (PLAIN.test(e.pattern.name) && versions) approvals.push({ entry: `${e.pattern.name}@${versions.join(' || ')}`, expires: e.expires });
-  }
-  const deny = new Set<string>();
-  for (const r of policy.scripts.deny) {
-    if (!fromPolicy(r.source)) continue;
-    if (PLAIN.test(r.pattern.name)) deny.add(r.pattern.name); // a denial by version denies the name: stricter
-    else notes.push(`ignoredBuiltDependencies: "${r.pattern.text}" (a glob) cannot be written for pnpm; strictDepBuilds refuses such a build unless it is allowed`);
-  }
-  const allow: string[] = [];
-  for (const r of policy.scripts.allow) {
-    if (!fromPolicy(r.source) || deny.has(r.pattern.name)) continue;
-    const versions = r.pattern.range ? exactVersions(r.pattern.range) : undefined;
-    if (PLAIN.test(r.pattern.name) && !r.pattern.range) allow.push(r.pattern.name);
-    else if (PLAIN.test(r.pattern.name) && versions) allow.push(`${r.pattern.name}@${versions.join(' || ')}`);
-    else notes.push(`onlyBuiltDependencies: "${r.pattern.text}" (a glob or range) cannot be written for pnpm; a plain pnpm install refuses (pnpm 10) or skips (pnpm 9) it until exact entries are added`);
-  }
-  return { minReleaseAgeMinutes: minutes, excludes, approvals, allow: [...new Set(allow)], deny: [...deny], notes };
+  const e = policyEntries(policy, now);
+  const notes = [
+    ...e.excludes.other.map((p) => `minimumReleaseAgeExclude: "${p.text}" is not a plain name; pnpm keeps applying its age rule to it (safe-install honours it)`),
+    ...e.denied.other.map((p) => `ignoredBuiltDependencies: "${p.text}" (a glob) cannot be written for pnpm; strictDepBuilds refuses such a build unless it is allowed`),
+    ...e.allowed.other.map((p) => `onlyBuiltDependencies: "${p.text}" (a glob or range) cannot be written for pnpm; a plain pnpm install refuses (pnpm 10) or skips (pnpm 9) it until exact entries are added`),
+  ];
+  const entry = (name: string, versions?: string[]) => (versions ? `${name}@${versions.join(' || ')}` : name);
+  return {
+    minReleaseAgeMinutes: e.minReleaseAgeMinutes,
+    excludes: e.excludes.names,
+    approvals: e.approvals.map((a) => ({ entry: entry(a.name, a.versions), expires: a.expires })),
+    allow: [...new Set(e.allowed.entries.map((a) => entry(a.name, a.versions)))],
+    deny: e.denied.names,
+    notes,
+  };
 }
 
-function strings(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
-}
-
-/** A sequence in the document, created when absent; an existing one keeps its items (and their comments). */
-function seqOf(doc: Document, key: string): YAMLSeq {
-  const node = doc.get(key, true);
-  if (isSeq(node)) return node;
-  const seq = doc.createNode(strings(isScalar(node) ? node.value : node)) as YAMLSeq;
-  doc.set(key, seq);
-  return seq;
-}
-
-const itemText = (item: unknown) => (isScalar(item) ? String(item.value) : String(item));
 
 function addItems(doc: Document, seq: YAMLSeq, entries: string[]): void {
   const have = new Set(seq.items.map(itemText));

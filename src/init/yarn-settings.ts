@@ -17,13 +17,14 @@
 //   Manifest.exportTo), so `--immutable` refuses a package.json whose dependenciesMeta the lockfile lacks
 //   (YN0028, measured): the entry is written too, with the same serializer (@yarnpkg/parsers stringifySyml).
 import { parseSyml, stringifySyml } from '@yarnpkg/parsers';
-import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLSeq } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { GuardError } from '../errors.js';
 import { detectIndent } from '../util/atomic.js';
-import { parseDuration } from '../policy/duration.js';
+import { ageGateMs } from '../project/yarn-settings.js';
 import type { Policy } from '../policy/load.js';
 import { GUARD_ENV } from '../install/spawn.js';
-import { PLAIN, exactVersions, fromPolicy, nameOf } from './policy-entries.js';
+import { nameOf, policyEntries } from './policy-entries.js';
+import { itemText, seqOf } from './yaml-doc.js';
 
 export const YARN_PLUGIN_PATH = '.yarn/plugins/safe-install.cjs';
 /** The comment on an npmPreapprovedPackages entry written for an approval: the next sync removes it. */
@@ -43,62 +44,25 @@ export interface YarnGuardSettings {
 }
 
 export function yarnSettingsFromPolicy(policy: Policy, now = new Date()): YarnGuardSettings {
-  const notes: string[] = [];
-  const minutes = Math.ceil(Math.max(0, ...policy.ageRules.map((r) => r.ms)) / 60_000);
-  const excludes: string[] = [];
-  for (const p of policy.ageRules.find((r) => fromPolicy(r.source))?.exclude ?? []) {
-    if (!p.range && PLAIN.test(p.name)) excludes.push(p.name);
-    else notes.push(`npmPreapprovedPackages: "${p.text}" is not a plain name; yarn keeps applying its age gate to it (safe-install honours it)`);
-  }
-  const approvals: YarnGuardSettings['approvals'] = [];
-  for (const e of policy.exceptions) {
-    if (Date.parse(e.expires) <= now.getTime() || !(e.checks.includes('release-age') || e.checks.includes('*'))) continue;
-    const versions = e.pattern.range ? exactVersions(e.pattern.range) : undefined;
-    if (PLAIN.test(e.pattern.name) && versions) for (const v of versions) approvals.push({ entry: `${e.pattern.name}@${v}`, expires: e.expires });
-  }
+  const e = policyEntries(policy, now);
+  const notes = [
+    ...e.excludes.other.map((p) => `npmPreapprovedPackages: "${p.text}" is not a plain name; yarn keeps applying its age gate to it (safe-install honours it)`),
+    ...e.denied.other.map((p) => `dependenciesMeta: "${p.text}" (a glob) cannot be written for yarn; with enableScripts: false yarn builds it only if it is allowed by name`),
+    ...e.allowed.other.map((p) => `dependenciesMeta: "${p.text}" (a glob or range) cannot be written for yarn; a plain yarn install does not build it (enableScripts: false) until exact entries are added`),
+  ];
+  // dependenciesMeta and npmPreapprovedPackages take one version per key.
   const built: Record<string, boolean> = {};
-  const denied = new Set<string>();
-  for (const r of policy.scripts.deny) {
-    if (!fromPolicy(r.source)) continue;
-    if (PLAIN.test(r.pattern.name)) denied.add(r.pattern.name); // a denial by version denies the name: stricter
-    else notes.push(`dependenciesMeta: "${r.pattern.text}" (a glob) cannot be written for yarn; with enableScripts: false yarn builds it only if it is allowed by name`);
-  }
-  for (const r of policy.scripts.allow) {
-    if (!fromPolicy(r.source) || denied.has(r.pattern.name)) continue;
-    const versions = r.pattern.range ? exactVersions(r.pattern.range) : undefined;
-    if (PLAIN.test(r.pattern.name) && !r.pattern.range) built[r.pattern.name] = true;
-    else if (PLAIN.test(r.pattern.name) && versions) for (const v of versions) built[`${r.pattern.name}@${v}`] = true;
-    else notes.push(`dependenciesMeta: "${r.pattern.text}" (a glob or range) cannot be written for yarn; a plain yarn install does not build it (enableScripts: false) until exact entries are added`);
-  }
-  for (const d of denied) built[d] = false;
-  return { minReleaseAgeMinutes: minutes, excludes, approvals, built, notes };
+  for (const a of e.allowed.entries) for (const key of a.versions ? a.versions.map((v) => `${a.name}@${v}`) : [a.name]) built[key] = true;
+  for (const d of e.denied.names) built[d] = false;
+  return {
+    minReleaseAgeMinutes: e.minReleaseAgeMinutes,
+    excludes: e.excludes.names,
+    approvals: e.approvals.flatMap((a) => a.versions.map((v) => ({ entry: `${a.name}@${v}`, expires: a.expires }))),
+    built,
+    notes,
+  };
 }
 
-function strings(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
-}
-
-/** A sequence in the document, created when absent; an existing one keeps its items (and their comments). */
-function seqOf(doc: Document, key: string): YAMLSeq {
-  const node = doc.get(key, true);
-  if (isSeq(node)) return node;
-  const seq = doc.createNode(strings(isScalar(node) ? node.value : node)) as YAMLSeq;
-  doc.set(key, seq);
-  return seq;
-}
-
-const itemText = (item: unknown) => (isScalar(item) ? String(item.value) : String(item));
-
-/** yarn's npmMinimalAgeGate in minutes: a number (or digits) of minutes, or a duration such as "3d". */
-function gateMinutes(value: unknown): number {
-  const v = typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
-  try {
-    if (typeof v === 'number' || typeof v === 'string') return parseDuration(v) / 60_000;
-  } catch {
-    /* below */
-  }
-  throw new GuardError('bad-config', `.yarnrc.yml npmMinimalAgeGate must be minutes or a duration such as "3d", not ${JSON.stringify(value)}`, { remedy: 'fix .yarnrc.yml' });
-}
 
 /** Whether a .yarnrc.yml `plugins` entry (a path, or `{ path, spec }`) is the safe-install plugin. */
 const isOurPlugin = (item: unknown) => {
@@ -130,7 +94,7 @@ export function applyYarnrc(text: string | null, s: YarnGuardSettings): string {
 
   // Never lower a gate: a stricter value in the file stays, and without one yarn's own default (1d) is the floor.
   const current = doc.get('npmMinimalAgeGate');
-  const existing = current === undefined || current === null ? undefined : gateMinutes(current);
+  const existing = current === undefined || current === null ? undefined : ageGateMs(current, '.yarnrc.yml npmMinimalAgeGate') / 60_000;
   if (existing !== undefined ? s.minReleaseAgeMinutes > existing : s.minReleaseAgeMinutes > 0) {
     doc.set('npmMinimalAgeGate', Math.max(s.minReleaseAgeMinutes, existing ?? YARN_DEFAULT_GATE_MINUTES));
   }

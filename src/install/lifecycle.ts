@@ -23,7 +23,14 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /** The scripts npm would run for the package at `abs`, or undefined when nothing is installed there. */
-export async function scriptsOnDisk(abs: string, source: LockedPackage['source']): Promise<Record<string, string> | undefined> {
+/**
+ * When a binding.gyp means an implicit `node-gyp rebuild`, as each package manager decides it: npm (arborist)
+ * when there is no install or preinstall script and no `gypfile: false`; pnpm (checkBindingGyp) the same without
+ * the `gypfile` opt-out; yarn 1 and berry whenever there is no install script.
+ */
+export type ImplicitGyp = 'npm' | 'pnpm' | 'yarn';
+
+export async function scriptsOnDisk(abs: string, source: LockedPackage['source'], gyp: ImplicitGyp = 'npm'): Promise<Record<string, string> | undefined> {
   let manifest: { scripts?: Record<string, unknown>; gypfile?: unknown };
   try {
     manifest = JSON.parse(await readFile(join(abs, 'package.json'), 'utf8'));
@@ -36,8 +43,8 @@ export async function scriptsOnDisk(abs: string, source: LockedPackage['source']
   const scripts: Record<string, string> = {};
   const events: readonly string[] = source === 'git' ? [...INSTALL_EVENTS, 'prepare'] : INSTALL_EVENTS;
   for (const e of events) if (typeof raw[e] === 'string' && raw[e]) scripts[e] = raw[e] as string;
-  // npm (arborist rebuild) adds `node-gyp rebuild` for a package with binding.gyp and no (pre)install script.
-  if (!scripts.install && !scripts.preinstall && manifest.gypfile !== false && (await exists(join(abs, 'binding.gyp')))) {
+  const implicit = gyp === 'yarn' ? !scripts.install : !scripts.install && !scripts.preinstall && (gyp === 'pnpm' || manifest.gypfile !== false);
+  if (implicit && (await exists(join(abs, 'binding.gyp')))) {
     scripts.install = 'node-gyp rebuild';
   }
   return scripts;

@@ -207,18 +207,6 @@ async function readInstalled(root: string): Promise<Installed> {
 }
 
 /** The scripts pnpm would run for the package at `abs` (pnpm adds `node-gyp rebuild` even with `gypfile: false`). */
-async function pnpmScriptsOnDisk(abs: string, source: LockedPackage['source']): Promise<Record<string, string> | undefined> {
-  const scripts = await scriptsOnDisk(abs, source);
-  if (scripts && !scripts.install && !scripts.preinstall) {
-    const gyp = await access(join(abs, 'binding.gyp')).then(
-      () => true,
-      () => false,
-    );
-    if (gyp) scripts.install = 'node-gyp rebuild';
-  }
-  return scripts;
-}
-
 interface Copy {
   snap: Snapshot;
   item?: InstalledScripts;
@@ -235,7 +223,7 @@ async function scanCopies(tree: LockedTree): Promise<{ installed: Installed; cop
       if (installed.skipped.has(snap.key)) return;
       const pkg = byPath.get(snap.treePath);
       if (!pkg) throw cannotMap(`pnpm installed ${snap.key}, which is not in the checked lockfile`);
-      const scripts = await pnpmScriptsOnDisk(snap.dir, pkg.source);
+      const scripts = await scriptsOnDisk(snap.dir, pkg.source, 'pnpm');
       // A copy pnpm did not skip must be on disk where the layout says: otherwise the mapping is wrong and a
       // package with scripts could go unseen.
       if (scripts === undefined) throw cannotMap(`${snap.key} is not at ${relative(tree.root.dir, snap.dir)}`);

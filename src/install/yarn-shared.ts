@@ -1,7 +1,5 @@
 // What the yarn runners share: how yarn decides a package's install scripts, running yarn, and failing closed on
 // a locked package that is not on disk.
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
 import { GuardError } from '../errors.js';
 import type { LockedPackage } from '../types.js';
 import { scriptsOnDisk } from './lifecycle.js';
@@ -15,23 +13,8 @@ export const CLASSIC_ROOT_EVENTS = ['preinstall', 'install', 'postinstall', 'pre
 /** Berry builds each workspace like a package: preinstall, install, postinstall (Project.linkEverything); no prepare. */
 export const BERRY_ROOT_EVENTS = ['preinstall', 'install', 'postinstall'] as const;
 
-async function exists(p: string): Promise<boolean> {
-  return access(p).then(
-    () => true,
-    () => false,
-  );
-}
-
-/**
- * The install scripts yarn would run for the package at `abs`, or undefined when nothing is there. Both yarns
- * add `node-gyp rebuild` when there is a binding.gyp and no `install` script, whatever `preinstall` and
- * `gypfile` say (yarn 1 util/normalize-manifest/fix.js; berry extractBuildRequest), unlike npm.
- */
-export async function yarnScriptsOnDisk(abs: string, source: LockedPackage['source']): Promise<Record<string, string> | undefined> {
-  const scripts = await scriptsOnDisk(abs, source);
-  if (scripts && !scripts.install && (await exists(join(abs, 'binding.gyp')))) scripts.install = 'node-gyp rebuild';
-  return scripts;
-}
+/** The install scripts yarn would run for the package at `abs` (yarn's implicit `node-gyp rebuild` rule), or undefined when nothing is there. */
+export const yarnScriptsOnDisk = (abs: string, source: LockedPackage['source']) => scriptsOnDisk(abs, source, 'yarn');
 
 /** Run yarn; a failure is a GuardError that says no install script has run (when that is true). */
 export async function runYarn(args: string[], cwd: string, env: Record<string, string>, failure: string, remedy: string): Promise<void> {

@@ -50,12 +50,16 @@ async function readWorkspaceYaml(dir: string): Promise<Record<string, unknown> |
   return doc && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
 }
 
-export async function readPnpmBuilds(dir: string, packageJsonPnpm: unknown): Promise<BuildLists | undefined> {
-  const yaml = await readWorkspaceYaml(dir);
-  const found = yaml ? buildsFrom(yaml, 'pnpm-workspace.yaml') : undefined;
+/** The build lists of pnpm-workspace.yaml (already parsed), else of the package.json `pnpm` field. */
+function buildsOf(workspaceYaml: Record<string, unknown> | undefined, packageJsonPnpm: unknown): BuildLists | undefined {
+  const found = workspaceYaml ? buildsFrom(workspaceYaml, 'pnpm-workspace.yaml') : undefined;
   if (found) return found;
   if (packageJsonPnpm && typeof packageJsonPnpm === 'object') return buildsFrom(packageJsonPnpm as Record<string, unknown>, 'package.json pnpm');
   return undefined;
+}
+
+export async function readPnpmBuilds(dir: string, packageJsonPnpm: unknown): Promise<BuildLists | undefined> {
+  return buildsOf(await readWorkspaceYaml(dir), packageJsonPnpm);
 }
 
 const camel = (kebab: string) => kebab.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -80,7 +84,8 @@ function bool(value: unknown): boolean {
  * pnpm; the source names the file and key so the report can say where a rule came from.
  */
 export async function readPnpmInputs(dir: string, packageJsonPnpm: unknown, npm: Pick<NpmSettings, 'pnpmKeys'> | undefined): Promise<ProjectInputs> {
-  const yaml = (await readWorkspaceYaml(dir)) ?? {};
+  const workspaceYaml = await readWorkspaceYaml(dir);
+  const yaml = workspaceYaml ?? {};
   const get = (kebab: string): { value: unknown; source: string } | undefined => {
     const key = camel(kebab);
     if (yaml[key] !== undefined && yaml[key] !== null) return { value: yaml[key], source: `pnpm-workspace.yaml ${key}` };
@@ -90,7 +95,8 @@ export async function readPnpmInputs(dir: string, packageJsonPnpm: unknown, npm:
   const inputs: ProjectInputs = { settings: [] };
   const said = (text: string) => inputs.settings!.push(text);
 
-  const builds = await readPnpmBuilds(dir, packageJsonPnpm);
+  // pnpm-workspace.yaml is read once per check: the build lists come from the same parse.
+  const builds = buildsOf(workspaceYaml, packageJsonPnpm);
   if (builds) inputs.builds = [builds];
   else {
     // pnpm 10 also reads its build lists from .npmrc.

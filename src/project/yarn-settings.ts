@@ -28,7 +28,7 @@ async function readRc(path: string): Promise<Record<string, unknown> | undefined
 }
 
 /** yarn's npmMinimalAgeGate: a number of minutes, or a duration such as "3d". */
-function ageGateMs(value: unknown, where: string): number {
+export function ageGateMs(value: unknown, where: string): number {
   const v = typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
   try {
     if (typeof v === 'number' || typeof v === 'string') return parseDuration(v);
