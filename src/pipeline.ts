@@ -2,7 +2,7 @@
 // output as plain data; `check` stops here and reports, `ci` goes on to install.
 import { basename, resolve } from 'node:path';
 import { GuardError } from './errors.js';
-import type { Finding, LockedPackage, LockedTree, PackageFacts } from './types.js';
+import type { Finding, LockedPackage, LockedTree, PackageFacts, PackageManager } from './types.js';
 import { readLockfile } from './lockfile/index.js';
 import { LockfileError } from './lockfile/errors.js';
 import { loadNpmSettings, registryFor, type NpmSettings } from './project/npm-config.js';
@@ -11,7 +11,6 @@ import { readProjectManifest, type ProjectManifest } from './project/package-jso
 import { readPnpmInputs } from './project/pnpm-settings.js';
 import { readYarnInputs, readYarnRegistry } from './project/yarn-settings.js';
 import { choosePackageManager, ownGuards, type PackageManagerInfo } from './project/package-manager.js';
-import type { PackageManager } from './install/spawn.js';
 import { RegistryClient, type FetchStats } from './registry/client.js';
 import { defaultCacheDir, FactsCache } from './registry/cache.js';
 import { CHECKS } from './checks/index.js';

@@ -34,6 +34,9 @@ export interface LockedPackage {
   lockfileLine?: number;
 }
 
+/** The package managers whose lockfiles are read and which install them. */
+export type PackageManager = 'npm' | 'pnpm' | 'yarn';
+
 export type LockfileFormat = 'npm-v1' | 'npm-v2' | 'npm-v3' | 'pnpm-v5' | 'pnpm-v6' | 'pnpm-v9' | 'yarn-v1' | 'yarn-berry';
 
 export interface LockedTree {

@@ -9,7 +9,8 @@ import { GuardError } from '../errors.js';
 import { runCheck } from '../pipeline.js';
 import { readNpmLockfile } from '../lockfile/npm.js';
 import type { LockedTree } from '../types.js';
-import { npmMajor, runNpm, stopRunningNpm } from '../install/npm.js';
+import { npmMajor, runNpm } from '../install/npm.js';
+import { stopRunning } from '../install/spawn.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { changesText, summarizeChanges } from '../report/changes.js';
 import { colourWanted, makeStyle, toText } from '../report/text.js';
@@ -74,7 +75,7 @@ export async function addCommand(kind: 'add' | 'update', specs: string[], flags:
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupted = true;
-    void stopRunningNpm().then(() => snapshot.restore()).finally(() => {
+    void stopRunning().then(() => snapshot.restore()).finally(() => {
       process.stderr.write(`\nInterrupted: package.json and ${lockPath} restored.\n`);
       process.exit(signal === 'SIGINT' ? 130 : 143);
     });

@@ -11,7 +11,7 @@ import { resolve, sep } from 'node:path';
 import { runCheck } from '../pipeline.js';
 import { exitCodeOf } from '../report/summary.js';
 import { colourWanted, makeStyle, toText } from '../report/text.js';
-import { GUARD_ENV } from '../install/npm.js';
+import { GUARD_ENV } from '../install/spawn.js';
 import { approveHints, recordLedger } from './held.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 

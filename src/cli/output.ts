@@ -1,6 +1,6 @@
 // Where human-readable progress goes: stdout normally; stderr when stdout carries a JSON document (--json),
 // so the JSON stays parseable. npm's own output follows the same choice.
-import { setChildOutput } from '../install/npm.js';
+import { setChildOutput } from '../install/spawn.js';
 
 let human: NodeJS.WriteStream = process.stdout;
 

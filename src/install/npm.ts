@@ -5,17 +5,14 @@ import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GuardError } from '../errors.js';
-import { GUARD_ENV, inherited, resolvePmScript, runPm, stopRunning, type RunOptions } from './spawn.js';
+import { GUARD_ENV, inherited, resolvePmScript, runPm, type RunOptions } from './spawn.js';
 import type { InstallRunner } from './runner.js';
 import { scanInstallScripts } from './lifecycle.js';
 
 const require = createRequire(import.meta.url);
 
-export { GUARD_ENV, setChildOutput } from './spawn.js';
-export type NpmRunOptions = RunOptions;
-export const stopRunningNpm = stopRunning;
 
-export function runNpm(args: string[], opts: NpmRunOptions): Promise<{ code: number; output: string }> {
+export function runNpm(args: string[], opts: RunOptions): Promise<{ code: number; output: string }> {
   return runPm('npm', args, opts);
 }
 

@@ -22,14 +22,14 @@
 // - an optional dependency whose build fails is skipped with a warning, as pnpm does (buildDependency).
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { access, mkdir, readFile, realpath } from 'node:fs/promises';
-import { delimiter, dirname, join, relative, resolve, sep } from 'node:path';
+import { access, mkdir, readFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { depPathToFilename, parse as parseDepPath, refToRelative, removeSuffix } from '@pnpm/dependency-path';
 import { parse as parseYaml } from 'yaml';
 import { GuardError } from '../errors.js';
 import type { LockedPackage, LockedTree } from '../types.js';
 import { INSTALL_EVENTS, scriptsOnDisk, type InstalledScripts } from './lifecycle.js';
-import { GUARD_ENV, inherited, pmCommand, runPm } from './spawn.js';
+import { GUARD_ENV, inherited, resolvePmScript, runPm } from './spawn.js';
 import type { InstallRunner } from './runner.js';
 
 const require = createRequire(import.meta.url);
@@ -366,32 +366,9 @@ async function isFile(p: string): Promise<boolean> {
   );
 }
 
-/**
- * The pnpm script a shell shim starts (npm's cmd-shim: `"$basedir/../pnpm/bin/pnpm.cjs"`, or an absolute path);
- * pnpm's standalone executable is itself what pnpm reports as npm_execpath.
- */
-async function scriptOfShim(file: string): Promise<string | undefined> {
-  const head = await readFile(file).then((b) => b.subarray(0, 4096), () => undefined);
-  if (!head) return undefined;
-  if (head[0] === 0x7f || (head[0] === 0x4d && head[1] === 0x5a)) return file; // ELF or PE: @pnpm/exe
-  const m = /["']?((?:\$basedir|\/)[^"'\s]*\/pnpm\.[cm]?js)["']?/.exec(head.toString('utf8'));
-  if (!m) return undefined;
-  const script = resolve(m[1].replace('$basedir', dirname(file)));
-  return (await isFile(script)) ? script : undefined;
-}
-
 /** pnpm's own script (npm_execpath) and its bundled node-gyp, when pnpm is a JavaScript file we can find. */
 async function findPnpm(): Promise<{ execPath?: string; nodeGyp?: string; nodeGypBin?: string }> {
-  let execPath: string | undefined = pmCommand('pnpm').pre[0];
-  if (!execPath) {
-    for (const d of (process.env.PATH ?? '').split(delimiter)) {
-      if (!d || !(await isFile(join(d, 'pnpm')))) continue;
-      const real = await realpath(join(d, 'pnpm')).catch(() => undefined);
-      if (real && /\.[cm]?js$/.test(real)) execPath = real;
-      else if (real) execPath = await scriptOfShim(real);
-      break; // the first pnpm on PATH is the one runPm starts
-    }
-  }
+  const execPath = await resolvePmScript('pnpm');
   if (!execPath) return {};
   // bin/pnpm.cjs -> dist/; dist/pnpm.cjs itself
   for (const dist of [join(dirname(execPath), '..', 'dist'), dirname(execPath)]) {

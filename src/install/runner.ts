@@ -2,9 +2,9 @@
 // every script off, then run only the install scripts the plan allowed, in that package manager's own order.
 import type { LockedTree, LockfileFormat } from '../types.js';
 import type { InstalledScripts } from './lifecycle.js';
-import type { PackageManager } from './spawn.js';
+import type { PackageManager } from '../types.js';
 
-export type { PackageManager } from './spawn.js';
+export type { PackageManager } from '../types.js';
 
 export interface InstallRunner {
   pm: PackageManager;

@@ -2,11 +2,13 @@
 // terminal (or stderr when stdout carries JSON), and a registry of running children so an interrupt can stop
 // them before files are restored.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { realpath } from 'node:fs/promises';
-import { basename, delimiter, join } from 'node:path';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
 
-export type PackageManager = 'npm' | 'pnpm' | 'yarn';
+import type { PackageManager } from '../types.js';
+
+export type { PackageManager };
 
 /** Set in the environment of every package manager we start, so a project hook does not run the guard twice. */
 export const GUARD_ENV = 'SAFE_INSTALL_RUNNING';
@@ -43,9 +45,25 @@ export async function resolvePmScript(pm: PackageManager): Promise<string | unde
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (!dir) continue;
     const real = await realpath(join(dir, pm)).catch(() => undefined);
-    if (real) return EXEC_PATH[pm].test(basename(real)) ? real : undefined;
+    if (!real || !(await stat(real).then((s) => s.isFile(), () => false))) continue;
+    // The first one on PATH is the one runPm starts: its script, or the script its shell shim starts.
+    return /\.[cm]?js$/.test(real) ? real : scriptOfShim(real, pm);
   }
   return undefined;
+}
+
+/**
+ * The script a shell shim starts (npm's cmd-shim: `"$basedir/../pnpm/bin/pnpm.cjs"`, or an absolute path); a
+ * native executable (pnpm's standalone @pnpm/exe) is itself what the package manager reports as npm_execpath.
+ */
+async function scriptOfShim(file: string, pm: PackageManager): Promise<string | undefined> {
+  const head = await readFile(file).then((b) => b.subarray(0, 4096), () => undefined);
+  if (!head) return undefined;
+  if (head[0] === 0x7f || (head[0] === 0x4d && head[1] === 0x5a)) return file; // ELF or PE
+  const m = new RegExp(`["']?((?:\\$basedir|/)[^"'\\s]*/${pm}(?:-cli)?\\.[cm]?js)["']?`).exec(head.toString('utf8'));
+  if (!m) return undefined;
+  const script = resolve(m[1].replace('$basedir', dirname(file)));
+  return (await stat(script).then((s) => s.isFile(), () => false)) ? script : undefined;
 }
 
 let childOutput: 'stdout' | 'stderr' = 'stdout';

@@ -10,12 +10,12 @@
 //   (util/execute-lifecycle-script.js makeEnv), through @npmcli/run-script.
 import { createRequire } from 'node:module';
 import { readFile, realpath, rm, stat } from 'node:fs/promises';
-import { basename, delimiter, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { GuardError } from '../errors.js';
 import type { LockedPackage, LockedTree } from '../types.js';
 import { INSTALL_EVENTS, type InstalledScripts } from './lifecycle.js';
 import type { InstallRunner } from './runner.js';
-import { GUARD_ENV, inherited, pmCommand, runPm } from './spawn.js';
+import { GUARD_ENV, inherited, pmCommand, resolvePmScript, runPm } from './spawn.js';
 import { CLASSIC_ROOT_EVENTS, missing, runYarn, yarnScriptsOnDisk } from './yarn-shared.js';
 
 const require = createRequire(import.meta.url);
@@ -207,14 +207,7 @@ async function yarnConfig(dir: string): Promise<YarnConfig> {
  * already names a yarn: the yarn that started us, else the `yarn` on PATH with its links resolved.
  */
 async function yarnExecPath(): Promise<string> {
-  const { cmd, pre } = pmCommand('yarn');
-  if (pre[0]) return pre[0];
-  for (const d of (process.env.PATH ?? '').split(delimiter)) {
-    if (!d) continue;
-    const real = await realpath(join(d, cmd)).catch(() => undefined);
-    if (real) return real;
-  }
-  return cmd;
+  return (await resolvePmScript('yarn')) ?? pmCommand('yarn').cmd;
 }
 
 const INVALID = /\W/g;

@@ -1,13 +1,14 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { minimatch } from 'minimatch';
-import type { LockedTree } from '../types.js';
+import type { LockedTree, PackageManager } from '../types.js';
 import { LockfileError } from './errors.js';
 import { readNpmLockfile } from './npm.js';
 import { readPnpmLockfile } from './pnpm.js';
 import { readYarnLockfile } from './yarn.js';
 
-type Kind = 'npm' | 'pnpm' | 'yarn';
+/** Which package manager's lockfile a file is. */
+type Kind = PackageManager;
 
 // npm prefers npm-shrinkwrap.json over package-lock.json when both exist; so do we.
 const LOCKFILES: { name: string; kind: Kind }[] = [

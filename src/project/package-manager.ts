@@ -2,8 +2,7 @@
 // so the report can say where safe-install adds a check and where it repeats one.
 import semver from 'semver';
 import { GuardError } from '../errors.js';
-import type { LockedTree, LockfileFormat } from '../types.js';
-import type { PackageManager } from '../install/spawn.js';
+import type { LockedTree, LockfileFormat, PackageManager } from '../types.js';
 import type { Policy } from '../policy/load.js';
 
 export const PACKAGE_MANAGERS: readonly PackageManager[] = ['npm', 'pnpm', 'yarn'];
