@@ -14,7 +14,6 @@ import { stopRunning } from '../install/spawn.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { changesText, summarizeChanges } from '../report/changes.js';
 import { colourWanted, makeStyle, toText } from '../report/text.js';
-import { exitCodeOf } from '../report/summary.js';
 import { loadNpmSettings, type NpmSettings } from '../project/npm-config.js';
 import { loadPolicy, type Policy } from '../policy/load.js';
 import semver from 'semver';

@@ -1,7 +1,6 @@
 // `safe-install` / `safe-install ci`: the check, then `npm ci` with every script off, then only the allowed
 // install scripts, then the project's own lifecycle. Held versions stop it before anything is downloaded.
 import { runCheck, type CheckOptions, type CheckResult } from '../pipeline.js';
-import { GuardError } from '../errors.js';
 import { approve, heldVersions } from '../quarantine/approve.js';
 import type { HeldItem } from '../ui/override-prompt.js';
 import { formatDuration } from '../policy/duration.js';
@@ -31,15 +30,6 @@ export async function ciCommand(flags: CommonFlags, npmArgs: string[]): Promise<
 }
 
 const out = say;
-
-/** Rewriting lockfiles (add, update, fix) is npm-only for now; pnpm and yarn trees are checked and installed. */
-export function requireNpmLockfile(result: CheckResult, what: string): void {
-  const format = result.tree.format;
-  if (format.startsWith('npm')) return;
-  throw new GuardError('bad-usage', `safe-install cannot ${what} a ${format} project yet: only npm lockfiles are installed by the guard`, {
-    remedy: `run \`safe-install check\` (it reads ${format} lockfiles) as a gate before your package manager's frozen install`,
-  });
-}
 
 /**
  * After a check that held versions: on a terminal outside CI, ask a person (the ink prompt); approvals are

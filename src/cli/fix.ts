@@ -4,8 +4,8 @@
 // and the re-check passes; 1: something stays held (or nothing was applied); 2: could not check, npm failed.
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { requireNpmLockfile } from './ci.js';
-import { runCheck } from '../pipeline.js';
+import { runCheck, type CheckResult } from '../pipeline.js';
+import { GuardError } from '../errors.js';
 import { exitCodeOf, summarize } from '../report/summary.js';
 import { colourWanted, makeStyle, toText, type Style } from '../report/text.js';
 import { applyFix, assertNpmLockfile, planFix, readExact, type FixOutcome, type FixPlan, type ManifestChange, type VersionChange } from '../quarantine/fix.js';
@@ -17,6 +17,15 @@ import { mkdir } from 'node:fs/promises';
 export interface FixFlags extends CommonFlags {
   yes?: boolean;
   dryRun?: boolean;
+}
+
+/** Rewriting lockfiles is npm-only for now; pnpm and yarn trees are checked and installed. */
+function requireNpmLockfile(result: CheckResult, what: string): void {
+  const format = result.tree.format;
+  if (format.startsWith('npm')) return;
+  throw new GuardError('bad-usage', `safe-install cannot ${what} a ${format} project yet: only npm lockfiles are rewritten by the guard`, {
+    remedy: `run \`safe-install check\` (it reads ${format} lockfiles) as a gate before your package manager's frozen install`,
+  });
 }
 
 export async function fixCommand(flags: FixFlags): Promise<number> {

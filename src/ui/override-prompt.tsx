@@ -1,7 +1,7 @@
 // The interactive override: a person picks a held version, reads why it is held (and what changed), and
 // approves it with a required reason and a bounded expiry, or declines. Keyboard only; fits 80 columns.
 // Nothing is written here: approvals are returned and recorded by the caller, atomically.
-import React, { useState } from 'react';
+import { useState } from 'react';
 import { Box, Text, render, useApp, useInput } from 'ink';
 import TextInput from 'ink-text-input';
 import { formatDuration, parseDuration } from '../policy/duration.js';
