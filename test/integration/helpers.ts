@@ -1,6 +1,6 @@
 // Helpers for tests that run the real CLI (and the real npm) against the loopback test registry.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -162,6 +162,16 @@ export async function lockWith(tool: keyof typeof TOOLS | 'npm', dir: string, re
   ok(await node(TOOLS.yarnBerry, ['install', '--mode=update-lockfile'], { YARN_ENABLE_IMMUTABLE_INSTALLS: 'false', YARN_GLOBAL_FOLDER: join(home, 'berry') }), 'yarn install --mode=update-lockfile');
   rmSync(rc);
   for (const f of readdirSync(dir)) if (f.startsWith('.yarn') || f.startsWith('.pnp')) rmSync(join(dir, f), { recursive: true, force: true });
+}
+
+/** log.js for scripted packages: every script appends "<name>:<event>" to $SI_TEST_LOG, so a test sees what ran, in order. */
+export const EVENT_LOGGER = "require('fs').appendFileSync(process.env.SI_TEST_LOG, require('./package.json').name + ':' + process.argv[2] + '\\n')";
+
+/** A folder holding a `safe-install` link to this build, for PATH: what a project hook finds (as node_modules/.bin would). */
+export function safeInstallOnPath(): string {
+  const dir = tempDir('si-bin-');
+  symlinkSync(BIN, join(dir, 'safe-install'));
+  return dir;
 }
 
 /** A publish time old enough for every age rule in the tests. */

@@ -2,22 +2,16 @@
 // a teammate's plain `pnpm install --frozen-lockfile` runs only allowed scripts, and the pnpm:devPreinstall hook
 // refuses a young version (or an unreviewed build, under strictDepBuilds) before pnpm fetches anything.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { TestRegistry, type FakeVersion } from '../registry/server.js';
-import { BIN, cleanEnv, cli, run, tempDir, withTools } from './helpers.js';
+import { TestRegistry } from '../registry/server.js';
+import { cleanEnv, cli, run, tempDir, withTools, EVENT_LOGGER, safeInstallOnPath, OLD, scriptedWith } from './helpers.js';
 
 const DAY = 86_400_000;
-const OLD = '2024-01-01T00:00:00.000Z';
 // Each install script appends "<name>:<event>" to $SI_TEST_LOG, so a test can say exactly what ran.
-const LOGGER = "require('fs').appendFileSync(process.env.SI_TEST_LOG, require('./package.json').name + ':' + process.argv[2] + '\\n')";
-const scripted = (version: string): FakeVersion => ({
-  version,
-  publishedAt: OLD,
-  scripts: { postinstall: 'node log.js postinstall' },
-  files: { 'log.js': LOGGER, 'index.js': '' },
-});
+const LOGGER = EVENT_LOGGER;
+const scripted = (version: string) => scriptedWith(LOGGER)(version, ['postinstall']);
 
 let registry: TestRegistry;
 let binDir: string;
@@ -30,8 +24,7 @@ beforeAll(async () => {
   registry.addPackage({ name: 'plain', versions: [{ version: '1.0.0', publishedAt: OLD }] });
   registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: new Date(Date.now() - DAY).toISOString() }] });
   // The hook runs `safe-install hook`: the teammate's PATH finds this build (as node_modules/.bin would).
-  binDir = tempDir('si-bin-');
-  symlinkSync(BIN, join(binDir, 'safe-install'));
+  binDir = safeInstallOnPath();
 });
 afterAll(() => registry?.close());
 

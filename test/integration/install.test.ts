@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
-import { cleanEnv, cli, npm, tempDir, OLD, scriptedWith } from './helpers.js';
+import { cleanEnv, cli, npm, tempDir, OLD, scriptedWith, EVENT_LOGGER } from './helpers.js';
 
 const YOUNG = new Date(Date.now() - 86_400_000).toISOString();
 // Every script appends "<name>:<event>" to $SI_TEST_LOG, so a test sees exactly what ran and in which order.
-const LOGGER = "require('fs').appendFileSync(process.env.SI_TEST_LOG, require('./package.json').name + ':' + process.argv[2] + '\\n')";
+const LOGGER = EVENT_LOGGER;
 
 const scripted = scriptedWith(LOGGER);
 
