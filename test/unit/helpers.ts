@@ -1,3 +1,5 @@
+import { expect } from 'vitest';
+import { LockfileError } from '../../src/lockfile/errors.js';
 import type { LockedPackage, PackageFacts, VersionFacts } from '../../src/types.js';
 import { compilePolicy, defaultPolicyDocument, mergePolicy, type PolicyDocument } from '../../src/policy/load.js';
 
@@ -30,3 +32,14 @@ export function policy(doc: PolicyDocument = {}) {
 export const DAY = 86_400_000;
 export const NOW = new Date('2026-06-15T12:00:00Z');
 export const ago = (ms: number) => new Date(NOW.getTime() - ms).toISOString();
+
+/** The LockfileError `fn` throws (a test fails when it throws nothing, or something else). */
+export function lockfileError(fn: () => unknown): LockfileError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(LockfileError);
+    return err as LockfileError;
+  }
+  throw new Error('expected a LockfileError');
+}

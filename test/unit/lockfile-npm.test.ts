@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import semver from 'semver';
 import { readNpmLockfile } from '../../src/lockfile/npm.js';
 import { readLockfile } from '../../src/lockfile/index.js';
-import { LockfileError } from '../../src/lockfile/errors.js';
+import { lockfileError } from './helpers.js';
 import type { LockedPackage, LockedTree } from '../../src/types.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/lockfiles');
@@ -89,15 +89,6 @@ function pkg(tree: LockedTree, path: string): LockedPackage {
   return p;
 }
 
-function lockfileError(fn: () => unknown): LockfileError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(LockfileError);
-    return err as LockfileError;
-  }
-  throw new Error('expected a LockfileError');
-}
 
 const SHA = 'sha512-' + 'A'.repeat(86) + '==';
 const reg = (name: string, version: string) =>

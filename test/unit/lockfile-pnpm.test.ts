@@ -7,7 +7,7 @@ import YAML from 'yaml';
 import { depPathToFilename } from '@pnpm/dependency-path';
 import { readPnpmLockfile } from '../../src/lockfile/pnpm.js';
 import { readLockfile } from '../../src/lockfile/index.js';
-import { LockfileError } from '../../src/lockfile/errors.js';
+import { lockfileError } from './helpers.js';
 import type { LockedPackage, LockedTree } from '../../src/types.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/lockfiles');
@@ -57,15 +57,6 @@ function byId(tree: LockedTree, id: string): LockedPackage {
   return p;
 }
 
-function lockfileError(fn: () => unknown): LockfileError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(LockfileError);
-    return err as LockfileError;
-  }
-  throw new Error('expected a LockfileError');
-}
 
 /** Independent of the reader: the key a v9 reference points to (`1.0.0(peer@1)` under alias `a`, or `b@1.0.0`). */
 function v9Key(alias: string, ref: string): string | undefined {

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readYarnLockfile, type YarnLockfileOptions } from '../../src/lockfile/yarn.js';
 import { readLockfile } from '../../src/lockfile/index.js';
-import { LockfileError } from '../../src/lockfile/errors.js';
+import { lockfileError } from './helpers.js';
 import type { LockedPackage, LockedTree } from '../../src/types.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/lockfiles');
@@ -34,15 +34,6 @@ function lineOf(text: string, line: string): number {
   return i + 1;
 }
 
-function lockfileError(fn: () => unknown): LockfileError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(LockfileError);
-    return err as LockfileError;
-  }
-  throw new Error('expected a LockfileError');
-}
 
 /**
  * Independent of the parsers: the entries of a yarn.lock as text. Each key line (column 0, not a comment)

@@ -1,5 +1,4 @@
 // The override prompt's states and keystrokes, through ink-testing-library.
-import React from 'react';
 import { describe, expect, it } from 'vitest';
 import { render } from 'ink-testing-library';
 import { OverridePrompt, type HeldItem, type PromptApproval } from '../../src/ui/override-prompt.js';
