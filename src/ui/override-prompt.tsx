@@ -173,7 +173,15 @@ export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDo
 /** Show the prompt on the terminal and resolve with what the person approved (empty: declined). */
 export async function runOverridePrompt(items: HeldItem[], opts: { defaultExpiry: string; maxExpiryMs: number; colour: boolean }): Promise<PromptApproval[]> {
   let result: PromptApproval[] = [];
+  // Ink turns raw mode on only after its first render; a key pressed as the prompt appears would meet a
+  // cooked terminal (echoed, Enter turned into a newline ink does not read as Enter) and be lost.
+  const stdin = process.stdin;
+  if (stdin.isTTY) stdin.setRawMode(true);
   const app = render(<OverridePrompt items={items} {...opts} onDone={(a) => (result = a)} />);
-  await app.waitUntilExit();
+  try {
+    await app.waitUntilExit();
+  } finally {
+    if (stdin.isTTY) stdin.setRawMode(false);
+  }
   return result;
 }
