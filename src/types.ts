@@ -43,6 +43,8 @@ export interface LockedTree {
   lockfilePath: string;
   format: LockfileFormat;
   root: { name?: string; version?: string; dir: string };
+  /** The project's workspace folders (relative to `root.dir`, `/`-separated), as the lockfile records them. */
+  workspaces: string[];
   packages: LockedPackage[];
 }
 

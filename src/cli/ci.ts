@@ -8,9 +8,8 @@ import { approveHints, canPrompt, recordLedger } from './held.js';
 import { exitCodeOf } from '../report/summary.js';
 import { colourWanted, makeStyle, toText, type Style } from '../report/text.js';
 import { planScripts, type ScriptPlan } from '../install/plan.js';
-import { runRootScripts } from '../install/npm.js';
+import { describeProjectRuns } from '../install/project-scripts.js';
 import { runnerFor } from '../install/runner.js';
-import { readProjectManifest } from '../project/package-json.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 import { humanStream, say } from './output.js';
 
@@ -70,11 +69,10 @@ export async function installChecked(result: CheckResult, npmArgs: string[], sty
     for (const r of plan.refusals) out(`  x ${r}\n`);
     return 1;
   }
-  await runner.runAllowed(dir, plan.decisions.filter((d) => d.kind === 'run').map((d) => d.item), result.tree);
-  const manifest = await readProjectManifest(dir);
-  const rootRan = result.policy.scripts.rootScripts && manifest ? await runRootScripts(dir, manifest.scripts, runner.rootEvents) : [];
+  const projectScripts = result.policy.scripts.rootScripts;
+  const projectRan = await runner.runAllowed(dir, plan.decisions.filter((d) => d.kind === 'run').map((d) => d.item), result.tree, { projectScripts });
   out(reportScripts(plan, style, true));
-  if (rootRan.length) out(`  project scripts run: ${rootRan.join(', ')}\n`);
+  if (projectRan.length) out(`  project scripts run: ${describeProjectRuns(projectRan)}\n`);
   else if (!result.policy.scripts.rootScripts) out(`  project scripts not run (policy scripts.rootScripts is false)\n`);
   out(style.green(style.bold(`\nInstalled.\n`)));
   return 0;

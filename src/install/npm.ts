@@ -1,15 +1,15 @@
 // The npm runner: `npm ci --ignore-scripts`, then only the allowed packages' install scripts through
 // `npm rebuild <their folders>` (npm's own code: same order, environment, node-gyp handling and error
-// output as a normal install), then the root project's lifecycle as `npm ci` runs it.
-import { createRequire } from 'node:module';
+// output as a normal install), the workspaces' in the same rebuild (npm builds them as links, after the
+// dependencies), then the root project's lifecycle as `npm ci` runs it.
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GuardError } from '../errors.js';
-import { GUARD_ENV, inherited, resolvePmScript, runPm, type RunOptions } from './spawn.js';
+import { resolvePmScript, runPm, type RunOptions } from './spawn.js';
 import type { InstallRunner } from './runner.js';
-import { scanInstallScripts } from './lifecycle.js';
-
-const require = createRequire(import.meta.url);
+import { scanInstallScripts, scriptsOnDisk } from './lifecycle.js';
+import { readProjectFolder, readWorkspaces, runProjectEvents, type ProjectScriptsRun } from './project-scripts.js';
+import type { LockedTree } from '../types.js';
 
 
 export function runNpm(args: string[], opts: RunOptions): Promise<{ code: number; output: string }> {
@@ -63,24 +63,26 @@ export async function npmRebuild(cwd: string, paths: string[]): Promise<void> {
   }
 }
 
-/** The root project's own install lifecycle, the events and order `npm ci` uses. */
-export const ROOT_EVENTS = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare'];
+/** The root project's own install lifecycle, the events and order `npm ci` uses (after everything else). */
+export const ROOT_EVENTS = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare'] as const;
+/** What npm runs for a workspace (arborist rebuild, links): every preinstall, then prepare, then install, then postinstall. */
+export const WORKSPACE_EVENTS = ['preinstall', 'prepare', 'install', 'postinstall'] as const;
 
-export async function runRootScripts(cwd: string, scripts: Record<string, string>, events: readonly string[] = ROOT_EVENTS): Promise<string[]> {
-  const runScript = require('@npmcli/run-script');
-  const ran: string[] = [];
-  for (const event of events) {
-    if (!scripts[event]) continue;
-    try {
-      await runScript({ path: cwd, args: [], stdio: inherited(), event, env: { [GUARD_ENV]: '1' } });
-    } catch (err) {
-      throw new GuardError('install-failed', `the project's ${event} script failed: ${(err as Error).message}`, {
-        remedy: `fix the project's "${event}" script`,
-      });
-    }
-    ran.push(event);
+/**
+ * The workspaces npm builds, with the events it runs for each: the link folder (`node_modules/<name>`) goes into
+ * the same `npm rebuild` as the allowed dependencies, so npm orders and runs them itself.
+ */
+async function workspaceBuilds(tree: LockedTree): Promise<{ link: string; run: ProjectScriptsRun }[]> {
+  const out: { link: string; run: ProjectScriptsRun }[] = [];
+  for (const ws of await readWorkspaces(tree)) {
+    const link = tree.packages.find((p) => p.source === 'link' && p.paths.includes(ws.folder))?.paths.find((x) => /(?:^|\/)node_modules\//.test(x));
+    if (!link) continue; // npm links every named workspace; one it did not link, it does not build
+    // The implicit `node-gyp rebuild` of a binding.gyp counts, as npm decides it.
+    const scripts = { ...ws.scripts, ...(await scriptsOnDisk(join(tree.root.dir, ws.folder), 'link')) };
+    const events = WORKSPACE_EVENTS.filter((e) => scripts[e]);
+    if (events.length) out.push({ link, run: { folder: ws.folder, events } });
   }
-  return ran;
+  return out;
 }
 
 export const npmRunner: InstallRunner = {
@@ -88,6 +90,11 @@ export const npmRunner: InstallRunner = {
   describe: (passthrough) => ['npm ci --ignore-scripts', ...passthrough].join(' '),
   installWithoutScripts: npmCiWithoutScripts,
   scan: scanInstallScripts,
-  runAllowed: (dir, items) => npmRebuild(dir, items.map((i) => i.path)),
-  rootEvents: ROOT_EVENTS,
+  async runAllowed(dir, items, tree, { projectScripts }) {
+    const workspaces = projectScripts ? await workspaceBuilds(tree) : [];
+    await npmRebuild(dir, [...items.map((i) => i.path), ...workspaces.map((w) => w.link)]);
+    if (!projectScripts) return [];
+    const root = await runProjectEvents(dir, await readProjectFolder(dir, ''), ROOT_EVENTS);
+    return [...workspaces.map((w) => w.run), ...(root ? [root] : [])];
+  },
 };

@@ -23,7 +23,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { access, mkdir, readFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { depPathToFilename, parse as parseDepPath, refToRelative, removeSuffix } from '@pnpm/dependency-path';
 import { parse as parseYaml } from 'yaml';
 import { GuardError } from '../errors.js';
@@ -31,14 +31,20 @@ import type { LockedPackage, LockedTree } from '../types.js';
 import { INSTALL_EVENTS, scriptsOnDisk, type InstalledScripts } from './lifecycle.js';
 import { GUARD_ENV, inherited, resolvePmScript, runPm } from './spawn.js';
 import type { InstallRunner } from './runner.js';
+import { readProjectFolder, readWorkspaces, runProjectEvents, type ProjectFolder, type ProjectScriptsRun } from './project-scripts.js';
+import semver from 'semver';
 
 const require = createRequire(import.meta.url);
 
 /** pnpm's default `virtual-store-dir-max-length` (pnpm 9+), with which the lockfile reader names store folders. */
 const DEFAULT_MAX_LENGTH = 120;
 
-/** The project's own events pnpm runs on install, in its order (see rootEvents below). */
-export const PNPM_ROOT_EVENTS = ['pnpm:devPreinstall', 'preinstall', 'install', 'postinstall', 'preprepare', 'prepare', 'postprepare'] as const;
+/**
+ * The project's own events pnpm runs on install: `pnpm:devPreinstall` of the root before it installs anything
+ * (installing/deps-installer install/index.ts), then, after the dependencies' builds, these for every project,
+ * root and workspaces, dependencies first (runLifecycleHooksConcurrently over sortProjects' chunks).
+ */
+export const PNPM_PROJECT_EVENTS = ['preinstall', 'install', 'postinstall', 'preprepare', 'prepare', 'postprepare'] as const;
 
 export async function pnpmInstallWithoutScripts(dir: string, passthrough: string[]): Promise<void> {
   contextOnce(dir);
@@ -515,15 +521,58 @@ export async function pnpmRunAllowed(dir: string, items: InstalledScripts[], tre
   }
 }
 
+/**
+ * The projects in pnpm's order (sortProjects: graph-sequencer chunks, dependencies first): a project depends on
+ * another when it asks for its name with `workspace:`, a `link:`/`file:` path to its folder, or a range its
+ * version satisfies. Within a chunk (pnpm runs those concurrently), the lockfile's order.
+ */
+export function projectOrder(projects: ProjectFolder[]): ProjectFolder[] {
+  const byName = new Map(projects.filter((p) => p.name).map((p) => [p.name!, p]));
+  const graph = new Map<string, string[]>();
+  for (const p of projects) {
+    const edges: string[] = [];
+    for (const [name, spec] of Object.entries(p.deps)) {
+      const target = byName.get(name);
+      if (!target || target === p) continue;
+      const path = /^(?:link|file):(.*)$/.exec(spec)?.[1];
+      const linked = path !== undefined && posix.normalize(posix.join(p.folder || '.', path)) === (target.folder || '.');
+      const inRange = target.version !== undefined && semver.validRange(spec) !== null && semver.satisfies(target.version, spec);
+      if (spec.startsWith('workspace:') || linked || inRange) edges.push(target.folder);
+    }
+    graph.set(p.folder, edges);
+  }
+  const index = new Map(projects.map((p, n) => [p.folder, n]));
+  const byFolder = new Map(projects.map((p) => [p.folder, p]));
+  return graphSequencer(graph).flatMap((chunk) => chunk.sort((a, b) => index.get(a)! - index.get(b)!).map((f) => byFolder.get(f)!));
+}
+
 export const pnpmRunner: InstallRunner = {
   pm: 'pnpm',
   describe: (passthrough) => ['pnpm install --frozen-lockfile --ignore-scripts', ...passthrough].join(' '),
   installWithoutScripts: pnpmInstallWithoutScripts,
   scan: pnpmScan,
-  runAllowed: pnpmRunAllowed,
-  // pnpm runs `pnpm:devPreinstall` before it installs anything (installing/deps-installer install/index.ts), then
-  // after the dependencies' builds preinstall, install, postinstall, preprepare, prepare, postprepare
-  // (runLifecycleHooksConcurrently in deps-restorer / deps-installer). The guard installs first, so
-  // pnpm:devPreinstall runs first of the project's scripts, after extraction.
-  rootEvents: PNPM_ROOT_EVENTS,
+  async runAllowed(dir, items, tree, { projectScripts }) {
+    if (!projectScripts) {
+      await pnpmRunAllowed(dir, items, tree);
+      return [];
+    }
+    const root = await readProjectFolder(dir, '');
+    // The guard installs first, so pnpm:devPreinstall runs first of the scripts, after extraction.
+    const runs = [await runProjectEvents(dir, root, ['pnpm:devPreinstall'])];
+    await pnpmRunAllowed(dir, items, tree);
+    for (const p of projectOrder([root, ...(await readWorkspaces(tree))])) runs.push(await runProjectEvents(dir, p, PNPM_PROJECT_EVENTS));
+    return mergeRuns(runs);
+  },
 };
+
+/** One entry per folder (the root's devPreinstall and its lifecycle are one line in the report). */
+function mergeRuns(runs: (ProjectScriptsRun | undefined)[]): ProjectScriptsRun[] {
+  const out: ProjectScriptsRun[] = [];
+  for (const r of runs) {
+    if (!r) continue;
+    const same = out.find((o) => o.folder === r.folder);
+    if (same) same.events.push(...r.events);
+    else out.push({ folder: r.folder, events: [...r.events] });
+  }
+  return out;
+}

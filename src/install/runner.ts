@@ -2,6 +2,7 @@
 // every script off, then run only the install scripts the plan allowed, in that package manager's own order.
 import type { LockedTree, LockfileFormat } from '../types.js';
 import type { InstalledScripts } from './lifecycle.js';
+import type { ProjectScriptsRun } from './project-scripts.js';
 import type { PackageManager } from '../types.js';
 
 export type { PackageManager } from '../types.js';
@@ -14,10 +15,12 @@ export interface InstallRunner {
   installWithoutScripts(dir: string, passthrough: string[]): Promise<void>;
   /** Every installed copy of a locked package that has install scripts, read from disk after the install. */
   scan(tree: LockedTree): Promise<InstalledScripts[]>;
-  /** Run the install scripts of exactly these copies (and no other), in the package manager's own order. */
-  runAllowed(dir: string, items: InstalledScripts[], tree: LockedTree): Promise<void>;
-  /** The project's own lifecycle events this package manager runs after installing, in its order. */
-  rootEvents: readonly string[];
+  /**
+   * Run the install scripts of exactly these copies (and no other) and, with `projectScripts`, the project's own
+   * lifecycle (the root's and the workspaces'), in the package manager's own order. Returns what the project's
+   * lifecycle ran.
+   */
+  runAllowed(dir: string, items: InstalledScripts[], tree: LockedTree, opts: { projectScripts: boolean }): Promise<ProjectScriptsRun[]>;
 }
 
 /** The runner for a package manager, loaded only when an install happens. */

@@ -14,9 +14,10 @@
 //   other. That is yarn's own switch (dependenciesMeta built), so yarn unplugs what builds (PnpLinker
 //   shouldBeUnplugged), orders the builds (dependencies first, independent ones in parallel), and runs
 //   preinstall, install, postinstall and the implicit `node-gyp rebuild` with its own shell and environment
-//   (scriptUtils.executePackageScript). The plugin hides the workspaces' own install scripts while linking, so
-//   the project's lifecycle stays with the caller (rootEvents), rebuilds the allowed ones as `yarn rebuild`
-//   would, and reports which of them yarn built.
+//   (scriptUtils.executePackageScript). The project's own lifecycle is yarn's too: berry builds every workspace,
+//   the root included, like a package (preinstall, install, postinstall, in the same dependency order), so the
+//   plugin rebuilds them as `yarn rebuild` would, or hides their scripts while linking when the policy turns the
+//   project's scripts off. It rebuilds the allowed packages the same way and reports what yarn built.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,8 +27,9 @@ import { GuardError } from '../errors.js';
 import type { LockedPackage, LockedTree } from '../types.js';
 import { INSTALL_EVENTS, type InstalledScripts } from './lifecycle.js';
 import type { InstallRunner } from './runner.js';
+import { readProjectFolder, readWorkspaces, type ProjectFolder, type ProjectScriptsRun } from './project-scripts.js';
 import { runPm } from './spawn.js';
-import { BERRY_ROOT_EVENTS, missing, runYarn, yarnScriptsOnDisk } from './yarn-shared.js';
+import { BERRY_WORKSPACE_EVENTS, missing, runYarn, yarnScriptsOnDisk } from './yarn-shared.js';
 
 type Linker = 'pnp' | 'node-modules';
 
@@ -207,9 +209,10 @@ async function scanNodeModules(tree: LockedTree): Promise<InstalledScripts[]> {
  * methods on this one Project object, in memory: nothing is persisted (the manifests are written before
  * linking starts, and a method is not data).
  */
-export function buildPlugin(opts: { allowed: string[]; restore: Record<string, string | null>; report: string }): string {
+export function buildPlugin(opts: { allowed: string[]; projectScripts: boolean; restore: Record<string, string | null>; report: string }): string {
   return `
 const ALLOWED = new Set(${JSON.stringify(opts.allowed)});
+const PROJECT_SCRIPTS = ${JSON.stringify(opts.projectScripts)};
 const RESTORE = ${JSON.stringify(opts.restore)};
 const REPORT = ${JSON.stringify(opts.report)};
 const EVENTS = ['preinstall', 'install', 'postinstall'];
@@ -236,9 +239,13 @@ module.exports = {
               if (project.skippedBuilds) project.skippedBuilds.delete(pkg.locatorHash);
             }
           }
-          // Workspaces are built without the enableScripts test; their install scripts are the caller's to run.
+          // Workspaces are built without the enableScripts test: always again when the project's scripts are on
+          // (as npm and pnpm run them on every install), never when they are off.
           const saved = project.workspaces.map((w) => [w, w.manifest.scripts]);
-          for (const [w, scripts] of saved) w.manifest.scripts = new Map([...scripts].filter(([k]) => !EVENTS.includes(k)));
+          for (const [w, scripts] of saved) {
+            if (PROJECT_SCRIPTS) project.storedBuildState.delete(w.anchoredLocator.locatorHash);
+            else w.manifest.scripts = new Map([...scripts].filter(([k]) => !EVENTS.includes(k)));
+          }
           try {
             return await link(opts);
           } finally {
@@ -259,7 +266,8 @@ module.exports = {
         for (const pkg of project.storedPackages.values()) {
           if (allowed(pkg) && project.storedBuildState.has(pkg.locatorHash)) built.push(ident(pkg) + '@' + devirtualize(pkg.reference));
         }
-        require('fs').writeFileSync(REPORT, JSON.stringify([...new Set(built)]));
+        const workspaces = project.workspaces.filter((w) => project.storedBuildState.has(w.anchoredLocator.locatorHash)).map((w) => w.relativeCwd);
+        require('fs').writeFileSync(REPORT, JSON.stringify({ built: [...new Set(built)], workspaces }));
       },
     },
   }),
@@ -267,14 +275,20 @@ module.exports = {
 `;
 }
 
-async function buildAllowed(dir: string, items: InstalledScripts[], passthrough: string[]): Promise<void> {
+/** The project's folders whose install scripts berry runs (preinstall, install, postinstall), root first. */
+async function buildableProject(tree: LockedTree): Promise<ProjectFolder[]> {
+  const folders = [await readProjectFolder(tree.root.dir, ''), ...(await readWorkspaces(tree))];
+  return folders.filter((f) => BERRY_WORKSPACE_EVENTS.some((e) => f.scripts[e]));
+}
+
+async function buildAllowed(dir: string, items: InstalledScripts[], passthrough: string[], project: ProjectFolder[] | undefined): Promise<ProjectScriptsRun[]> {
   const allowed = [...new Set(items.map((i) => locatorOf(i.pkg)))];
   const tmp = await mkdtemp(join(tmpdir(), 'safe-install-yarn-'));
   try {
     const plugin = join(tmp, 'safe-install-allowed-builds.cjs');
     const report = join(tmp, 'built.json');
     const restore = { YARN_ENABLE_SCRIPTS: process.env.YARN_ENABLE_SCRIPTS ?? null, YARN_PLUGINS: process.env.YARN_PLUGINS ?? null };
-    await writeFile(plugin, buildPlugin({ allowed, restore, report }));
+    await writeFile(plugin, buildPlugin({ allowed, projectScripts: project !== undefined, restore, report }));
     await runYarn(
       ['install', '--immutable', ...passthrough],
       dir,
@@ -283,18 +297,24 @@ async function buildAllowed(dir: string, items: InstalledScripts[], passthrough:
       'fix the failing script or deny it; the packages are installed but not built',
     );
     // Never say "ran" for a package yarn did not build (a build it skipped, a plugin that did not load).
-    let built: string[];
+    let built: string[] = [];
+    let workspaces: string[] = [];
     try {
-      built = JSON.parse(await readFile(report, 'utf8'));
+      const r = JSON.parse(await readFile(report, 'utf8')) as { built?: unknown; workspaces?: unknown };
+      if (Array.isArray(r.built)) built = r.built.map(String);
+      if (Array.isArray(r.workspaces)) workspaces = r.workspaces.map((w) => (String(w) === '.' ? '' : String(w)));
     } catch {
-      built = [];
+      // no report: nothing is taken as built
     }
-    const notBuilt = allowed.filter((l) => !built.includes(l));
+    const notBuilt = [...allowed.filter((l) => !built.includes(l)), ...(project ?? []).filter((p) => !workspaces.includes(p.folder)).map((p) => `the project's ${p.folder || 'root'} workspace`)];
     if (notBuilt.length) {
       throw new GuardError('install-failed', `yarn did not build ${notBuilt.join(', ')}, which the policy allows; its output is above`, {
         remedy: 'a package.json dependenciesMeta "built: false", or an architecture yarn cannot build for, stops it; the packages are installed but not built',
       });
     }
+    // For the report: the workspaces as the lockfile lists them, then the root.
+    const order = (p: ProjectFolder) => (p.folder === '' ? 1 : 0);
+    return [...(project ?? [])].sort((a, b) => order(a) - order(b)).map((p) => ({ folder: p.folder, events: BERRY_WORKSPACE_EVENTS.filter((e) => p.scripts[e]) }));
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
@@ -318,9 +338,10 @@ export function berryRunner(): InstallRunner {
       linker ??= await nodeLinker(tree.root.dir);
       return linker === 'pnp' ? scanPnp(tree) : scanNodeModules(tree);
     },
-    async runAllowed(dir, items) {
-      if (items.length) await buildAllowed(dir, items, args);
+    async runAllowed(dir, items, tree, { projectScripts }) {
+      const project = projectScripts ? await buildableProject(tree) : undefined;
+      if (!items.length && !project?.length) return [];
+      return buildAllowed(dir, items, args, project);
     },
-    rootEvents: BERRY_ROOT_EVENTS,
   };
 }

@@ -15,6 +15,7 @@ import { GuardError } from '../errors.js';
 import type { LockedPackage, LockedTree } from '../types.js';
 import { INSTALL_EVENTS, type InstalledScripts } from './lifecycle.js';
 import type { InstallRunner } from './runner.js';
+import { readProjectFolder, readWorkspaces, runProjectEvents, type ProjectFolder, type ProjectScriptsRun } from './project-scripts.js';
 import { GUARD_ENV, inherited, pmCommand, resolvePmScript, runPm } from './spawn.js';
 import { CLASSIC_ROOT_EVENTS, missing, runYarn, yarnScriptsOnDisk } from './yarn-shared.js';
 
@@ -159,20 +160,45 @@ async function locateCopies(tree: LockedTree, graph: ClassicGraph, production: b
   return copies;
 }
 
-/** PackageResolver.getTopologicalManifests: depth first from the top-level patterns, each package after its dependencies. */
-function topological(graph: ClassicGraph): LockedPackage[] {
-  const order: LockedPackage[] = [];
-  const skip = new Set<LockedPackage>();
+type Step = { pkg: LockedPackage } | { workspace: ProjectFolder };
+
+/**
+ * PackageResolver.getTopologicalManifests: depth first from the top-level patterns, each package after its
+ * dependencies. Workspaces are packages there too (yarn 1 builds them like dependencies, with theirs first):
+ * given `workspaces`, an edge to a workspace's name visits it, and every workspace is a top-level pattern.
+ */
+function topological(graph: ClassicGraph, root: string, workspaces: ProjectFolder[] = []): Step[] {
+  const order: Step[] = [];
+  const skip = new Set<LockedPackage | ProjectFolder>();
+  const byName = new Map(workspaces.filter((w) => w.name).map((w) => [w.name!, w]));
+  const edgesAt = new Map(graph.starts.map((s) => [s.dir, s.edges]));
+  const visit = (w: ProjectFolder) => {
+    if (skip.has(w)) return;
+    skip.add(w);
+    add(edgesAt.get(resolve(root, w.folder)) ?? []);
+    order.push({ workspace: w });
+  };
   const add = (edges: Edge[]) => {
     for (const e of edges) {
       const pkg = graph.byDescriptor.get(e.descriptor);
-      if (!pkg || skip.has(pkg)) continue;
+      if (!pkg) {
+        const w = byName.get(e.name);
+        if (w) visit(w);
+        continue;
+      }
+      if (skip.has(pkg)) continue;
       skip.add(pkg);
       add(graph.edges.get(pkg) ?? []);
-      order.push(pkg);
+      order.push({ pkg });
     }
   };
-  add(graph.starts.flatMap((s) => s.edges));
+  const atDir = new Map(workspaces.map((w) => [resolve(root, w.folder), w]));
+  for (const s of graph.starts) {
+    const w = atDir.get(s.dir);
+    if (w) visit(w);
+    else add(s.edges);
+  }
+  for (const w of workspaces) visit(w);
   return order;
 }
 
@@ -291,18 +317,28 @@ export function classicRunner(): InstallRunner {
       }
       return out.sort((a, b) => a.path.localeCompare(b.path));
     },
-    async runAllowed(dir, items, tree) {
-      if (!items.length) return;
+    async runAllowed(dir, items, tree, { projectScripts }) {
+      const rootProject = projectScripts ? await readProjectFolder(dir, '') : undefined;
+      const workspaces = projectScripts ? await readWorkspaces(tree) : [];
+      const runs: (ProjectScriptsRun | undefined)[] = [];
+      // yarn 1 runs the project's preinstall before it fetches (install.js wrapLifecycle); here, first of the scripts.
+      if (rootProject) runs.push(await runProjectEvents(dir, rootProject, ['preinstall']));
       const graph = await graphFor(tree);
       const byPkg = new Map<LockedPackage, InstalledScripts[]>();
       for (const i of items) byPkg.set(i.pkg, [...(byPkg.get(i.pkg) ?? []), i]);
-      const ordered = topological(graph).filter((p) => byPkg.has(p));
+      const steps = topological(graph, dir, workspaces).filter((s) => ('pkg' in s ? byPkg.has(s.pkg) : true));
       // Anything allowed that the walk from the project does not reach still runs, after the rest.
-      for (const p of byPkg.keys()) if (!ordered.includes(p)) ordered.push(p);
-      const settings = await (config ?? yarnConfig(dir));
+      for (const p of byPkg.keys()) if (!steps.some((s) => 'pkg' in s && s.pkg === p)) steps.push({ pkg: p });
+      const settings = items.length ? await (config ?? yarnConfig(dir)) : undefined;
       const execPath = await yarnExecPath();
       const runScript = require('@npmcli/run-script');
-      for (const pkg of ordered) {
+      for (const step of steps) {
+        if ('workspace' in step) {
+          // package-install-scripts builds a workspace like a dependency: preinstall, install, postinstall.
+          runs.push(await runProjectEvents(dir, step.workspace, INSTALL_EVENTS));
+          continue;
+        }
+        const pkg = step.pkg;
         const copies = byPkg.get(pkg)!;
         try {
           for (const event of INSTALL_EVENTS) {
@@ -319,7 +355,7 @@ export function classicRunner(): InstallRunner {
                     cmd: c.scripts[event],
                     args: [],
                     stdio: inherited(),
-                    env: classicEnv({ dir, manifest, config: settings, production, argv, execPath }),
+                    env: classicEnv({ dir, manifest, config: settings!, production, argv, execPath }),
                   });
                 }),
             );
@@ -338,9 +374,12 @@ export function classicRunner(): InstallRunner {
           });
         }
       }
-    },
-    get rootEvents() {
-      return production ? CLASSIC_ROOT_EVENTS.filter((e) => e !== 'prepublish' && e !== 'prepare') : CLASSIC_ROOT_EVENTS;
+      if (rootProject) {
+        const events = CLASSIC_ROOT_EVENTS.filter((e) => e !== 'preinstall' && !(production && (e === 'prepublish' || e === 'prepare')));
+        const rest = await runProjectEvents(dir, rootProject, events);
+        if (rest) runs[0] = runs[0] ? { folder: '', events: [...runs[0].events, ...rest.events] } : rest;
+      }
+      return runs.filter((r): r is ProjectScriptsRun => r !== undefined).sort((a, b) => (a.folder === '' ? 1 : 0) - (b.folder === '' ? 1 : 0));
     },
   };
 }

@@ -11,7 +11,7 @@ import { runPm } from './spawn.js';
  */
 export const CLASSIC_ROOT_EVENTS = ['preinstall', 'install', 'postinstall', 'prepublish', 'prepare'] as const;
 /** Berry builds each workspace like a package: preinstall, install, postinstall (Project.linkEverything); no prepare. */
-export const BERRY_ROOT_EVENTS = ['preinstall', 'install', 'postinstall'] as const;
+export const BERRY_WORKSPACE_EVENTS = ['preinstall', 'install', 'postinstall'] as const;
 
 /** The install scripts yarn would run for the package at `abs` (yarn's implicit `node-gyp rebuild` rule), or undefined when nothing is there. */
 export const yarnScriptsOnDisk = (abs: string, source: LockedPackage['source']) => scriptsOnDisk(abs, source, 'yarn');

@@ -111,6 +111,7 @@ export function readNpmLockfile(path: string, text: string, options: NpmLockfile
     lockfilePath: path,
     format,
     root: { ...(rootName !== undefined && { name: rootName }), ...(rootVersion !== undefined && { version: rootVersion }), dir: dirname(path) },
+    workspaces: [...entries.values()].filter((e) => e.workspace).map((e) => e.path),
     packages: buildPackages(path, entries, !fromPackages && options.rootManifest === undefined),
   };
 }

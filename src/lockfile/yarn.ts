@@ -62,6 +62,7 @@ export function readYarnLockfile(path: string, text: string, options: YarnLockfi
     lockfilePath: path,
     format: berry ? 'yarn-berry' : 'yarn-v1',
     root: { ...(rootName !== undefined && { name: rootName }), ...(rootVersion !== undefined && { version: rootVersion }), dir: dirname(path) },
+    workspaces: manifests.workspaces.map((w) => w.dir),
     packages: assemble(graph, { recordedDev: false }),
   };
 }

@@ -29,7 +29,7 @@ const hasProvenance = (v?: VersionFacts | VersionSummary) => Boolean(v?.attestat
 
 export function summarizeChanges(before: LockedTree | undefined, result: CheckResult, requested: Record<string, string>): ChangeSummary {
   const after = result.tree;
-  const empty: LockedTree = { lockfilePath: '', format: after.format, root: after.root, packages: [] };
+  const empty: LockedTree = { lockfilePath: '', format: after.format, root: after.root, workspaces: [], packages: [] };
   const facts = (name: string): PackageFacts | undefined => result.facts.get(name);
   const out: ChangeSummary = { added: [], removed: [], bumped: [], newInstallScripts: [], newPublishers: [], lostProvenance: [], passedOver: [] };
   for (const change of diffLockfiles(before ?? empty, after)) {

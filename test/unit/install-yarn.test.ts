@@ -54,37 +54,43 @@ describe('yarn berry', () => {
     expect(locatorOf(pkg({ name: 'a', source: 'git', resolved: 'https://github.com/o/a.git#commit=abc' }))).toBe('a@https://github.com/o/a.git#commit=abc');
   });
 
-  it('the plugin builds exactly the allowed locators, keeps a built: false, hides workspace install scripts while linking', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'si-plugin-'));
-    const file = join(dir, 'plugin.cjs');
-    const report = join(dir, 'built.json');
-    writeFileSync(file, buildPlugin({ allowed: ['a@npm:1.0.0', '@s/b@npm:2.0.0'], restore: { YARN_PLUGINS: null, YARN_ENABLE_SCRIPTS: 'true' }, report }));
-    const plugin = createRequire(import.meta.url)(file);
-    const { hooks } = plugin.factory(() => undefined);
-    const loc = (scope: string | null, name: string, reference: string) => ({ scope, name, reference, locatorHash: `${name}-${reference}` });
-    const ws = { manifest: { scripts: new Map([['postinstall', 'x'], ['build', 'y']]) } };
-    const seenScripts: string[][] = [];
-    const project = {
-      workspaces: [ws],
-      storedPackages: new Map([['1', loc(null, 'a', 'npm:1.0.0')], ['2', loc('s', 'b', 'virtual:abc#npm:2.0.0')]]),
-      storedBuildState: new Map([['a-npm:1.0.0', 'old']]),
-      getDependencyMeta: (l: { name: string }) => (l.name === 'b' ? { built: false } : { unplugged: true }),
-      linkEverything: async () => {
-        seenScripts.push([...ws.manifest.scripts.keys()]);
-        project.storedBuildState.set('a-npm:1.0.0', 'new');
-      },
-    };
-    hooks.validateProject(project);
-    expect(project.getDependencyMeta(loc(null, 'a', 'npm:1.0.0') as never)).toEqual({ unplugged: true, built: true });
-    expect(project.getDependencyMeta(loc(null, 'a', 'npm:1.0.1') as never)).toEqual({ unplugged: true, built: false });
-    expect(project.getDependencyMeta(loc('s', 'b', 'npm:2.0.0') as never)).toEqual({ built: false });
-    await project.linkEverything();
-    expect(seenScripts).toEqual([['build']]);
-    expect([...ws.manifest.scripts.keys()]).toEqual(['postinstall', 'build']);
-    await hooks.afterAllInstalled(project);
-    expect(JSON.parse(readFileSync(report, 'utf8'))).toEqual(['a@npm:1.0.0']);
-    const env: Record<string, string> = { YARN_PLUGINS: '/tmp/p.cjs', YARN_ENABLE_SCRIPTS: 'false' };
-    await hooks.setupScriptEnvironment(project, env);
-    expect(env).toEqual({ YARN_ENABLE_SCRIPTS: 'true' });
-  });
+  for (const projectScripts of [false, true]) {
+    it(`the plugin builds exactly the allowed locators, keeps a built: false, and ${projectScripts ? 'rebuilds the workspaces' : "hides the workspaces' install scripts while linking"}`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'si-plugin-'));
+      const file = join(dir, 'plugin.cjs');
+      const report = join(dir, 'built.json');
+      writeFileSync(file, buildPlugin({ allowed: ['a@npm:1.0.0', '@s/b@npm:2.0.0'], projectScripts, restore: { YARN_PLUGINS: null, YARN_ENABLE_SCRIPTS: 'true' }, report }));
+      const plugin = createRequire(import.meta.url)(file);
+      const { hooks } = plugin.factory(() => undefined);
+      const loc = (scope: string | null, name: string, reference: string) => ({ scope, name, reference, locatorHash: `${name}-${reference}` });
+      const ws = { relativeCwd: 'packages/w', anchoredLocator: loc(null, 'w', 'workspace:packages/w'), manifest: { scripts: new Map([['postinstall', 'x'], ['build', 'y']]) } };
+      const seenScripts: string[][] = [];
+      const project = {
+        workspaces: [ws],
+        storedPackages: new Map([['1', loc(null, 'a', 'npm:1.0.0')], ['2', loc('s', 'b', 'virtual:abc#npm:2.0.0')]]),
+        storedBuildState: new Map([['a-npm:1.0.0', 'old'], ['w-workspace:packages/w', 'old']]),
+        getDependencyMeta: (l: { name: string }) => (l.name === 'b' ? { built: false } : { unplugged: true }),
+        linkEverything: async () => {
+          seenScripts.push([...ws.manifest.scripts.keys()]);
+          // yarn records a build it ran; one it skipped keeps (or lacks) its state.
+          expect(project.storedBuildState.has('a-npm:1.0.0')).toBe(false);
+          expect(project.storedBuildState.has('w-workspace:packages/w')).toBe(!projectScripts);
+          project.storedBuildState.set('a-npm:1.0.0', 'new');
+          if (projectScripts) project.storedBuildState.set('w-workspace:packages/w', 'new');
+        },
+      };
+      hooks.validateProject(project);
+      expect(project.getDependencyMeta(loc(null, 'a', 'npm:1.0.0') as never)).toEqual({ unplugged: true, built: true });
+      expect(project.getDependencyMeta(loc(null, 'a', 'npm:1.0.1') as never)).toEqual({ unplugged: true, built: false });
+      expect(project.getDependencyMeta(loc('s', 'b', 'npm:2.0.0') as never)).toEqual({ built: false });
+      await project.linkEverything();
+      expect(seenScripts).toEqual([projectScripts ? ['postinstall', 'build'] : ['build']]);
+      expect([...ws.manifest.scripts.keys()]).toEqual(['postinstall', 'build']);
+      await hooks.afterAllInstalled(project);
+      expect(JSON.parse(readFileSync(report, 'utf8'))).toEqual({ built: ['a@npm:1.0.0'], workspaces: ['packages/w'] });
+      const env: Record<string, string> = { YARN_PLUGINS: '/tmp/p.cjs', YARN_ENABLE_SCRIPTS: 'false' };
+      await hooks.setupScriptEnvironment(project, env);
+      expect(env).toEqual({ YARN_ENABLE_SCRIPTS: 'true' });
+    });
+  }
 });
