@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
 import { EVENT_LOGGER, TOOLS, cleanEnv, cli, lockWith, npm, run, scriptedWith, tempDir, withTools } from './helpers.js';
 
-type Tool = 'npm' | 'pnpm' | 'yarn1' | 'yarnBerry';
+type Tool = 'npm' | 'pnpm' | 'yarn1' | 'yarnBerry' | 'yarnBerryPnp';
+const berry = (t: Tool) => t === 'yarnBerry' || t === 'yarnBerryPnp';
 
 const EVENTS = ['preinstall', 'install', 'postinstall', 'preprepare', 'prepare', 'postprepare'];
 // Each project folder's scripts append "<package name>:<event>" to $SI_TEST_LOG.
@@ -30,24 +31,25 @@ async function monorepo(tool: Tool, policy: object) {
   const log = join(dir, 'scripts.log');
   let env = cleanEnv(registry.url, { SI_TEST_LOG: log, CI: '1' });
   if (tool === 'pnpm') env = withTools(env, { pnpm: 'pnpm' });
-  if (tool === 'yarn1' || tool === 'yarnBerry') env = withTools(env, { yarn: tool === 'yarn1' ? 'yarn1' : 'yarnBerry' });
-  const link = tool === 'pnpm' || tool === 'yarnBerry' ? 'workspace:*' : '1.0.0';
+  if (tool === 'yarn1' || berry(tool)) env = withTools(env, { yarn: tool === 'yarn1' ? 'yarn1' : 'yarnBerry' });
+  const link = tool === 'pnpm' || berry(tool) ? 'workspace:*' : '1.0.0';
   const write = (folder: string, manifest: object) => {
     mkdirSync(join(dir, folder), { recursive: true });
     writeFileSync(join(dir, folder, 'package.json'), JSON.stringify(manifest, null, 2));
   };
   // The reference builds native-dep through yarn's own switch (dependenciesMeta built; without it this yarn 4.18
   // run built no dependency), which safe-install also reads as allowed.
-  const meta = tool === 'yarnBerry' ? { dependenciesMeta: { 'native-dep': { built: true } } } : {};
+  const meta = berry(tool) ? { dependenciesMeta: { 'native-dep': { built: true } } } : {};
   write('.', { name: 'app', version: '1.0.0', private: true, license: 'MIT', workspaces: ['packages/*'], scripts: projectScripts, dependencies: { b: link }, ...meta });
   write('packages/a', { name: 'a', version: '1.0.0', license: 'MIT', scripts: projectScripts });
   write('packages/b', { name: 'b', version: '1.0.0', license: 'MIT', scripts: projectScripts, dependencies: { a: link, 'native-dep': '1.0.0', 'unlisted-postinstall': '1.0.0' } });
   // pnpm's own allowlist lets its reference run build native-dep (pnpm 10 builds no dependency unlisted).
   if (tool === 'pnpm') writeFileSync(join(dir, 'pnpm-workspace.yaml'), "packages:\n  - 'packages/*'\nonlyBuiltDependencies:\n  - native-dep\n");
-  await lockWith(tool, dir, registry.url, env);
+  await lockWith(tool === 'yarnBerryPnp' ? 'yarnBerry' : tool, dir, registry.url, env);
   if (tool === 'pnpm') writeFileSync(join(dir, '.npmrc'), `registry=${registry.url}\nstore-dir=${join(dir, '.store')}\ncache-dir=${join(dir, '.cache')}\n`);
-  if (tool === 'yarnBerry') {
-    writeFileSync(join(dir, '.yarnrc.yml'), `npmRegistryServer: "${registry.url}"\nunsafeHttpWhitelist: ["127.0.0.1"]\nenableTelemetry: false\nenableGlobalCache: false\nnodeLinker: node-modules\n`);
+  if (berry(tool)) {
+    const linker = tool === 'yarnBerry' ? 'nodeLinker: node-modules\n' : '';
+    writeFileSync(join(dir, '.yarnrc.yml'), `npmRegistryServer: "${registry.url}"\nunsafeHttpWhitelist: ["127.0.0.1"]\nenableTelemetry: false\nenableGlobalCache: false\n${linker}`);
   }
   writeFileSync(join(dir, 'safe-install.policy.json'), JSON.stringify(policy));
   const ran = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : []);
@@ -70,6 +72,7 @@ const RUNS: Record<Tool, { workspace: string[]; root: string[] }> = {
   pnpm: { workspace: EVENTS, root: EVENTS },
   yarn1: { workspace: ['preinstall', 'install', 'postinstall'], root: ['preinstall', 'install', 'postinstall', 'prepare'] },
   yarnBerry: { workspace: ['preinstall', 'install', 'postinstall'], root: ['preinstall', 'install', 'postinstall'] },
+  yarnBerryPnp: { workspace: ['preinstall', 'install', 'postinstall'], root: ['preinstall', 'install', 'postinstall'] },
 };
 
 const of = (lines: string[], name: string) => lines.filter((l) => l.startsWith(`${name}:`)).map((l) => l.slice(name.length + 1));
@@ -101,7 +104,7 @@ function expectPmOrder(tool: Tool, lines: string[]): void {
   if (tool === 'yarn1') expect(lines[0]).toBe('app:preinstall');
 }
 
-describe.each(['npm', 'pnpm', 'yarn1', 'yarnBerry'] as Tool[])("a monorepo's own scripts with the real %s", (tool) => {
+describe.each(['npm', 'pnpm', 'yarn1', 'yarnBerry', 'yarnBerryPnp'] as Tool[])("a monorepo's own scripts with the real %s", (tool) => {
   it('run as the package manager runs them, after the allowed dependencies; the unlisted one stays silent', async () => {
     const p = await monorepo(tool, { scripts: { allow: ['native-dep'] } });
     const res = await p.install();
