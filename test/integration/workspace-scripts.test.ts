@@ -77,7 +77,7 @@ const RUNS: Record<Tool, { workspace: string[]; root: string[] }> = {
 
 const of = (lines: string[], name: string) => lines.filter((l) => l.startsWith(`${name}:`)).map((l) => l.slice(name.length + 1));
 const first = (lines: string[], name: string) => lines.findIndex((l) => l.startsWith(`${name}:`));
-const last = (lines: string[], name: string) => lines.findLastIndex((l) => l.startsWith(`${name}:`));
+const last = (lines: string[], name: string) => lines.length - 1 - [...lines].reverse().findIndex((l) => l.startsWith(`${name}:`));
 
 /** The order constraints the package manager guarantees (packages it runs concurrently may interleave). */
 function expectPmOrder(tool: Tool, lines: string[]): void {
