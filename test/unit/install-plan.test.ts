@@ -46,6 +46,7 @@ describe('install scripts on disk', () => {
       lockfilePath: join(dir, 'package-lock.json'),
       format: 'npm-v3',
       root: { dir },
+      workspaces: [],
       packages: [pkg({ name: 'ok', version: '1.0.0' }), pkg({ name: 'liar', version: '1.0.0' }), pkg({ name: 'other', version: '1.0.0' })],
     };
     const registry = new Map([
