@@ -72,7 +72,7 @@ export async function installChecked(result: CheckResult, npmArgs: string[], sty
   const projectScripts = result.policy.scripts.rootScripts;
   const projectRan = await runner.runAllowed(dir, plan.decisions.filter((d) => d.kind === 'run').map((d) => d.item), result.tree, { projectScripts });
   out(reportScripts(plan, style, true));
-  if (projectRan.length) out(`  project scripts run: ${describeProjectRuns(projectRan)}\n`);
+  if (projectRan.length) out(`  project scripts run:\n${describeProjectRuns(projectRan).map((l) => `    ${l}\n`).join('')}`);
   else if (!result.policy.scripts.rootScripts) out(`  project scripts not run (policy scripts.rootScripts is false)\n`);
   out(style.green(style.bold(`\nInstalled.\n`)));
   return 0;

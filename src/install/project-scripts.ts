@@ -80,7 +80,7 @@ export async function runProjectEvents(root: string, p: ProjectFolder, events: r
   return ran.length ? { folder: p.folder, events: ran } : undefined;
 }
 
-/** "(root): postinstall, prepare; packages/a: postinstall", for the report. */
-export function describeProjectRuns(runs: ProjectScriptsRun[]): string {
-  return runs.map((r) => `${r.folder || '(root)'}: ${r.events.join(', ')}`).join('; ');
+/** One report line per folder, in the order they ran: "packages/a: preinstall, postinstall", "(root): prepare". */
+export function describeProjectRuns(runs: ProjectScriptsRun[]): string[] {
+  return runs.map((r) => `${r.folder || '(root)'}: ${r.events.join(', ')}`);
 }

@@ -112,8 +112,8 @@ describe.each(['npm', 'pnpm', 'yarn1', 'yarnBerry', 'yarnBerryPnp'] as Tool[])("
     const guarded = p.ran();
     expect(guarded.filter((l) => l.startsWith('unlisted-postinstall'))).toEqual([]);
     expectPmOrder(tool, guarded);
-    expect(res.stdout).toMatch(/project scripts run: .*packages\/a: preinstall/);
-    expect(res.stdout).toMatch(/project scripts run: .*\(root\): preinstall/);
+    expect(res.stdout).toMatch(/project scripts run:\n(?: {4}.*\n)*? {4}packages\/a: preinstall/);
+    expect(res.stdout).toMatch(/project scripts run:\n(?: {4}.*\n)*? {4}\(root\): preinstall/);
 
     const ref = await monorepo(tool, { scripts: { allow: ['native-dep'] } });
     const plain = await ref.plain();
