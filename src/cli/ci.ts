@@ -112,7 +112,7 @@ async function promptForApprovals(result: CheckResult) {
 
 function reportScripts(plan: ScriptPlan, style: Style, ran: boolean): string {
   const lines = ['', style.bold('Install scripts')];
-  if (!plan.decisions.length) lines.push('  no installed package has install scripts');
+  if (!plan.decisions.length) lines.push('  no installed dependency has install scripts');
   for (const f of plan.findings) lines.push(`  ${style.red('x')} ${f.item.pkg.name}@${f.item.pkg.version}  ${f.finding.code}: ${f.finding.message}`);
   for (const d of plan.decisions) {
     const what = Object.entries(d.item.scripts).map(([e, s]) => `${e}: ${s}`).join('; ');
