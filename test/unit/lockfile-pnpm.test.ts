@@ -678,7 +678,7 @@ packages:
     malformed('', /empty/);
     malformed("lockfileVersion: '9.0'\npackages: [\n", /not valid YAML/);
     malformed('- a\n- b\n', /top level is not a mapping/);
-    malformed(v9(`packages:\n  a@1.0.0:\n    resolution: {integrity: x}\n  a@1.0.0:\n    resolution: {integrity: y}\n`), /not valid YAML.*[Mm]ap keys must be unique/);
+    malformed(v9(`packages:\n  a@1.0.0:\n    resolution: {integrity: x}\n  a@1.0.0:\n    resolution: {integrity: y}\n`), /not valid YAML \(duplicated mapping key \(5:3\)\)/);
     malformed(v9('snapshots:\n  a@1.0.0: {}\n'), /snapshots\["a@1.0.0"\] has no entry packages\["a@1.0.0"\]/);
     malformed(v9('packages:\n  a@1.0.0: {}\nsnapshots:\n  a@1.0.0: {}\n'), /packages\["a@1.0.0"\] has no resolution/);
     malformed(v9('packages:\n  a@1.0.0:\n    resolution: {}\n'), /neither integrity nor tarball/);
