@@ -350,10 +350,11 @@ describe('trusted root', () => {
     const port = await closedPort();
     const cache = tempDir();
     const started = Date.now();
-    await expect(refreshTrustedRoot(cache, { mirrorURL: `http://127.0.0.1:${port}`, timeoutMs: 3000 })).rejects.toThrow(
+    await expect(refreshTrustedRoot(cache, { mirrorURL: `http://127.0.0.1:${port}`, timeoutMs: 30_000 })).rejects.toThrow(
       new RegExp(`^could not refresh the Sigstore trusted root from http://127\\.0\\.0\\.1:${port}: `),
     );
-    expect(Date.now() - started).toBeLessThan(3000);
+    // A refusal fails at once, not at the deadline (loose, for a loaded machine).
+    expect(Date.now() - started).toBeLessThan(10_000);
     expect(existsSync(path.join(cache, 'trust', 'trusted_root.json'))).toBe(false);
   });
 
@@ -369,7 +370,8 @@ describe('trusted root', () => {
       await expect(refreshTrustedRoot(cache, { mirrorURL: `http://127.0.0.1:${port}`, timeoutMs: 500 })).rejects.toThrow(
         /could not refresh the Sigstore trusted root from .*: .*500 ms|timed out|timeout/i,
       );
-      expect(Date.now() - started).toBeLessThan(2000);
+      // Gave up near the deadline, not at a default one (undici 300 s, the test 60 s); loose for a loaded machine.
+      expect(Date.now() - started).toBeLessThan(15_000);
       expect(existsSync(path.join(cache, 'trust', 'trusted_root.json'))).toBe(false);
     } finally {
       server.closeAllConnections();
