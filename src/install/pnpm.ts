@@ -558,10 +558,13 @@ export const pnpmRunner: InstallRunner = {
       return [];
     }
     const root = await readProjectFolder(dir, '');
+    const ctx = await contextOnce(dir);
+    // pnpm's script environment for the project's own scripts too (user agent, npm_config_*, INIT_CWD).
+    const run = async (p: ProjectFolder, events: readonly string[]) => runProjectEvents(dir, p, events, await scriptEnv(ctx, dir, join(dir, p.folder)));
     // The guard installs first, so pnpm:devPreinstall runs first of the scripts, after extraction.
-    const runs = [await runProjectEvents(dir, root, ['pnpm:devPreinstall'])];
+    const runs = [await run(root, ['pnpm:devPreinstall'])];
     await pnpmRunAllowed(dir, items, tree);
-    for (const p of projectOrder([root, ...(await readWorkspaces(tree))])) runs.push(await runProjectEvents(dir, p, PNPM_PROJECT_EVENTS));
+    for (const p of projectOrder([root, ...(await readWorkspaces(tree))])) runs.push(await run(p, PNPM_PROJECT_EVENTS));
     return mergeRuns(runs);
   },
 };

@@ -20,6 +20,8 @@ export interface ProjectFolder {
   scripts: Record<string, string>;
   /** What it depends on, every dependency field: name -> spec. */
   deps: Record<string, string>;
+  /** The whole package.json (what a package manager flattens into npm_package_* for the scripts). */
+  manifest: Record<string, unknown>;
 }
 
 /** What the project's lifecycle ran in one folder, in order. */
@@ -52,6 +54,7 @@ export async function readProjectFolder(root: string, folder: string): Promise<P
     ...(typeof m.version === 'string' && { version: m.version }),
     scripts: strings(m.scripts),
     deps,
+    manifest: m,
   };
 }
 
@@ -60,15 +63,25 @@ export function readWorkspaces(tree: LockedTree): Promise<ProjectFolder[]> {
   return Promise.all(tree.workspaces.map((w) => readProjectFolder(tree.root.dir, w)));
 }
 
-/** The events of `events` the folder has, run one after another in the folder (npm's run-script, as npm runs a project's). */
-export async function runProjectEvents(root: string, p: ProjectFolder, events: readonly string[]): Promise<ProjectScriptsRun | undefined> {
+/**
+ * The events of `events` the folder has, run one after another in the folder through npm's run-script, with
+ * `env` on top of this process's environment: the package manager's own script environment where the runner
+ * has it (pnpm's, yarn 1's: a `preinstall` of `npx only-allow pnpm` reads its user agent), else as npm runs a
+ * project's scripts.
+ */
+export async function runProjectEvents(
+  root: string,
+  p: ProjectFolder,
+  events: readonly string[],
+  env: Record<string, string | undefined> = {},
+): Promise<ProjectScriptsRun | undefined> {
   const runScript = require('@npmcli/run-script');
   const ran: string[] = [];
   const path = join(root, p.folder);
   for (const event of events) {
     if (!p.scripts[event]) continue;
     try {
-      await runScript({ path, args: [], stdio: inherited(), event, env: { [GUARD_ENV]: '1' } });
+      await runScript({ path, args: [], stdio: inherited(), event, env: { ...env, [GUARD_ENV]: '1' } });
     } catch (err) {
       const where = p.folder === '' ? "the project's" : `workspace ${p.folder}'s`;
       throw new GuardError('install-failed', `${where} ${event} script failed: ${(err as Error).message}`, {

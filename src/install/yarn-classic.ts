@@ -321,21 +321,24 @@ export function classicRunner(): InstallRunner {
       const rootProject = projectScripts ? await readProjectFolder(dir, '') : undefined;
       const workspaces = projectScripts ? await readWorkspaces(tree) : [];
       const runs: (ProjectScriptsRun | undefined)[] = [];
+      const settings = items.length || projectScripts ? await (config ?? yarnConfig(dir)) : undefined;
+      const execPath = await yarnExecPath();
+      // yarn 1's script environment for the project's own scripts too (user agent, npm_config_*, npm_package_*).
+      const runProject = (p: ProjectFolder, events: readonly string[]) =>
+        runProjectEvents(dir, p, events, classicEnv({ dir, manifest: p.manifest, config: settings!, production, argv, execPath }));
       // yarn 1 runs the project's preinstall before it fetches (install.js wrapLifecycle); here, first of the scripts.
-      if (rootProject) runs.push(await runProjectEvents(dir, rootProject, ['preinstall']));
+      if (rootProject) runs.push(await runProject(rootProject, ['preinstall']));
       const graph = await graphFor(tree);
       const byPkg = new Map<LockedPackage, InstalledScripts[]>();
       for (const i of items) byPkg.set(i.pkg, [...(byPkg.get(i.pkg) ?? []), i]);
       const steps = topological(graph, dir, workspaces).filter((s) => ('pkg' in s ? byPkg.has(s.pkg) : true));
       // Anything allowed that the walk from the project does not reach still runs, after the rest.
       for (const p of byPkg.keys()) if (!steps.some((s) => 'pkg' in s && s.pkg === p)) steps.push({ pkg: p });
-      const settings = items.length ? await (config ?? yarnConfig(dir)) : undefined;
-      const execPath = await yarnExecPath();
       const runScript = require('@npmcli/run-script');
       for (const step of steps) {
         if ('workspace' in step) {
           // package-install-scripts builds a workspace like a dependency: preinstall, install, postinstall.
-          runs.push(await runProjectEvents(dir, step.workspace, INSTALL_EVENTS));
+          runs.push(await runProject(step.workspace, INSTALL_EVENTS));
           continue;
         }
         const pkg = step.pkg;
@@ -376,7 +379,7 @@ export function classicRunner(): InstallRunner {
       }
       if (rootProject) {
         const events = CLASSIC_ROOT_EVENTS.filter((e) => e !== 'preinstall' && !(production && (e === 'prepublish' || e === 'prepare')));
-        const rest = await runProjectEvents(dir, rootProject, events);
+        const rest = await runProject(rootProject, events);
         if (rest) runs[0] = runs[0] ? { folder: '', events: [...runs[0].events, ...rest.events] } : rest;
       }
       return runs.filter((r): r is ProjectScriptsRun => r !== undefined).sort((a, b) => (a.folder === '' ? 1 : 0) - (b.folder === '' ? 1 : 0));

@@ -12,8 +12,12 @@ type Tool = 'npm' | 'pnpm' | 'yarn1' | 'yarnBerry' | 'yarnBerryPnp';
 const berry = (t: Tool) => t === 'yarnBerry' || t === 'yarnBerryPnp';
 
 const EVENTS = ['preinstall', 'install', 'postinstall', 'preprepare', 'prepare', 'postprepare'];
-// Each project folder's scripts append "<package name>:<event>" to $SI_TEST_LOG.
-const projectScripts = Object.fromEntries(EVENTS.map((e) => [e, `node -e "require('fs').appendFileSync(process.env.SI_TEST_LOG, require('./package.json').name + ':${e}\\n')"`]));
+// Each project folder's scripts append "<package name>:<event>" to $SI_TEST_LOG, and the same with the user agent
+// they see (what `npx only-allow pnpm` reads) to $SI_TEST_LOG.ua.
+const logEvent = (e: string) =>
+  `const fs = require('fs'), n = require('./package.json').name, log = process.env.SI_TEST_LOG; fs.appendFileSync(log, n + ':${e}\\n'); ` +
+  `fs.appendFileSync(log + '.ua', n + ':${e} ' + (process.env.npm_config_user_agent || '-').split(' ')[0] + '\\n')`;
+const projectScripts = Object.fromEntries(EVENTS.map((e) => [e, `node -e "${logEvent(e)}"`]));
 
 let registry: TestRegistry;
 
@@ -53,6 +57,7 @@ async function monorepo(tool: Tool, policy: object) {
   }
   writeFileSync(join(dir, 'safe-install.policy.json'), JSON.stringify(policy));
   const ran = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : []);
+  const agents = () => (existsSync(`${log}.ua`) ? readFileSync(`${log}.ua`, 'utf8').trim().split('\n').filter(Boolean).sort() : []);
   const node = (script: string, args: string[]) => run(process.execPath, [script, ...args], { cwd: dir, env });
   /** The package manager itself, scripts on: the reference. */
   const plain = () =>
@@ -63,7 +68,7 @@ async function monorepo(tool: Tool, policy: object) {
         : tool === 'yarn1'
           ? node(TOOLS.yarn1, ['install', '--frozen-lockfile', '--non-interactive'])
           : node(TOOLS.yarnBerry, ['install', '--immutable']);
-  return { dir, ran, plain, install: () => cli([], { cwd: dir, env }) };
+  return { dir, ran, agents, plain, install: () => cli([], { cwd: dir, env }) };
 }
 
 /** What each package manager runs for a folder, in order (measured with these versions; see src/install/project-scripts.ts). */
@@ -121,6 +126,11 @@ describe.each(['npm', 'pnpm', 'yarn1', 'yarnBerry', 'yarnBerryPnp'] as Tool[])("
     const reference = ref.ran().filter((l) => !l.startsWith('unlisted-postinstall'));
     expectPmOrder(tool, reference);
     expect([...guarded].sort()).toEqual([...reference].sort());
+    // Each script saw the package manager's user agent, as under the package manager itself (npm's root scripts
+    // run outside npm, with this process's environment).
+    const seen = (p: { agents: () => string[] }) => p.agents().filter((l) => tool !== 'npm' || !l.startsWith('app:'));
+    expect(seen(p)).toEqual(seen(ref));
+    expect(seen(p).every((l) => /:\w+ (?:npm|pnpm|yarn)\/\d/.test(l))).toBe(true);
   });
 
   it('scripts.rootScripts: false runs none of the project folders, only the allowed dependency', async () => {
