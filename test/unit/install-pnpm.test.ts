@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { graphSequencer, projectOrder } from '../../src/install/pnpm.js';
 import type { ProjectFolder } from '../../src/install/project-scripts.js';
 
-const folder = (folder: string, name: string, deps: Record<string, string> = {}, version = '1.0.0'): ProjectFolder => ({ folder, name, version, scripts: {}, deps });
+const folder = (folder: string, name: string, deps: Record<string, string> = {}, version = '1.0.0'): ProjectFolder => ({ folder, name, version, scripts: {}, deps, manifest: { name, version } });
 const order = (projects: ProjectFolder[]) => projectOrder(projects).map((p) => p.folder || '(root)');
 
 describe('pnpm project order', () => {
