@@ -1,10 +1,12 @@
 // npm's own guards, kept in sync with the policy so a teammate's plain `npm ci` is guarded too (npm 11):
 // `min-release-age` and `min-release-age-exclude` refuse young versions at resolution, `strict-allow-scripts`
 // plus package.json `allowScripts` refuse unapproved install scripts before extraction. What npm cannot express
-// (globs, semver ranges) is left out, so npm's strict mode refuses it: never wider than the policy.
+// (globs, semver ranges) is left out, so npm's strict mode refuses it: never wider than the policy. Exact versions
+// (`name@1.2.3 || 1.2.4`) npm matches against the lockfile's `resolved` URL (arborist script-allowed.js); without
+// one (omit-lockfile-registry-resolved) it refuses a versioned allow, which is fail-closed too.
 import { detectIndent } from '../util/atomic.js';
 import type { Policy } from '../policy/load.js';
-import { PLAIN } from './policy-entries.js';
+import { PLAIN, policyEntries } from './policy-entries.js';
 
 export const NPMRC_MARKER = '# safe-install: the lines below are kept in sync with the policy (safe-install init)';
 export const HOOK = 'safe-install hook';
@@ -37,15 +39,13 @@ export function npmSettingsFromPolicy(policy: Policy, now = new Date()): NpmGuar
     }
   }
   const allowScripts: Record<string, boolean> = {};
-  for (const r of policy.scripts.allow) {
-    if (r.source.startsWith('package.json')) continue;
-    if (plainName(r.pattern)) allowScripts[r.pattern.name] = true;
-    else notes.push(`allowScripts: "${r.pattern.text}" (a glob or range) cannot be written for npm; npm's strict mode refuses it until exact entries are added`);
+  const entries = policyEntries(policy, now);
+  for (const a of entries.allowed.entries) allowScripts[a.versions ? `${a.name}@${a.versions.join(' || ')}` : a.name] = true;
+  for (const p of entries.allowed.other) {
+    notes.push(`allowScripts: "${p.text}" (a glob or range) cannot be written for npm; npm's strict mode refuses it until exact entries are added`);
   }
-  for (const r of policy.scripts.deny) {
-    if (r.source.startsWith('package.json')) continue;
-    if (plainName(r.pattern)) allowScripts[r.pattern.name] = false; // a denial wins
-  }
+  // A denial wins; one of some versions denies the name (stricter).
+  for (const name of entries.denied.names) allowScripts[name] = false;
   return { minReleaseAgeDays: days, excludes, allowScripts, notes };
 }
 

@@ -14,6 +14,7 @@ import { applyNpmrc, applyPackageJson, npmSettingsFromPolicy, NPMRC_MARKER } fro
 import { applyPnpmPackageJson, applyWorkspaceYaml, pnpmSettingsFromPolicy, PNPM_HOOK_SCRIPT } from './pnpm-settings.js';
 import { applyYarnLock, applyYarnPackageJson, applyYarnrc, hasYarnPlugin, YARN_PLUGIN_PATH, yarnPluginSource, yarnSettingsFromPolicy } from './yarn-settings.js';
 import { githubWorkflow, WORKFLOW_PATH } from './workflow.js';
+import { nameOf } from './policy-entries.js';
 import { HOOK } from './npm-settings.js';
 import { parsePackageManagerField } from '../project/package-manager.js';
 import { existsSync, readFileSync } from 'node:fs';
@@ -113,7 +114,9 @@ export async function planInit(
   // Packages whose scripts npm's strict mode will refuse until someone decides: say so now, not at the next install.
   try {
     const tree = readLockfile(dir);
-    const unlisted = [...new Set(tree.packages.filter((p) => p.hasInstallScript && p.source === 'registry' && settings.allowScripts[p.name] === undefined && manifest?.allowScripts?.[p.name] === undefined).map((p) => p.name))];
+    // Listed by name or by name@versions (npm matches the versions; a version not listed is refused).
+    const listed = new Set([...Object.keys(settings.allowScripts), ...Object.keys(manifest?.allowScripts ?? {})].map(nameOf));
+    const unlisted = [...new Set(tree.packages.filter((p) => p.hasInstallScript && p.source === 'registry' && !listed.has(p.name)).map((p) => p.name))];
     if (unlisted.length) {
       settings.notes.push(
         `${unlisted.join(', ')} ${unlisted.length === 1 ? 'has' : 'have'} install scripts in neither list: a plain npm ci will refuse the install until you run \`safe-install scripts allow <name>\` or \`safe-install scripts deny <name>\``,

