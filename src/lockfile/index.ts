@@ -1,5 +1,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import type * as JsYaml from 'js-yaml';
+import { lazy } from '../util/lazy.js';
 import { minimatch } from 'minimatch';
 import type { LockedTree, PackageManager } from '../types.js';
 import { LockfileError } from './errors.js';
@@ -17,6 +19,9 @@ const LOCKFILES: { name: string; kind: Kind }[] = [
   { name: 'pnpm-lock.yaml', kind: 'pnpm' },
   { name: 'yarn.lock', kind: 'yarn' },
 ];
+// Read only when a workspace folder's root is looked for.
+const jsYaml = lazy<typeof JsYaml>('js-yaml');
+
 const OTHER_LOCKFILES = ['bun.lock', 'bun.lockb'];
 
 /**
@@ -28,7 +33,10 @@ const OTHER_LOCKFILES = ['bun.lock', 'bun.lockb'];
  */
 export function readLockfile(projectDir: string, explicitPath?: string, pm?: Kind): LockedTree {
   const dir = resolve(projectDir);
-  const { path, kind } = explicitPath !== undefined ? { path: resolve(dir, explicitPath), kind: kindOf(explicitPath) } : findLockfile(dir, pm);
+  // In a workspace folder, the package managers work on the whole project from its root (npm, pnpm and yarn
+  // all find it upwards); so does the guard.
+  const root = explicitPath === undefined && !LOCKFILES.some((l) => existsSync(join(dir, l.name))) ? (workspaceRoot(dir) ?? dir) : dir;
+  const { path, kind } = explicitPath !== undefined ? { path: resolve(dir, explicitPath), kind: kindOf(explicitPath) } : findLockfile(root, pm);
   const text = readText(path, explicitPath !== undefined);
   const rootManifest = readManifest(join(dirname(path), 'package.json'));
   if (kind === 'npm') {
@@ -79,6 +87,32 @@ function findLockfile(dir: string, pm?: Kind): { path: string; kind: Kind } {
     'no npm-shrinkwrap.json or package-lock.json found, nor pnpm-lock.yaml or yarn.lock' +
       (others.length ? ` (found ${others.join(', ')}; bun lockfiles are not supported)` : ''),
   );
+}
+
+/**
+ * The nearest folder above `dir` that has a lockfile and declares `dir` one of its workspaces (package.json
+ * `workspaces`, or pnpm-workspace.yaml `packages`); undefined when the nearest folder with a lockfile does not.
+ */
+function workspaceRoot(dir: string): string | undefined {
+  for (let parent = dirname(dir), child = dir; parent !== child; child = parent, parent = dirname(parent)) {
+    if (!LOCKFILES.some((l) => existsSync(join(parent, l.name)))) continue;
+    const rel = relative(parent, dir).split(sep).join('/');
+    const manifest = readManifest(join(parent, 'package.json'));
+    const field = isObject(manifest) ? manifest.workspaces : undefined;
+    const npmOrYarn = isObject(field) ? field.packages : field;
+    let pnpm: unknown;
+    try {
+      pnpm = (jsYaml().load(readFileSync(join(parent, 'pnpm-workspace.yaml'), 'utf8')) as { packages?: unknown } | undefined)?.packages;
+    } catch {
+      pnpm = undefined; // none, or unreadable: the check of the root reads it again and says so
+    }
+    const patterns = [npmOrYarn, pnpm].flatMap((l) => (Array.isArray(l) ? l.filter((p): p is string => typeof p === 'string') : []));
+    const norm = (p: string) => p.replace(/^\.\//, '').replace(/\/+$/, '');
+    const included = patterns.some((p) => !p.startsWith('!') && minimatch(rel, norm(p)));
+    const excluded = patterns.some((p) => p.startsWith('!') && minimatch(rel, norm(p.slice(1))));
+    return included && !excluded ? parent : undefined;
+  }
+  return undefined;
 }
 
 function isEmptyFile(path: string): boolean {

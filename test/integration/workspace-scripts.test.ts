@@ -68,7 +68,7 @@ async function monorepo(tool: Tool, policy: object) {
         : tool === 'yarn1'
           ? node(TOOLS.yarn1, ['install', '--frozen-lockfile', '--non-interactive'])
           : node(TOOLS.yarnBerry, ['install', '--immutable']);
-  return { dir, ran, agents, plain, install: () => cli([], { cwd: dir, env }) };
+  return { dir, ran, agents, plain, install: (cwd = dir) => cli([], { cwd, env }) };
 }
 
 /** What each package manager runs for a folder, in order (measured with these versions; see src/install/project-scripts.ts). */
@@ -131,6 +131,14 @@ describe.each(['npm', 'pnpm', 'yarn1', 'yarnBerry', 'yarnBerryPnp'] as Tool[])("
     const seen = (p: { agents: () => string[] }) => p.agents().filter((l) => tool !== 'npm' || !l.startsWith('app:'));
     expect(seen(p)).toEqual(seen(ref));
     expect(seen(p).every((l) => /:\w+ (?:npm|pnpm|yarn)\/\d/.test(l))).toBe(true);
+  });
+
+  it('run from a workspace folder, the guard works on the whole project from its root, as the package manager does', async () => {
+    const p = await monorepo(tool, { scripts: { allow: ['native-dep'] } });
+    const res = await p.install(join(p.dir, 'packages', 'b'));
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/safe-install check {2}\.\.\/\.\.\/(?:package-lock\.json|pnpm-lock\.yaml|yarn\.lock) /);
+    expectPmOrder(tool, p.ran());
   });
 
   it('scripts.rootScripts: false runs none of the project folders, only the allowed dependency', async () => {
