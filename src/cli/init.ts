@@ -3,8 +3,8 @@
 // package.json `pnpm` field for pnpm 9; yarn 2+: .yarnrc.yml, package.json dependenciesMeta), the hook (yarn 2+:
 // a committed plugin that runs it), and with --ci github a workflow.
 // Idempotent; shows the diff of every file it would change and asks (or --yes; never asks without a terminal).
+import { projectRoot } from '../lockfile/index.js';
 import { createInterface } from 'node:readline/promises';
-import { resolve } from 'node:path';
 import { applyChanges, diffText, planInit, type Arrangement } from '../init/plan.js';
 import { colourWanted, makeStyle } from '../report/text.js';
 import { canPrompt } from './held.js';
@@ -19,7 +19,8 @@ export interface InitFlags {
 }
 
 export async function initCommand(flags: InitFlags): Promise<number> {
-  const dir = resolve(flags.cwd ?? '.');
+  // In a workspace folder: the project's root, where the lockfile, the hook and the package manager's settings are.
+  const dir = projectRoot(flags.cwd ?? '.');
   const style = makeStyle(colourWanted(process.stdout, flags.color));
   const out = (s: string) => process.stdout.write(s);
   const { changes, notes, arrangement } = await planInit(dir, { ci: flags.ci, policyPath: flags.policy });

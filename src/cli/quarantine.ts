@@ -1,5 +1,5 @@
 // `safe-install quarantine` (the ledger), `approve` (a recorded, time-boxed exception) and `approvals`.
-import { resolve } from 'node:path';
+import { projectRoot } from '../lockfile/index.js';
 import { runCheck } from '../pipeline.js';
 import { loadPolicy } from '../policy/load.js';
 import { formatDuration } from '../policy/duration.js';
@@ -9,7 +9,7 @@ import { colourWanted, makeStyle } from '../report/text.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 
 export async function quarantineCommand(flags: CommonFlags & { json?: boolean }): Promise<number> {
-  const dir = resolve(flags.cwd ?? '.');
+  const dir = projectRoot(flags.cwd ?? '.');
   const ledger = await readLedger(dir);
   if (flags.json) {
     process.stdout.write(JSON.stringify(ledger, null, 2) + '\n');
@@ -46,7 +46,7 @@ export async function approveCommand(spec: string, flags: CommonFlags & { reason
 }
 
 export async function approvalsCommand(flags: CommonFlags & { json?: boolean }): Promise<number> {
-  const dir = resolve(flags.cwd ?? '.');
+  const dir = projectRoot(flags.cwd ?? '.');
   const policy = await loadPolicy(dir, flags.policy, undefined);
   const now = flags.now ? Date.parse(flags.now) : Date.now();
   const rows = policy.exceptions.map((e) => ({ ...e, pattern: undefined, live: Date.parse(e.expires) > now }));

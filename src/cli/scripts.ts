@@ -1,6 +1,6 @@
 // `safe-install scripts`: list every package with install scripts and its status; `scripts allow|deny
 // <pattern>` edit the policy (explicitly, atomically).
-import { resolve } from 'node:path';
+import { projectRoot } from '../lockfile/index.js';
 import { GuardError } from '../errors.js';
 import { runCheck } from '../pipeline.js';
 import { parsePattern } from '../policy/pattern.js';
@@ -53,7 +53,7 @@ export async function scriptsEditCommand(kind: 'allow' | 'deny', patterns: strin
     }
   }
   const other = kind === 'allow' ? 'deny' : 'allow';
-  const { path, created } = await editPolicy(resolve(flags.cwd ?? '.'), flags.policy, (doc) => {
+  const { path, created } = await editPolicy(projectRoot(flags.cwd ?? '.'), flags.policy, (doc) => {
     doc.scripts ??= {};
     const list = (doc.scripts[kind] ??= []);
     for (const p of patterns) if (!list.includes(p)) list.push(p);
@@ -61,7 +61,7 @@ export async function scriptsEditCommand(kind: 'allow' | 'deny', patterns: strin
     if (doc.scripts[other]) doc.scripts[other] = doc.scripts[other]!.filter((p) => !patterns.includes(p));
   });
   process.stdout.write(`${created ? 'Created' : 'Updated'} ${path}: scripts.${kind} += ${patterns.join(', ')}\n`);
-  const synced = await syncNpmSettings(resolve(flags.cwd ?? '.'), flags.policy);
+  const synced = await syncNpmSettings(projectRoot(flags.cwd ?? '.'), flags.policy);
   if (synced.length) process.stdout.write(`Kept the package manager's settings in sync: ${synced.join(', ')}\n`);
   return 0;
 }

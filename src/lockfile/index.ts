@@ -33,9 +33,7 @@ const OTHER_LOCKFILES = ['bun.lock', 'bun.lockb'];
  */
 export function readLockfile(projectDir: string, explicitPath?: string, pm?: Kind): LockedTree {
   const dir = resolve(projectDir);
-  // In a workspace folder, the package managers work on the whole project from its root (npm, pnpm and yarn
-  // all find it upwards); so does the guard.
-  const root = explicitPath === undefined && !LOCKFILES.some((l) => existsSync(join(dir, l.name))) ? (workspaceRoot(dir) ?? dir) : dir;
+  const root = explicitPath === undefined ? projectRoot(dir) : dir;
   const { path, kind } = explicitPath !== undefined ? { path: resolve(dir, explicitPath), kind: kindOf(explicitPath) } : findLockfile(root, pm);
   const text = readText(path, explicitPath !== undefined);
   const rootManifest = readManifest(join(dirname(path), 'package.json'));
@@ -87,6 +85,15 @@ function findLockfile(dir: string, pm?: Kind): { path: string; kind: Kind } {
     'no npm-shrinkwrap.json or package-lock.json found, nor pnpm-lock.yaml or yarn.lock' +
       (others.length ? ` (found ${others.join(', ')}; bun lockfiles are not supported)` : ''),
   );
+}
+
+/**
+ * The folder the project's commands work in: `dir`, or, in a workspace folder without a lockfile of its own, the
+ * workspace root (npm, pnpm and yarn all work on the whole project from there, finding it upwards).
+ */
+export function projectRoot(dir: string): string {
+  const abs = resolve(dir);
+  return LOCKFILES.some((l) => existsSync(join(abs, l.name))) ? abs : (workspaceRoot(abs) ?? abs);
 }
 
 /**

@@ -68,7 +68,7 @@ async function monorepo(tool: Tool, policy: object) {
         : tool === 'yarn1'
           ? node(TOOLS.yarn1, ['install', '--frozen-lockfile', '--non-interactive'])
           : node(TOOLS.yarnBerry, ['install', '--immutable']);
-  return { dir, ran, agents, plain, install: (cwd = dir) => cli([], { cwd, env }) };
+  return { dir, ran, agents, plain, install: (cwd = dir, args: string[] = []) => cli(args, { cwd, env }) };
 }
 
 /** What each package manager runs for a folder, in order (measured with these versions; see src/install/project-scripts.ts). */
@@ -139,6 +139,11 @@ describe.each(['npm', 'pnpm', 'yarn1', 'yarnBerry', 'yarnBerryPnp'] as Tool[])("
     expect(res.code, res.stdout + res.stderr).toBe(0);
     expect(res.stdout).toMatch(/safe-install check {2}\.\.\/\.\.\/(?:package-lock\.json|pnpm-lock\.yaml|yarn\.lock) /);
     expectPmOrder(tool, p.ran());
+    // A policy edit from there changes the project's policy (the one the check reads), not a new one in the folder.
+    const deny = await p.install(join(p.dir, 'packages', 'b'), ['scripts', 'deny', 'unlisted-postinstall']);
+    expect(deny.code, deny.stdout + deny.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(p.dir, 'safe-install.policy.json'), 'utf8')).scripts.deny).toEqual(['unlisted-postinstall']);
+    expect(existsSync(join(p.dir, 'packages', 'b', 'safe-install.policy.json'))).toBe(false);
   });
 
   it('scripts.rootScripts: false runs none of the project folders, only the allowed dependency', async () => {
