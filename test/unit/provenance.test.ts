@@ -349,12 +349,10 @@ describe('trusted root', () => {
   it('fails cleanly and writes nothing when the TUF mirror refuses connections', async () => {
     const port = await closedPort();
     const cache = tempDir();
-    const started = Date.now();
-    await expect(refreshTrustedRoot(cache, { mirrorURL: `http://127.0.0.1:${port}`, timeoutMs: 30_000 })).rejects.toThrow(
+    // A deadline far beyond the test's own 60 s: only failing at once on the refusal lets the test pass.
+    await expect(refreshTrustedRoot(cache, { mirrorURL: `http://127.0.0.1:${port}`, timeoutMs: 10 * 60_000 })).rejects.toThrow(
       new RegExp(`^could not refresh the Sigstore trusted root from http://127\\.0\\.0\\.1:${port}: `),
     );
-    // A refusal fails at once, not at the deadline (loose, for a loaded machine).
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(existsSync(path.join(cache, 'trust', 'trusted_root.json'))).toBe(false);
   });
 
@@ -365,13 +363,11 @@ describe('trusted root', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     const cache = tempDir();
-    const started = Date.now();
     try {
+      // Nothing else ends the wait before the test's own 60 s: only the 500 ms deadline lets the test pass.
       await expect(refreshTrustedRoot(cache, { mirrorURL: `http://127.0.0.1:${port}`, timeoutMs: 500 })).rejects.toThrow(
         /could not refresh the Sigstore trusted root from .*: .*500 ms|timed out|timeout/i,
       );
-      // Gave up near the deadline, not at a default one (undici 300 s, the test 60 s); loose for a loaded machine.
-      expect(Date.now() - started).toBeLessThan(15_000);
       expect(existsSync(path.join(cache, 'trust', 'trusted_root.json'))).toBe(false);
     } finally {
       server.closeAllConnections();
