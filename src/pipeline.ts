@@ -9,7 +9,7 @@ import { loadNpmSettings, registryFor, type NpmSettings } from './project/npm-co
 import { loadPolicy, mergeInputs, type Policy, type ProjectInputs } from './policy/load.js';
 import { readProjectManifest, type ProjectManifest } from './project/package-json.js';
 import { readPnpmInputs } from './project/pnpm-settings.js';
-import { readYarnInputs, readYarnRegistry } from './project/yarn-settings.js';
+import { readProjectYarnrc, readYarnInputs, yarnRegistry } from './project/yarn-settings.js';
 import { choosePackageManager, ownGuards, type PackageManagerInfo } from './project/package-manager.js';
 import { RegistryClient, type FetchStats } from './registry/client.js';
 import { defaultCacheDir, FactsCache } from './registry/cache.js';
@@ -61,10 +61,11 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const tree = readTree(cwd, opts.lockfile, opts.pm);
   const manifest = await readProjectManifest(tree.root.dir);
   const pmInfo = choosePackageManager(tree.format, basename(tree.lockfilePath), manifest?.packageManager, { pm: opts.pm, lockfile: opts.lockfile !== undefined });
+  const yarnrc = pmInfo.pm === 'yarn' || tree.format === 'yarn-berry' ? await readProjectYarnrc(tree.root.dir) : undefined;
   // yarn berry keeps its registry in .yarnrc.yml, not .npmrc (yarn 1 reads .npmrc and .yarnrc); --registry still wins.
-  const registry = opts.registry ?? (tree.format === 'yarn-berry' ? await readYarnRegistry(tree.root.dir) : undefined);
+  const registry = opts.registry ?? (tree.format === 'yarn-berry' ? yarnRegistry(yarnrc) : undefined);
   const npm = await loadNpmSettings(tree.root.dir, { registry });
-  const policy = await loadPolicy(tree.root.dir, opts.policy, npm, await projectInputs(tree.root.dir, pmInfo.pm, manifest, npm));
+  const policy = await loadPolicy(tree.root.dir, opts.policy, npm, await projectInputs(tree.root.dir, pmInfo.pm, manifest, npm, yarnrc));
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
   const cache = new FactsCache(cacheDir);
   const client = new RegistryClient({
@@ -143,13 +144,19 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
  * Settings the project keeps for its package managers, read as policy inputs: npm's allowScripts always, pnpm's
  * settings when pnpm installs or pnpm-workspace.yaml/the `pnpm` field exist, yarn's when yarn installs.
  */
-async function projectInputs(dir: string, pm: PackageManager, manifest: ProjectManifest | undefined, npm: NpmSettings): Promise<ProjectInputs> {
+async function projectInputs(
+  dir: string,
+  pm: PackageManager,
+  manifest: ProjectManifest | undefined,
+  npm: NpmSettings,
+  yarnrc: Record<string, unknown> | undefined,
+): Promise<ProjectInputs> {
   const parts: ProjectInputs[] = [{ allowScripts: manifest?.allowScripts }];
   // pnpm's build lists were read for every project before pnpm installs were supported; keep that.
   const pnpm = await readPnpmInputs(dir, manifest?.pnpm, npm);
   if (pm === 'pnpm') parts.push(pnpm);
   else if (pnpm.builds) parts.push({ builds: pnpm.builds, settings: pnpm.settings?.filter((s) => s.startsWith(pnpm.builds![0].source)) });
-  if (pm === 'yarn') parts.push(await readYarnInputs(dir, manifest?.dependenciesMeta));
+  if (pm === 'yarn') parts.push(await readYarnInputs(yarnrc, manifest?.dependenciesMeta));
   return mergeInputs(...parts);
 }
 

@@ -22,7 +22,6 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-/** The scripts npm would run for the package at `abs`, or undefined when nothing is installed there. */
 /**
  * When a binding.gyp means an implicit `node-gyp rebuild`, as each package manager decides it: npm (arborist)
  * when there is no install or preinstall script and no `gypfile: false`; pnpm (checkBindingGyp) the same without
@@ -30,8 +29,9 @@ async function exists(p: string): Promise<boolean> {
  */
 export type ImplicitGyp = 'npm' | 'pnpm' | 'yarn';
 
+/** The scripts the package manager would run for the package at `abs`, or undefined when nothing is installed there. */
 export async function scriptsOnDisk(abs: string, source: LockedPackage['source'], gyp: ImplicitGyp = 'npm'): Promise<Record<string, string> | undefined> {
-  let manifest: { scripts?: Record<string, unknown>; gypfile?: unknown };
+  let manifest: { scripts?: unknown; gypfile?: unknown };
   try {
     manifest = JSON.parse(await readFile(join(abs, 'package.json'), 'utf8'));
   } catch (err) {
@@ -39,7 +39,12 @@ export async function scriptsOnDisk(abs: string, source: LockedPackage['source']
     // An unreadable manifest cannot be trusted to have no scripts; npm would fail on it too.
     return { install: '(unreadable package.json)' };
   }
-  const raw = typeof manifest.scripts === 'object' && manifest.scripts ? manifest.scripts : {};
+  return installScriptsOf(abs, manifest, source, gyp);
+}
+
+/** The install scripts of the package at `abs` whose package.json is `manifest` (already read), with the implicit `node-gyp rebuild`. */
+export async function installScriptsOf(abs: string, manifest: { scripts?: unknown; gypfile?: unknown }, source: LockedPackage['source'], gyp: ImplicitGyp): Promise<Record<string, string>> {
+  const raw = (typeof manifest.scripts === 'object' && manifest.scripts ? manifest.scripts : {}) as Record<string, unknown>;
   const scripts: Record<string, string> = {};
   const events: readonly string[] = source === 'git' ? [...INSTALL_EVENTS, 'prepare'] : INSTALL_EVENTS;
   for (const e of events) if (typeof raw[e] === 'string' && raw[e]) scripts[e] = raw[e] as string;

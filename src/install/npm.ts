@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { GuardError } from '../errors.js';
 import { resolvePmScript, runPm, type RunOptions } from './spawn.js';
 import type { InstallRunner } from './runner.js';
-import { scanInstallScripts, scriptsOnDisk } from './lifecycle.js';
+import { installScriptsOf, scanInstallScripts } from './lifecycle.js';
 import { readProjectFolder, readWorkspaces, runProjectEvents, type ProjectScriptsRun } from './project-scripts.js';
 import type { LockedTree } from '../types.js';
 
@@ -78,7 +78,7 @@ async function workspaceBuilds(tree: LockedTree): Promise<{ link: string; run: P
     const link = tree.packages.find((p) => p.source === 'link' && p.paths.includes(ws.folder))?.paths.find((x) => /(?:^|\/)node_modules\//.test(x));
     if (!link) continue; // npm links every named workspace; one it did not link, it does not build
     // The implicit `node-gyp rebuild` of a binding.gyp counts, as npm decides it.
-    const scripts = { ...ws.scripts, ...(await scriptsOnDisk(join(tree.root.dir, ws.folder), 'link')) };
+    const scripts = { ...ws.scripts, ...(await installScriptsOf(join(tree.root.dir, ws.folder), ws.manifest, 'link', 'npm')) };
     const events = WORKSPACE_EVENTS.filter((e) => scripts[e]);
     if (events.length) out.push({ link, run: { folder: ws.folder, events } });
   }

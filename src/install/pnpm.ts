@@ -32,7 +32,7 @@ import type { LockedPackage, LockedTree } from '../types.js';
 import { INSTALL_EVENTS, scriptsOnDisk, type InstalledScripts } from './lifecycle.js';
 import { GUARD_ENV, inherited, resolvePmScript, runPm } from './spawn.js';
 import type { InstallRunner } from './runner.js';
-import { readProjectFolder, readWorkspaces, runProjectEvents, type ProjectFolder, type ProjectScriptsRun } from './project-scripts.js';
+import { mergeRuns, readProjectFolder, readWorkspaces, runProjectEvents, type ProjectFolder } from './project-scripts.js';
 import semver from 'semver';
 
 const require = createRequire(import.meta.url);
@@ -568,15 +568,3 @@ export const pnpmRunner: InstallRunner = {
     return mergeRuns(runs);
   },
 };
-
-/** One entry per folder (the root's devPreinstall and its lifecycle are one line in the report). */
-function mergeRuns(runs: (ProjectScriptsRun | undefined)[]): ProjectScriptsRun[] {
-  const out: ProjectScriptsRun[] = [];
-  for (const r of runs) {
-    if (!r) continue;
-    const same = out.find((o) => o.folder === r.folder);
-    if (same) same.events.push(...r.events);
-    else out.push({ folder: r.folder, events: [...r.events] });
-  }
-  return out;
-}

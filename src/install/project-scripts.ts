@@ -93,6 +93,18 @@ export async function runProjectEvents(
   return ran.length ? { folder: p.folder, events: ran } : undefined;
 }
 
+/** One entry per folder, in the order each first ran (a root whose events ran in two parts is one line). */
+export function mergeRuns(runs: (ProjectScriptsRun | undefined)[]): ProjectScriptsRun[] {
+  const out: ProjectScriptsRun[] = [];
+  for (const r of runs) {
+    if (!r) continue;
+    const same = out.find((o) => o.folder === r.folder);
+    if (same) same.events.push(...r.events);
+    else out.push({ folder: r.folder, events: [...r.events] });
+  }
+  return out;
+}
+
 /** One report line per folder, in the order they ran: "packages/a: preinstall, postinstall", "(root): prepare". */
 export function describeProjectRuns(runs: ProjectScriptsRun[]): string[] {
   return runs.map((r) => `${r.folder || '(root)'}: ${r.events.join(', ')}`);

@@ -1,11 +1,8 @@
 // One install runner per package manager, behind one interface: install the checked lockfile exactly with
 // every script off, then run only the install scripts the plan allowed, in that package manager's own order.
-import type { LockedTree, LockfileFormat } from '../types.js';
+import type { LockedTree, LockfileFormat, PackageManager } from '../types.js';
 import type { InstalledScripts } from './lifecycle.js';
 import type { ProjectScriptsRun } from './project-scripts.js';
-import type { PackageManager } from '../types.js';
-
-export type { PackageManager } from '../types.js';
 
 export interface InstallRunner {
   pm: PackageManager;

@@ -5,10 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
-
 import type { PackageManager } from '../types.js';
-
-export type { PackageManager };
 
 /** Set in the environment of every package manager we start, so a project hook does not run the guard twice. */
 export const GUARD_ENV = 'SAFE_INSTALL_RUNNING';

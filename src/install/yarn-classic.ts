@@ -15,7 +15,7 @@ import { GuardError } from '../errors.js';
 import type { LockedPackage, LockedTree } from '../types.js';
 import { INSTALL_EVENTS, type InstalledScripts } from './lifecycle.js';
 import type { InstallRunner } from './runner.js';
-import { readProjectFolder, readWorkspaces, runProjectEvents, type ProjectFolder, type ProjectScriptsRun } from './project-scripts.js';
+import { mergeRuns, readProjectFolder, readWorkspaces, runProjectEvents, type ProjectFolder, type ProjectScriptsRun } from './project-scripts.js';
 import { GUARD_ENV, inherited, pmCommand, resolvePmScript, runPm } from './spawn.js';
 import { CLASSIC_ROOT_EVENTS, missing, runYarn, yarnScriptsOnDisk } from './yarn-shared.js';
 
@@ -379,10 +379,10 @@ export function classicRunner(): InstallRunner {
       }
       if (rootProject) {
         const events = CLASSIC_ROOT_EVENTS.filter((e) => e !== 'preinstall' && !(production && (e === 'prepublish' || e === 'prepare')));
-        const rest = await runProject(rootProject, events);
-        if (rest) runs[0] = runs[0] ? { folder: '', events: [...runs[0].events, ...rest.events] } : rest;
+        runs.push(await runProject(rootProject, events));
       }
-      return runs.filter((r): r is ProjectScriptsRun => r !== undefined).sort((a, b) => (a.folder === '' ? 1 : 0) - (b.folder === '' ? 1 : 0));
+      // The root listed last, after the workspaces its install waited for.
+      return mergeRuns(runs).sort((a, b) => (a.folder === '' ? 1 : 0) - (b.folder === '' ? 1 : 0));
     },
   };
 }

@@ -103,21 +103,14 @@ export function projectRoot(dir: string): string {
 function workspaceRoot(dir: string): string | undefined {
   for (let parent = dirname(dir), child = dir; parent !== child; child = parent, parent = dirname(parent)) {
     if (!LOCKFILES.some((l) => existsSync(join(parent, l.name)))) continue;
-    const rel = relative(parent, dir).split(sep).join('/');
-    const manifest = readManifest(join(parent, 'package.json'));
-    const field = isObject(manifest) ? manifest.workspaces : undefined;
-    const npmOrYarn = isObject(field) ? field.packages : field;
     let pnpm: unknown;
     try {
       pnpm = (jsYaml().load(readFileSync(join(parent, 'pnpm-workspace.yaml'), 'utf8')) as { packages?: unknown } | undefined)?.packages;
     } catch {
       pnpm = undefined; // none, or unreadable: the check of the root reads it again and says so
     }
-    const patterns = [npmOrYarn, pnpm].flatMap((l) => (Array.isArray(l) ? l.filter((p): p is string => typeof p === 'string') : []));
-    const norm = (p: string) => p.replace(/^\.\//, '').replace(/\/+$/, '');
-    const included = patterns.some((p) => !p.startsWith('!') && minimatch(rel, norm(p)));
-    const excluded = patterns.some((p) => p.startsWith('!') && minimatch(rel, norm(p.slice(1))));
-    return included && !excluded ? parent : undefined;
+    const globs = workspaceGlobs(readManifest(join(parent, 'package.json')), pnpm);
+    return inWorkspaces(relative(parent, dir).split(sep).join('/'), globs) ? parent : undefined;
   }
   return undefined;
 }
@@ -151,26 +144,36 @@ function readManifest(path: string): unknown {
 }
 
 /**
+ * The workspace patterns of a root package.json (`workspaces: [globs]` or `{packages: [globs]}`) and of pnpm's
+ * `packages` list, when given; `!` excludes.
+ */
+function workspaceGlobs(manifest: unknown, pnpmPackages?: unknown): { include: string[]; exclude: string[] } {
+  const field = isObject(manifest) ? manifest.workspaces : undefined;
+  const patterns = [isObject(field) ? field.packages : field, pnpmPackages].flatMap((l) => (Array.isArray(l) ? l.filter((p): p is string => typeof p === 'string') : []));
+  const norm = (p: string) => p.replace(/^\.\//, '').replace(/\/+$/, '');
+  return {
+    include: patterns.filter((p) => !p.startsWith('!')).map(norm),
+    exclude: patterns.filter((p) => p.startsWith('!')).map((p) => norm(p.slice(1))),
+  };
+}
+
+const inWorkspaces = (rel: string, globs: { include: string[]; exclude: string[] }) =>
+  globs.include.some((p) => minimatch(rel, p)) && !globs.exclude.some((p) => minimatch(rel, p));
+
+/**
  * The workspaces a root package.json declares (`workspaces: [globs]` or `{packages: [globs]}`, `!` to
  * exclude), as folders relative to `root` with their package.json. Symlinks, node_modules and dot folders
  * are not searched.
  */
 function findWorkspaces(root: string, manifest: unknown): { dir: string; manifest: unknown }[] {
-  const field = isObject(manifest) ? manifest.workspaces : undefined;
-  const list = isObject(field) ? field.packages : field;
-  if (!Array.isArray(list)) return [];
-  const norm = (p: string) => p.replace(/^\.\//, '').replace(/\/+$/, '');
-  const patterns = list.filter((p): p is string => typeof p === 'string');
-  const include = patterns.filter((p) => !p.startsWith('!')).map(norm);
-  const exclude = patterns.filter((p) => p.startsWith('!')).map((p) => norm(p.slice(1)));
-
+  const globs = workspaceGlobs(manifest);
   const found = new Map<string, unknown>();
   const consider = (rel: string) => {
-    if (found.has(rel) || !include.some((p) => minimatch(rel, p)) || exclude.some((p) => minimatch(rel, p))) return;
+    if (found.has(rel) || !inWorkspaces(rel, globs)) return;
     const m = readManifest(join(root, rel, 'package.json'));
     if (m !== undefined) found.set(rel, m);
   };
-  for (const pattern of include) {
+  for (const pattern of globs.include) {
     const segments = pattern.split('/');
     const fixed: string[] = [];
     for (const s of segments) {

@@ -101,14 +101,17 @@ function keyLines(text: string): Map<string, Map<string, number>>[] {
   const docs: Map<string, Map<string, number>>[] = [new Map()];
   let section: Map<string, number> | undefined;
   const lines = text.split('\n');
+  let content = false; // any line so far but comments and blank ones (a marker included)
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].replace(/\r$/, '');
     if (/^---(?:\s|$)/.test(line)) {
       // A document marker: a new document, unless it opens the first one.
-      if (i > 0 && lines.slice(0, i).some((l) => l.trim() && !l.startsWith('#'))) docs.push(new Map());
+      if (content) docs.push(new Map());
+      content = true;
       section = undefined;
       continue;
     }
+    if (line.trim() && !line.startsWith('#')) content = true;
     const top = /^([^\s#'"][^:]*|'(?:[^']|'')*'|"(?:[^"\\]|\\.)*"):(?:\s|$)/.exec(line);
     if (top) {
       section = new Map();

@@ -5,11 +5,11 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type * as Yaml from 'yaml';
 import { lazy } from '../util/lazy.js';
-
-const yaml = lazy<typeof Yaml>('yaml');
 import { GuardError } from '../errors.js';
 import { formatDuration, parseDuration } from '../policy/duration.js';
 import type { ProjectInputs } from '../policy/load.js';
+
+const yaml = lazy<typeof Yaml>('yaml');
 
 async function readRc(path: string): Promise<Record<string, unknown> | undefined> {
   let text: string;
@@ -40,9 +40,16 @@ export function ageGateMs(value: unknown, where: string): number {
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
-/** The berry settings safe-install reads. `dependenciesMeta` is the project's package.json field, as written. */
-export async function readYarnInputs(dir: string, dependenciesMeta: unknown, env: NodeJS.ProcessEnv = process.env): Promise<ProjectInputs> {
-  const project = await readRc(join(dir, '.yarnrc.yml'));
+/** The project's `.yarnrc.yml`, parsed (undefined when there is none): read once per check, for the settings and the registry. */
+export function readProjectYarnrc(dir: string): Promise<Record<string, unknown> | undefined> {
+  return readRc(join(dir, '.yarnrc.yml'));
+}
+
+/**
+ * The berry settings safe-install reads. `project` is the project's `.yarnrc.yml` (readProjectYarnrc);
+ * `dependenciesMeta` the project's package.json field, as written.
+ */
+export async function readYarnInputs(project: Record<string, unknown> | undefined, dependenciesMeta: unknown, env: NodeJS.ProcessEnv = process.env): Promise<ProjectInputs> {
   const home = env.YARN_RC_FILENAME ? undefined : await readRc(join(env.HOME ?? homedir(), '.yarnrc.yml'));
   const get = (key: string, envKey: string): { value: unknown; source: string } | undefined => {
     if (env[envKey] !== undefined && env[envKey] !== '') return { value: env[envKey], source: envKey };
@@ -86,8 +93,7 @@ export async function readYarnInputs(dir: string, dependenciesMeta: unknown, env
 }
 
 /** yarn berry's `npmRegistryServer` from the project's .yarnrc.yml (or YARN_NPM_REGISTRY_SERVER), if set. */
-export async function readYarnRegistry(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+export function yarnRegistry(project: Record<string, unknown> | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.YARN_NPM_REGISTRY_SERVER) return env.YARN_NPM_REGISTRY_SERVER;
-  const rc = await readRc(join(dir, '.yarnrc.yml'));
-  return typeof rc?.npmRegistryServer === 'string' ? rc.npmRegistryServer : undefined;
+  return typeof project?.npmRegistryServer === 'string' ? project.npmRegistryServer : undefined;
 }
