@@ -1,0 +1,34 @@
+// Helpers for the adversarial suite: a project that the real npm locks, and a way to see what ran.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestRegistry } from '../registry/server.js';
+import { cleanEnv, cli, npm, tempDir, type RunResult } from '../integration/helpers.js';
+
+export interface AttackProject {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  /** Lines appended to $SI_TEST_LOG by whatever ran (scripts, shadowing bins): the attack's visible effect. */
+  ran(): string[];
+  guard(...args: string[]): Promise<RunResult>;
+  npm(...args: string[]): Promise<RunResult>;
+}
+
+/** A project with `package.json` from `pkg`; the caller writes the lockfile (honest or tampered). */
+export function attackProject(registry: TestRegistry, pkg: Record<string, unknown>, extraEnv: Record<string, string> = {}): AttackProject {
+  const dir = tempDir('si-attack-');
+  const log = join(dir, 'effects.log');
+  const env = cleanEnv(registry.url, { SI_TEST_LOG: log, ...extraEnv });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', ...pkg }, null, 2));
+  return {
+    dir,
+    env,
+    ran: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : []),
+    guard: (...args) => cli(args, { cwd: dir, env }),
+    npm: (...args) => npm(args, { cwd: dir, env }),
+  };
+}
+
+/** No stack trace reached the user (a V8 frame line or an "internal error"). */
+export function noStackTrace(text: string): boolean {
+  return !/\n\s+at .+[:(]\d+:\d+\)?/.test(text) && !/internal error/i.test(text);
+}
