@@ -152,6 +152,13 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
+/** The error's message and its causes' (TUF's own errors say "error downloading target" and put the why in `cause`). */
 function reason(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const text = e instanceof Error ? e.message : String(e);
+    if (text && !parts.some((p) => p.includes(text))) parts.push(text);
+    if (!(e instanceof Error)) break;
+  }
+  return parts.join(': ');
 }
