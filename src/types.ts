@@ -117,6 +117,7 @@ export type FindingCode =
   | 'signature-invalid'
   | 'signature-unknown-key'
   | 'signature-expired-key'
+  | 'signature-unverifiable'
   | 'registry-no-keys'
   // provenance
   | 'provenance-verified'

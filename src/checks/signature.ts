@@ -1,5 +1,8 @@
 // signature: the registry's ECDSA P-256 signature over `${name}@${version}:${integrity}` (dist.signatures),
-// verified with the registry's keys. A key signs only versions published before it expired, as npm holds.
+// verified with the keys trusted for the registry (KeysInput). A key signs only versions published before it expired,
+// as npm holds. A signature that cannot be checked against a trusted key blocks (signature-unverifiable): hiding the
+// keys endpoint must not turn a tampered version into a warning. Only an unsigned version from a registry that serves
+// no keys (a mirror that strips signatures) is a warning, said once per registry.
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import type { Finding, LockedPackage } from '../types.js';
 import type { Check, RegistryKey } from './types.js';
@@ -37,14 +40,29 @@ export const signature: Check = {
     if (pkg.source !== 'registry' || !facts || facts === 'missing' || !keys) return [];
     const v = fullVersion(facts, pkg.version);
     if (!v) return [];
-    if (keys.kind === 'none') {
+    const signed = v.signatures.length > 0;
+    if (!signed && keys.kind === 'none') {
       return [
-        finding(policy, 'signature', 'registry-no-keys', 'warn', `the registry ${keys.registry} publishes no signing keys (/-/npm/v1/keys), so signatures cannot be verified`, {
-          remedy: 'behind a mirror: pin the upstream registry keys in the policy (registryKeys), or accept this with actions."registry-no-keys": "allow"',
+        finding(policy, 'signature', 'registry-no-keys', 'warn', `the registry ${keys.registry} publishes no signing keys (/-/npm/v1/keys) and serves versions without signatures, so they cannot be verified`, {
+          remedy: 'behind a mirror of the npm registry: declare it (registryMirrorOf) and use one that keeps dist.signatures; or pin the upstream registry keys (registryKeys); or accept this with actions."registry-no-keys": "allow"',
         }),
       ];
     }
-    if (!v.integrity || !v.signatures.length) {
+    if (!signed && keys.kind === 'keys' && keys.mirror) {
+      return [
+        finding(policy, 'signature', 'registry-no-keys', 'warn', `the mirror ${keys.mirror.registry} (of ${keys.mirror.upstream}) serves no signing keys and strips the registry signature of versions, so those cannot be verified`, {
+          remedy: 'use a mirror that keeps dist.signatures (its signatures are then verified with the upstream keys), or accept this with actions."registry-no-keys": "allow"',
+        }),
+      ];
+    }
+    if (keys.kind === 'none') {
+      return [
+        finding(policy, 'signature', 'signature-unverifiable', 'block', `${pkg.name}@${pkg.version} is signed (key ${v.signatures.map((s) => s.keyid).join(', ')}), but the registry ${keys.registry} serves no signing keys and none are trusted for it, so the signature cannot be verified`, {
+          remedy: `a proxy that altered the metadata would hide the keys this way; if ${keys.registry} mirrors the npm registry, declare it in the policy (registryMirrorOf: {"${keys.registry}": "https://registry.npmjs.org/"}) and its signatures are verified with npm's keys shipped with safe-install; for another registry pin its keys (registryKeys)`,
+        }),
+      ];
+    }
+    if (!v.integrity || !signed) {
       return [
         finding(policy, 'signature', 'signature-missing', 'block', `no registry signature for ${pkg.name}@${pkg.version}, though the registry signs packages (${keys.source})`, {
           remedy: 'the metadata was altered in transit or by a proxy; check the registry path before installing',
@@ -54,8 +72,10 @@ export const signature: Check = {
     const known = v.signatures.map((s) => ({ s, key: keys.keys.find((k) => k.keyid === s.keyid) })).filter((x) => x.key);
     if (!known.length) {
       return [
-        finding(policy, 'signature', 'signature-unknown-key', 'block', `signed with key ${v.signatures.map((s) => s.keyid).join(', ')}, which the registry does not list`, {
-          remedy: 'the registry rotated its keys (refresh with --cache-ttl 0), or the signature is forged',
+        finding(policy, 'signature', 'signature-unknown-key', 'block', `signed with key ${v.signatures.map((s) => s.keyid).join(', ')}, which is not among the trusted keys (${keys.source})`, {
+          remedy: keys.npm
+            ? 'npm rotated its keys since these were shipped: run `safe-install trust refresh` (or update safe-install); otherwise the signature is forged'
+            : 'the registry rotated its keys (refresh with --cache-ttl 0), or the signature is forged',
         }),
       ];
     }

@@ -17,8 +17,16 @@ import type { ProvenanceCode, ProvenanceIdentity, RegistryKey } from '../verify/
 
 export type { ProvenanceIdentity, RegistryKey };
 
-/** The signing keys of the package's registry: served (or pinned by policy), or none at all (a mirror). */
-export type KeysInput = { kind: 'keys'; keys: RegistryKey[]; source: string } | { kind: 'none'; registry: string };
+/**
+ * The keys trusted to verify the signatures of the package's registry: pinned by the policy, npm's own (shipped with
+ * the tool) for the npm registry and the mirrors the policy declares, or served by the registry; or none at all
+ * (a registry that serves none and is not declared a mirror). `mirror` is set for a declared mirror that serves no
+ * keys itself: it may strip signatures, so an unsigned version there is said once rather than blocked. `npm`: the keys
+ * are npm's own (trust/npm-keys.json or its refreshed copy), so a key they lack calls for `trust refresh`.
+ */
+export type KeysInput =
+  | { kind: 'keys'; keys: RegistryKey[]; source: string; npm?: boolean; mirror?: { registry: string; upstream: string } }
+  | { kind: 'none'; registry: string };
 
 /** The outcome of verifying the locked version's attestations (absent when it advertises none). */
 export type ProvenanceInput =

@@ -143,9 +143,9 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('trust')
-    .description('the Sigstore trusted root used to verify provenance offline')
+    .description('the Sigstore trusted root and npm registry keys used to verify provenance and signatures offline')
     .command('refresh')
-    .description('fetch the current Sigstore trusted root through TUF (needs network) into the cache')
+    .description('fetch the current Sigstore trusted root and npm registry keys through TUF (needs network) into the cache')
     .option('--cache-dir <dir>', 'cache folder (default: $XDG_CACHE_HOME/safe-install)')
     .option('--mirror-url <url>', 'a TUF mirror instead of the public-good one')
     .action(async (flags: { cacheDir?: string; mirrorUrl?: string }) => {

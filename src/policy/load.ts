@@ -12,6 +12,7 @@ import type { NpmSettings } from '../project/npm-config.js';
 import type { RegistryKey } from '../checks/types.js';
 import { parseDuration } from './duration.js';
 import { parsePattern, type PackagePattern } from './pattern.js';
+import { NPM_REGISTRY, isNpmRegistry } from '../verify/npm-keys.js';
 
 const require = createRequire(import.meta.url);
 
@@ -28,6 +29,7 @@ export interface PolicyDocument {
   scripts?: { allow?: string[]; deny?: string[]; unlisted?: 'skip' | 'block'; rootScripts?: boolean };
   exceptions?: ExceptionEntry[];
   registryKeys?: Record<string, RegistryKey[]>;
+  registryMirrorOf?: Record<string, string>;
   requireProvenance?: string[];
   expectedRepository?: Record<string, string>;
   trustPolicy?: 'no-downgrade' | 'off';
@@ -99,8 +101,13 @@ export interface Policy {
   sources: { direct: Action; transitive: Action };
   scripts: { allow: ScriptRule[]; deny: ScriptRule[]; unlisted: 'skip' | 'block'; rootScripts: boolean; unlistedSource?: string };
   exceptions: (ExceptionEntry & { pattern: PackagePattern })[];
-  /** Keys pinned per registry URL (with a trailing slash). */
+  /** Keys pinned per registry URL (normalised by registryUrlKey). */
   registryKeys: Record<string, RegistryKey[]>;
+  /**
+   * Mirror registry URL -> the registry it mirrors (both normalised, with a trailing slash): the mirror's signatures
+   * are verified with the upstream's trusted keys (npm's shipped keys for the npm registry, else keys pinned for it).
+   */
+  registryMirrorOf: Record<string, string>;
   provenance: { require: PackagePattern[]; expectedRepository: { pattern: PackagePattern; repository: string }[] };
   trust: { mode: 'no-downgrade' | 'off'; exclude: PackagePattern[]; ignoreAfterMs?: number; source: string };
   /** Settings read from the project's package managers, one line each, for the report. */
@@ -191,6 +198,7 @@ export function mergePolicy(base: PolicyDocument, over: PolicyDocument): PolicyD
     exceptions: over.exceptions ?? base.exceptions ?? [],
     expectedRepository: { ...base.expectedRepository, ...over.expectedRepository },
     registryKeys: { ...base.registryKeys, ...over.registryKeys },
+    registryMirrorOf: { ...base.registryMirrorOf, ...over.registryMirrorOf },
     overrides: { ...base.overrides, ...over.overrides },
   };
 }
@@ -244,6 +252,12 @@ export function compilePolicy(
     });
     return { ...e, pattern };
   });
+  const registryKeys: Policy['registryKeys'] = Object.fromEntries(
+    Object.entries(doc.registryKeys ?? {}).map(([url, keys]) => [
+      field(`registryKeys["${url}"]`, file, () => registryUrlKey(url)),
+      keys.map((k) => ({ keyid: k.keyid, key: k.key, expires: k.expires ?? null })),
+    ]),
+  );
   return {
     file,
     ageRules,
@@ -259,7 +273,8 @@ export function compilePolicy(
     },
     inputs: inputs.settings ?? [],
     exceptions,
-    registryKeys: Object.fromEntries(Object.entries(doc.registryKeys ?? {}).map(([url, keys]) => [url.endsWith('/') ? url : `${url}/`, keys.map((k) => ({ keyid: k.keyid, key: k.key, expires: k.expires ?? null }))])),
+    registryKeys,
+    registryMirrorOf: mirrorsOf(doc, file, registryKeys),
     provenance: {
       require: patterns('requireProvenance', doc.requireProvenance),
       expectedRepository: Object.entries(doc.expectedRepository ?? {}).map(([p, repository]) => ({
@@ -274,6 +289,33 @@ export function compilePolicy(
     },
     trust: trustRule(doc, file, project, inputs.trust, patterns),
   };
+}
+
+/** A registry URL as the policy and the checks compare it: parsed (lower-case host, default port dropped), with a trailing slash. */
+export function registryUrlKey(url: string): string {
+  const href = new URL(url).href;
+  return href.endsWith('/') ? href : `${href}/`;
+}
+
+/**
+ * `registryMirrorOf`, normalised; an upstream without trusted keys (neither the npm registry, whose keys ship with
+ * the tool, nor a registry with keys pinned in `registryKeys`) is an error: the declaration would verify nothing.
+ */
+function mirrorsOf(doc: PolicyDocument, file: string | undefined, registryKeys: Policy['registryKeys']): Policy['registryMirrorOf'] {
+  const pinned = new Set(Object.keys(registryKeys));
+  return Object.fromEntries(
+    Object.entries(doc.registryMirrorOf ?? {}).map(([mirror, upstream]) =>
+      field(`registryMirrorOf["${mirror}"]`, file, () => {
+        const m = registryUrlKey(mirror);
+        const u = registryUrlKey(upstream);
+        if (m === u) throw new Error('a registry is not a mirror of itself');
+        if (!isNpmRegistry(u) && !pinned.has(u)) {
+          throw new Error(`no keys are trusted for ${u}: only ${NPM_REGISTRY} (its keys ship with safe-install) or a registry whose keys are pinned in registryKeys can be mirrored`);
+        }
+        return [m, u];
+      }),
+    ),
+  );
 }
 
 /** The policy's trust rule, unless it is off and pnpm's trustPolicy is on: then pnpm's, with its exclusions. */

@@ -104,9 +104,9 @@ export const RULES: Record<FindingCode, RuleText> = {
   'signature-unknown-key': {
     check: 'signature',
     defaultAction: 'block',
-    short: 'Signed by a key the registry does not list',
-    meaning: 'The version is signed by a key the registry does not list: rotated keys, or a forged signature.',
-    todo: 'If the registry rotated its keys, re-check with `--cache-ttl 0`; otherwise treat it as forged and do not install.',
+    short: 'Signed by a key that is not among the trusted keys',
+    meaning: 'The version is signed by a key that is not among the keys trusted for its registry (served by it, pinned in the policy, or the npm keys shipped with safe-install): rotated keys, or a forged signature.',
+    todo: 'If the registry rotated its keys, re-check with `--cache-ttl 0` (for the npm registry and its mirrors: `safe-install trust refresh`, or a newer safe-install); otherwise treat it as forged and do not install.',
   },
   'signature-expired-key': {
     check: 'signature',
@@ -115,12 +115,20 @@ export const RULES: Record<FindingCode, RuleText> = {
     meaning: 'The version is signed by a key that had expired before this version was published.',
     todo: 'Do not install; report it to the registry.',
   },
+  'signature-unverifiable': {
+    check: 'signature',
+    defaultAction: 'block',
+    short: 'Signed, but no trusted key to verify it',
+    meaning:
+      'The version carries a registry signature, but the registry serves no signing keys (404 or an empty list) and none are trusted for it: a proxy that altered the metadata would hide the keys exactly so.',
+    todo: 'If the registry mirrors the public npm registry, declare it in the policy (`registryMirrorOf`) and its signatures are verified offline with the npm keys shipped with safe-install; for another registry pin its keys (`registryKeys`). Otherwise do not install.',
+  },
   'registry-no-keys': {
     check: 'signature',
     defaultAction: 'warn',
-    short: 'The registry serves no signing keys',
-    meaning: 'The registry serves no signing keys (`/-/npm/v1/keys`; usually a mirror), so signatures cannot be checked.',
-    todo: 'Pin the upstream registry keys in the policy (`registryKeys`), or decide by policy (`actions["registry-no-keys"]`).',
+    short: 'Unsigned versions from a registry that serves no signing keys',
+    meaning: 'The registry serves no signing keys (`/-/npm/v1/keys`; usually a mirror) and serves these versions without a registry signature, so they cannot be checked. (A version that does carry a signature there is verified with trusted keys, or blocked as `signature-unverifiable`.)',
+    todo: 'Use a mirror that passes `dist.signatures` through and declare it (`registryMirrorOf`), pin the upstream keys (`registryKeys`: an unsigned version then blocks), or decide by policy (`actions["registry-no-keys"]`).',
   },
   'provenance-verified': {
     check: 'provenance',

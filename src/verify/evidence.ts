@@ -1,13 +1,15 @@
-// Trust evidence gathered next to the facts: each registry's signing keys (served, or pinned by the policy)
+// Trust evidence gathered next to the facts: each registry's trusted signing keys (pinned by the policy, npm's own
+// shipped with the tool for the npm registry and its declared mirrors, or served by the registry)
 // and the verified outcome of a version's attestations. Verification results are content-addressed (name,
 // version, integrity), so a verified version is never verified again.
 import { GuardError } from '../errors.js';
 import type { PackageFacts } from '../types.js';
 import type { KeysInput, ProvenanceInput, RegistryKey } from '../checks/types.js';
-import type { Policy } from '../policy/load.js';
+import { registryUrlKey, type Policy } from '../policy/load.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { FactsCache } from '../registry/cache.js';
 import { fullVersion } from '../registry/facts.js';
+import { isNpmRegistry, loadNpmKeys } from './npm-keys.js';
 
 export class EvidenceCollector {
   private readonly keysByRegistry = new Map<string, Promise<KeysInput>>();
@@ -34,15 +36,50 @@ export class EvidenceCollector {
   keys(registry: string): Promise<KeysInput> {
     let p = this.keysByRegistry.get(registry);
     if (!p) {
-      const pinned = this.policy.registryKeys[registry];
-      p = pinned
-        ? Promise.resolve<KeysInput>({ kind: 'keys', keys: pinned, source: 'keys pinned in the policy' })
-        : this.client
-            .keys(registry)
-            .then((keys): KeysInput => (keys && keys.length ? { kind: 'keys', keys, source: `${registry}-/npm/v1/keys` } : { kind: 'none', registry }));
+      p = this.trustedKeys(registry);
       this.keysByRegistry.set(registry, p);
     }
     return p;
+  }
+
+  /**
+   * In order: keys the policy pins for the registry; npm's keys for the npm registry (no request: a proxy on the way
+   * cannot hide or replace them); for a declared mirror, its upstream's trusted keys (and whether the mirror serves
+   * keys itself, which says whether it keeps signatures); else the keys the registry serves, or none.
+   */
+  private async trustedKeys(registry: string): Promise<KeysInput> {
+    let url: string;
+    try {
+      url = registryUrlKey(registry);
+    } catch {
+      url = registry;
+    }
+    const pinned = this.policy.registryKeys[url] ?? this.policy.registryKeys[registry];
+    if (pinned) return { kind: 'keys', keys: pinned, source: 'keys pinned in the policy' };
+    if (isNpmRegistry(url)) return { ...this.npmKeys(), kind: 'keys', npm: true };
+    const upstream = this.policy.registryMirrorOf[url];
+    const served = await this.client.keys(registry);
+    if (upstream) {
+      const trusted: { keys: RegistryKey[]; source: string; npm?: boolean } = this.policy.registryKeys[upstream]
+        ? { keys: this.policy.registryKeys[upstream], source: `the keys of ${upstream} pinned in the policy` }
+        : { ...this.npmKeys(), npm: true };
+      return {
+        kind: 'keys',
+        ...trusted,
+        source: `${trusted.source}; ${registry} is declared a mirror of ${upstream}`,
+        ...(served && served.length ? {} : { mirror: { registry, upstream } }),
+      };
+    }
+    return served && served.length ? { kind: 'keys', keys: served, source: `${registry}-/npm/v1/keys` } : { kind: 'none', registry };
+  }
+
+  private npmKeys(): { keys: RegistryKey[]; source: string } {
+    try {
+      const { keys, source } = loadNpmKeys(this.cacheDir);
+      return { keys, source: `the npm registry keys in ${source}` };
+    } catch (err) {
+      throw new GuardError('bad-config', (err as Error).message, { remedy: 'reinstall safe-install (its trust/ folder is incomplete), or run `safe-install trust refresh`' });
+    }
   }
 
   /** The locked version's attestation outcome, or undefined when it advertises none. */

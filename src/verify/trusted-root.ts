@@ -1,12 +1,14 @@
 // The Sigstore trusted root (Fulcio CAs, Rekor and CT log keys, TSAs) that attestation checks trust.
-// A copy ships with the tool so verification works offline; `refreshTrustedRoot` updates a cached copy over TUF.
-import { existsSync, readFileSync } from 'node:fs';
+// A copy ships with the tool so verification works offline; `refreshTrustedRoot` updates a cached copy over TUF,
+// together with the npm registry keys published in the same TUF repository (npm-keys.ts).
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { writeFileAtomic } from '../util/atomic.js';
+import { toolDir } from '../util/tool-dir.js';
+import { NPM_KEYS_TARGET, cachedNpmKeysPath, parseNpmKeysTarget } from './npm-keys.js';
 
 const TRUST_DIR = 'trust';
 const ROOT_FILE = 'trusted_root.json';
@@ -20,13 +22,7 @@ export interface LoadedTrustedRoot {
 
 /** trust/trusted_root.json in the tool's own folder (the one holding its package.json). */
 export function shippedTrustedRootPath(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cannot find the safe-install package folder above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-  return path.join(dir, TRUST_DIR, ROOT_FILE);
+  return path.join(toolDir(), TRUST_DIR, ROOT_FILE);
 }
 
 /** Where `refreshTrustedRoot` writes, and `loadTrustedRoot` looks first. */
@@ -81,8 +77,11 @@ export interface RefreshOptions {
   timeoutMs?: number;
 }
 
-/** Fetches trusted_root.json over TUF and writes it atomically to cacheDir/trust/trusted_root.json. */
-export async function refreshTrustedRoot(cacheDir: string, opts: RefreshOptions = {}): Promise<{ path: string }> {
+/**
+ * Fetches trusted_root.json and the npm registry keys (`registry.npmjs.org/keys.json`) over TUF, checks both, and
+ * only then writes each atomically to cacheDir/trust/ (trusted_root.json, npm-keys.json): a failure writes neither.
+ */
+export async function refreshTrustedRoot(cacheDir: string, opts: RefreshOptions = {}): Promise<{ path: string; npmKeysPath: string }> {
   // Loaded only here: TUF and its HTTP stack are not needed to verify offline.
   const tufLib = await import('@sigstore/tuf');
   const mirrorURL = (opts.mirrorURL ?? tufLib.DEFAULT_MIRROR_URL).replace(/\/+$/, '');
@@ -90,21 +89,29 @@ export async function refreshTrustedRoot(cacheDir: string, opts: RefreshOptions 
   const trustDir = path.join(cacheDir, TRUST_DIR);
   await mkdir(trustDir, { recursive: true });
 
-  let text: string;
+  let rootText: string;
+  let keysText: string;
   try {
-    text = await withDeadline(fetchTrustedRootTarget(tufLib, trustDir, mirrorURL, timeoutMs), timeoutMs);
+    [rootText, keysText] = await withDeadline(fetchTargets(tufLib, trustDir, mirrorURL, timeoutMs), timeoutMs);
   } catch (err) {
-    throw new Error(`could not refresh the Sigstore trusted root from ${mirrorURL}: ${reason(err)}`, { cause: err });
+    throw new Error(`could not refresh the Sigstore trusted root and npm registry keys from ${mirrorURL}: ${reason(err)}`, { cause: err });
   }
-  assertUsableRoot(text, mirrorURL);
+  assertUsableRoot(rootText, mirrorURL);
+  try {
+    parseNpmKeysTarget(keysText);
+  } catch (err) {
+    throw new Error(`the npm registry keys (${NPM_KEYS_TARGET}) served by ${mirrorURL} are unusable: ${reason(err)}`);
+  }
   const out = cachedTrustedRootPath(cacheDir);
-  await writeFileAtomic(out, text);
-  return { path: out };
+  const keysOut = cachedNpmKeysPath(cacheDir);
+  await writeFileAtomic(keysOut, keysText);
+  await writeFileAtomic(out, rootText);
+  return { path: out, npmKeysPath: keysOut };
 }
 
 type TufLib = typeof import('@sigstore/tuf');
 
-async function fetchTrustedRootTarget(tufLib: TufLib, trustDir: string, mirrorURL: string, timeoutMs: number): Promise<string> {
+async function fetchTargets(tufLib: TufLib, trustDir: string, mirrorURL: string, timeoutMs: number): Promise<[string, string]> {
   const tuf = await tufLib.initTUF({
     cachePath: path.join(trustDir, 'tuf'),
     mirrorURL,
@@ -112,7 +119,7 @@ async function fetchTrustedRootTarget(tufLib: TufLib, trustDir: string, mirrorUR
     timeout: timeoutMs,
     retry: { retries: 0 },
   });
-  return tuf.getTarget(ROOT_FILE);
+  return [await tuf.getTarget(ROOT_FILE), await tuf.getTarget(NPM_KEYS_TARGET)];
 }
 
 // @sigstore/tuf only has a seed root for its default URL; a mirror of the public-good repository
@@ -145,6 +152,13 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
+/** The error's message and its causes' (TUF's own errors say "error downloading target" and put the why in `cause`). */
 function reason(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const text = e instanceof Error ? e.message : String(e);
+    if (text && !parts.some((p) => p.includes(text))) parts.push(text);
+    if (!(e instanceof Error)) break;
+  }
+  return parts.join(': ');
 }

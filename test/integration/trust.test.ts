@@ -4,7 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
-import { FIXTURES, cleanEnv, cli, tempDir } from './helpers.js';
+import { FIXTURES, ROOT, cleanEnv, cli, tempDir } from './helpers.js';
+import { TufRepository } from '../registry/tuf.js';
 
 const NOW = '2026-11-01T00:00:00.000Z';
 const read = (...p: string[]) => JSON.parse(readFileSync(join(FIXTURES, ...p), 'utf8'));
@@ -44,6 +45,23 @@ function attestedPackument(name: string, version: string, over: Record<string, u
       },
     },
   };
+}
+
+/** What this machine's mirror serves: the same packuments without dist.signatures, dist.attestations or _npmUser. */
+function serveStripped() {
+  for (const doc of [
+    read('signed', 'real-packuments', 'has-package-exports.json'),
+    read('signed', 'real-packuments', '@ljharb%2fhas-package-exports-patterns.json'),
+    attestedPackument('sigstore', '1.0.0'),
+    attestedPackument('tuf-js', '1.0.0'),
+  ]) {
+    for (const v of Object.values<any>(doc.versions)) {
+      delete v.dist.signatures;
+      delete v.dist.attestations;
+      delete v._npmUser;
+    }
+    registry.addRawPackument(doc);
+  }
 }
 
 function serveAll() {
@@ -113,8 +131,9 @@ describe('signatures and provenance, offline', () => {
     expect(byName.sigstore.findings.map((f: any) => f.check)).toContain('provenance');
   });
 
-  it('a registry with no keys (a mirror) is said plainly; the policy decides', async () => {
+  it('a mirror that strips signatures and keys (as this machine\'s does) is said plainly, once; the policy decides', async () => {
     registry.setKeys(null);
+    serveStripped();
     const { res, report } = await check();
     expect(res.code).toBe(0);
     const noKeys = report.packages.filter((p: any) => p.findings.some((f: any) => f.code === 'registry-no-keys'));
@@ -122,11 +141,65 @@ describe('signatures and provenance, offline', () => {
     const text = await cli(['check', '--now', NOW, '--cache-dir', tempDir('si-c-')], { cwd: dir, env });
     expect(text.stdout.match(/^  ~ registry-no-keys:/gm)).toHaveLength(1); // said once, not per package
     expect(text.stdout).toContain("(4 packages)");
-    writeFileSync(join(dir, 'safe-install.policy.json'), JSON.stringify({ actions: { 'registry-no-keys': 'block' } }));
+    // Declared a mirror of the npm registry: still only said (the mirror strips signatures; nothing to verify).
+    writeFileSync(join(dir, 'safe-install.policy.json'), JSON.stringify({ registryMirrorOf: { [registry.url]: 'https://registry.npmjs.org/' } }));
     try {
+      const declared = await cli(['check', '--now', NOW, '--cache-dir', tempDir('si-c-')], { cwd: dir, env });
+      expect(declared.code, declared.stdout + declared.stderr).toBe(0);
+      expect(declared.stdout).toMatch(/^  ~ registry-no-keys: the mirror http:\/\/127\.0\.0\.1:\d+\/ \(of https:\/\/registry\.npmjs\.org\/\) serves no signing keys .*\(4 packages\)$/m);
+      writeFileSync(join(dir, 'safe-install.policy.json'), JSON.stringify({ actions: { 'registry-no-keys': 'block' } }));
       expect((await check()).res.code).toBe(1);
     } finally {
       writeFileSync(join(dir, 'safe-install.policy.json'), '{}');
+    }
+  });
+
+  it('a registry that hides its keys but serves signatures: signed versions block; declared a mirror of npm, they verify with the shipped keys', async () => {
+    registry.setKeys(null);
+    const hidden = await check();
+    expect(hidden.res.code).toBe(1);
+    for (const p of hidden.report.packages) {
+      expect(p.findings.filter((f: any) => f.check === 'signature').map((f: any) => f.code), p.name).toEqual(['signature-unverifiable']);
+      expect(p.verdict).toBe('block');
+    }
+    writeFileSync(join(dir, 'safe-install.policy.json'), JSON.stringify({ registryMirrorOf: { [registry.url]: 'https://registry.npmjs.org/' } }));
+    try {
+      const { res, byName, codes } = await check();
+      expect(res.code, res.stdout).toBe(0);
+      for (const p of Object.values(byName) as any[]) expect(p.verdict, `${p.name} ${JSON.stringify(p.findings)}`).toBe('allow');
+      // The npm publish attestations verify with the shipped keys too (not only the SLSA provenance).
+      for (const name of ['sigstore', 'tuf-js']) {
+        expect(codes(name)).toContain('provenance-verified');
+        expect(byName[name].findings.find((f: any) => f.code === 'provenance-verified').message).not.toContain('unverifiable here');
+      }
+    } finally {
+      writeFileSync(join(dir, 'safe-install.policy.json'), '{}');
+    }
+  });
+
+  it('trust refresh updates the trusted root and the npm keys in the cache, and check then uses the refreshed keys', async () => {
+    const cacheDir = tempDir('si-c-');
+    const rotated = JSON.parse(readFileSync(join(ROOT, 'trust', 'npm-keys.json'), 'utf8'));
+    // As if npm had ended the old key's window before has-package-exports@1.3.0 was published (2022-04-07).
+    for (const k of rotated.keys) if (k.keyId.startsWith('SHA256:jl3b')) k.publicKey.validFor.end = '2022-01-01T00:00:00.000Z';
+    const tuf = await TufRepository.start({ 'trusted_root.json': readFileSync(join(ROOT, 'trust', 'trusted_root.json'), 'utf8'), 'registry.npmjs.org/keys.json': JSON.stringify(rotated) });
+    registry.setKeys(null);
+    writeFileSync(join(dir, 'safe-install.policy.json'), JSON.stringify({ registryMirrorOf: { [registry.url]: 'https://registry.npmjs.org/' } }));
+    try {
+      const checkWith = async () => JSON.parse((await cli(['check', '--json', '--now', NOW, '--cache-dir', cacheDir], { cwd: dir, env })).stdout);
+      const codesOf = (r: any) => r.packages.find((p: any) => p.name === 'has-package-exports').findings.map((f: any) => f.code);
+      expect(codesOf(await checkWith())).toEqual([]);
+      tuf.seed(cacheDir);
+      const res = await cli(['trust', 'refresh', '--mirror-url', tuf.url, '--cache-dir', cacheDir], { cwd: dir, env });
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout).toBe(`Updated the Sigstore trusted root: ${join(cacheDir, 'trust', 'trusted_root.json')}\nUpdated the npm registry keys: ${join(cacheDir, 'trust', 'npm-keys.json')}\n`);
+      expect(JSON.parse(readFileSync(join(cacheDir, 'trust', 'npm-keys.json'), 'utf8'))).toEqual(rotated);
+      const after = await checkWith();
+      expect(codesOf(after)).toEqual(['signature-expired-key']);
+      expect(after.packages.find((p: any) => p.name === 'has-package-exports').findings[0].message).toContain('which expired 2022-01-01T00:00:00.000Z');
+    } finally {
+      writeFileSync(join(dir, 'safe-install.policy.json'), '{}');
+      await tuf.close();
     }
   });
 

@@ -36,11 +36,31 @@ describe('policy loading', () => {
     ['{ "exceptions": [{ "package": "a", "checks": ["release-age"], "reason": "r", "expires": "soon" }] }', 'exceptions.0.expires'],
     ['{ "minimumReleaseAgeExclude": ["foo@not a range!"] }', 'minimumReleaseAgeExclude[0]'],
     ['{ "minimumReleaseAge": ', 'not valid JSON'],
+    ['{ "registryMirrorOf": { "https://npm.corp.example/": "https://other.example/" } }', 'registryMirrorOf["https://npm.corp.example/"]: no keys are trusted for https://other.example/'],
+    ['{ "registryMirrorOf": { "https://registry.npmjs.org": "https://registry.npmjs.org/" } }', 'not a mirror of itself'],
+    ['{ "registryMirrorOf": { "npm.corp.example": "https://registry.npmjs.org/" } }', 'registryMirrorOf'],
+    ['{ "registryMirrorOf": { "https://npm.corp.example/": 1 } }', 'registryMirrorOf'],
+    ['{ "registryKeys": { "https://[bad/": [] } }', 'registryKeys["https://[bad/"]'],
   ])('a malformed policy %s is an error naming %s', async (text, field) => {
     const err = await loadPolicy(project(text), undefined, undefined).catch((e) => e);
     expect(err).toBeInstanceOf(GuardError);
     expect(err.code).toBe('bad-policy');
     expect(err.message).toContain(field);
+  });
+
+  it('registryMirrorOf: URLs compared as parsed, with a slash; the upstream is npm or a registry with pinned keys', async () => {
+    const key = { keyid: 'k', key: 'AAAA' };
+    const p = await loadPolicy(
+      project(JSON.stringify({
+        registryMirrorOf: { 'https://NPM.Corp.Example:443': 'https://registry.npmjs.org', 'http://127.0.0.1:4873/npm': 'https://upstream.example' },
+        registryKeys: { 'https://Upstream.Example': [key] },
+      })),
+      undefined,
+      undefined,
+    );
+    expect(p.registryMirrorOf).toEqual({ 'https://npm.corp.example/': 'https://registry.npmjs.org/', 'http://127.0.0.1:4873/npm/': 'https://upstream.example/' });
+    expect(p.registryKeys).toEqual({ 'https://upstream.example/': [{ keyid: 'k', key: 'AAAA', expires: null }] });
+    expect((await loadPolicy(project(), undefined, undefined)).registryMirrorOf).toEqual({});
   });
 
   it('an explicit --policy that does not exist is an error', async () => {
@@ -102,11 +122,13 @@ describe('the policy validator built by npm run build', () => {
       { exceptions: [{ package: 'a', checks: ['*'], reason: 'r', expires: 'not a date' }] },
       { actions: { 'too-young': 'explode' } },
       { trustPolicy: 'no-downgrade', trustPolicyExclude: ['x'] },
+      { registryMirrorOf: { 'https://npm.corp.example/': 'https://registry.npmjs.org/' } },
+      { registryMirrorOf: { 'npm.corp.example': 'https://registry.npmjs.org/' } },
     ];
     for (const doc of docs) {
       expect(prebuilt(doc), JSON.stringify(doc)).toBe(runtime!(doc));
       expect(prebuilt.errors ?? null).toEqual(runtime!.errors ?? null);
     }
-    expect(docs.filter((d) => !prebuilt(d)).length).toBe(4);
+    expect(docs.filter((d) => !prebuilt(d)).length).toBe(5);
   });
 });

@@ -13,6 +13,8 @@ import {
   type RegistryKey,
 } from '../../src/verify/provenance.js';
 import { loadTrustedRoot, refreshTrustedRoot, shippedTrustedRootPath } from '../../src/verify/trusted-root.js';
+import { loadNpmKeys, shippedNpmKeysPath } from '../../src/verify/npm-keys.js';
+import { TufRepository } from '../registry/tuf.js';
 
 // ---- Real data (copied from /work/shared/fixtures) -----------------------------------------
 
@@ -351,9 +353,78 @@ describe('trusted root', () => {
     const cache = tempDir();
     // A deadline far beyond the test's own 60 s: only failing at once on the refusal lets the test pass.
     await expect(refreshTrustedRoot(cache, { mirrorURL: `http://127.0.0.1:${port}`, timeoutMs: 10 * 60_000 })).rejects.toThrow(
-      new RegExp(`^could not refresh the Sigstore trusted root from http://127\\.0\\.0\\.1:${port}: `),
+      new RegExp(`^could not refresh the Sigstore trusted root and npm registry keys from http://127\\.0\\.0\\.1:${port}: `),
     );
     expect(existsSync(path.join(cache, 'trust', 'trusted_root.json'))).toBe(false);
+    expect(existsSync(path.join(cache, 'trust', 'npm-keys.json'))).toBe(false);
+  });
+
+  // The same TUF repository serves both targets, as Sigstore's public-good one does (trusted_root.json and
+  // registry.npmjs.org/keys.json); here a loopback repository with its own root of trust, seeded into the cache.
+  const ROOT_TEXT = readFileSync(shippedTrustedRootPath(), 'utf8');
+  const KEYS_DOC = JSON.parse(readFileSync(shippedNpmKeysPath(), 'utf8'));
+
+  it('refreshes the trusted root and the npm registry keys from the TUF repository, and both are then used', async () => {
+    const cache = tempDir();
+    // A rotation the shipped keys do not know: the old key's signature window closed earlier, and a third key.
+    const rotated = structuredClone(KEYS_DOC);
+    rotated.keys[0].publicKey.validFor.end = '2024-01-01T00:00:00.000Z';
+    rotated.keys.push({ ...structuredClone(KEYS_DOC.keys[2]), keyId: 'SHA256:a-key-added-later' });
+    const refreshedRoot = { ...JSON.parse(ROOT_TEXT), mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1' };
+    const repo = await TufRepository.start({ 'trusted_root.json': JSON.stringify(refreshedRoot), 'registry.npmjs.org/keys.json': JSON.stringify(rotated) });
+    try {
+      repo.seed(cache);
+      expect(loadNpmKeys(cache).source).toBe(shippedNpmKeysPath());
+      const out = await refreshTrustedRoot(cache, { mirrorURL: repo.url, timeoutMs: 60_000 });
+      expect(out).toEqual({ path: path.join(cache, 'trust', 'trusted_root.json'), npmKeysPath: path.join(cache, 'trust', 'npm-keys.json') });
+      expect(repo.requests).toEqual(expect.arrayContaining(['/timestamp.json', '/snapshot.json', '/targets.json', '/targets/trusted_root.json', '/targets/registry.npmjs.org/keys.json']));
+      expect(loadTrustedRoot(cache)).toEqual({ root: refreshedRoot, source: out.path });
+      const keys = loadNpmKeys(cache);
+      expect(keys.source).toBe(out.npmKeysPath);
+      expect(keys.keys.map((k) => [k.keyid, k.expires])).toEqual([
+        ['SHA256:jl3bwswu80PjjokCgh0o2w5c2U4LhQAE57gj9cz1kzA', '2024-01-01T00:00:00.000Z'],
+        ['SHA256:DhQ8wR5APBvFHLF/+Tc+AYvPOdTpcIDqOhxsBHRwC7U', null],
+        ['SHA256:a-key-added-later', null],
+      ]);
+    } finally {
+      await repo.close();
+    }
+  });
+
+  it('writes neither file when the repository serves npm registry keys it cannot use', async () => {
+    const cache = tempDir();
+    const noSignatureKeys = { keys: KEYS_DOC.keys.filter((k: any) => k.keyUsage !== 'npm:signatures') };
+    const repo = await TufRepository.start({ 'trusted_root.json': ROOT_TEXT, 'registry.npmjs.org/keys.json': JSON.stringify(noSignatureKeys) });
+    try {
+      repo.seed(cache);
+      await expect(refreshTrustedRoot(cache, { mirrorURL: repo.url, timeoutMs: 60_000 })).rejects.toThrow(
+        `the npm registry keys (registry.npmjs.org/keys.json) served by ${repo.url} are unusable: it holds no npm:signatures key`,
+      );
+      expect(existsSync(path.join(cache, 'trust', 'trusted_root.json'))).toBe(false);
+      expect(existsSync(path.join(cache, 'trust', 'npm-keys.json'))).toBe(false);
+      expect(loadNpmKeys(cache).source).toBe(shippedNpmKeysPath());
+      // A target the metadata does not list is a TUF failure, named as such.
+      repo.publish({ 'trusted_root.json': ROOT_TEXT });
+      await expect(refreshTrustedRoot(cache, { mirrorURL: repo.url, timeoutMs: 60_000 })).rejects.toThrow(/registry\.npmjs\.org\/keys\.json not found/);
+      expect(existsSync(path.join(cache, 'trust', 'trusted_root.json'))).toBe(false);
+    } finally {
+      await repo.close();
+    }
+  });
+
+  it('a target altered on the way (its hash no longer matches the signed metadata) is refused', async () => {
+    const cache = tempDir();
+    const repo = await TufRepository.start({ 'trusted_root.json': ROOT_TEXT, 'registry.npmjs.org/keys.json': JSON.stringify(KEYS_DOC) });
+    try {
+      repo.seed(cache);
+      const forged = structuredClone(KEYS_DOC);
+      forged.keys[2].keyId = 'SHA256:attacker';
+      repo.replaceFile('/targets/registry.npmjs.org/keys.json', JSON.stringify(forged));
+      await expect(refreshTrustedRoot(cache, { mirrorURL: repo.url, timeoutMs: 60_000 })).rejects.toThrow(/^could not refresh the Sigstore trusted root and npm registry keys from .*: Expected (hash|length) \S+ but got \S+/);
+      expect(existsSync(path.join(cache, 'trust', 'npm-keys.json'))).toBe(false);
+    } finally {
+      await repo.close();
+    }
   });
 
   it('gives up at the deadline when the TUF mirror accepts but never answers', async () => {
@@ -366,7 +437,7 @@ describe('trusted root', () => {
     try {
       // Nothing else ends the wait before the test's own 60 s: only the 500 ms deadline lets the test pass.
       await expect(refreshTrustedRoot(cache, { mirrorURL: `http://127.0.0.1:${port}`, timeoutMs: 500 })).rejects.toThrow(
-        /could not refresh the Sigstore trusted root from .*: .*500 ms|timed out|timeout/i,
+        /could not refresh the Sigstore trusted root and npm registry keys from .*: .*500 ms|timed out|timeout/i,
       );
       expect(existsSync(path.join(cache, 'trust', 'trusted_root.json'))).toBe(false);
     } finally {

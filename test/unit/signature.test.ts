@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signature, verifyRegistrySignature } from '../../src/checks/signature.js';
 import type { KeysInput, RegistryKey } from '../../src/checks/types.js';
+import { loadNpmKeys, parseNpmKeysTarget, shippedNpmKeysPath } from '../../src/verify/npm-keys.js';
 import { facts, pkg, policy } from './helpers.js';
 
 const FIX = join(__dirname, '..', 'fixtures');
@@ -52,9 +53,72 @@ describe('registry signatures', () => {
     const t = TUPLES[0];
     expect(run(t, {}, { kind: 'keys', keys: KEYS.filter((k) => k.keyid !== t.signatures[0].keyid), source: 'test' })[0].code).toBe('signature-unknown-key');
     expect(run(t, { sigs: [] })[0]).toMatchObject({ code: 'signature-missing', action: 'block' });
-    expect(run(t, {}, { kind: 'none', registry: 'http://mirror/' })[0]).toMatchObject({ code: 'registry-no-keys', action: 'warn' });
-    const strict = signature.run(pkg({ name: t.name, version: t.version }), { facts: facts(t.name, { [t.version]: { integrity: t.integrity, signatures: t.signatures } }), keys: { kind: 'none', registry: 'http://mirror/' } }, { now: new Date(), policy: policy({ actions: { 'registry-no-keys': 'block' } }) });
+    // An unsigned version from a registry that serves no keys: said (once per registry by the reporters), not blocked.
+    expect(run(t, { sigs: [] }, { kind: 'none', registry: 'http://mirror/' })).toMatchObject([{ code: 'registry-no-keys', action: 'warn' }]);
+    const unsigned = facts(t.name, { [t.version]: { integrity: t.integrity, signatures: [] } });
+    const strict = signature.run(pkg({ name: t.name, version: t.version }), { facts: unsigned, keys: { kind: 'none', registry: 'http://mirror/' } }, { now: new Date(), policy: policy({ actions: { 'registry-no-keys': 'block' } }) });
     expect(strict[0].action).toBe('block');
+  });
+
+  it('a signed version whose registry serves no keys is signature-unverifiable and blocks, valid signature or not', () => {
+    const none: KeysInput = { kind: 'none', registry: 'http://mirror/' };
+    for (const t of [TUPLES[0], TUPLES[5]]) {
+      const [f, ...rest] = run(t, {}, none);
+      expect(rest).toEqual([]);
+      expect(f).toMatchObject({ code: 'signature-unverifiable', action: 'block', severity: 'error' });
+      expect(f.message).toContain(`${t.name}@${t.version} is signed`);
+      expect(f.message).toContain('http://mirror/ serves no signing keys');
+      expect(f.remedy).toContain('registryMirrorOf');
+    }
+    // A tampered one (signature kept, integrity swapped) is no different: nothing can tell, so it blocks.
+    expect(run(TUPLES[1], { integrity: TUPLES[2].integrity }, none)[0].code).toBe('signature-unverifiable');
+  });
+
+  it('a declared mirror that serves no keys: signed versions verify with the upstream keys, unsigned ones are said once', () => {
+    const mirror: KeysInput = { kind: 'keys', keys: loadNpmKeys().keys, source: 'shipped', npm: true, mirror: { registry: 'http://mirror/', upstream: 'https://registry.npmjs.org/' } };
+    for (const t of TUPLES) expect(run(t, {}, mirror), `${t.name}@${t.version}`).toEqual([]);
+    expect(run(TUPLES[1], { integrity: TUPLES[2].integrity }, mirror)[0]).toMatchObject({ code: 'signature-invalid', action: 'block' });
+    expect(run(TUPLES[1], { sigs: [] }, mirror)).toMatchObject([{ code: 'registry-no-keys', action: 'warn' }]);
+    expect(run(TUPLES[1], { sigs: [] }, mirror)[0].message).toContain('the mirror http://mirror/ (of https://registry.npmjs.org/)');
+    // A signature whose key npm's keys lack: refreshing them is the remedy (or it is forged).
+    const other = { keyid: 'SHA256:not-an-npm-key', sig: TUPLES[1].signatures[0].sig };
+    expect(run(TUPLES[1], { sigs: [other] }, mirror)[0]).toMatchObject({ code: 'signature-unknown-key', action: 'block' });
+    expect(run(TUPLES[1], { sigs: [other] }, mirror)[0].remedy).toContain('safe-install trust refresh');
+  });
+
+  it("npm's shipped keys (the TUF target) keep the expiry rule: the old key only for versions published before 2025-01-29", () => {
+    const shipped = loadNpmKeys();
+    expect(shipped.source).toBe(shippedNpmKeysPath());
+    const old = shipped.keys.find((k) => k.keyid === OLD_KEY)!;
+    expect(old.expires).toBe('2025-01-29T00:00:00.000Z');
+    expect(shipped.keys.map((k) => k.keyid).sort()).toEqual(KEYS.map((k) => k.keyid).sort());
+    for (const k of shipped.keys) expect(k.key).toBe(KEYS.find((x) => x.keyid === k.keyid)!.key); // the same keys as /-/npm/v1/keys
+    const npm: KeysInput = { kind: 'keys', keys: shipped.keys, source: 'shipped', npm: true };
+    const t = TUPLES.find((x) => x.signatures[0].keyid === OLD_KEY && x.publishTime)!;
+    expect(run(t, {}, npm)).toEqual([]);
+    expect(run(t, { publishedAt: '2025-01-29T00:00:00.001Z' }, npm)[0].code).toBe('signature-expired-key');
+    expect(run(t, { publishedAt: '' }, npm)[0].code).toBe('signature-expired-key');
+    const newKey = TUPLES.find((x) => x.signatures[0].keyid !== OLD_KEY)!;
+    expect(run(newKey, { publishedAt: '2026-11-01T00:00:00.000Z' }, npm)).toEqual([]);
+  });
+
+  it('reads the TUF keys target as npm does, and refuses one it cannot use', () => {
+    const text = readFileSync(join(FIX, 'keys', 'npm-keys-from-sigstore-tuf.json'), 'utf8');
+    const keys = parseNpmKeysTarget(text);
+    expect(keys).toHaveLength(2); // npm:attestations entries are not signature keys
+    const doc = JSON.parse(text);
+    expect(() => parseNpmKeysTarget('{not json')).toThrow(/not JSON/);
+    expect(() => parseNpmKeysTarget('{}')).toThrow(/no "keys" list/);
+    expect(() => parseNpmKeysTarget(JSON.stringify({ keys: doc.keys.filter((k: any) => k.keyUsage !== 'npm:signatures') }))).toThrow(/no npm:signatures key/);
+    const bad = structuredClone(doc);
+    bad.keys[0].publicKey.rawBytes = Buffer.from('not a key').toString('base64');
+    expect(() => parseNpmKeysTarget(JSON.stringify(bad))).toThrow(/not an ECDSA P-256 public key/);
+    const badEnd = structuredClone(doc);
+    badEnd.keys[0].publicKey.validFor.end = 'soon';
+    expect(() => parseNpmKeysTarget(JSON.stringify(badEnd))).toThrow(/validFor.end/);
+    const otherKind = structuredClone(doc);
+    otherKind.keys[2].publicKey.keyDetails = 'PKIX_ED25519';
+    expect(parseNpmKeysTarget(JSON.stringify(otherKind)).map((k) => k.keyid)).toEqual([OLD_KEY]);
   });
 
   it('the raw verifier rejects a wrong key', () => {
