@@ -95,6 +95,8 @@ async function breakStale(lock: string, seen: string): Promise<void> {
   }
 }
 
+const waited = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`);
+
 async function acquire(lock: string, opts: LockOptions): Promise<void> {
   const me: LockOwner = { pid: process.pid, host: hostname(), command: command(), since: new Date().toISOString() };
   const deadline = Date.now() + (opts.waitMs ?? 30_000);
@@ -113,7 +115,7 @@ async function acquire(lock: string, opts: LockOptions): Promise<void> {
     }
     if (Date.now() > deadline) {
       const who = owner ? `\`${owner.command}\` (pid ${owner.pid}${owner.host === me.host ? '' : ` on ${owner.host}`}, since ${owner.since})` : 'another run';
-      throw new GuardError('bad-usage', `cannot change ${opts.what ?? lock} now: ${who} holds its lock ${lock} (waited ${Math.round((opts.waitMs ?? 30_000) / 1000)}s)`, {
+      throw new GuardError('bad-usage', `cannot change ${opts.what ?? lock} now: ${who} holds its lock ${lock} (waited ${waited(opts.waitMs ?? 30_000)})`, {
         remedy: `wait until it finishes and run this again; if no safe-install is running there, remove ${lock}`,
       });
     }
