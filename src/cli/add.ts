@@ -92,7 +92,7 @@ export async function addCommand(kind: 'add' | 'update', specs: string[], flags:
       return code;
     }
     // The install is part of the transaction: if it fails, the files go back to what node_modules was made from
-    // before (npm ci may have replaced node_modules in part: \`safe-install\` installs the restored lockfile).
+    // before (npm ci may have replaced node_modules in part: `safe-install` installs the restored lockfile).
     let installed: number;
     try {
       installed = await installChecked(result, [], style);

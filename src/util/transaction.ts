@@ -59,7 +59,7 @@ class Txn implements Transaction {
   }
 
   async write(path: string, data: string | Uint8Array): Promise<void> {
-    if (this.aborted || this.ended) throw new GuardError('install-failed', `${this.opts.label}: interrupted, ${path} was not written`);
+    if (this.aborted || this.ended) throw new GuardError('install-failed', `${this.opts.label}: ${this.aborted ? 'interrupted' : 'already ended'}, so ${path} was not written`);
     const op = (async () => {
       await this.track(path);
       await this.mkdirs(dirname(resolve(path)));
