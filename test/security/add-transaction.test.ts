@@ -18,6 +18,7 @@ beforeAll(async () => {
   registry = await TestRegistry.start();
   registry.addPackage({ name: 'plain', versions: [{ version: '1.0.0', publishedAt: OLD }] });
   registry.addPackage({ name: 'broken-tarball', versions: [{ version: '1.0.0', publishedAt: OLD }] });
+  registry.addPackage({ name: 'upd', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: OLD }] });
   for (const s of ['sighup', 'sigterm', 'sigint', 'baseline', 'check-sighup', 'check-sigterm', 'check-sigint']) registry.addPackage({ name: `slow-${s}`, versions: [{ version: '1.0.0', publishedAt: OLD }] });
 });
 afterAll(() => registry.close());
@@ -68,6 +69,28 @@ describe('add is a transaction', () => {
       expect(noStackTrace(res.stdout + res.stderr)).toBe(true);
       expect(sameBytes(p.files(), p.before)).toBe(true);
       expect(existsSync(join(p.dir, '.safe-install.lock'))).toBe(false);
+    } finally {
+      registry.clearFaults();
+    }
+  });
+
+  it('update: a tarball answered 500 during the final install puts both files back too', async () => {
+    const p = await project();
+    // The project depends on upd ^1.0.0, locked at 1.0.0; 1.1.0's tarball fails.
+    const withUpd = (range: string) => Buffer.from(p.before.manifest.toString('latin1').replace('"plain": "1.0.0"', `"plain": "1.0.0",\r\n    "upd": "${range}"`), 'latin1');
+    writeFileSync(join(p.dir, 'package.json'), withUpd('1.0.0'));
+    expect((await npm(['install', '--package-lock-only', '--ignore-scripts'], { cwd: p.dir, env: p.env })).code).toBe(0);
+    writeFileSync(join(p.dir, 'package.json'), withUpd('^1.0.0'));
+    const before = p.files();
+    expect(before.lockfile.toString()).toContain('upd-1.0.0.tgz');
+    registry.fault(new URL(registry.tarballUrl('upd', '1.1.0')).pathname, { status: 500 });
+    try {
+      const res = await cli(['update', 'upd'], { cwd: p.dir, env: p.env });
+      expect(sameBytes(p.files(), before), res.stdout + res.stderr).toBe(true);
+      expect(res.code, res.stdout + res.stderr).toBe(2);
+      expect(res.stdout).toContain('~ upd 1.0.0 -> 1.1.0'); // what update was about to install
+      expect(res.stdout).toContain('The install failed: package.json and package-lock.json are restored byte for byte');
+      expect(noStackTrace(res.stdout + res.stderr)).toBe(true);
     } finally {
       registry.clearFaults();
     }
