@@ -1,17 +1,18 @@
 // `safe-install add <spec...>` (also `install`/`i <spec>`) and `safe-install update [pkg...]`: resolve with npm's
 // own resolver, lockfile only and scripts off, with the release-age window applied during resolution; check the
 // new lockfile with every check; show what changed; only then install the way `safe-install` does. If the check
-// fails, or anything goes wrong (Ctrl-C included), package.json and the lockfile are restored byte for byte.
-import { readFile, unlink } from 'node:fs/promises';
+// fails, or anything goes wrong (the final install, Ctrl-C, SIGTERM, SIGHUP included), package.json and the
+// lockfile are restored byte for byte (util/transaction.ts).
+import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
 import { runCheck } from '../pipeline.js';
 import { readNpmLockfile } from '../lockfile/npm.js';
 import type { LockedTree } from '../types.js';
 import { npmMajor, runNpm } from '../install/npm.js';
-import { stopRunning } from '../install/spawn.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { projectLockPath } from '../util/lock.js';
+import { transaction } from '../util/transaction.js';
 import { changesText, summarizeChanges } from '../report/changes.js';
 import { colourWanted, makeStyle, toText } from '../report/text.js';
 import { loadNpmSettings, type NpmSettings } from '../project/npm-config.js';
@@ -36,24 +37,6 @@ export interface AddFlags extends CommonFlags {
   savePeer?: boolean;
 }
 
-/** The files a resolution may change, as bytes (or absent), put back exactly on any failure. */
-class Snapshot {
-  private constructor(private readonly files: Map<string, Buffer | null>) {}
-
-  static async take(paths: string[]): Promise<Snapshot> {
-    const files = new Map<string, Buffer | null>();
-    for (const p of paths) files.set(p, await readFile(p).catch(() => null));
-    return new Snapshot(files);
-  }
-
-  async restore(): Promise<void> {
-    for (const [p, bytes] of this.files) {
-      if (bytes === null) await unlink(p).catch(() => {});
-      else if (!(await readFile(p).catch(() => null))?.equals(bytes)) await writeFileAtomic(p, bytes.toString('utf8'));
-    }
-  }
-}
-
 export async function addCommand(kind: 'add' | 'update', specs: string[], flags: AddFlags, extraNpmArgs: string[] = []): Promise<number> {
   if (flags.json) {
     humanOutputToStderr();
@@ -67,29 +50,20 @@ export async function addCommand(kind: 'add' | 'update', specs: string[], flags:
   const other = ['pnpm-lock.yaml', 'yarn.lock'].find((f) => existsSync(join(dir, f)));
   if (other) throw new GuardError('bad-usage', `safe-install ${kind} works on npm projects for now, and this one has ${other}`, { remedy: 'use your package manager, then `safe-install check` before installing' });
   const lockPath = existsSync(join(dir, 'npm-shrinkwrap.json')) ? join(dir, 'npm-shrinkwrap.json') : join(dir, 'package-lock.json');
-  const snapshot = await Snapshot.take([join(dir, 'package.json'), lockPath]);
-  const before = await readTreeIfAny(lockPath);
-
-  // An interrupt stops npm, then puts both files back before exiting.
-  let interrupted = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    interrupted = true;
-    void stopRunning().then(() => snapshot.restore()).finally(() => {
-      process.stderr.write(`\nInterrupted: package.json and ${lockPath} restored.\n`);
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  let keep = false;
-  try {
+  const manifestPath = join(dir, 'package.json');
+  const shown = `package.json and ${basename(lockPath)}`;
+  // A transaction under the project's lock: both files are snapshotted as bytes and put back on a refusal, a
+  // failure (the final install included) or an interrupt (SIGINT, SIGTERM, SIGHUP: npm's process group is
+  // ended first, so it cannot write after the restore).
+  return transaction({ label: kind, locks: [projectLockPath(dir)], lockOptions: { what: "this project's package.json and lockfile" }, files: [manifestPath, lockPath], relativeTo: dir }, async (t) => {
+    const before = await readTreeIfAny(lockPath);
     const npmSettings = await loadNpmSettings(dir, { registry: options.registry });
     const manifest = await readProjectManifest(dir);
     const policy = await loadPolicy(dir, options.policy, npmSettings, { allowScripts: manifest?.allowScripts });
     const args = await resolutionArgs(kind, specs, flags, extraNpmArgs, policy.ageRules, options.now ?? new Date(), dir);
     out(style.bold(`Resolving with npm ${args.join(' ')}\n`));
     const res = await runNpm(args, { cwd: dir, stdio: 'pipe' });
-    if (interrupted) return 130;
+    if (t.aborted) return 130; // the interrupt handler restores the files and exits
     if (res.code !== 0) {
       const young = /ETARGET|ENOVERSIONS|No matching version|No versions available|before|min-release-age/i.test(res.output);
       const why = young ? await tooYoungExplanation(specs, npmSettings, policy, options.now ?? new Date(), options.cacheDir) : '';
@@ -111,21 +85,30 @@ export async function addCommand(kind: 'add' | 'update', specs: string[], flags:
       if (flags.json) process.stdout.write(JSON.stringify({ command: kind, specs, changes, installed, exitCode, check: toJson(result) }, null, 2) + '\n');
     };
     if (code !== 0) {
-      await snapshot.restore();
+      await t.rollback();
       if (code === 1) out(approveHints(result, style));
       out(style.red(`Refused: package.json and the lockfile are restored byte for byte; nothing was installed.\n`));
       report(false, code);
       return code;
     }
-    keep = true;
-    const installed = await installChecked(result, [], style);
+    // The install is part of the transaction: if it fails, the files go back to what node_modules was made from
+    // before (npm ci may have replaced node_modules in part: `safe-install` installs the restored lockfile).
+    let installed: number;
+    try {
+      installed = await installChecked(result, [], style);
+    } catch (err) {
+      if (t.aborted) throw err;
+      await t.rollback();
+      out(style.red(`\nThe install failed: ${shown} are restored byte for byte. node_modules may hold part of the new install: run \`safe-install\` to install the restored lockfile.\n`));
+      throw err;
+    }
+    if (installed !== 0) {
+      await t.rollback();
+      out(style.red(`${shown} are restored byte for byte. node_modules may hold part of the new install: run \`safe-install\` to install the restored lockfile.\n`));
+    }
     report(installed === 0, installed);
     return installed;
-  } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    if (!keep && !interrupted) await snapshot.restore();
-  }
+  });
 }
 
 /** For each requested name, the newest version and when it becomes eligible: npm's ETARGET says neither. */

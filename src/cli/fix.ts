@@ -11,8 +11,7 @@ import { colourWanted, makeStyle, toText, type Style } from '../report/text.js';
 import { applyFix, assertNpmLockfile, planFix, readExact, type FixOutcome, type FixPlan, type ManifestChange, type VersionChange } from '../quarantine/fix.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 import { canPrompt, recordLedger } from './held.js';
-import { recordReplaced, withLock } from '../quarantine/ledger.js';
-import { mkdir } from 'node:fs/promises';
+import { recordReplaced } from '../quarantine/ledger.js';
 
 export interface FixFlags extends CommonFlags {
   yes?: boolean;
@@ -76,15 +75,12 @@ export async function fixCommand(flags: FixFlags): Promise<number> {
   }
 
   out(style.bold(`\nBacking up ${show(plan.manifestPath)} and ${lockName}, then running npm (lockfile only, scripts off)\n`));
-  // Two fixes at once would back up each other's half-written files: one at a time per project.
-  await mkdir(join(plan.projectDir, '.safe-install'), { recursive: true });
-  const outcome = await withLock(join(plan.projectDir, '.safe-install', 'fix'), () =>
-    applyFix(plan, {
-      before: result.tree,
-      recheck: () => runCheck(options),
-      progress: (line) => out(style.dim(`  ${line}\n`)),
-    }),
-  );
+  // Under the project's lock (two fixes, or a fix and an edit, at once would undo each other's files).
+  const outcome = await applyFix(plan, {
+    before: result.tree,
+    recheck: () => runCheck(options),
+    progress: (line) => out(style.dim(`  ${line}\n`)),
+  });
   out(describeOutcome(plan, outcome, style));
   if (outcome.kept) {
     const replaced = plan.fixes.filter((f) => !outcome.notReplaced.includes(f)).map((f) => ({ name: f.pkg.name, from: f.pkg.version, to: f.fallback }));

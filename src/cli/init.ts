@@ -43,7 +43,7 @@ export async function initCommand(flags: InitFlags): Promise<number> {
       return 1;
     }
   }
-  await applyChanges(changes);
+  await applyChanges(dir, changes, { label: 'init', policyPath: flags.policy });
   out(style.green(`\nWrote ${changes.map((c) => c.path.slice(dir.length + 1)).join(', ')}.\n`));
   out(guardsText(arrangement));
   return 0;

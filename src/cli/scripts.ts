@@ -4,7 +4,8 @@ import { projectRoot } from '../lockfile/index.js';
 import { GuardError } from '../errors.js';
 import { runCheck } from '../pipeline.js';
 import { parsePattern } from '../policy/pattern.js';
-import { editPolicy } from '../policy/edit.js';
+import { editPolicy, policyLocks } from '../policy/edit.js';
+import { transaction } from '../util/transaction.js';
 import { syncNpmSettings } from '../init/plan.js';
 import { colourWanted, makeStyle } from '../report/text.js';
 import { exitCodeOf } from '../report/summary.js';
@@ -53,15 +54,20 @@ export async function scriptsEditCommand(kind: 'allow' | 'deny', patterns: strin
     }
   }
   const other = kind === 'allow' ? 'deny' : 'allow';
-  const { path, created } = await editPolicy(projectRoot(flags.cwd ?? '.'), flags.policy, (doc) => {
-    doc.scripts ??= {};
-    const list = (doc.scripts[kind] ??= []);
-    for (const p of patterns) if (!list.includes(p)) list.push(p);
-    // One package is either allowed or denied: drop the same entry from the other list.
-    if (doc.scripts[other]) doc.scripts[other] = doc.scripts[other]!.filter((p) => !patterns.includes(p));
+  const root = projectRoot(flags.cwd ?? '.');
+  // One transaction under the project's lock: the policy and the settings kept in sync with it change together
+  // or not at all, and a parallel edit waits instead of overwriting this one.
+  return transaction({ label: `scripts ${kind}`, locks: policyLocks(root, flags.policy), lockOptions: { what: "this project's policy and settings" }, relativeTo: root }, async () => {
+    const { path, created } = await editPolicy(root, flags.policy, (doc) => {
+      doc.scripts ??= {};
+      const list = (doc.scripts[kind] ??= []);
+      for (const p of patterns) if (!list.includes(p)) list.push(p);
+      // One package is either allowed or denied: drop the same entry from the other list.
+      if (doc.scripts[other]) doc.scripts[other] = doc.scripts[other]!.filter((p) => !patterns.includes(p));
+    });
+    const synced = await syncNpmSettings(root, flags.policy);
+    process.stdout.write(`${created ? 'Created' : 'Updated'} ${path}: scripts.${kind} += ${patterns.join(', ')}\n`);
+    if (synced.length) process.stdout.write(`Kept the package manager's settings in sync: ${synced.join(', ')}\n`);
+    return 0;
   });
-  process.stdout.write(`${created ? 'Created' : 'Updated'} ${path}: scripts.${kind} += ${patterns.join(', ')}\n`);
-  const synced = await syncNpmSettings(projectRoot(flags.cwd ?? '.'), flags.policy);
-  if (synced.length) process.stdout.write(`Kept the package manager's settings in sync: ${synced.join(', ')}\n`);
-  return 0;
 }

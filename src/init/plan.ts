@@ -7,9 +7,9 @@ import { loadNpmSettings } from '../project/npm-config.js';
 import { readLockfile } from '../lockfile/index.js';
 import { readProjectManifest } from '../project/package-json.js';
 import { loadPolicy, POLICY_FILE } from '../policy/load.js';
-import { SCHEMA_REF } from '../policy/edit.js';
+import { policyLocks, SCHEMA_REF } from '../policy/edit.js';
 import { diffLines, unifiedDiff } from '../inspect/diff.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { transaction } from '../util/transaction.js';
 import { applyNpmrc, applyPackageJson, npmSettingsFromPolicy, NPMRC_MARKER } from './npm-settings.js';
 import { applyPnpmPackageJson, applyWorkspaceYaml, pnpmSettingsFromPolicy, PNPM_HOOK_SCRIPT } from './pnpm-settings.js';
 import { applyYarnLock, applyYarnPackageJson, applyYarnrc, hasYarnPlugin, YARN_PLUGIN_PATH, yarnPluginSource, yarnSettingsFromPolicy } from './yarn-settings.js';
@@ -18,8 +18,6 @@ import { nameOf } from './policy-entries.js';
 import { HOOK } from './npm-settings.js';
 import { parsePackageManagerField } from '../project/package-manager.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import semver from 'semver';
 
 const require = createRequire(import.meta.url);
@@ -30,7 +28,24 @@ export interface FileChange {
   after: string;
 }
 
-const read = (p: string) => readFile(p, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
+/** A file's text, or null when there is none (a parent that is not a folder counts: init cannot find one there). */
+const read = (p: string) =>
+  readFile(p, 'utf8').catch((err: NodeJS.ErrnoException) =>
+    err.code === 'ENOENT' || err.code === 'ENOTDIR'
+      ? null
+      : Promise.reject(new GuardError('bad-config', `cannot read ${p}: ${err.message}`, { remedy: `init writes this file: make it a readable file (or remove what is there)`, cause: err })),
+  );
+
+/** Files init would change must be UTF-8: they are edited as text, and any other byte would not survive. */
+async function assertEditable(changes: FileChange[]): Promise<void> {
+  for (const c of changes) {
+    if (c.before === null) continue;
+    const bytes = await readFile(c.path);
+    if (!Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes)) {
+      throw new GuardError('bad-config', `${c.path} is not valid UTF-8: editing it would change bytes it holds`, { remedy: 'save it as UTF-8, then run this again' });
+    }
+  }
+}
 
 /**
  * Which arrangement init sets up: npm's, pnpm's (10+ settings in pnpm-workspace.yaml; 9 and older in
@@ -79,6 +94,15 @@ export function arrangementOf(dir: string, packageManagerField: unknown): Arrang
 }
 
 export async function planInit(
+  dir: string,
+  opts: { ci?: string; policyPath?: string; now?: Date },
+): Promise<{ changes: FileChange[]; notes: string[]; arrangement: Arrangement }> {
+  const plan = await planChanges(dir, opts);
+  await assertEditable(plan.changes);
+  return plan;
+}
+
+async function planChanges(
   dir: string,
   opts: { ci?: string; policyPath?: string; now?: Date },
 ): Promise<{ changes: FileChange[]; notes: string[]; arrangement: Arrangement }> {
@@ -236,23 +260,38 @@ export function diffText(c: FileChange, relativeTo: string): string {
   return unifiedDiff(path, ops, { context: 3, maxLines: 400, maxLineChars: 300, added: c.before === null }).text;
 }
 
-export async function applyChanges(changes: FileChange[]): Promise<void> {
-  for (const c of changes) {
-    await mkdir(dirname(c.path), { recursive: true });
-    await writeFileAtomic(c.path, c.after);
-  }
+/**
+ * Write a plan's files: all of them or none. One transaction under the project's lock (and the policy's own,
+ * when it lives elsewhere): each file must still be what the plan was made from (a parallel edit between plan
+ * and write stops it, instead of being overwritten), and a failure halfway, or an interrupt, puts back every file
+ * already written, byte for byte (new files and the folders made for them are removed).
+ */
+export async function applyChanges(dir: string, changes: FileChange[], opts: { label?: string; policyPath?: string } = {}): Promise<void> {
+  await transaction({ label: opts.label ?? 'init', locks: policyLocks(dir, opts.policyPath), lockOptions: { what: "this project's policy and settings" }, relativeTo: dir }, async (t) => {
+    await t.track(...changes.map((c) => c.path));
+    for (const c of changes) {
+      const now = await read(c.path).catch(() => undefined);
+      if (now !== c.before) {
+        throw new GuardError('bad-usage', `${c.path} changed since its new content was worked out, so it was not written`, { remedy: 'run it again' });
+      }
+    }
+    for (const c of changes) await t.write(c.path, c.after);
+  });
 }
 
 /**
  * After an explicit policy edit (scripts allow|deny, approve): keep the package manager's settings in step, in
  * a project that init set up (npm: its .npmrc carries the marker; pnpm: the hook is in pnpm:devPreinstall; yarn 2+:
  * .yarnrc.yml registers the plugin; yarn 1 has no settings to keep in step).
- * Returns the files it changed.
+ * Returns the files it changed. Read, planned and written under the project's lock (joining the edit's
+ * transaction), so two edits at once each see the other's policy.
  */
 export async function syncNpmSettings(dir: string, policyPath?: string): Promise<string[]> {
-  if (!(await initedHere(dir))) return [];
-  const { changes } = await planInit(dir, { policyPath });
-  const pmOnly = changes.filter((c) => ['.npmrc', 'package.json', 'pnpm-workspace.yaml', '.yarnrc.yml', 'yarn.lock'].some((f) => c.path === join(dir, f)));
-  await applyChanges(pmOnly);
-  return pmOnly.map((c) => c.path);
+  return transaction({ label: 'settings sync', locks: policyLocks(dir, policyPath), lockOptions: { what: "this project's policy and settings" }, relativeTo: dir }, async () => {
+    if (!(await initedHere(dir))) return [];
+    const { changes } = await planInit(dir, { policyPath });
+    const pmOnly = changes.filter((c) => ['.npmrc', 'package.json', 'pnpm-workspace.yaml', '.yarnrc.yml', 'yarn.lock'].some((f) => c.path === join(dir, f)));
+    await applyChanges(dir, pmOnly, { label: 'settings sync', policyPath });
+    return pmOnly.map((c) => c.path);
+  });
 }

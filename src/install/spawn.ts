@@ -71,22 +71,60 @@ export function setChildOutput(to: 'stdout' | 'stderr'): void {
 export const inherited = () => (childOutput === 'stdout' ? 'inherit' : (['inherit', 2, 2] as ('inherit' | number)[]));
 
 const running = new Set<ChildProcess>();
+/** Children started in their own process group (POSIX), so stopping one also stops whatever it started. */
+const groups = new WeakSet<ChildProcess>();
+let ownGroups = false;
+let stopped = false;
 
-/** Stop every package-manager process still running (used on Ctrl-C before restoring files). */
-export function stopRunning(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  const waits = [...running].map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : (c.once('close', () => r()), c.kill(signal)))));
-  return Promise.all(waits).then(() => undefined);
+/**
+ * While a transaction runs (add, update, fix), every package manager starts in its own process group: an
+ * interrupt then ends the whole group (npm and anything npm started) before files are restored, whether the
+ * signal came from the terminal (which only reaches our group) or was sent to this process alone.
+ */
+export function setOwnProcessGroups(on: boolean): void {
+  ownGroups = on && process.platform !== 'win32';
+}
+
+function signalChild(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (groups.has(child) && child.pid) process.kill(-child.pid, signal);
+    else child.kill(signal);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Stop every package-manager process still running (used on an interrupt before restoring files) and start no
+ * new one: SIGTERM to each (its whole group), SIGKILL after `graceMs` or once it has exited (whatever it left
+ * behind in its group), bounded in time.
+ */
+export async function stopRunning(graceMs = 3000): Promise<void> {
+  stopped = true;
+  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+  await Promise.all(
+    [...running].map(async (c) => {
+      const exited = new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
+      signalChild(c, 'SIGTERM');
+      await Promise.race([exited, sleep(graceMs)]);
+      if (groups.has(c) || c.exitCode === null) signalChild(c, 'SIGKILL');
+      await Promise.race([exited, sleep(2000)]);
+    }),
+  );
 }
 
 export function runPm(pm: PackageManager, args: string[], opts: RunOptions): Promise<{ code: number; output: string }> {
   const { cmd, pre } = pmCommand(pm);
+  if (stopped) return Promise.reject(new GuardError('install-failed', `interrupted: ${pm} was not started`));
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, [...pre, ...args], {
       cwd: opts.cwd,
       stdio: opts.stdio === 'pipe' ? ['ignore', 'pipe', 'pipe'] : inherited(),
       env: { ...process.env, ...opts.env, [GUARD_ENV]: '1' },
+      detached: ownGroups,
     });
     running.add(child);
+    if (ownGroups) groups.add(child);
     child.on('close', () => running.delete(child));
     let output = '';
     child.stdout?.on('data', (d) => (output += d));

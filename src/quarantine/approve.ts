@@ -3,7 +3,8 @@
 import { spawnSync } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { GuardError } from '../errors.js';
-import { editPolicy } from '../policy/edit.js';
+import { editPolicy, policyLocks } from '../policy/edit.js';
+import { transaction } from '../util/transaction.js';
 import { formatDuration, parseDuration } from '../policy/duration.js';
 import type { CheckResult } from '../pipeline.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
@@ -98,19 +99,23 @@ export async function approve(
     approvedAt: now.toISOString(),
     policyFile: '',
   };
-  const { path } = await editPolicy(result.tree.root.dir, opts.policyPath, (doc) => {
-    doc.exceptions ??= [];
-    doc.exceptions.push({
-      package: `${name}@${version}`,
-      checks: approval.checks,
-      reason,
-      expires: approval.expires,
-      approvedBy: approval.approvedBy,
-      approvedAt: approval.approvedAt,
+  const root = result.tree.root.dir;
+  // The exception and the package manager's settings that follow it change together, under the project's lock.
+  await transaction({ label: 'approve', locks: policyLocks(root, opts.policyPath), lockOptions: { what: "this project's policy and settings" }, relativeTo: root }, async () => {
+    const { path } = await editPolicy(root, opts.policyPath, (doc) => {
+      doc.exceptions ??= [];
+      doc.exceptions.push({
+        package: `${name}@${version}`,
+        checks: approval.checks,
+        reason,
+        expires: approval.expires,
+        approvedBy: approval.approvedBy,
+        approvedAt: approval.approvedAt,
+      });
     });
+    approval.policyFile = path;
+    // In a project set up by init, npm's own settings follow the policy (npm exempts the name while it lasts).
+    await (await import('../init/plan.js')).syncNpmSettings(root, opts.policyPath);
   });
-  approval.policyFile = path;
-  // In a project set up by init, npm's own settings follow the policy (npm exempts the name while it lasts).
-  await (await import('../init/plan.js')).syncNpmSettings(result.tree.root.dir, opts.policyPath);
   return approval;
 }

@@ -18,7 +18,7 @@
 // Before writing, package.json and the lockfile are backed up next to themselves; the result is re-checked;
 // if npm fails, the re-check does not complete, a held version is still there or anything new is held, both
 // files are restored byte for byte.
-import { readFile, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import semver from 'semver';
 import { GuardError } from '../errors.js';
@@ -27,7 +27,9 @@ import type { Finding, LockedPackage, LockedTree } from '../types.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 import { dependentRange } from '../checks/fallback.js';
 import { runNpm } from '../install/npm.js';
-import { detectIndent, writeFileAtomic } from '../util/atomic.js';
+import { detectIndent } from '../util/atomic.js';
+import { projectLockPath } from '../util/lock.js';
+import { transaction } from '../util/transaction.js';
 
 export const BACKUP_SUFFIX = '.safe-install-backup';
 /** Every npm run: the lockfile only (node_modules untouched), no lifecycle script, no audit or funding calls. */
@@ -300,109 +302,74 @@ export async function readExact(path: string, what: string): Promise<string> {
  */
 export async function applyFix(plan: FixPlan, deps: ApplyDeps): Promise<FixOutcome> {
   const npm = deps.npm ?? ((args: string[], cwd: string) => runNpm(args, { cwd, stdio: 'pipe' }));
-  const manifestBefore = await readExact(plan.manifestPath, 'package.json');
-  const lockBefore = await readExact(plan.lockfilePath, 'lockfile');
-  if (manifestBefore !== plan.manifestBefore) {
-    throw new GuardError('bad-usage', `${plan.manifestPath} changed while fix was running`, { remedy: 'run fix again' });
-  }
   const backups = { manifest: plan.manifestPath + BACKUP_SUFFIX, lockfile: plan.lockfilePath + BACKUP_SUFFIX };
-  // Backups an earlier fix left (the state before it) are put back if this run is undone.
-  const earlier = {
-    manifest: await readFile(backups.manifest, 'utf8').catch(() => undefined),
-    lockfile: await readFile(backups.lockfile, 'utf8').catch(() => undefined),
-  };
-  await writeFileAtomic(backups.manifest, manifestBefore);
-  await writeFileAtomic(backups.lockfile, lockBefore);
+  // One transaction under the project's lock: package.json, the lockfile and both backups are snapshotted as
+  // bytes; undoing it (npm failed, the re-check did not pass, Ctrl-C, SIGTERM, SIGHUP) puts all four back,
+  // an earlier fix's backups included. On an interrupt npm (its process group) is ended first.
+  return transaction(
+    { label: 'fix', locks: [projectLockPath(plan.projectDir)], lockOptions: { what: "this project's package.json and lockfile" }, files: [plan.manifestPath, plan.lockfilePath, backups.manifest, backups.lockfile], relativeTo: plan.projectDir },
+    async (t) => {
+      const manifestBefore = await readExact(plan.manifestPath, 'package.json');
+      const lockBefore = await readExact(plan.lockfilePath, 'lockfile');
+      if (manifestBefore !== plan.manifestBefore) {
+        throw new GuardError('bad-usage', `${plan.manifestPath} changed while fix was running`, { remedy: 'run fix again' });
+      }
+      const restore = async () => {
+        await t.rollback();
+      };
+      await t.write(backups.manifest, manifestBefore);
+      await t.write(backups.lockfile, lockBefore);
 
-  const restore = async () => {
-    await writeFileAtomic(plan.manifestPath, manifestBefore);
-    await writeFileAtomic(plan.lockfilePath, lockBefore);
-    const same = (await readFile(plan.manifestPath, 'utf8')) === manifestBefore && (await readFile(plan.lockfilePath, 'utf8')) === lockBefore;
-    if (!same) {
-      throw new GuardError('install-failed', `could not restore ${plan.manifestPath} and ${plan.lockfilePath}`, {
-        remedy: `copy ${backups.manifest} and ${backups.lockfile} back by hand`,
-      });
-    }
-    // The files equal this run's backups again: those say nothing more (an earlier run's come back).
-    for (const which of ['manifest', 'lockfile'] as const) {
-      const prior = earlier[which];
-      if (prior === undefined) await unlink(backups[which]).catch(() => {});
-      else await writeFileAtomic(backups[which], prior);
-    }
-  };
+      if (plan.manifestAfter !== manifestBefore) await t.write(plan.manifestPath, plan.manifestAfter);
+      for (const run of plan.npmRuns) {
+        if (run.restoreManifest) await t.write(plan.manifestPath, plan.manifestAfter);
+        deps.progress?.(`npm ${run.args.join(' ')}`);
+        let res: { code: number; output: string };
+        try {
+          res = await npm(run.args, plan.projectDir);
+        } catch (err) {
+          await restore();
+          throw err;
+        }
+        if (res.code !== 0) {
+          await restore();
+          throw new GuardError('install-failed', `npm ${run.args.join(' ')} failed (exit ${res.code}):\n${tail(res.output)}`, {
+            remedy: 'package.json and the lockfile were restored from the backups; fix what npm reported, or move to the fallback by hand',
+          });
+        }
+      }
 
-  // Ctrl-C or a kill from here on: npm (same process group) stops on its own; once it has, both files are put
-  // back and the process ends by the same signal. Nothing is left half-written.
-  let interrupted: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    interrupted ??= signal;
-  };
-  const stopIfInterrupted = async () => {
-    if (!interrupted) return;
-    await restore();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    process.kill(process.pid, interrupted);
-    throw new GuardError('install-failed', `interrupted (${interrupted}): package.json and the lockfile were restored`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    if (plan.manifestAfter !== manifestBefore) await writeFileAtomic(plan.manifestPath, plan.manifestAfter);
-    for (const run of plan.npmRuns) {
-      await stopIfInterrupted();
-      if (run.restoreManifest) await writeFileAtomic(plan.manifestPath, plan.manifestAfter);
-      deps.progress?.(`npm ${run.args.join(' ')}`);
-      let res: { code: number; output: string };
+      let after: CheckResult;
       try {
-        res = await npm(run.args, plan.projectDir);
+        deps.progress?.('re-checking the new lockfile');
+        after = await deps.recheck();
       } catch (err) {
         await restore();
         throw err;
       }
-      await stopIfInterrupted();
-      if (res.code !== 0) {
-        await restore();
-        throw new GuardError('install-failed', `npm ${run.args.join(' ')} failed (exit ${res.code}):\n${tail(res.output)}`, {
-          remedy: 'package.json and the lockfile were restored from the backups; fix what npm reported, or move to the fallback by hand',
-        });
-      }
-    }
+      const manifestNow = await readFile(plan.manifestPath, 'utf8');
+      const manifestChanges = diffJson(JSON.parse(manifestBefore), JSON.parse(manifestNow));
+      const lockfileChanges = diffLockfiles(deps.before, after.tree);
 
-    let after: CheckResult;
-    try {
-      deps.progress?.('re-checking the new lockfile');
-      after = await deps.recheck();
-    } catch (err) {
-      await restore();
-      throw err;
-    }
-    await stopIfInterrupted();
-    const manifestNow = await readFile(plan.manifestPath, 'utf8');
-    const manifestChanges = diffJson(JSON.parse(manifestBefore), JSON.parse(manifestNow));
-    const lockfileChanges = diffLockfiles(deps.before, after.tree);
-
-    const present = new Set(after.tree.packages.filter((p) => p.source === 'registry').map((p) => `${p.name}@${p.version}`));
-    const seen = new Set<string>();
-    const notReplaced = plan.fixes.filter((f) => {
-      const id = `${f.pkg.name}@${f.pkg.version}`;
-      if (!present.has(id) || seen.has(id)) return false;
-      seen.add(id);
-      return true;
-    });
-    const known = new Set(plan.unfixable.map((u) => `${u.pkg.name}@${u.pkg.version}`));
-    const stillThere = new Set(notReplaced.map((f) => `${f.pkg.name}@${f.pkg.version}`));
-    const newlyHeld = after.verdicts.filter((v) => {
-      const id = `${v.pkg.name}@${v.pkg.version}`;
-      return (v.verdict === 'quarantine' || v.verdict === 'block') && !known.has(id) && !stillThere.has(id);
-    });
-    const status: FixOutcome['status'] = after.errors.length ? 'incomplete' : notReplaced.length || newlyHeld.length ? 'rejected' : 'fixed';
-    if (status !== 'fixed') await restore();
-    return { status, after, lockfileChanges, manifestChanges, notReplaced, newlyHeld, backups, kept: status === 'fixed' };
-  } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-  }
+      const present = new Set(after.tree.packages.filter((p) => p.source === 'registry').map((p) => `${p.name}@${p.version}`));
+      const seen = new Set<string>();
+      const notReplaced = plan.fixes.filter((f) => {
+        const id = `${f.pkg.name}@${f.pkg.version}`;
+        if (!present.has(id) || seen.has(id)) return false;
+        seen.add(id);
+        return true;
+      });
+      const known = new Set(plan.unfixable.map((u) => `${u.pkg.name}@${u.pkg.version}`));
+      const stillThere = new Set(notReplaced.map((f) => `${f.pkg.name}@${f.pkg.version}`));
+      const newlyHeld = after.verdicts.filter((v) => {
+        const id = `${v.pkg.name}@${v.pkg.version}`;
+        return (v.verdict === 'quarantine' || v.verdict === 'block') && !known.has(id) && !stillThere.has(id);
+      });
+      const status: FixOutcome['status'] = after.errors.length ? 'incomplete' : notReplaced.length || newlyHeld.length ? 'rejected' : 'fixed';
+      if (status !== 'fixed') await restore();
+      return { status, after, lockfileChanges, manifestChanges, notReplaced, newlyHeld, backups, kept: status === 'fixed' };
+    },
+  );
 }
 
 function tail(output: string, lines = 20): string {

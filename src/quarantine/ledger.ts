@@ -1,10 +1,11 @@
 // The quarantine ledger: one JSON file per project (.safe-install/quarantine.json) recording every version that
 // was held, why, since when, when it becomes eligible, its fallback, and its release. Written atomically under
-// a lock file, so two runs at once never lose each other's entries.
+// a lock file (util/lock.ts), so two runs at once never lose each other's entries.
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
+import { withFileLock } from '../util/lock.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 
 export const LEDGER_FILE = join('.safe-install', 'quarantine.json');
@@ -38,32 +39,6 @@ export interface LedgerUpdate {
   released: LedgerEntry[];
 }
 
-const LOCK_STALE_MS = 30_000;
-
-export async function withLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
-  const lock = `${file}.lock`;
-  const deadline = Date.now() + 10_000;
-  for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
-    try {
-      const handle = await open(lock, 'wx');
-      await handle.close();
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      // A lock left by a killed process is removed once it is clearly stale.
-      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
-      if (age > LOCK_STALE_MS) await unlink(lock).catch(() => {});
-      if (Date.now() > deadline) throw new Error(`${file} is locked by another run (${lock})`);
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await unlink(lock).catch(() => {});
-  }
-}
-
 export async function readLedger(projectDir: string): Promise<Ledger> {
   try {
     const doc = JSON.parse(await readFile(join(projectDir, LEDGER_FILE), 'utf8'));
@@ -83,7 +58,7 @@ export async function recordVerdicts(projectDir: string, verdicts: PackageVerdic
   // Nothing held and no ledger yet: leave the project untouched (a passing check writes no file).
   if (!verdicts.some((v) => v.verdict === 'quarantine') && !existsSync(file)) return { held: [], released: [] };
   await mkdir(join(projectDir, '.safe-install'), { recursive: true });
-  return withLock(file, async () => {
+  return withFileLock(file, async () => {
     const ledger = await readLedger(projectDir);
     const key = (n: string, v: string) => `${n}@${v}`;
     const byKey = new Map(ledger.entries.map((e) => [key(e.name, e.version), e]));
@@ -128,7 +103,7 @@ export async function recordReplaced(projectDir: string, replaced: { name: strin
   const update = await recordVerdicts(projectDir, verdicts, now);
   const file = join(projectDir, LEDGER_FILE);
   if (!replaced.length || !existsSync(file)) return update;
-  await withLock(file, async () => {
+  await withFileLock(file, async () => {
     const ledger = await readLedger(projectDir);
     const stamp = now.toISOString();
     for (const e of ledger.entries) {
