@@ -18,6 +18,7 @@ const KEYS_TTL_MS = 24 * 3_600_000;
  */
 const LARGE_BODY = 1 << 20;
 const LARGE_BODIES = 2;
+const SMALL_ONLY = limiter(1);
 /**
  * A body over 16 MiB (next's packument is 30 MB, vite's 39 MB, prisma's 43 MB) also waits for the one huge-body
  * slot: one such document read and parsed at a time.
@@ -238,10 +239,28 @@ function fetchOptionsFrom(flat: Record<string, unknown>, concurrency: number): R
   return out;
 }
 
+/**
+ * One JSON document (a full packument, say) read under the same bounds as the check's: at most `maxBodyBytes`
+ * (default DEFAULT_MAX_BODY) after decompression, in `timeoutMs`; null for 404. Errors become GuardErrors naming
+ * `what` (a package name) and, for a body too large, the flag that raises the limit.
+ */
+export async function fetchBoundedJson(
+  settings: NpmSettings,
+  url: string,
+  what: string,
+  opts: { timeoutMs?: number; retries?: number; maxBodyBytes?: number } = {},
+): Promise<unknown | null> {
+  const registry = registryFor(what, settings);
+  const timeoutMs = opts.timeoutMs || 30_000;
+  const transport = createTransport({ fetchOptions: fetchOptionsFrom(settings.flat, 1), timeoutMs, retries: opts.retries ?? 2 });
+  const limits: BodyLimits = { large: Infinity, largeSlots: SMALL_ONLY, maxBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY, timeoutMs };
+  return getJson(transport, url, what, registry, limits, 'application/json');
+}
+
 /** GET a JSON document from a registry; null for 404. Errors become GuardErrors naming `what`. */
-async function getJson(transport: Transport, url: string, what: string, registry: string, limits: BodyLimits): Promise<unknown | null> {
+async function getJson(transport: Transport, url: string, what: string, registry: string, limits: BodyLimits, accept = '*/*'): Promise<unknown | null> {
   try {
-    const res = await transport.get(url, { registry, headers: { accept: '*/*' } });
+    const res = await transport.get(url, { registry, headers: { accept } });
     if (res === null) return null;
     // Small documents normally; one that is not takes the large-body slots like a packument.
     const text = await readBody(res.body, limits, (t) => t, what);
