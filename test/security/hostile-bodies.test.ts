@@ -6,6 +6,8 @@
 // Peak memory is not measured here (bench/run.mjs has the row), only that the guard ends, refusing.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
@@ -102,6 +104,34 @@ describe('a metadata answer of any size', () => {
     expect(res.code).toBe(2);
     expect(res.stdout + res.stderr).toContain('is larger than 100 bytes');
     expect(noStackTrace(res.stdout + res.stderr)).toBe(true);
+  });
+
+  it('behind a proxy (npm-registry-fetch reads the body, not undici): the same limits', async () => {
+    const proxied: string[] = [];
+    const proxy = createServer((req, res) => {
+      proxied.push(req.url ?? '');
+      const up = request(req.url!, { method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+        res.on('close', () => r.destroy());
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const env = { ...project.env, http_proxy: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` };
+      const run = () => cli(['ci', '--cache-dir', join(project.dir, `cache-${Math.random()}`), '--retries', '0'], { cwd: project.dir, env });
+      registry.fault('alpha', { packumentOnly: true, stream: () => endlessPackument('alpha', 2 * GiB) });
+      expectRefused(await run(), '128 MiB');
+      registry.clearFaults();
+      registry.fault('alpha', { packumentOnly: true, stream: () => gzipBomb('alpha', 2 * GiB), headers: { 'content-encoding': 'gzip' } });
+      expectRefused(await run(), '128 MiB');
+      expect(proxied.filter((u) => u.endsWith('/alpha'))).toHaveLength(2);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
   });
 
   it('a bad size is a usage error', async () => {
