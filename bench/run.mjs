@@ -36,7 +36,7 @@ const LOCKFILES = {
   'examples/basic': join(ROOT, 'examples', 'basic', 'package-lock.json'),
 };
 const GROWTH_SIZES = [1000, 5000, 10000];
-const ALL_GROUPS = ['startup', 'check', 'latency', 'npm11', 'install', 'growth', 'profile'];
+const ALL_GROUPS = ['startup', 'check', 'latency', 'npm11', 'install', 'growth', 'profile', 'hostile'];
 
 const USAGE = `usage: node bench/run.mjs [options]   (npm run bench -- [options] builds first)
 
@@ -320,6 +320,20 @@ async function main() {
   buildHelpers();
   const { TestRegistry } = await import(join(BENCH, '.build', 'test', 'registry', 'server.js'));
   const { readLockfile } = await import(join(SI_ROOT, 'dist', 'lockfile', 'index.js'));
+  if (opts.groups.has('hostile')) await hostileRows(TestRegistry, work, opts);
+  if ([...opts.groups].every((g) => g === 'hostile')) {
+    // Nothing else asked for: no recorded data needed.
+    await cleanup();
+    const info = { machine: machine(), opts: { ...opts, groups: [...opts.groups] }, build, elapsedS: Math.round((Date.now() - t0) / 1000) };
+    const md = report(info, {}, opts);
+    process.stdout.write(md);
+    mkdirSync(DATA, { recursive: true });
+    writeFileSync(join(DATA, 'last-run.md'), md);
+    writeFileSync(join(DATA, 'last-run.json'), JSON.stringify({ info, results }, null, 2));
+    log(`\nwritten: bench/data/last-run.md, bench/data/last-run.json (${info.elapsedS} s in all)`);
+    if (results.some((r) => r.failures.length)) process.exitCode = 1;
+    return;
+  }
   ensureNpm9();
   mkdirSync(DATA, { recursive: true });
 
@@ -709,6 +723,105 @@ async function main() {
   if (results.some((r) => r.failures.length && r.id !== 'npm11')) process.exitCode = 1;
 }
 
+// ---------------------------------------------------------------- hostile registry answers
+
+/** A packument that never closes, `{"name":…,"versions":{},"readme":"xxxx…`, `total` bytes, made as it is read. */
+function* endlessPackument(name, total) {
+  const head = Buffer.from(`{"name":${JSON.stringify(name)},"versions":{},"readme":"`);
+  yield head;
+  const chunk = Buffer.alloc(1 << 20, 'x');
+  for (let sent = head.length; sent < total; sent += chunk.length) yield chunk;
+}
+
+/**
+ * What a check costs when the registry answers the metadata request with a 2 GiB body, or with a 2 MB gzip body
+ * that inflates to 2 GiB (both refused once the limit, 128 MiB, is read), and with an honest packument of 100 MB
+ * (npm's registry refuses larger ones): peak RSS of the whole check, from its own registry, cold.
+ */
+async function hostileRows(TestRegistry, work, opts) {
+  const { Readable } = await import('node:stream');
+  const { createGzip } = await import('node:zlib');
+  const registry = await TestRegistry.start();
+  try {
+    const GiB = 2 ** 30;
+    const t = Date.now();
+    const gz = [];
+    for await (const b of Readable.from(endlessPackument('hostile', 2 * GiB)).pipe(createGzip({ level: 9 }))) gz.push(b);
+    const bomb = Buffer.concat(gz);
+    registry.addPackage({ name: 'hostile', versions: [{ version: '1.0.0', publishedAt: '2024-01-01T00:00:00.000Z' }] });
+    // 100 MB honest: 1,000 versions each carrying 100 KB of text (as vite's licenseText in every version).
+    registry.addPackage({ name: 'big', versions: [{ version: '1.0.999', publishedAt: '2024-01-01T00:00:00.000Z' }] });
+    const tgz = registry.tarballOf('big', '1.0.999');
+    const integrity = registry.integrityOf('big', '1.0.999');
+    const licenseText = 'Permission is hereby granted, free of charge, to any person obtaining a copy. '.repeat(1300);
+    const doc = { name: 'big', 'dist-tags': { latest: '1.0.999' }, versions: {}, time: {} };
+    for (let i = 0; i < 1000; i++) {
+      const v = `1.0.${i}`;
+      doc.versions[v] = { name: 'big', version: v, licenseText, dist: { tarball: registry.tarballUrl('big', v), integrity } };
+      doc.time[v] = '2024-01-01T00:00:00.000Z';
+    }
+    registry.addRawPackument(doc, { '1.0.999': tgz });
+    log(`hostile bodies ready: gzip bomb ${(bomb.length / 2 ** 20).toFixed(1)} MB on the wire for 2 GiB inflated (${Date.now() - t} ms)`);
+
+    const project = (name, deps) => {
+      const dir = join(work, `hostile-${name}`);
+      mkdirSync(dir, { recursive: true });
+      const packages = { '': { name: 'app', version: '1.0.0', dependencies: deps } };
+      for (const [n, v] of Object.entries(deps)) packages[`node_modules/${n}`] = { version: v, resolved: registry.tarballUrl(n, v), integrity: registry.integrityOf(n, v) };
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', dependencies: deps }));
+      writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }));
+      return dir;
+    };
+    const refused = (res) => {
+      if (res.timedOut) return 'timed out';
+      let rep;
+      try {
+        rep = JSON.parse(res.stdout);
+      } catch {
+        return `exit ${res.code}, no JSON report: ${(res.stderr || res.stdout).trim().split('\n').slice(-3).join(' | ')}`;
+      }
+      if (res.code !== 2 || rep.errors?.[0]?.code !== 'registry-too-large') return `exit ${res.code}, not refused as too large: ${JSON.stringify(rep.errors?.[0] ?? null)}`;
+      return undefined;
+    };
+    const checked = (res) => {
+      if (res.timedOut) return 'timed out';
+      try {
+        const rep = JSON.parse(res.stdout);
+        if (rep.errors?.length) return `errors: ${JSON.stringify(rep.errors[0])}`;
+      } catch {
+        return `exit ${res.code}, no JSON report: ${(res.stderr || res.stdout).trim().split('\n').slice(-3).join(' | ')}`;
+      }
+      return undefined;
+    };
+    const check = (id, label, dir, validate, fault) => {
+      let cache = join(work, `hostile-cache-${id}`);
+      return {
+        id,
+        label,
+        cmd: process.execPath,
+        cwd: dir,
+        env: () => makeEnv(work, registry.url, join(work, 'unused-npm-cache')),
+        validate,
+        argv: () => [SI_BIN, 'check', '--json', '--retries', '0', '--cache-dir', cache],
+        prepare: async () => {
+          rmSync(cache, { recursive: true, force: true });
+          registry.clearFaults();
+          if (fault) registry.fault(fault.name, { packumentOnly: true, ...fault.fault });
+        },
+      };
+    };
+    mkdirSync(join(work, 'home', 'xdg-cache'), { recursive: true });
+    writeFileSync(join(work, 'home', '.npmrc'), '');
+    writeFileSync(join(work, 'home', 'global-npmrc'), '');
+    const hostileDir = project('one', { hostile: '1.0.0' });
+    await timeGroup({ row: 'hostile', tree: '2 GiB packument', mode: 'cold', registry, runs: opts.runs, commands: [check('si-2gib', 'safe-install check (refuses at 128 MiB)', hostileDir, refused, { name: 'hostile', fault: { stream: () => endlessPackument('hostile', 2 * GiB) } })] });
+    await timeGroup({ row: 'hostile', tree: 'gzip bomb (2 MB -> 2 GiB)', mode: 'cold', registry, runs: opts.runs, commands: [check('si-gzip', 'safe-install check (refuses at 128 MiB inflated)', hostileDir, refused, { name: 'hostile', fault: { stream: () => [bomb], headers: { 'content-encoding': 'gzip' } } })] });
+    await timeGroup({ row: 'hostile', tree: 'honest 100 MB packument', mode: 'cold', registry, runs: opts.runs, commands: [check('si-honest', 'safe-install check (reads it)', project('big', { big: '1.0.999' }), checked)] });
+  } finally {
+    await registry.close();
+  }
+}
+
 // ---------------------------------------------------------------- report
 
 function report(info, profiles, opts) {
@@ -718,7 +831,7 @@ function report(info, profiles, opts) {
   lines.push(`- machine: ${m.nproc} CPUs (${m.cpus}), ${m.memory}, Linux ${m.kernel}, load average at start ${m.loadavg}`);
   lines.push(`- Node ${m.node}, npm ${m.npm} (machine), npm ${m.npm9} (bench/data/npm-9.6.7), pnpm ${m.pnpm ?? '-'} (node_modules/pnpm), safe-install ${m.safeInstall}, dist/ built ${info.build?.builtAt} (a copy taken at start is what runs)`);
   lines.push(`- ${opts.runs} timed runs per command (median, min-max); commands of a row alternate inside every iteration; peak RSS is the largest process of the command's tree (GNU time %M), the max over runs`);
-  lines.push(`- data: ${info.names} real packuments (${info.versions} versions) recorded from ${info.upstream}, every version signed with the bench key; newest locked version ${info.newestLocked.id} at ${info.newestLocked.at}`);
+  if (info.names !== undefined) lines.push(`- data: ${info.names} real packuments (${info.versions} versions) recorded from ${info.upstream}, every version signed with the bench key; newest locked version ${info.newestLocked.id} at ${info.newestLocked.at}`);
   for (const [t, v] of Object.entries(info.trees ?? {})) lines.push(`- ${t} lockfile: ${v.locked} locked packages, ${v.registry} from the registry, ${v.bundled} bundled inside other packages`);
   lines.push(`- total bench time ${info.elapsedS} s`, '');
 
@@ -792,6 +905,10 @@ function report(info, profiles, opts) {
       const linear = timeRatio <= sizeRatio * 1.25 && memSlope2 <= memSlope1 * 1.5 + 0.002;
       t.push(`| linear growth to 10,000 packages, ${mode} | time x${timeRatio.toFixed(1)} for x${sizeRatio} packages; memory ${(memSlope1 * 1000).toFixed(1)} then ${(memSlope2 * 1000).toFixed(1)} MB per 1,000 (${perPkg}) | ${verdict(linear)} |`);
     }
+  }
+  for (const r of results.filter((x) => x.row === 'hostile' && x.id !== 'si-honest')) {
+    const s = stats(r);
+    t.push(`| peak memory < 250 MB, refusing ${r.tree} | ${s?.rss ? `${s.rss.toFixed(0)} MB` : '-'} | ${verdict(s?.rss ? s.rss < 250 : undefined)} |`);
   }
   const lat = get('check', 'npm/cli', `cold, ${opts.latency} ms latency`, 'si');
   t.push(`| cold check with ${opts.latency} ms latency < 5 s (npm/cli) | ${lat ? `${secs(lat.median)} s` : '-'} | ${verdict(lat ? lat.median < 5000 : undefined)} |`);

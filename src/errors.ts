@@ -11,6 +11,7 @@ export type GuardErrorCode =
   | 'registry-error'
   | 'registry-timeout'
   | 'registry-malformed'
+  | 'registry-too-large'
   | 'cache-miss'
   | 'install-failed';
 

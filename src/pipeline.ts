@@ -31,6 +31,8 @@ export interface CheckOptions {
   retries?: number;
   offline?: boolean;
   ttlMs?: number;
+  /** --max-body-size / SAFE_INSTALL_MAX_BODY_SIZE: the most bytes read from one registry answer. */
+  maxBodyBytes?: number;
   /** --pm: the package manager whose lockfile to read and install with. */
   pm?: PackageManager;
 }
@@ -76,6 +78,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     retries: opts.retries ?? DEFAULTS.retries,
     offline: opts.offline ?? false,
     ttlMs: opts.ttlMs ?? DEFAULTS.ttlMs,
+    maxBodyBytes: opts.maxBodyBytes,
   });
 
   // One request per name; each name's checks run as soon as its facts arrive.

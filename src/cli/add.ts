@@ -66,7 +66,7 @@ export async function addCommand(kind: 'add' | 'update', specs: string[], flags:
     if (t.aborted) return 130; // the interrupt handler restores the files and exits
     if (res.code !== 0) {
       const young = /ETARGET|ENOVERSIONS|No matching version|No versions available|before|min-release-age/i.test(res.output);
-      const why = young ? await tooYoungExplanation(specs, npmSettings, policy, options.now ?? new Date(), options.cacheDir) : '';
+      const why = young ? await tooYoungExplanation(specs, npmSettings, policy, options.now ?? new Date(), options.cacheDir, options.maxBodyBytes) : '';
       throw new GuardError('install-failed', `npm could not resolve ${specs.join(' ') || 'the update'}${why ? `: ${why}` : ''}\n${res.output.trim()}`, {
         remedy: young ? 'no version old enough matches: wait until one is eligible, or ask for an exception with a reason and retry' : 'fix what npm reported',
       });
@@ -112,8 +112,8 @@ export async function addCommand(kind: 'add' | 'update', specs: string[], flags:
 }
 
 /** For each requested name, the newest version and when it becomes eligible: npm's ETARGET says neither. */
-async function tooYoungExplanation(specs: string[], npm: NpmSettings, policy: Policy, now: Date, cacheDir?: string): Promise<string> {
-  const client = new RegistryClient({ settings: npm, cacheDir: cacheDir ?? defaultCacheDir(), concurrency: 4, timeoutMs: 30_000, retries: 1, offline: false, ttlMs: 0 });
+async function tooYoungExplanation(specs: string[], npm: NpmSettings, policy: Policy, now: Date, cacheDir?: string, maxBodyBytes?: number): Promise<string> {
+  const client = new RegistryClient({ settings: npm, cacheDir: cacheDir ?? defaultCacheDir(), concurrency: 4, timeoutMs: 30_000, retries: 1, offline: false, ttlMs: 0, maxBodyBytes });
   const parts: string[] = [];
   for (const spec of specs) {
     const name = specName(spec);

@@ -7,6 +7,7 @@ import { redact } from '../errors.js';
 import { colourWanted, makeStyle, type Style } from '../report/text.js';
 import { formatBytes, inspectTrees, type CallFinding, type InspectReport, type VersionMeta } from '../inspect/diff.js';
 import { chooseBase, createFetchContext, extractVersion, fetchPackument, lockedVersions, parseSpec, resolveVersion, versionMeta } from '../inspect/fetch.js';
+import { maxBodyBytes } from './options.js';
 
 export interface InspectFlags {
   cwd?: string;
@@ -15,13 +16,14 @@ export interface InspectFlags {
   json?: boolean;
   color?: boolean;
   cacheDir?: string;
+  maxBodySize?: string;
 }
 
 /** Build the report for `spec` (`name@version`); throws GuardError when it cannot. */
 export async function buildInspectReport(spec: string, flags: InspectFlags = {}): Promise<InspectReport> {
   const { name, version: wanted } = parseSpec(spec);
   const cwd = resolve(flags.cwd ?? process.cwd());
-  const ctx = await createFetchContext(name, { cwd, registry: flags.registry, cacheDir: flags.cacheDir });
+  const ctx = await createFetchContext(name, { cwd, registry: flags.registry, cacheDir: flags.cacheDir, maxBodyBytes: maxBodyBytes(flags.maxBodySize) });
   try {
     const packument = await fetchPackument(ctx);
     const version = resolveVersion(packument, name, wanted, 'version', ctx.registry);

@@ -107,6 +107,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-C, --cwd <dir>', 'project folder whose lockfile names the locked version (default: the current folder)')
     .option('--registry <url>', 'registry (default: npm config registry)')
     .option('--cache-dir <dir>', 'keep downloaded tarballs under this folder (default: a temporary folder, removed afterwards)')
+    .option('--max-body-size <size>', 'most bytes read of the packument or of a tarball, e.g. 512MiB (default 128MiB; a tarball may unpack to 8 times it; also SAFE_INSTALL_MAX_BODY_SIZE)')
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
     .action(async (spec: string, flags: InspectFlags) => {
       exitCode = await (await import('./inspect.js')).inspectCommand(spec, flags);

@@ -5,6 +5,8 @@ import { GuardError } from '../errors.js';
 import { parseDuration } from '../policy/duration.js';
 import type { CheckOptions } from '../pipeline.js';
 import { parsePmFlag } from '../project/package-manager.js';
+import { DEFAULT_MAX_BODY, MAX_BODY_ENV, MAX_BODY_FLAG } from '../registry/client.js';
+import { formatBytes } from '../registry/body.js';
 
 export interface CommonFlags {
   cwd?: string;
@@ -19,6 +21,7 @@ export interface CommonFlags {
   retries?: string;
   offline?: boolean;
   cacheTtl?: string;
+  maxBodySize?: string;
   color?: boolean;
   /** false with --no-input: never prompt. */
   input?: boolean;
@@ -38,6 +41,7 @@ export function commonOptions(): Option[] {
     new Option('--retries <n>', 'retries of a failed request (default 2)'),
     new Option('--offline', 'use only the metadata cache; a miss is an error'),
     new Option('--cache-ttl <duration>', 'use cached metadata this long without asking the registry (default 10m; 0 revalidates every entry)'),
+    new Option('--max-body-size <size>', `most bytes read from one registry answer, e.g. 512MiB (default ${formatBytes(DEFAULT_MAX_BODY).replace(' ', '')}; also ${MAX_BODY_ENV})`),
     new Option('--no-color', 'no colours (NO_COLOR is honoured too)'),
     new Option('--no-input', 'never prompt (also without a terminal, or when CI is set)'),
   ];
@@ -48,6 +52,27 @@ function positiveInt(name: string, value: string | undefined, min: number): numb
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new GuardError('bad-usage', `--${name} must be a whole number >= ${min}, not "${value}"`);
   return n;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 };
+
+/** "512MiB", "512MB", "512m", "1g", "1048576" (bytes); K, M and G are binary. */
+export function parseSize(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*$/i.exec(value) ?? /^\s*(\d+)\s*(b)\s*$/i.exec(value);
+  const n = m ? Math.floor(Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`not a size such as 512MiB: "${value}"`);
+  return n;
+}
+
+/** --max-body-size, else $SAFE_INSTALL_MAX_BODY_SIZE, else undefined (the client's default). */
+export function maxBodyBytes(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const [value, source] = flag !== undefined ? [flag, MAX_BODY_FLAG] : [env[MAX_BODY_ENV], MAX_BODY_ENV];
+  if (value === undefined || value === '') return undefined;
+  try {
+    return parseSize(value);
+  } catch (err) {
+    throw new GuardError('bad-usage', `${source}: ${(err as Error).message}`);
+  }
 }
 
 export function toCheckOptions(flags: CommonFlags): CheckOptions {
@@ -86,6 +111,7 @@ export function toCheckOptions(flags: CommonFlags): CheckOptions {
     retries: positiveInt('retries', flags.retries, 0),
     timeoutMs,
     offline: flags.offline,
+    maxBodyBytes: maxBodyBytes(flags.maxBodySize),
     pm: parsePmFlag(flags.pm),
   };
 }

@@ -4,12 +4,18 @@
 // tarball are dropped by pacote's extractor. Every tarball is checked against the registry's integrity (and,
 // for the locked version, the lockfile's).
 import { createRequire } from 'node:module';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { Transform, Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import semver from 'semver';
 import { GuardError, redact } from '../errors.js';
-import { loadNpmSettings, registryFor } from '../project/npm-config.js';
+import { loadNpmSettings, registryFor, type NpmSettings } from '../project/npm-config.js';
+import { DEFAULT_MAX_BODY, fetchBoundedJson, MAX_BODY_ENV, MAX_BODY_FLAG } from '../registry/client.js';
+import { formatBytes } from '../registry/body.js';
 import { readLockfile } from '../lockfile/index.js';
 import type { BaseReason, InstallEvent, VersionMeta } from './diff.js';
 
@@ -19,6 +25,8 @@ const require = createRequire(import.meta.url);
 interface Pacote {
   packument(spec: string, opts: Record<string, unknown>): Promise<Packument>;
   extract(spec: string, dest: string, opts: Record<string, unknown>): Promise<{ resolved: string; integrity: string; from: string }>;
+  tarball: { stream<T>(spec: string, handler: (stream: NodeJS.ReadableStream) => Promise<T>, opts: Record<string, unknown>): Promise<T> };
+  RegistryFetcher: new (spec: string, opts: Record<string, unknown>) => { packumentUrl: string };
 }
 
 /** A full packument (`application/json`), as far as inspect reads it. */
@@ -71,12 +79,16 @@ export interface FetchContext {
   options: Record<string, unknown>;
   /** Temporary folder holding the unpacked trees (and pacote's cache unless a cache dir was given). */
   tmp: string;
+  /** npm's settings, for the bounded packument request. */
+  settings: NpmSettings;
+  /** The most bytes of a packument or a tarball read (--max-body-size); a tarball unpacks to at most 8 times that. */
+  maxBytes: number;
   /** Remove the temporary folder. Safe to call twice. */
   cleanup(): Promise<void>;
 }
 
 /** Load npm settings for `cwd`, pick the package's registry, and make a temporary folder. */
-export async function createFetchContext(name: string, opts: { cwd: string; registry?: string; cacheDir?: string }): Promise<FetchContext> {
+export async function createFetchContext(name: string, opts: { cwd: string; registry?: string; cacheDir?: string; maxBodyBytes?: number }): Promise<FetchContext> {
   const settings = await loadNpmSettings(opts.cwd, { registry: opts.registry });
   const registry = registryFor(name, settings);
   const tmp = await mkdtemp(join(tmpdir(), 'safe-install-inspect-'));
@@ -104,6 +116,8 @@ export async function createFetchContext(name: string, opts: { cwd: string; regi
     registry,
     options,
     tmp,
+    settings,
+    maxBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY,
     cleanup: async () => {
       if (cleaned) return;
       cleaned = true;
@@ -116,7 +130,14 @@ export async function createFetchContext(name: string, opts: { cwd: string; regi
 export async function fetchPackument(ctx: FetchContext): Promise<Packument> {
   let doc: Packument;
   try {
+    // Read here, bounded in size (pacote would buffer any body whole), then handed to pacote through its
+    // packument cache, under the key its registry fetcher uses: extract() finds it there and asks no more.
+    const url = new (pacote().RegistryFetcher)(ctx.name, ctx.options).packumentUrl;
+    const fetched = await fetchBoundedJson(ctx.settings, url, ctx.name, { maxBodyBytes: ctx.maxBytes });
+    if (fetched === null) throw Object.assign(new Error('404'), { statusCode: 404 });
+    (ctx.options.packumentCache as Map<string, unknown>).set(`full:${url}`, fetched);
     doc = await pacote().packument(ctx.name, ctx.options);
+    if (doc !== fetched) throw new Error('the packument was fetched twice');
   } catch (err) {
     throw toGuardError(err, `package ${ctx.name}`, ctx);
   }
@@ -275,12 +296,44 @@ export function chooseBase(
  */
 export async function extractVersion(ctx: FetchContext, version: string, label: string, integrity?: string): Promise<string> {
   const dest = join(ctx.tmp, label);
+  const tgz = join(ctx.tmp, `${label}.tgz`);
+  const what = `the tarball of ${ctx.name}@${version}`;
   try {
-    await pacote().extract(`${ctx.name}@${version}`, dest, { ...ctx.options, ...(integrity ? { integrity } : {}) });
+    // Downloaded (integrity checked by pacote as it streams) to a file, at most maxBytes; then its unpacked size
+    // is counted without writing anything; only then unpacked, by pacote from that file.
+    await pacote().tarball.stream(`${ctx.name}@${version}`, (stream) => pipeline(stream as Readable, byteLimit(ctx, ctx.maxBytes, what), createWriteStream(tgz)), {
+      ...ctx.options,
+      ...(integrity ? { integrity } : {}),
+    });
+    await pipeline(createReadStream(tgz), createGunzip(), byteLimit(ctx, ctx.maxBytes * UNPACKED_FACTOR, `${what} unpacked`), new Writable({ write: (_c, _e, cb) => cb() }));
+    await pacote().extract(`file:${tgz}`, dest, { ...ctx.options, ...(integrity ? { integrity } : {}) });
   } catch (err) {
-    throw toGuardError(err, `the tarball of ${ctx.name}@${version}`, ctx);
+    throw toGuardError(err, what, ctx);
+  } finally {
+    await rm(tgz, { force: true });
   }
   return dest;
+}
+
+/** A tarball may unpack to this many times --max-body-size (1 GiB by default). */
+const UNPACKED_FACTOR = 8;
+
+/** Passes bytes through; past `max` fails with a GuardError naming `what` and the flag that raises it. */
+function byteLimit(ctx: FetchContext, max: number, what: string): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (seen > max) {
+        cb(
+          new GuardError('registry-too-large', `${what} from ${redact(ctx.registry)} is larger than ${formatBytes(max)}; it was not read further`, {
+            pkg: ctx.name,
+            remedy: `if it really is that large, raise the limit with ${MAX_BODY_FLAG} <size> or ${MAX_BODY_ENV} (a tarball may unpack to ${UNPACKED_FACTOR} times it); otherwise check the registry or a proxy in between`,
+          }),
+        );
+      } else cb(null, chunk);
+    },
+  });
 }
 
 function toGuardError(err: unknown, what: string, ctx: FetchContext): GuardError {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type * as JsYaml from 'js-yaml';
 import { lazy } from '../util/lazy.js';
@@ -124,13 +124,36 @@ function isEmptyFile(path: string): boolean {
   }
 }
 
+/**
+ * The largest lockfile read. The largest real ones (big monorepos) are tens of MB; past this the text is not
+ * read further (a lockfile that is not a regular file, such as a FIFO, is bounded the same way).
+ */
+export const MAX_LOCKFILE_BYTES = 128 << 20;
+
 function readText(path: string, explicit: boolean): string {
+  let fd: number | undefined;
   try {
-    return readFileSync(path, 'utf8');
+    fd = openSync(path, 'r');
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(Math.min(1 << 20, MAX_LOCKFILE_BYTES + 1 - size));
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      chunks.push(n === buf.length ? buf : buf.subarray(0, n));
+      size += n;
+      if (size > MAX_LOCKFILE_BYTES) {
+        throw new LockfileError('malformed', path, `the lockfile is larger than ${MAX_LOCKFILE_BYTES >> 20} MiB; not read further`);
+      }
+    }
+    return Buffer.concat(chunks, size).toString('utf8');
   } catch (err) {
+    if (err instanceof LockfileError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (explicit && code === 'ENOENT') throw new LockfileError('no-lockfile', path, 'lockfile not found', { cause: err });
     throw new LockfileError('unreadable', path, `cannot read the lockfile (${code ?? (err as Error).message})`, { cause: err });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

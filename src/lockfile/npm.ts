@@ -21,6 +21,12 @@ const ROOT = '(root)';
 const NM = 'node_modules/';
 const GIT_SPEC = /^(?:git\+[a-z]+:|git:|github:|gitlab:|bitbucket:|gist:)/i;
 const TARBALL_FILE = /\.(?:tgz|tar\.gz|tar)$/i;
+/**
+ * The deepest node_modules nesting read (`node_modules/a/node_modules/b` is 2). npm since v5 dedupes, so real
+ * trees nest a handful of levels; a lockfile nested deeper is refused as malformed rather than walked (its
+ * install paths, and the work per dependency, grow with the depth).
+ */
+export const MAX_NESTING = 100;
 // Arborist's order: a later kind replaces an earlier one for the same name; devDependencies last.
 const DEP_FIELDS = ['peerDependencies', 'dependencies', 'optionalDependencies', 'devDependencies'];
 
@@ -195,6 +201,8 @@ function readPackagesSection(file: string, section: unknown, lines: Map<string, 
   for (const [key, raw] of Object.entries(section)) {
     const where = `packages[${JSON.stringify(key)}]`;
     if (!isObject(raw)) throw malformed(file, `${where} must be an object`);
+    const depth = nesting(key);
+    if (depth > MAX_NESTING) throw tooDeep(file, where, depth);
     const installName = key === '' ? undefined : installNameOf(key);
     if (installName !== undefined) checkInstallName(file, installName, where);
     const top = installName === undefined;
@@ -270,42 +278,74 @@ function readDependenciesSection(
     order: order++,
   });
 
-  const walk = (deps: unknown, parentPath: string, where: string): void => {
+  // Depth first, in lockfile order (an entry, then everything nested in it, then its next sibling), with a
+  // stack of its own: a lockfile nested thousands of levels deep must not exhaust the call stack.
+  interface Level {
+    items: Iterator<[string, unknown]>;
+    parentPath: string;
+    where: string;
+    depth: number;
+  }
+  const stack: Level[] = [];
+  const open = (deps: unknown, parentPath: string, where: string, depth: number): void => {
     if (deps === undefined) return;
     if (!isObject(deps)) throw malformed(file, `${where} must be an object`);
-    for (const [key, raw] of Object.entries(deps)) {
-      const w = `${where}[${JSON.stringify(key)}]`;
-      if (!isObject(raw)) throw malformed(file, `${w} must be an object`);
-      checkInstallName(file, key, w);
-      const path = parentPath === '' ? NM + key : `${parentPath}/${NM}${key}`;
-      const version = optString(file, raw.version, `${w}.version`);
-      if (version === undefined) throw malformed(file, `${w} has no version`);
-      const entry: Entry = {
-        path,
-        where: w,
-        name: key,
-        installName: key,
-        version,
-        resolved: optString(file, raw.resolved, `${w}.resolved`),
-        integrity: optString(file, raw.integrity, `${w}.integrity`),
-        dev: optBool(file, raw.dev, `${w}.dev`),
-        optional: optBool(file, raw.optional, `${w}.optional`),
-        hasInstallScript: false, // v1 does not record install scripts
-        inBundle: optBool(file, raw.bundled, `${w}.bundled`),
-        link: false,
-        top: false,
-        workspace: false,
-        deps: new Map(Object.entries(optStringMap(file, raw.requires, `${w}.requires`))),
-        order: order++,
-        line: lines.get(path),
-      };
-      applyV1Version(file, entry, w);
-      entries.set(path, entry);
-      walk(raw.dependencies, path, `${w}.dependencies`);
-    }
+    if (depth > MAX_NESTING) throw tooDeep(file, where, depth);
+    stack.push({ items: Object.entries(deps)[Symbol.iterator](), parentPath, where, depth });
   };
-  walk(section, '', 'dependencies');
+  open(section, '', 'dependencies', 1);
+  while (stack.length) {
+    const level = stack[stack.length - 1];
+    const next = level.items.next();
+    if (next.done) {
+      stack.pop();
+      continue;
+    }
+    const [key, raw] = next.value;
+    const { parentPath, where, depth } = level;
+    const w = `${where}[${JSON.stringify(key)}]`;
+    if (!isObject(raw)) throw malformed(file, `${w} must be an object`);
+    checkInstallName(file, key, w);
+    const path = parentPath === '' ? NM + key : `${parentPath}/${NM}${key}`;
+    const version = optString(file, raw.version, `${w}.version`);
+    if (version === undefined) throw malformed(file, `${w} has no version`);
+    const entry: Entry = {
+      path,
+      where: w,
+      name: key,
+      installName: key,
+      version,
+      resolved: optString(file, raw.resolved, `${w}.resolved`),
+      integrity: optString(file, raw.integrity, `${w}.integrity`),
+      dev: optBool(file, raw.dev, `${w}.dev`),
+      optional: optBool(file, raw.optional, `${w}.optional`),
+      hasInstallScript: false, // v1 does not record install scripts
+      inBundle: optBool(file, raw.bundled, `${w}.bundled`),
+      link: false,
+      top: false,
+      workspace: false,
+      deps: new Map(Object.entries(optStringMap(file, raw.requires, `${w}.requires`))),
+      order: order++,
+      line: lines.get(path),
+    };
+    applyV1Version(file, entry, w);
+    entries.set(path, entry);
+    open(raw.dependencies, path, `${w}.dependencies`, depth + 1);
+  }
   return entries;
+}
+
+function tooDeep(file: string, where: string, depth: number): LockfileError {
+  // `where` of a deep entry is as long as its nesting: name only its start.
+  const at = where.length > 200 ? `${where.slice(0, 200)}...` : where;
+  return malformed(file, `${at} is nested ${depth} node_modules levels deep (more than ${MAX_NESTING}); npm does not write such lockfiles: regenerate it with npm install`);
+}
+
+/** How many node_modules levels an install path nests: `node_modules/a/node_modules/b` is 2. */
+function nesting(path: string): number {
+  let n = path.startsWith(NM) ? 1 : 0;
+  for (let i = path.indexOf('/' + NM); i >= 0; i = path.indexOf('/' + NM, i + 1)) n++;
+  return n;
 }
 
 /** The root's ranges from package.json; lenient, since it is only context here and npm validates it. */
@@ -403,6 +443,8 @@ function scanEntryLines(text: string, fromPackages: boolean): Map<string, number
 function entryPathAt(stack: (string | null)[], key: string, fromPackages: boolean): string | undefined {
   // stack[0] is the top-level object (null key); stack[1] is the top-level key, and so on.
   if (fromPackages) return stack.length === 2 && stack[1] === 'packages' ? key : undefined;
+  // Deeper than the reader accepts (it refuses the lockfile): no path built, so the scan stays linear.
+  if (stack.length > 2 * MAX_NESTING) return undefined;
   // v1: [null, 'dependencies', a, 'dependencies', b, 'dependencies'] -> node_modules/a/node_modules/b/node_modules/<key>
   if (stack.length % 2 !== 0 || stack.length < 2) return undefined;
   let path = '';
@@ -417,21 +459,46 @@ function entryPathAt(stack: (string | null)[], key: string, fromPackages: boolea
 // ---------------------------------------------------------------------------------------------
 // Entries -> packages
 
+/** A folder of the install tree: entries by path segment, so Node's lookup costs a step per level, not a path string. */
+interface Folder {
+  segment: string;
+  parent?: Folder;
+  children: Map<string, Folder>;
+  entry?: Entry;
+}
+
+/** Every entry's folder, from the root folder `''`. */
+function folderTree(entries: Map<string, Entry>): Map<Entry, Folder> {
+  const root: Folder = { segment: '', children: new Map() };
+  const folders = new Map<Entry, Folder>();
+  for (const e of entries.values()) {
+    let f = root;
+    if (e.path !== '') {
+      for (const segment of e.path.split('/')) {
+        let child = f.children.get(segment);
+        if (!child) f.children.set(segment, (child = { segment, parent: f, children: new Map() }));
+        f = child;
+      }
+    }
+    f.entry ??= e;
+    folders.set(e, f);
+  }
+  return folders;
+}
+
 /** Node's lookup: `<from>/node_modules/<dep>`, then each ancestor folder's node_modules, up to the root's. */
-function resolveDep(entries: Map<string, Entry>, from: string, dep: string): Entry | undefined {
-  for (let dir = from; ; ) {
+function resolveDep(from: Folder, dep: string): Entry | undefined {
+  const segments = dep.split('/');
+  for (let dir: Folder | undefined = from; dir; dir = dir.parent) {
     // Node never looks in node_modules/node_modules, and a folder outside the project does not
     // see the project's node_modules.
-    const base = dir.slice(dir.lastIndexOf('/') + 1);
-    if (base === '..') return undefined;
-    if (base !== 'node_modules') {
-      const found = entries.get(dir === '' ? NM + dep : `${dir}/${NM}${dep}`);
-      if (found) return found;
-    }
-    if (dir === '') return undefined;
-    const up = dir.lastIndexOf('/');
-    dir = up < 0 ? '' : dir.slice(0, up);
+    if (dir.segment === '..') return undefined;
+    if (dir.segment === 'node_modules') continue;
+    let f = dir.children.get('node_modules');
+    for (let i = 0; f && i < segments.length; i++) f = f.children.get(segments[i]);
+    if (f?.entry) return f.entry;
   }
+  return undefined;
 }
 
 /** The install path one level up: `node_modules/a/node_modules/b` -> `node_modules/a`; `node_modules/a` -> `''`. */
@@ -541,10 +608,11 @@ function buildPackages(file: string, entries: Map<string, Entry>, guessRootDeps:
 
   // Dependents: resolve every dependency edge to the copy Node would load.
   const requiredSomewhere = new Set<Entry>();
+  const folders = folderTree(entries);
   for (const e of entries.values()) {
     const dependent = e.path === '' || e.workspace ? ROOT : groupOf.get(e)?.name ?? e.name ?? e.path;
     for (const [depName, range] of e.deps) {
-      const target = resolveDep(entries, e.path, depName);
+      const target = resolveDep(folders.get(e)!, depName);
       // Unresolved: a peer nobody installed, or an optional dep for another platform. Nothing
       // gets installed for it, so there is nothing to check.
       if (!target) continue;

@@ -197,7 +197,9 @@ function readClassic(file: string, text: string, graph: Graph, manifests: Manife
   try {
     parsed = yarnLockfile().parse(text, file);
   } catch (err) {
-    throw malformed(file, `not a valid yarn.lock (${(err as Error).message})`, err);
+    // yarn's parser recurses per nesting level: a lockfile nested thousands of levels deep exhausts the stack.
+    const why = err instanceof RangeError ? 'nested too deeply to read' : (err as Error).message;
+    throw malformed(file, `not a valid yarn.lock (${why})`, err);
   }
   if (parsed.type !== 'success') {
     throw malformed(file, 'has unresolved merge conflict markers; resolve the conflict (run yarn install) and commit the result');

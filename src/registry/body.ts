@@ -2,6 +2,9 @@
 // several multi-MB packuments read and parsed together (16 requests in flight). A body that grows past
 // `large` bytes stops being read (the socket applies backpressure) until a large-body slot is free, and keeps
 // the slot while it is parsed, so only that many large documents and their parse trees are alive at once.
+// A body past `huge` bytes also waits for the one huge-body slot, so at most one body of that size is held at
+// a time; and no body is read past `maxBytes` (counted after decompression, so a gzip bomb stops there too):
+// the transfer is stopped and BodyTooLargeError thrown, whatever the server sends.
 import { limiter } from './limit.js';
 
 export interface BodyLimits {
@@ -9,8 +12,32 @@ export interface BodyLimits {
   large: number;
   /** Runs the rest of a large body's reading and its `consume`; created with limiter(n). */
   largeSlots: ReturnType<typeof limiter>;
+  /** Bytes after which a large body also needs a slot of `hugeSlots` (default: never). */
+  huge?: number;
+  hugeSlots?: ReturnType<typeof limiter>;
+  /** The most bytes read from one body (after decompression); past it the read fails with BodyTooLargeError. */
+  maxBytes: number;
   /** Time allowed for reading the body (waiting for a slot does not count). */
   timeoutMs: number;
+}
+
+/** The body went past BodyLimits.maxBytes; `limit` is that limit in bytes. */
+export class BodyTooLargeError extends Error {
+  readonly type = 'body-too-large';
+  constructor(
+    readonly limit: number,
+    what: string,
+  ) {
+    super(`${what} is larger than ${formatBytes(limit)}`);
+  }
+}
+
+/** 268435456 -> "256 MiB"; 1500 -> "1500 bytes". */
+export function formatBytes(n: number): string {
+  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+    if (n >= size && n % (size / 16) === 0) return `${n / size} ${unit}`;
+  }
+  return `${n} bytes`;
 }
 
 export class BodyTimeoutError extends Error {
@@ -36,8 +63,12 @@ export async function readBody<T>(body: AsyncIterable<Buffer | string>, limits: 
         const r = await Promise.race([it.next(), timeout]);
         if (r.done) return true;
         const buf = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
-        chunks.push(buf);
         size += buf.length;
+        if (size > limits.maxBytes) {
+          chunks.length = 0;
+          throw new BodyTooLargeError(limits.maxBytes, what);
+        }
+        chunks.push(buf);
       }
       return false;
     } catch (err) {
@@ -59,7 +90,14 @@ export async function readBody<T>(body: AsyncIterable<Buffer | string>, limits: 
 
   if (await readUntil(limits.large)) return consume(text());
   return limits.largeSlots(async () => {
-    await readUntil(Infinity);
-    return consume(text());
+    const { huge, hugeSlots } = limits;
+    if (huge === undefined || !hugeSlots || (await readUntil(huge))) {
+      await readUntil(Infinity);
+      return consume(text());
+    }
+    return hugeSlots(async () => {
+      await readUntil(Infinity);
+      return consume(text());
+    });
   });
 }

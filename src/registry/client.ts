@@ -7,7 +7,7 @@ import { registryFor, type NpmSettings } from '../project/npm-config.js';
 import { FactsCache, type CacheEntry } from './cache.js';
 import { fullVersions, MalformedPackumentError, slimPackument } from './facts.js';
 import { limiter } from './limit.js';
-import { readBody } from './body.js';
+import { BodyTooLargeError, formatBytes, readBody, type BodyLimits } from './body.js';
 import { asFetchError, createTransport, type Transport } from './http.js';
 import type { RegistryKey } from '../checks/types.js';
 
@@ -19,6 +19,20 @@ const KEYS_TTL_MS = 24 * 3_600_000;
 const LARGE_BODY = 1 << 20;
 const LARGE_BODIES = 2;
 const SMALL_ONLY = limiter(1);
+/**
+ * A body over 16 MiB (next's packument is 30 MB, vite's 39 MB, prisma's 43 MB) also waits for the one huge-body
+ * slot: one such document read and parsed at a time.
+ */
+const HUGE_BODY = 16 << 20;
+/**
+ * The default most bytes read from one registry answer, after decompression. npm's registry refuses to store a
+ * packument over 100 MB; a body past this is refused (exit 2, naming the package and the way to raise it)
+ * instead of buffered until the process runs out of memory. Raised with --max-body-size or
+ * SAFE_INSTALL_MAX_BODY_SIZE.
+ */
+export const DEFAULT_MAX_BODY = 128 << 20;
+export const MAX_BODY_FLAG = '--max-body-size';
+export const MAX_BODY_ENV = 'SAFE_INSTALL_MAX_BODY_SIZE';
 
 export interface RegistryClientOptions {
   settings: NpmSettings;
@@ -31,6 +45,8 @@ export interface RegistryClientOptions {
   offline: boolean;
   /** How long a cached entry is used without asking the registry (ms). */
   ttlMs: number;
+  /** The most bytes read from one registry answer (after decompression); default DEFAULT_MAX_BODY. */
+  maxBodyBytes?: number;
 }
 
 /** Outcome per package name: facts, `missing` (404: no such package), or the error that stopped it. */
@@ -51,6 +67,7 @@ export class RegistryClient {
   private readonly limit: ReturnType<typeof limiter>;
   /** Large packuments read and parsed at once (see body.ts). */
   private readonly largeSlots = limiter(LARGE_BODIES);
+  private readonly hugeSlots = limiter(1);
   readonly stats: FetchStats = { network: 0, revalidated: 0, cache: 0, bytes: 0 };
 
   /** HTTP GETs with npm's settings (http.ts); the options are built once (npm's flat config has ~130 keys and the CA bundle). */
@@ -65,6 +82,18 @@ export class RegistryClient {
   /** npm-registry-fetch's reading of a timeout: 0 means its default, 30 s. */
   private get timeoutMs(): number {
     return this.opts.timeoutMs || 30_000;
+  }
+
+  /** How bodies are read: every answer from a registry is bounded in size and held a few at a time. */
+  private get limits(): BodyLimits {
+    return {
+      large: LARGE_BODY,
+      largeSlots: this.largeSlots,
+      huge: HUGE_BODY,
+      hugeSlots: this.hugeSlots,
+      maxBytes: this.opts.maxBodyBytes ?? DEFAULT_MAX_BODY,
+      timeoutMs: this.timeoutMs,
+    };
   }
 
   /**
@@ -83,7 +112,7 @@ export class RegistryClient {
     if (this.opts.offline) {
       throw new GuardError('cache-miss', `no cached signing keys for ${redact(registry)} (--offline)`, { remedy: 'run once without --offline to fill the cache' });
     }
-    const doc = await this.limit(() => getJson(this.transport, `${registry}-/npm/v1/keys`, 'the registry signing keys', registry, this.timeoutMs));
+    const doc = await this.limit(() => getJson(this.transport, `${registry}-/npm/v1/keys`, 'the registry signing keys', registry, this.limits));
     let keys: RegistryKey[] | null = null;
     if (doc !== null) {
       const list = (doc as { keys?: unknown }).keys;
@@ -106,7 +135,7 @@ export class RegistryClient {
     } catch {
       // keep the standard path
     }
-    return this.limit(() => getJson(this.transport, `${registry}${path}`, `attestations of ${name}@${version}`, registry, this.timeoutMs));
+    return this.limit(() => getJson(this.transport, `${registry}${path}`, `attestations of ${name}@${version}`, registry, this.limits));
   }
 
   private async load(name: string, needVersions: string[]): Promise<FactsResult> {
@@ -169,7 +198,7 @@ export class RegistryClient {
       await this.cache.put(registry, name, entry).catch(() => {});
       return { kind: 'facts', facts: cached.facts, from: 'revalidated' };
     }
-    const limits = { large: LARGE_BODY, largeSlots: this.largeSlots, timeoutMs: this.timeoutMs };
+    const limits = this.limits;
     // Named, so profiles (bench/lib/profile.mjs) can tell the parse apart.
     const parsePackument = (text: string) => {
       this.stats.network++;
@@ -210,13 +239,31 @@ function fetchOptionsFrom(flat: Record<string, unknown>, concurrency: number): R
   return out;
 }
 
+/**
+ * One JSON document (a full packument, say) read under the same bounds as the check's: at most `maxBodyBytes`
+ * (default DEFAULT_MAX_BODY) after decompression, in `timeoutMs`; null for 404. Errors become GuardErrors naming
+ * `what` (a package name) and, for a body too large, the flag that raises the limit.
+ */
+export async function fetchBoundedJson(
+  settings: NpmSettings,
+  url: string,
+  what: string,
+  opts: { timeoutMs?: number; retries?: number; maxBodyBytes?: number } = {},
+): Promise<unknown | null> {
+  const registry = registryFor(what, settings);
+  const timeoutMs = opts.timeoutMs || 30_000;
+  const transport = createTransport({ fetchOptions: fetchOptionsFrom(settings.flat, 1), timeoutMs, retries: opts.retries ?? 2 });
+  const limits: BodyLimits = { large: Infinity, largeSlots: SMALL_ONLY, maxBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY, timeoutMs };
+  return getJson(transport, url, what, registry, limits, 'application/json');
+}
+
 /** GET a JSON document from a registry; null for 404. Errors become GuardErrors naming `what`. */
-async function getJson(transport: Transport, url: string, what: string, registry: string, timeoutMs: number): Promise<unknown | null> {
+async function getJson(transport: Transport, url: string, what: string, registry: string, limits: BodyLimits, accept = '*/*'): Promise<unknown | null> {
   try {
-    const res = await transport.get(url, { registry, headers: { accept: '*/*' } });
+    const res = await transport.get(url, { registry, headers: { accept } });
     if (res === null) return null;
-    // Small documents: never counted as large.
-    const text = await readBody(res.body, { large: Infinity, largeSlots: SMALL_ONLY, timeoutMs }, (t) => t, what);
+    // Small documents normally; one that is not takes the large-body slots like a packument.
+    const text = await readBody(res.body, limits, (t) => t, what);
     try {
       return JSON.parse(text);
     } catch {
@@ -236,6 +283,12 @@ function toGuardError(err: unknown, name: string, registry: string): GuardError 
   const e = err as { code?: string; type?: string; statusCode?: number; message?: string };
   const where = `${name} from ${redact(registry)}`;
   const msg = redact(e.message ?? String(err));
+  if (err instanceof BodyTooLargeError) {
+    return new GuardError('registry-too-large', `the registry's answer for ${where} is larger than ${formatBytes(err.limit)}; it was not read further`, {
+      pkg: name,
+      remedy: `if this package's metadata really is that large, raise the limit with ${MAX_BODY_FLAG} <size> (e.g. ${MAX_BODY_FLAG} 512MiB) or ${MAX_BODY_ENV}; otherwise check the registry or a proxy in between`,
+    });
+  }
   if (err instanceof MalformedPackumentError) {
     return new GuardError('registry-malformed', `malformed metadata for ${where}: ${msg}`, {
       pkg: name,

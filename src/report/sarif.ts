@@ -306,6 +306,7 @@ const NOTIFICATIONS: Record<GuardErrorCode, string> = {
   'registry-error': 'The registry answered with an error.',
   'registry-timeout': 'A registry request timed out.',
   'registry-malformed': 'The registry sent malformed data.',
+  'registry-too-large': 'A registry answer was larger than the size limit (--max-body-size).',
   'cache-miss': 'Offline, and the metadata cache has no entry.',
   'install-failed': 'The package manager failed.',
 };

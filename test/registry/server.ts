@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { pipeline, Readable } from 'node:stream';
 import semver from 'semver';
 import { buildTarball } from './tarball.js';
 
@@ -54,6 +55,15 @@ export interface Fault {
   truncate?: boolean;
   /** Send this raw text (status 200 unless `status` is given). */
   body?: string;
+  /**
+   * Send the body this makes, chunk by chunk as the client reads (no content-length; status 200 unless
+   * `status` is given), with `headers` added: a body of any size (or a gzip bomb) that is never held whole.
+   */
+  stream?: () => Iterable<Buffer> | AsyncIterable<Buffer>;
+  /** Headers added to a `stream` answer (e.g. content-encoding). */
+  headers?: Record<string, string>;
+  /** Given a package name: apply to its packument only, not to its tarballs. */
+  packumentOnly?: boolean;
   /** How many requests it applies to; default unlimited. */
   times?: number;
 }
@@ -434,6 +444,7 @@ export class TestRegistry {
 
   private takeFault(path: string): Fault | undefined {
     for (const f of this.faults) {
+      if (f.fault.packumentOnly && path.includes('/-/')) continue;
       if (f.remaining > 0 && f.match(path)) {
         f.remaining--;
         return f.fault;
@@ -513,6 +524,13 @@ export class TestRegistry {
     if (fault?.delayMs) await this.sleep(fault.delayMs);
     if (this.closed || res.destroyed) return;
     if (fault?.hang) return; // never answer; close() destroys the socket
+    if (fault?.stream) {
+      entry.status = fault.status ?? 200;
+      res.writeHead(entry.status, { 'content-type': 'application/json', ...fault.headers });
+      // Backpressure: the generator runs only as fast as the client reads; a client that stops ends it.
+      pipeline(Readable.from(fault.stream()), res, () => res.socket?.destroy());
+      return;
+    }
 
     let r: Resource = decoded === null ? errorResource(400, 'Bad request path') : this.route(method, decoded);
     if (fault?.body !== undefined) {

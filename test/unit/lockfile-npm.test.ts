@@ -1,11 +1,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import semver from 'semver';
-import { readNpmLockfile } from '../../src/lockfile/npm.js';
-import { readLockfile } from '../../src/lockfile/index.js';
+import { MAX_NESTING, readNpmLockfile } from '../../src/lockfile/npm.js';
+import { MAX_LOCKFILE_BYTES, readLockfile } from '../../src/lockfile/index.js';
 import { lockfileError } from './helpers.js';
 import type { LockedPackage, LockedTree } from '../../src/types.js';
 
@@ -618,5 +618,76 @@ describe('readLockfile', () => {
     expect(lockfileError(() => readLockfile(project('x', {}), 'missing.json')).code).toBe('no-lockfile');
     expect(lockfileError(() => readLockfile(project('isdir', { 'package-lock.json': '<dir>' }))).code).toBe('unreadable');
     expect(lockfileError(() => readLockfile(project('bad', { 'package-lock.json': '{' }))).code).toBe('malformed');
+  });
+});
+
+describe('deeply nested lockfiles', () => {
+  /** A v1 lockfile: p0 > p1 > ... > p<depth-1>, each requiring the next. */
+  const deepV1 = (depth: number): string => {
+    // Built as text: JSON.stringify itself recurses per level.
+    let inner = '';
+    for (let i = depth - 1; i >= 0; i--) {
+      const requires = i < depth - 1 ? `,"requires":{"p${i + 1}":"1.0.0"}` : '';
+      inner = `{"p${i}":{"version":"1.0.0","integrity":"${SHA}"${requires}${inner ? `,"dependencies":${inner}` : ''}}}`;
+    }
+    return `{"name":"app","version":"1.0.0","lockfileVersion":1,"requires":true,"dependencies":${inner}}`;
+  };
+  const deepPath = (depth: number) => Array.from({ length: depth }, (_, i) => `node_modules/p${i}`).join('/');
+
+  it(`reads a v1 lockfile nested ${MAX_NESTING} levels, resolving every edge to its nested copy`, () => {
+    const t = read(deepV1(MAX_NESTING), { rootManifest: { dependencies: { p0: '1.0.0' } } });
+    expect(t.packages).toHaveLength(MAX_NESTING);
+    const last = pkg(t, deepPath(MAX_NESTING));
+    expect(last.dependents).toEqual([{ name: `p${MAX_NESTING - 2}`, range: '1.0.0' }]);
+    expect(last.lockfileLine).toBe(1); // one-line JSON
+  });
+
+  for (const depth of [MAX_NESTING + 1, 4000, 12_000]) {
+    it(`refuses a v1 lockfile nested ${depth} levels (no stack overflow, no quadratic walk)`, () => {
+      const err = lockfileError(() => read(deepV1(depth)));
+      expect(err.code).toBe('malformed');
+      expect(err.message).toContain(`is nested ${MAX_NESTING + 1} node_modules levels deep (more than ${MAX_NESTING})`);
+      expect(err.message).toContain('regenerate it with npm install');
+      expect(err.message.length).toBeLessThan(600);
+    });
+  }
+
+  it('refuses a v2/v3 install path nested too deep', () => {
+    expect(() => read(v3({ '': { name: 'app' }, [deepPath(MAX_NESTING)]: { version: '1.0.0' } }))).not.toThrow();
+    const err = lockfileError(() => read(v3({ '': { name: 'app' }, [deepPath(4000)]: { version: '1.0.0' } })));
+    expect(err.code).toBe('malformed');
+    expect(err.message).toContain(`is nested 4000 node_modules levels deep (more than ${MAX_NESTING})`);
+  });
+
+  it('resolves through missing intermediate folders and scoped names as Node does', () => {
+    const t = read(
+      v3({
+        '': { name: 'app', dependencies: { a: '1' } },
+        'node_modules/a': { version: '1.0.0', dependencies: { '@s/b': '1' } },
+        'node_modules/a/node_modules/x/node_modules/y': { version: '1.0.0', dependencies: { '@s/b': '2', a: '1' } },
+        'node_modules/@s/b': { version: '1.0.0' },
+        'node_modules/a/node_modules/x/node_modules/@s/b': { version: '2.0.0' },
+      }),
+    );
+    expect(pkg(t, 'node_modules/@s/b').dependents).toEqual([{ name: 'a', range: '1' }]);
+    expect(pkg(t, 'node_modules/a/node_modules/x/node_modules/@s/b').dependents).toEqual([{ name: 'y', range: '2' }]);
+    expect(pkg(t, 'node_modules/a').dependents).toEqual([{ name: '(root)', range: '1' }, { name: 'y', range: '1' }]);
+  });
+});
+
+describe('lockfile size', () => {
+  it(`refuses a lockfile over ${MAX_LOCKFILE_BYTES >> 20} MiB without reading it whole`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'safe-install-big-'));
+    try {
+      writeFileSync(join(dir, 'package.json'), '{}');
+      // Sparse: the size costs no disk.
+      writeFileSync(join(dir, 'package-lock.json'), '{');
+      truncateSync(join(dir, 'package-lock.json'), MAX_LOCKFILE_BYTES + 1);
+      const err = lockfileError(() => readLockfile(dir));
+      expect(err.code).toBe('malformed');
+      expect(err.message).toContain(`the lockfile is larger than ${MAX_LOCKFILE_BYTES >> 20} MiB`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
