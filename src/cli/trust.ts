@@ -1,6 +1,6 @@
 // `safe-install trust refresh`: bring the Sigstore trusted root up to date through TUF when the network
 // allows. Without it, provenance is verified against the root shipped with the tool (trust/trusted_root.json).
-import { GuardError } from '../errors.js';
+import { classifyError, GuardError } from '../errors.js';
 import { defaultCacheDir } from '../registry/cache.js';
 import { loadTrustedRoot, refreshTrustedRoot } from '../verify/trusted-root.js';
 
@@ -11,6 +11,9 @@ export async function trustRefreshCommand(flags: { cacheDir?: string; mirrorUrl?
     process.stdout.write(`Updated the Sigstore trusted root: ${path}\n`);
     return 0;
   } catch (err) {
+    // The cache folder itself (a file in its place, no space, read-only) is not the network's fault.
+    const local = classifyError(err);
+    if (local && local.code === 'file-system') throw local;
     throw new GuardError('registry-unreachable', (err as Error).message, {
       remedy: `provenance is still verified offline with ${loadTrustedRoot(cacheDir).source}; retry where the TUF repository is reachable, or pass --mirror-url`,
     });

@@ -237,10 +237,10 @@ export function diffText(c: FileChange, relativeTo: string): string {
 }
 
 export async function applyChanges(changes: FileChange[]): Promise<void> {
-  for (const c of changes) {
-    await mkdir(dirname(c.path), { recursive: true });
-    await writeFileAtomic(c.path, c.after);
-  }
+  // Every folder first: a folder that cannot be made (a file or a dangling link in the way) stops the run
+  // before any file is written.
+  for (const c of changes) await mkdir(dirname(c.path), { recursive: true });
+  for (const c of changes) await writeFileAtomic(c.path, c.after);
 }
 
 /**
