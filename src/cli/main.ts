@@ -109,6 +109,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('-C, --cwd <dir>', 'project folder whose lockfile names the locked version (default: the current folder)')
     .option('--registry <url>', 'registry (default: npm config registry)')
     .option('--cache-dir <dir>', 'keep downloaded tarballs under this folder (default: a temporary folder, removed afterwards)')
+    .option('--max-size <size>', 'stop if a tarball downloads or unpacks to more than this (default 512MB; files over 16MB are hashed, not unpacked)')
+    .option('--max-files <n>', 'stop if a tarball has more entries than this (default 100000)')
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
     .action(async (spec: string, flags: InspectFlags) => {
       exitCode = await (await import('./inspect.js')).inspectCommand(spec, flags);

@@ -12,13 +12,17 @@ import { GuardError, redact } from '../errors.js';
 import { loadNpmSettings, registryFor } from '../project/npm-config.js';
 import { readLockfile } from '../lockfile/index.js';
 import type { BaseReason, InstallEvent, VersionMeta } from './diff.js';
+import { DEFAULT_UNPACK_LIMITS, unpackBounded, type Unpacked, type UnpackLimits } from './unpack.js';
 
 const require = createRequire(import.meta.url);
 
 /** The part of pacote this module uses (pacote ships no types). */
 interface Pacote {
   packument(spec: string, opts: Record<string, unknown>): Promise<Packument>;
-  extract(spec: string, dest: string, opts: Record<string, unknown>): Promise<{ resolved: string; integrity: string; from: string }>;
+  /** The tarball as a stream that errors at its end when the integrity does not match. */
+  tarball: {
+    stream<T>(spec: string, handler: (stream: AsyncIterable<Buffer>) => Promise<T>, opts: Record<string, unknown>): Promise<T>;
+  };
 }
 
 /** A full packument (`application/json`), as far as inspect reads it. */
@@ -71,12 +75,17 @@ export interface FetchContext {
   options: Record<string, unknown>;
   /** Temporary folder holding the unpacked trees (and pacote's cache unless a cache dir was given). */
   tmp: string;
+  /** How much of a tarball is downloaded and unpacked, at most. */
+  limits: UnpackLimits;
   /** Remove the temporary folder. Safe to call twice. */
   cleanup(): Promise<void>;
 }
 
 /** Load npm settings for `cwd`, pick the package's registry, and make a temporary folder. */
-export async function createFetchContext(name: string, opts: { cwd: string; registry?: string; cacheDir?: string }): Promise<FetchContext> {
+export async function createFetchContext(
+  name: string,
+  opts: { cwd: string; registry?: string; cacheDir?: string; limits?: Partial<UnpackLimits> },
+): Promise<FetchContext> {
   const settings = await loadNpmSettings(opts.cwd, { registry: opts.registry });
   const registry = registryFor(name, settings);
   const tmp = await mkdtemp(join(tmpdir(), 'safe-install-inspect-'));
@@ -104,6 +113,7 @@ export async function createFetchContext(name: string, opts: { cwd: string; regi
     registry,
     options,
     tmp,
+    limits: { ...DEFAULT_UNPACK_LIMITS, ...(opts.limits ?? {}) },
     cleanup: async () => {
       if (cleaned) return;
       cleaned = true;
@@ -271,16 +281,17 @@ export function chooseBase(
 
 /**
  * Download `name@version` and unpack it into `<tmp>/<label>` (checked against the registry's integrity,
- * and `integrity` too when given). Returns the folder.
+ * and `integrity` too when given), within the context's limits (src/inspect/unpack.ts).
  */
-export async function extractVersion(ctx: FetchContext, version: string, label: string, integrity?: string): Promise<string> {
+export async function extractVersion(ctx: FetchContext, version: string, label: string, integrity?: string): Promise<Unpacked> {
   const dest = join(ctx.tmp, label);
+  await mkdir(dest, { recursive: true });
+  const id = `${ctx.name}@${version}`;
   try {
-    await pacote().extract(`${ctx.name}@${version}`, dest, { ...ctx.options, ...(integrity ? { integrity } : {}) });
+    return await pacote().tarball.stream(id, (stream) => unpackBounded(stream, dest, id, ctx.limits), { ...ctx.options, ...(integrity ? { integrity } : {}) });
   } catch (err) {
-    throw toGuardError(err, `the tarball of ${ctx.name}@${version}`, ctx);
+    throw toGuardError(err, `the tarball of ${id}`, ctx);
   }
-  return dest;
 }
 
 function toGuardError(err: unknown, what: string, ctx: FetchContext): GuardError {
