@@ -60,6 +60,7 @@ const FS_FAILURES: Record<string, { what: string; todo: (path: string) => string
   EPERM: { what: 'operation not permitted', todo: (p) => `check the owner, permissions and attributes (immutable?) of ${p}` },
   ENOSPC: { what: 'no space left on the device', todo: () => 'free some disk space (or point TMPDIR / XDG_CACHE_HOME elsewhere) and run again' },
   EDQUOT: { what: 'the disk quota is exhausted', todo: () => 'free some space within your quota and run again' },
+  EFBIG: { what: 'the file is larger than this process may write (ulimit -f?)', todo: () => 'raise the file-size limit (ulimit -f), or free the space, and run again' },
   EROFS: { what: 'the file system is read-only', todo: (p) => `run where ${p} is writable` },
   EEXIST: { what: 'something already exists there', todo: (p) => `move ${p} out of the way (a dangling symbolic link counts)` },
   ENAMETOOLONG: { what: 'the path is too long', todo: () => 'use a shorter path' },
