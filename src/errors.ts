@@ -114,27 +114,40 @@ function verbOf(syscall: string | undefined): string {
  * as a GuardError naming the file and saying what to do; undefined for anything else (a genuine bug).
  * The CLI entry uses this once for every command, so no call site has to.
  */
-export function classifyError(err: unknown): GuardError | undefined {
+export function classifyError(err: unknown, hint: { path?: string } = {}): GuardError | undefined {
   if (err instanceof GuardError) return err;
   if (!err || typeof err !== 'object') return undefined;
   const e = err as NodeJS.ErrnoException & { dest?: string };
-  const known = typeof e.code === 'string' ? FS_FAILURES[e.code] : undefined;
-  if (!known) {
+  const failure = describeFsFailure(err, hint);
+  if (!failure) {
     // An error wrapping an fs failure (`cause`) is classified by its cause.
     const cause = (e as { cause?: unknown }).cause;
-    return cause && cause !== err ? classifyError(cause) : undefined;
+    return cause && cause !== err ? classifyError(cause, hint) : undefined;
   }
+  const where = failure.path ? `could not ${verbOf(e.syscall)} ${failure.path}` : `a file could not be ${e.syscall === 'read' ? 'read' : 'used'} (Node did not say which)`;
+  return new GuardError('file-system', redact(`${where}: ${failure.what}`), { remedy: redact(failure.remedy), cause: err });
+}
+
+/**
+ * A known fs failure in plain words: what went wrong (with its code, and the part of the path in the way) and
+ * what to do; `hint.path` names the file when Node's error does not (a read of a folder says no path).
+ */
+export function describeFsFailure(err: unknown, hint: { path?: string } = {}): { path?: string; what: string; remedy: string } | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const e = err as NodeJS.ErrnoException & { dest?: string };
+  const known = typeof e.code === 'string' ? FS_FAILURES[e.code] : undefined;
+  if (!known) return undefined;
   // writeFileAtomic's temporary name (`file.<pid>.<hex>.tmp`) is not the file the person knows.
   const clean = (p: string) => p.replace(/\.\d+\.[0-9a-f]{8}\.tmp$/, '');
-  const path = typeof e.path === 'string' ? clean(e.path) : undefined;
+  const path = typeof e.path === 'string' ? clean(e.path) : hint.path;
   const dest = typeof e.dest === 'string' ? clean(e.dest) : undefined;
   const target = dest && e.syscall === 'rename' ? dest : path;
-  const where = target ? `could not ${verbOf(e.syscall)} ${target}` : `a file could not be ${e.syscall === 'read' ? 'read' : 'used'} (Node did not say which)`;
   const culprit = target && (e.code === 'ENOTDIR' || e.code === 'ENOENT' || e.code === 'EEXIST' || e.code === 'ELOOP') ? blockingAncestor(target) : undefined;
-  return new GuardError('file-system', redact(`${where}: ${known.what} (${e.code})${culprit ? `: ${culprit.what}` : ''}`), {
-    remedy: redact(culprit ? culprit.todo : known.todo(target ?? 'the file')),
-    cause: err,
-  });
+  return {
+    ...(target ? { path: target } : {}),
+    what: `${known.what} (${e.code})${culprit ? `: ${culprit.what}` : ''}`,
+    remedy: culprit ? culprit.todo : known.todo(target ?? 'the file'),
+  };
 }
 
 /** The first part of `path` that stands in the way: a file where a folder is expected, or a dangling link. */

@@ -71,8 +71,8 @@ describe('check with a broken policy, lockfile or cache', () => {
     mkdirSync(join(p.dir, 'safe-install.policy.json'));
     const res = await cli(['check'], { cwd: p.dir, env: p.env });
     expect(res.code).toBe(2);
-    expect(res.stderr).toContain(join(p.dir, 'safe-install.policy.json'));
-    expect(res.stderr).toMatch(/EISDIR|folder/);
+    expect(res.stderr).toContain(`cannot read the policy ${join(p.dir, 'safe-install.policy.json')}: this is a folder where a file is expected (EISDIR)`);
+    expect(res.stderr).toContain(`-> remove or rename the folder ${join(p.dir, 'safe-install.policy.json')}`);
     expect(noStackTrace(res.stdout + res.stderr)).toBe(true);
   });
 
@@ -84,10 +84,23 @@ describe('check with a broken policy, lockfile or cache', () => {
     mkdirSync(lock);
     const res = await cli(['check'], { cwd: p.dir, env: p.env });
     expect(res.code).toBe(2);
-    expect(res.stderr).toContain(lock);
+    expect(res.stderr).toContain(`${lock}: cannot read the lockfile: this is a folder where a file is expected (EISDIR)`);
     expect(res.stderr).toMatch(/-> /);
     expect(noStackTrace(res.stdout + res.stderr)).toBe(true);
     expect(text).toContain('left-pad');
+  });
+
+  it('the lockfile is a dangling symbolic link: exit 2 naming the link and its missing target, not "no lockfile"', async () => {
+    const p = project();
+    const lock = join(p.dir, 'package-lock.json');
+    rmSync(lock);
+    symlinkSync(join(p.dir, 'elsewhere.json'), lock);
+    expect(existsSync(lock)).toBe(false);
+    const res = await cli(['check'], { cwd: p.dir, env: p.env });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(`${lock} is a symbolic link to ${join(p.dir, 'elsewhere.json')}, which does not exist`);
+    expect(res.stderr).toContain('(error bad-lockfile: exit 2)');
+    expect(noStackTrace(res.stdout + res.stderr)).toBe(true);
   });
 
   it('the cache folder is a file: check still asks the registry (the cache is only a speed-up), with no stack', async () => {
