@@ -175,16 +175,20 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version are not errors; anything else is a usage error.
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : 2;
     }
-    // Known failures (GuardError, and environmental ones: a file where a folder should be, a dangling link,
-    // no space...) are told plainly, naming the file and what to do; anything else is a bug.
-    const known = classifyError(err);
-    if (known) {
-      printGuardError(known);
-      return 2;
-    }
-    printInternalError(err, debugWanted(argv));
-    return 2;
+    return reportError(err, argv);
   }
+}
+
+/**
+ * Known failures (GuardError, and environmental ones: a file where a folder should be, a dangling link, no
+ * space...) are told plainly, naming the file and what to do; anything else is a bug. Returns the exit code (2).
+ * bin/safe-install also sends what escapes `main` (an uncaught exception) here.
+ */
+export function reportError(err: unknown, argv: readonly string[]): number {
+  const known = classifyError(err);
+  if (known) printGuardError(known);
+  else printInternalError(err, debugWanted(argv));
+  return 2;
 }
 
 function printGuardError(err: GuardError): void {
