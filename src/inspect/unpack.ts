@@ -125,7 +125,7 @@ export async function unpackBounded(stream: AsyncIterable<Buffer>, dest: string,
         return false;
       }
       const rel = packagePath(name);
-      if (rel === undefined) {
+      if (rel === undefined || (rel === '' && entry.type !== 'Directory')) {
         unsafe.push(name);
         return false;
       }
@@ -202,12 +202,15 @@ export async function unpackBounded(stream: AsyncIterable<Buffer>, dest: string,
   return { dir: dest, notUnpacked, notes };
 }
 
-/** The path inside the package (the first component, `package/`, stripped), or undefined if unsafe. */
-function packagePath(name: string): string | undefined {
-  const parts = name.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.');
-  if (name.startsWith('/') || /^[a-z]:/i.test(name) || parts.includes('..')) return undefined;
-  const rest = parts.slice(1).join('/');
-  return rest || undefined;
+/**
+ * The path inside the package as node-tar writes it with `strip: 1` (the first component, usually `package/`,
+ * removed; leading slashes dropped), or undefined when it is unsafe (`..`, a drive letter). '' is the root.
+ */
+export function packagePath(name: string): string | undefined {
+  const rest = name.replace(/\\/g, '/').split('/').slice(1).join('/').replace(/^\/+/, '');
+  if (/^[a-z]:/i.test(rest) || rest.split('/').includes('..')) return undefined;
+  const norm = posix.normalize(rest || '.');
+  return norm === '.' || norm === './' ? '' : norm.replace(/\/+$/, '');
 }
 
 /** A stream that hashes (sha256, as readTree does) and sniffs what goes through it, and lets nothing out. */

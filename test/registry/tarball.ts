@@ -45,7 +45,7 @@ function splitUstarPath(path: string): [prefix: string, name: string] | null {
   return null;
 }
 
-function header(opts: { path: string; size: number; type: '0' | 'x'; mode: number }): Buffer {
+function header(opts: { path: string; size: number; type: '0' | 'x' | '5' | '2'; mode: number; linkpath?: string }): Buffer {
   const h = Buffer.alloc(BLOCK, 0);
   const split = splitUstarPath(opts.path);
   if (!split) throw new Error(`path does not fit in a ustar header: ${opts.path}`);
@@ -58,6 +58,7 @@ function header(opts: { path: string; size: number; type: '0' | 'x'; mode: numbe
   writeOctal(h, 136, 12, TARBALL_MTIME);
   h.fill(0x20, 148, 156); // checksum field counts as spaces while summing
   writeString(h, 156, 1, opts.type);
+  if (opts.linkpath) writeString(h, 157, 100, opts.linkpath);
   writeString(h, 257, 6, 'ustar\0');
   writeString(h, 263, 2, '00');
   writeString(h, 345, 155, prefix);
@@ -133,6 +134,9 @@ export interface HugeEntry {
   /** The content; or `zeros` bytes of zeros, produced lazily (never held in memory). */
   content?: string | Buffer;
   zeros?: number;
+  /** A folder ('5') or a symbolic link ('2', to `linkpath`); default a file. */
+  type?: '0' | '5' | '2';
+  linkpath?: string;
 }
 
 /**
@@ -158,7 +162,7 @@ export async function buildHugeTarball(entries: HugeEntry[], opts: { trailingZer
   for (const e of entries) {
     const data = e.content === undefined ? undefined : typeof e.content === 'string' ? Buffer.from(e.content, 'utf8') : e.content;
     const size = data?.length ?? e.zeros ?? 0;
-    await write(header({ path: e.path, size, type: '0', mode: 0o644 }));
+    await write(header({ path: e.path, size, type: e.type ?? '0', mode: e.type === '5' ? 0o755 : 0o644, ...(e.linkpath ? { linkpath: e.linkpath } : {}) }));
     if (data) await write(data);
     else await zeros(size);
     await write(padding(size));
