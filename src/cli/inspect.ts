@@ -183,7 +183,9 @@ export function formatInspectText(r: InspectReport, style: Style): string {
   const s = r.summary;
   out.push('', style.bold(`Files: ${s.filesAdded} added, ${s.filesRemoved} removed, ${s.filesChanged} changed, ${s.filesUnchanged} unchanged`));
   const fold = (n: number) => (n > FOLD_FILES ? [`    ... and ${n - FOLD_FILES} more (--json lists all)`] : []);
-  for (const f of r.files.added.slice(0, FOLD_FILES)) out.push(`  ${style.yellow('+')} ${clean(f.path)}  ${style.dim(`${formatBytes(f.size)}${f.binary ? ', binary' : ''}`)}`);
+  for (const f of r.files.added.slice(0, FOLD_FILES)) {
+    out.push(`  ${style.yellow('+')} ${clean(f.path)}  ${style.dim(`${formatBytes(f.size)}${f.binary ? ', binary' : ''}${f.tooLarge ? ', too large to unpack: hashed only' : ''}`)}`);
+  }
   out.push(...fold(r.files.added.length));
   for (const f of r.files.removed.slice(0, FOLD_FILES)) out.push(`  ${style.green('-')} ${clean(f.path)}  ${style.dim(formatBytes(f.size))}`);
   out.push(...fold(r.files.removed.length));

@@ -149,6 +149,10 @@ describe('files over 16 MB: hashed on the way, reported as too large to diff, ne
     ]);
     expect(r.files.added).toEqual([{ path: 'new.bin', size: 30_000_000, binary: true, tooLarge: true }]);
     expect(r.summary.filesUnchanged).toBe(1); // same.bin: same hash on both sides
+    const text = await inspect('chunky@1.0.1');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/\+ new\.bin {2}30\.0 MB, binary, too large to unpack: hashed only/);
+    expect(text.stdout).toMatch(/~ data\.bin {2}binary, 100\.0 MB -> 100\.0 MB/);
     expect(r.notes.join('\n')).toMatch(/3 files are larger than 16\.0 MB: hashed, not unpacked, read, diffed or scanned: data\.bin \(100\.0 MB\), new\.bin \(30\.0 MB\), same\.bin \(20\.0 MB\)/);
   });
 });
