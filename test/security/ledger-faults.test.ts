@@ -121,4 +121,13 @@ describe('commands that record into a corrupt ledger: the verdict stands, the le
     expect(res.code).toBe(0);
     expect(readFileSync(p.file, 'utf8')).toBe(NULL_ENTRY);
   });
+
+  it('approve does not depend on the ledger: it records the approval, no stack, the ledger unchanged', async () => {
+    const p = project(NULL_ENTRY);
+    const res = await cli(['approve', 'fresh@1.1.0', '--reason', 'urgent fix', '--expires', '24h'], { cwd: p.dir, env: p.env });
+    expect(noStackTrace(res.stdout + res.stderr)).toBe(true);
+    expect(res.code).toBe(0);
+    expect(readFileSync(join(p.dir, 'safe-install.policy.json'), 'utf8')).toContain('urgent fix');
+    expect(readFileSync(p.file, 'utf8')).toBe(NULL_ENTRY);
+  });
 });
