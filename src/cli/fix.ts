@@ -10,7 +10,7 @@ import { exitCodeOf, summarize } from '../report/summary.js';
 import { colourWanted, makeStyle, toText, type Style } from '../report/text.js';
 import { applyFix, assertNpmLockfile, planFix, readExact, type FixOutcome, type FixPlan, type ManifestChange, type VersionChange } from '../quarantine/fix.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
-import { canPrompt, recordLedger } from './held.js';
+import { canPrompt, ledgerNote, recordLedger } from './held.js';
 import { recordReplaced } from '../quarantine/ledger.js';
 
 export interface FixFlags extends CommonFlags {
@@ -88,7 +88,7 @@ export async function fixCommand(flags: FixFlags): Promise<number> {
       const update = await recordReplaced(plan.projectDir, replaced, outcome.after.verdicts, outcome.after.now);
       for (const e of update.released.filter((e) => e.releasedBecause === 'replaced')) out(style.dim(`  ledger: ${e.name}@${e.version} released (replaced by ${e.replacedBy ?? 'another version'})\n`));
     } catch (err) {
-      out(style.yellow(`Note: the quarantine ledger could not be updated: ${(err as Error).message}\n`));
+      out(`${ledgerNote(err, style)}\n`);
     }
   }
   if (outcome.status === 'incomplete') return 2;

@@ -1,5 +1,6 @@
 // What follows a check with held versions: the ledger is updated, releases are announced, and the person is
 // told how to approve an urgent one (or, on a terminal outside CI, asked).
+import { classifyError, redact } from '../errors.js';
 import type { CheckResult } from '../pipeline.js';
 import { formatDuration } from '../policy/duration.js';
 import { recordVerdicts } from '../quarantine/ledger.js';
@@ -20,9 +21,19 @@ export async function recordLedger(result: CheckResult, style: Style): Promise<s
       lines.push(style.green(`Released from quarantine: ${e.name}@${e.version} (held since ${e.firstSeen}; ${why})`));
     }
   } catch (err) {
-    lines.push(style.yellow(`Note: the quarantine ledger could not be updated: ${(err as Error).message}`));
+    lines.push(ledgerNote(err, style));
   }
   return lines.length ? lines.join('\n') + '\n' : '';
+}
+
+/**
+ * The ledger is a record, not a gate: a ledger that cannot be read or written does not change the verdicts or
+ * the exit code; it is said plainly, with how to repair it (and it is never overwritten).
+ */
+export function ledgerNote(err: unknown, style: Style): string {
+  const e = classifyError(err);
+  const text = e ? `${redact(e.message)}${e.remedy ? `\n  -> ${redact(e.remedy)}` : ''}` : redact((err as Error)?.message ?? String(err));
+  return style.yellow(`Note: the quarantine ledger was not updated: ${text}`);
 }
 
 /** The exact non-interactive commands that approve each overridable held version. */

@@ -3,7 +3,8 @@
 // needs before an override. Exit 0 when the report was produced (whatever it says), 2 when it could not be
 // (GuardError, mapped to exit 2 by the CLI entry).
 import { basename, resolve } from 'node:path';
-import { redact } from '../errors.js';
+import { GuardError, redact } from '../errors.js';
+import { DEFAULT_UNPACK_LIMITS, parseSize, type UnpackLimits } from '../inspect/unpack.js';
 import { colourWanted, makeStyle, type Style } from '../report/text.js';
 import { formatBytes, inspectTrees, type CallFinding, type InspectReport, type VersionMeta } from '../inspect/diff.js';
 import { chooseBase, createFetchContext, extractVersion, fetchPackument, lockedVersions, parseSpec, resolveVersion, versionMeta } from '../inspect/fetch.js';
@@ -17,13 +18,36 @@ export interface InspectFlags {
   color?: boolean;
   cacheDir?: string;
   maxBodySize?: string;
+  /** --max-size: the largest download and unpacked size of one tarball ("512MB", "3GB", bytes). */
+  maxSize?: string;
+  /** --max-files: the most entries one tarball may have. */
+  maxFiles?: string;
+}
+
+/** The unpack limits the flags ask for; bad values are usage errors. */
+export function limitsFromFlags(flags: InspectFlags): Partial<UnpackLimits> {
+  const limits: Partial<UnpackLimits> = {};
+  if (flags.maxSize !== undefined) {
+    const n = parseSize(flags.maxSize);
+    if (n === undefined) throw new GuardError('bad-usage', `--max-size ${flags.maxSize} is not a size`, { remedy: 'for example --max-size 2GB, 800MB or a number of bytes' });
+    limits.maxSize = n;
+    // A file larger than the whole limit cannot be unpacked anyway.
+    limits.maxFileBytes = Math.min(DEFAULT_UNPACK_LIMITS.maxFileBytes, n);
+  }
+  if (flags.maxFiles !== undefined) {
+    const n = Number(flags.maxFiles);
+    if (!Number.isInteger(n) || n < 1) throw new GuardError('bad-usage', `--max-files ${flags.maxFiles} is not a positive whole number`, { remedy: 'for example --max-files 200000' });
+    limits.maxEntries = n;
+  }
+  return limits;
 }
 
 /** Build the report for `spec` (`name@version`); throws GuardError when it cannot. */
 export async function buildInspectReport(spec: string, flags: InspectFlags = {}): Promise<InspectReport> {
   const { name, version: wanted } = parseSpec(spec);
   const cwd = resolve(flags.cwd ?? process.cwd());
-  const ctx = await createFetchContext(name, { cwd, registry: flags.registry, cacheDir: flags.cacheDir, maxBodyBytes: maxBodyBytes(flags.maxBodySize) });
+  const limits = limitsFromFlags(flags);
+  const ctx = await createFetchContext(name, { cwd, registry: flags.registry, cacheDir: flags.cacheDir, maxBodyBytes: maxBodyBytes(flags.maxBodySize), limits });
   try {
     const packument = await fetchPackument(ctx);
     const version = resolveVersion(packument, name, wanted, 'version', ctx.registry);
@@ -47,14 +71,16 @@ export async function buildInspectReport(spec: string, flags: InspectFlags = {})
     ]);
     if (target.status === 'rejected') throw target.reason;
     if (base.status === 'rejected') throw base.reason;
-    const targetDir = target.value;
-    const baseDir = base.value;
+    const t = target.value;
+    const b = base.value;
+    notes.push(...t.notes.map((n) => `${version}: ${n}`), ...(b && choice ? b.notes.map((n) => `${choice.version}: ${n}`) : []));
     return inspectTrees({
       name,
       registry: redact(ctx.registry),
-      target: { dir: targetDir, meta: versionMeta(packument, version) },
-      base: choice && baseDir ? { dir: baseDir, meta: versionMeta(packument, choice.version), reason: choice.reason, detail: choice.detail } : null,
+      target: { dir: t.dir, meta: versionMeta(packument, version), notUnpacked: t.notUnpacked },
+      base: choice && b ? { dir: b.dir, meta: versionMeta(packument, choice.version), reason: choice.reason, detail: choice.detail, notUnpacked: b.notUnpacked } : null,
       notes,
+      limits: { maxFileBytes: ctx.limits.maxFileBytes },
     });
   } finally {
     await ctx.cleanup();
@@ -159,7 +185,9 @@ export function formatInspectText(r: InspectReport, style: Style): string {
   const s = r.summary;
   out.push('', style.bold(`Files: ${s.filesAdded} added, ${s.filesRemoved} removed, ${s.filesChanged} changed, ${s.filesUnchanged} unchanged`));
   const fold = (n: number) => (n > FOLD_FILES ? [`    ... and ${n - FOLD_FILES} more (--json lists all)`] : []);
-  for (const f of r.files.added.slice(0, FOLD_FILES)) out.push(`  ${style.yellow('+')} ${clean(f.path)}  ${style.dim(`${formatBytes(f.size)}${f.binary ? ', binary' : ''}`)}`);
+  for (const f of r.files.added.slice(0, FOLD_FILES)) {
+    out.push(`  ${style.yellow('+')} ${clean(f.path)}  ${style.dim(`${formatBytes(f.size)}${f.binary ? ', binary' : ''}${f.tooLarge ? ', too large to unpack: hashed only' : ''}`)}`);
+  }
   out.push(...fold(r.files.added.length));
   for (const f of r.files.removed.slice(0, FOLD_FILES)) out.push(`  ${style.green('-')} ${clean(f.path)}  ${style.dim(formatBytes(f.size))}`);
   out.push(...fold(r.files.removed.length));

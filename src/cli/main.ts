@@ -1,6 +1,7 @@
 // The CLI entry: parses arguments, runs one command, and maps every GuardError to exit 2 in this one place.
 import { Command, CommanderError } from 'commander';
-import { GuardError, redact } from '../errors.js';
+import { createRequire } from 'node:module';
+import { classifyError, debugWanted, GuardError, redact } from '../errors.js';
 import { commonOptions } from './options.js';
 // Each command's module is imported when that command runs: start-up stays small (no ink, pacote or Sigstore
 // unless the command needs them).
@@ -16,6 +17,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('safe-install')
     .description('Install a locked dependency tree only if every package passes the project policy.')
     .exitOverride()
+    .option('--debug', 'on an internal error (a bug), print its stack (same as SAFE_INSTALL_DEBUG=1)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   const check = program
@@ -107,7 +109,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('-C, --cwd <dir>', 'project folder whose lockfile names the locked version (default: the current folder)')
     .option('--registry <url>', 'registry (default: npm config registry)')
     .option('--cache-dir <dir>', 'keep downloaded tarballs under this folder (default: a temporary folder, removed afterwards)')
-    .option('--max-body-size <size>', 'most bytes read of the packument or of a tarball, e.g. 512MiB (default 128MiB; a tarball may unpack to 8 times it; also SAFE_INSTALL_MAX_BODY_SIZE)')
+    .option('--max-body-size <size>', 'most bytes of the packument read, e.g. 512MiB (default 128MiB; also SAFE_INSTALL_MAX_BODY_SIZE)')
+    .option('--max-size <size>', 'stop if a tarball downloads or unpacks to more than this (default 512MB; files over 16MB are hashed, not unpacked)')
+    .option('--max-files <n>', 'stop if a tarball has more entries than this (default 100000)')
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
     .action(async (spec: string, flags: InspectFlags) => {
       exitCode = await (await import('./inspect.js')).inspectCommand(spec, flags);
@@ -172,12 +176,43 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version are not errors; anything else is a usage error.
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : 2;
     }
-    if (err instanceof GuardError) {
-      process.stderr.write(`safe-install: ${redact(err.message)}\n`);
-      if (err.remedy) process.stderr.write(`  -> ${err.remedy}\n`);
-      process.stderr.write(`  (error ${err.code}: exit 2)\n`);
-      return 2;
-    }
-    throw err;
+    return reportError(err, argv);
+  }
+}
+
+/**
+ * Known failures (GuardError, and environmental ones: a file where a folder should be, a dangling link, no
+ * space...) are told plainly, naming the file and what to do; anything else is a bug. Returns the exit code (2).
+ * bin/safe-install also sends what escapes `main` (an uncaught exception) here.
+ */
+export function reportError(err: unknown, argv: readonly string[]): number {
+  const known = classifyError(err);
+  if (known) printGuardError(known);
+  else printInternalError(err, debugWanted(argv));
+  return 2;
+}
+
+function printGuardError(err: GuardError): void {
+  process.stderr.write(`safe-install: ${redact(err.message)}\n`);
+  if (err.remedy) process.stderr.write(`  -> ${redact(err.remedy)}\n`);
+  process.stderr.write(`  (error ${err.code}: exit 2)\n`);
+}
+
+/** A genuine bug: say so, say where to report it, and print the stack only when asked (--debug). */
+function printInternalError(err: unknown, debug: boolean): void {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`safe-install: internal error: ${redact(message)}\n`);
+  process.stderr.write(`  -> this is a bug in safe-install, not in your project; please report it to ${bugsUrl()} with the command you ran and the output of the same command with --debug (or SAFE_INSTALL_DEBUG=1), which adds the stack\n`);
+  if (debug) process.stderr.write(`${redact(err instanceof Error && err.stack ? err.stack : String(err))}\n`);
+  process.stderr.write('  (internal error: exit 2)\n');
+}
+
+function bugsUrl(): string {
+  try {
+    const pkg = createRequire(import.meta.url)('../../package.json') as { bugs?: string | { url?: string }; homepage?: string };
+    const bugs = typeof pkg.bugs === 'string' ? pkg.bugs : pkg.bugs?.url;
+    return bugs ?? pkg.homepage ?? 'the safe-install maintainers';
+  } catch {
+    return 'the safe-install maintainers';
   }
 }

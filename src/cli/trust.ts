@@ -1,7 +1,7 @@
 // `safe-install trust refresh`: bring the Sigstore trusted root and the npm registry keys (targets of the same TUF
 // repository) up to date when the network allows. Without it, provenance and the npm registry's signatures are
 // verified with the copies shipped with the tool (trust/trusted_root.json, trust/npm-keys.json).
-import { GuardError } from '../errors.js';
+import { classifyError, GuardError } from '../errors.js';
 import { defaultCacheDir } from '../registry/cache.js';
 import { loadTrustedRoot, refreshTrustedRoot } from '../verify/trusted-root.js';
 import { loadNpmKeys } from '../verify/npm-keys.js';
@@ -13,6 +13,9 @@ export async function trustRefreshCommand(flags: { cacheDir?: string; mirrorUrl?
     process.stdout.write(`Updated the Sigstore trusted root: ${path}\nUpdated the npm registry keys: ${npmKeysPath}\n`);
     return 0;
   } catch (err) {
+    // The cache folder itself (a file in its place, no space, read-only) is not the network's fault.
+    const local = classifyError(err);
+    if (local && local.code === 'file-system') throw local;
     throw new GuardError('registry-unreachable', (err as Error).message, {
       remedy: `provenance and npm registry signatures are still verified offline with ${loadTrustedRoot(cacheDir).source} and ${loadNpmKeys(cacheDir).source}; retry where the TUF repository is reachable, or pass --mirror-url`,
     });

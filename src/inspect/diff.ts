@@ -5,7 +5,7 @@
 //
 // Nothing here runs, requires or imports anything from the package: files are only read as bytes.
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join, posix } from 'node:path';
 
 // ------------------------------------------------------------------------------------------- types
@@ -38,6 +38,8 @@ export interface FileInfo {
   path: string;
   size: number;
   binary: boolean;
+  /** Larger than the unpack limit for one file: hashed as it was downloaded, never unpacked or read. */
+  tooLarge?: boolean;
   /** For a new text file that install scripts run: its content as a diff against nothing (cut like any diff). */
   diff?: string;
   diffTruncated?: boolean;
@@ -194,6 +196,8 @@ export interface InspectLimits {
   diffMaxEdits: number;
   /** Files followed from install scripts (relative require/import), at most. */
   maxFollowedFiles: number;
+  /** A file larger than this is never read whole (hashed in pieces; no diff, no scan). */
+  maxFileBytes: number;
 }
 
 export const DEFAULT_LIMITS: InspectLimits = {
@@ -211,14 +215,23 @@ export const DEFAULT_LIMITS: InspectLimits = {
   diffMaxLineChars: 400,
   diffMaxEdits: 2000,
   maxFollowedFiles: 30,
+  maxFileBytes: 16_000_000,
 };
+
+/** What is known of a file that was not unpacked: its size, content hash (sha256 hex) and whether it is binary. */
+export interface UnreadFile {
+  size: number;
+  hash: string;
+  binary: boolean;
+}
 
 export interface InspectInput {
   name: string;
   registry?: string;
-  target: { dir: string; meta: VersionMeta };
+  /** `notUnpacked`: files too large to unpack (src/inspect/unpack.ts), as hashed while downloading. */
+  target: { dir: string; meta: VersionMeta; notUnpacked?: ReadonlyMap<string, UnreadFile> };
   /** null: no comparison version; the target is compared with an empty tree. */
-  base: { dir: string; meta: VersionMeta; reason: BaseReason; detail: string } | null;
+  base: { dir: string; meta: VersionMeta; reason: BaseReason; detail: string; notUnpacked?: ReadonlyMap<string, UnreadFile> } | null;
   /** Notes from the caller (lockfile not readable, ...), kept in the report. */
   notes?: string[];
   limits?: Partial<InspectLimits>;
@@ -229,8 +242,15 @@ export interface InspectInput {
 export function inspectTrees(input: InspectInput): InspectReport {
   const limits: InspectLimits = { ...DEFAULT_LIMITS, ...(input.limits ?? {}) };
   const notes = [...(input.notes ?? [])];
-  const target = readTree(input.target.dir);
-  const base = input.base ? readTree(input.base.dir) : emptyTree();
+  const target = readTree(input.target.dir, { notUnpacked: input.target.notUnpacked, maxFileBytes: limits.maxFileBytes });
+  const base = input.base ? readTree(input.base.dir, { notUnpacked: input.base.notUnpacked, maxFileBytes: limits.maxFileBytes }) : emptyTree();
+  const huge = [...target.files].filter(([, f]) => f.tooLarge);
+  if (huge.length) {
+    notes.push(
+      `${huge.length} file${huge.length === 1 ? ' is' : 's are'} larger than ${formatBytes(limits.maxFileBytes)}: hashed, not unpacked, read, diffed or scanned: ` +
+        `${huge.slice(0, 5).map(([p, f]) => `${p} (${formatBytes(f.size)})`).join(', ')}${huge.length > 5 ? ', ...' : ''}; review ${huge.length === 1 ? 'it' : 'them'} by other means`,
+    );
+  }
   if (target.skipped.length) notes.push(`not regular files, not compared: ${target.skipped.slice(0, 10).join(', ')}${target.skipped.length > 10 ? ', ...' : ''}`);
 
   // ---- files
@@ -241,7 +261,7 @@ export function inspectTrees(input: InspectInput): InspectReport {
   for (const [path, t] of target.files) {
     const b = base.files.get(path);
     if (!b) {
-      added.push({ path, size: t.size, binary: t.binary });
+      added.push({ path, size: t.size, binary: t.binary, ...(t.tooLarge ? { tooLarge: true } : {}) });
     } else if (b.hash !== t.hash) {
       const entry: ChangedFile = { path, sizeBefore: b.size, sizeAfter: t.size, binary: b.binary || t.binary };
       addDiff(entry, base, target, limits);
@@ -424,6 +444,8 @@ interface TreeFile {
   size: number;
   hash: string;
   binary: boolean;
+  /** Not read whole (over maxFileBytes): never diffed or scanned. */
+  tooLarge?: boolean;
 }
 
 interface Tree {
@@ -437,10 +459,15 @@ function emptyTree(): Tree {
   return { root: '', files: new Map(), skipped: [] };
 }
 
-/** Every regular file under `root`, by `/`-separated relative path, sorted. Symlinks are never followed. */
-export function readTree(root: string): Tree {
+/**
+ * Every regular file under `root`, by `/`-separated relative path, sorted. Symlinks are never followed. A file
+ * over `maxFileBytes` is hashed in pieces, never held whole; `notUnpacked` gives what is known of the files that
+ * were not unpacked (they stand on disk empty, or not at all).
+ */
+export function readTree(root: string, opts: { notUnpacked?: ReadonlyMap<string, UnreadFile>; maxFileBytes?: number } = {}): Tree {
   const files = new Map<string, TreeFile>();
   const skipped: string[] = [];
+  const maxFileBytes = opts.maxFileBytes ?? DEFAULT_LIMITS.maxFileBytes;
   const walk = (dir: string, rel: string) => {
     const entries = readdirSync(dir, { withFileTypes: true }).map((e) => e.name).sort();
     for (const name of entries) {
@@ -449,13 +476,49 @@ export function readTree(root: string): Tree {
       const st = lstatSync(abs);
       if (st.isDirectory()) walk(abs, path);
       else if (st.isFile()) {
-        const buf = readFileSync(abs);
-        files.set(path, { size: buf.length, hash: createHash('sha256').update(buf).digest('hex'), binary: isBinary(buf) });
+        const unread = opts.notUnpacked?.get(path);
+        if (unread) files.set(path, { ...unread, tooLarge: true });
+        else if (st.size > maxFileBytes) files.set(path, { ...hashInPieces(abs), tooLarge: true });
+        else {
+          const buf = readFileSync(abs);
+          files.set(path, { size: buf.length, hash: createHash('sha256').update(buf).digest('hex'), binary: isBinary(buf) });
+        }
       } else skipped.push(path);
     }
   };
   walk(root, '');
+  for (const [path, unread] of opts.notUnpacked ?? []) if (!files.has(path)) files.set(path, { ...unread, tooLarge: true });
   return { root, files, skipped };
+}
+
+/** Size, sha256 and binary sniff of a large file, read 1 MB at a time. */
+function hashInPieces(abs: string): TreeFile {
+  const fd = openSync(abs, 'r');
+  try {
+    const hash = createHash('sha256');
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    const buf = Buffer.allocUnsafe(1024 * 1024);
+    let size = 0;
+    let binary = false;
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) {
+      const chunk = buf.subarray(0, n);
+      hash.update(chunk);
+      if (!binary) {
+        if (size < 8192 && chunk.subarray(0, 8192 - size).includes(0)) binary = true;
+        else {
+          try {
+            decoder.decode(chunk, { stream: true });
+          } catch {
+            binary = true;
+          }
+        }
+      }
+      size += n;
+    }
+    return { size, hash: hash.digest('hex'), binary };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** NUL in the first 8 KB, or not valid UTF-8. */
@@ -470,12 +533,19 @@ export function isBinary(buf: Buffer): boolean {
 }
 
 function readText(tree: Tree, path: string): string {
+  // Callers check sizes first; a file too large to read whole is never read.
+  if (tree.files.get(path)?.tooLarge) return '';
   return readFileSync(join(tree.root, ...path.split('/')), 'utf8');
 }
 
 function readPackageJson(tree: Tree, which: string, notes: string[]): Record<string, unknown> {
   if (!tree.files.has('package.json')) {
     notes.push(`the ${which} version has no package.json`);
+    return {};
+  }
+  const size = tree.files.get('package.json')!.size;
+  if (size > DEFAULT_LIMITS.maxScanBytes || tree.files.get('package.json')!.tooLarge) {
+    notes.push(`the ${which} version's package.json is ${formatBytes(size)}: too large to read, so its install scripts and dependencies are not shown; do not trust this version`);
     return {};
   }
   try {
@@ -702,9 +772,15 @@ function isCodePath(path: string): boolean {
 
 function startsWithNodeShebang(tree: Tree, path: string): boolean {
   const f = tree.files.get(path);
-  if (!f || f.binary || f.size === 0) return false;
-  const head = readFileSync(join(tree.root, ...path.split('/'))).subarray(0, 128).toString('utf8');
-  return /^#!.*\bnode\b/.test(head);
+  if (!f || f.binary || f.size === 0 || f.tooLarge) return false;
+  const fd = openSync(join(tree.root, ...path.split('/')), 'r');
+  try {
+    const head = Buffer.alloc(128);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return /^#!.*\bnode\b/.test(head.subarray(0, n).toString('utf8'));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Why a JS text looks minified or obfuscated (empty when it does not). */

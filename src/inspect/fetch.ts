@@ -4,28 +4,26 @@
 // tarball are dropped by pacote's extractor. Every tarball is checked against the registry's integrity (and,
 // for the locked version, the lockfile's).
 import { createRequire } from 'node:module';
-import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
-import { Transform, Writable, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import semver from 'semver';
 import { GuardError, redact } from '../errors.js';
 import { loadNpmSettings, registryFor, type NpmSettings } from '../project/npm-config.js';
-import { DEFAULT_MAX_BODY, fetchBoundedJson, MAX_BODY_ENV, MAX_BODY_FLAG } from '../registry/client.js';
-import { formatBytes } from '../registry/body.js';
+import { DEFAULT_MAX_BODY, fetchBoundedJson } from '../registry/client.js';
 import { readLockfile } from '../lockfile/index.js';
 import type { BaseReason, InstallEvent, VersionMeta } from './diff.js';
+import { DEFAULT_UNPACK_LIMITS, unpackBounded, type Unpacked, type UnpackLimits } from './unpack.js';
 
 const require = createRequire(import.meta.url);
 
 /** The part of pacote this module uses (pacote ships no types). */
 interface Pacote {
   packument(spec: string, opts: Record<string, unknown>): Promise<Packument>;
-  extract(spec: string, dest: string, opts: Record<string, unknown>): Promise<{ resolved: string; integrity: string; from: string }>;
-  tarball: { stream<T>(spec: string, handler: (stream: NodeJS.ReadableStream) => Promise<T>, opts: Record<string, unknown>): Promise<T> };
+  /** The tarball as a stream that errors at its end when the integrity does not match. */
+  tarball: {
+    stream<T>(spec: string, handler: (stream: AsyncIterable<Buffer>) => Promise<T>, opts: Record<string, unknown>): Promise<T>;
+  };
   RegistryFetcher: new (spec: string, opts: Record<string, unknown>) => { packumentUrl: string };
 }
 
@@ -81,14 +79,19 @@ export interface FetchContext {
   tmp: string;
   /** npm's settings, for the bounded packument request. */
   settings: NpmSettings;
-  /** The most bytes of a packument or a tarball read (--max-body-size); a tarball unpacks to at most 8 times that. */
+  /** The most bytes of the packument read (--max-body-size). */
   maxBytes: number;
+  /** How much of a tarball is downloaded and unpacked, at most (--max-size, --max-files). */
+  limits: UnpackLimits;
   /** Remove the temporary folder. Safe to call twice. */
   cleanup(): Promise<void>;
 }
 
 /** Load npm settings for `cwd`, pick the package's registry, and make a temporary folder. */
-export async function createFetchContext(name: string, opts: { cwd: string; registry?: string; cacheDir?: string; maxBodyBytes?: number }): Promise<FetchContext> {
+export async function createFetchContext(
+  name: string,
+  opts: { cwd: string; registry?: string; cacheDir?: string; maxBodyBytes?: number; limits?: Partial<UnpackLimits> },
+): Promise<FetchContext> {
   const settings = await loadNpmSettings(opts.cwd, { registry: opts.registry });
   const registry = registryFor(name, settings);
   const tmp = await mkdtemp(join(tmpdir(), 'safe-install-inspect-'));
@@ -118,6 +121,7 @@ export async function createFetchContext(name: string, opts: { cwd: string; regi
     tmp,
     settings,
     maxBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY,
+    limits: { ...DEFAULT_UNPACK_LIMITS, ...(opts.limits ?? {}) },
     cleanup: async () => {
       if (cleaned) return;
       cleaned = true;
@@ -292,48 +296,17 @@ export function chooseBase(
 
 /**
  * Download `name@version` and unpack it into `<tmp>/<label>` (checked against the registry's integrity,
- * and `integrity` too when given). Returns the folder.
+ * and `integrity` too when given), within the context's limits (src/inspect/unpack.ts).
  */
-export async function extractVersion(ctx: FetchContext, version: string, label: string, integrity?: string): Promise<string> {
+export async function extractVersion(ctx: FetchContext, version: string, label: string, integrity?: string): Promise<Unpacked> {
   const dest = join(ctx.tmp, label);
-  const tgz = join(ctx.tmp, `${label}.tgz`);
-  const what = `the tarball of ${ctx.name}@${version}`;
+  await mkdir(dest, { recursive: true });
+  const id = `${ctx.name}@${version}`;
   try {
-    // Downloaded (integrity checked by pacote as it streams) to a file, at most maxBytes; then its unpacked size
-    // is counted without writing anything; only then unpacked, by pacote from that file.
-    await pacote().tarball.stream(`${ctx.name}@${version}`, (stream) => pipeline(stream as Readable, byteLimit(ctx, ctx.maxBytes, what), createWriteStream(tgz)), {
-      ...ctx.options,
-      ...(integrity ? { integrity } : {}),
-    });
-    await pipeline(createReadStream(tgz), createGunzip(), byteLimit(ctx, ctx.maxBytes * UNPACKED_FACTOR, `${what} unpacked`), new Writable({ write: (_c, _e, cb) => cb() }));
-    await pacote().extract(`file:${tgz}`, dest, { ...ctx.options, ...(integrity ? { integrity } : {}) });
+    return await pacote().tarball.stream(id, (stream) => unpackBounded(stream, dest, id, ctx.limits), { ...ctx.options, ...(integrity ? { integrity } : {}) });
   } catch (err) {
-    throw toGuardError(err, what, ctx);
-  } finally {
-    await rm(tgz, { force: true });
+    throw toGuardError(err, `the tarball of ${id}`, ctx);
   }
-  return dest;
-}
-
-/** A tarball may unpack to this many times --max-body-size (1 GiB by default). */
-const UNPACKED_FACTOR = 8;
-
-/** Passes bytes through; past `max` fails with a GuardError naming `what` and the flag that raises it. */
-function byteLimit(ctx: FetchContext, max: number, what: string): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      seen += chunk.length;
-      if (seen > max) {
-        cb(
-          new GuardError('registry-too-large', `${what} from ${redact(ctx.registry)} is larger than ${formatBytes(max)}; it was not read further`, {
-            pkg: ctx.name,
-            remedy: `if it really is that large, raise the limit with ${MAX_BODY_FLAG} <size> or ${MAX_BODY_ENV} (a tarball may unpack to ${UNPACKED_FACTOR} times it); otherwise check the registry or a proxy in between`,
-          }),
-        );
-      } else cb(null, chunk);
-    },
-  });
 }
 
 function toGuardError(err: unknown, what: string, ctx: FetchContext): GuardError {

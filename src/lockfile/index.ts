@@ -1,10 +1,11 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type * as JsYaml from 'js-yaml';
 import { lazy } from '../util/lazy.js';
 import { minimatch } from 'minimatch';
 import type { LockedTree, PackageManager } from '../types.js';
 import { LockfileError } from './errors.js';
+import { describeFsFailure } from '../errors.js';
 import { readNpmLockfile } from './npm.js';
 import { readPnpmLockfile } from './pnpm.js';
 import { readYarnLockfile } from './yarn.js';
@@ -60,7 +61,8 @@ function kindOf(file: string): Kind {
 
 /** The project's lockfile; with `pm` (--pm), only that package manager's lockfiles count. */
 function findLockfile(dir: string, pm?: Kind): { path: string; kind: Kind } {
-  const all = LOCKFILES.map((l) => ({ ...l, path: join(dir, l.name) })).filter((l) => existsSync(l.path));
+  // A dangling symbolic link counts as present: it is the lockfile, unreadable (not "no lockfile").
+  const all = LOCKFILES.map((l) => ({ ...l, path: join(dir, l.name) })).filter((l) => existsSync(l.path) || isSymlink(l.path));
   const present = pm ? all.filter((l) => l.kind === pm) : all;
   if (pm && !present.length) {
     const names = LOCKFILES.filter((l) => l.kind === pm).map((l) => l.name).join(' or ');
@@ -151,9 +153,18 @@ function readText(path: string, explicit: boolean): string {
     if (err instanceof LockfileError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (explicit && code === 'ENOENT') throw new LockfileError('no-lockfile', path, 'lockfile not found', { cause: err });
-    throw new LockfileError('unreadable', path, `cannot read the lockfile (${code ?? (err as Error).message})`, { cause: err });
+    const known = describeFsFailure(err, { path });
+    throw new LockfileError('unreadable', path, `cannot read the lockfile: ${known ? known.what : (code ?? (err as Error).message)}`, { cause: err });
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GuardError } from '../errors.js';
+import { describeFsFailure, GuardError } from '../errors.js';
 import type { Action, CheckId, FindingCode } from '../types.js';
 import type { NpmSettings } from '../project/npm-config.js';
 import type { RegistryKey } from '../checks/types.js';
@@ -167,8 +167,9 @@ export async function loadPolicy(
     text = await readFile(path, 'utf8');
   } catch (err) {
     if (explicit || (err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new GuardError('bad-policy', `cannot read the policy ${path}: ${(err as Error).message}`, {
-        remedy: explicit ? 'check the --policy path' : 'check the file permissions',
+      const known = describeFsFailure(err, { path });
+      throw new GuardError('bad-policy', `cannot read the policy ${path}: ${known ? known.what : (err as Error).message}`, {
+        remedy: known?.remedy ?? (explicit ? 'check the --policy path' : 'check the file permissions'),
       });
     }
   }

@@ -1,9 +1,12 @@
 // The quarantine ledger: one JSON file per project (.safe-install/quarantine.json) recording every version that
 // was held, why, since when, when it becomes eligible, its fallback, and its release. Written atomically under
 // a lock file (util/lock.ts), so two runs at once never lose each other's entries.
-import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { classifyError, GuardError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { withFileLock } from '../util/lock.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
@@ -39,14 +42,76 @@ export interface LedgerUpdate {
   released: LedgerEntry[];
 }
 
-export async function readLedger(projectDir: string): Promise<Ledger> {
+/** A ledger larger than this is not read (a real one holds a few KB per held version). */
+const MAX_LEDGER_BYTES = 32 * 1024 * 1024;
+
+const require = createRequire(import.meta.url);
+type Validator = ((doc: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null };
+let validator: Validator | undefined;
+
+/** The validator `npm run build` generates (scripts/compile-policy-schema.cjs); compiled here when running from src/. */
+function ledgerValidator(): Validator {
+  if (validator) return validator;
   try {
-    const doc = JSON.parse(await readFile(join(projectDir, LEDGER_FILE), 'utf8'));
-    if (doc?.version === 1 && Array.isArray(doc.entries)) return doc;
+    validator = require('./ledger-validator.cjs') as Validator;
   } catch {
-    // missing or unreadable: start empty (the ledger is a record, not a gate)
+    const Ajv = require('ajv');
+    const schemaFile = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies', 'quarantine-ledger.schema.json');
+    validator = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(schemaFile, 'utf8'))) as Validator;
   }
-  return { version: 1, entries: [] };
+  return validator;
+}
+
+function badLedger(file: string, why: string, cause?: unknown): GuardError {
+  return new GuardError('bad-ledger', `the quarantine ledger ${file} ${why}`, {
+    remedy:
+      `the ledger is only a record of what was held (verdicts never depend on it): restore it from version control ` +
+      `(git checkout -- ${LEDGER_FILE}), or delete it and the next check records what is held again (first-seen times start over)`,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/**
+ * The project's ledger; empty when there is none. A ledger that exists but cannot be read, is not JSON, or does
+ * not match policies/quarantine-ledger.schema.json is a GuardError (`bad-ledger`) naming the file and how to
+ * repair it: never a crash, and never silently replaced (a check that cannot read it does not write it).
+ */
+export async function readLedger(projectDir: string): Promise<Ledger> {
+  const file = join(projectDir, LEDGER_FILE);
+  let text: string;
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) throw badLedger(file, 'is not a file');
+    if (st.size > MAX_LEDGER_BYTES) throw badLedger(file, `is ${st.size} bytes, more than a ledger ever holds (${MAX_LEDGER_BYTES})`);
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if (err instanceof GuardError) throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await isDanglingLink(file))) return { version: 1, entries: [] };
+    const fs = classifyError(err);
+    throw badLedger(file, `cannot be read: ${fs ? fs.message : (err as Error).message}`, err);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw badLedger(file, `is not valid JSON (${(err as Error).message})`, err);
+  }
+  const validate = ledgerValidator();
+  if (!validate(doc)) {
+    const problems = [...new Set((validate.errors ?? []).map((e) => {
+      const field = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
+      const extra = e.params?.additionalProperty ? ` "${e.params.additionalProperty}"` : e.params?.allowedValues ? ` (${(e.params.allowedValues as string[]).join(', ')})` : '';
+      return `${field}: ${e.message}${extra}`;
+    }))];
+    const shown = problems.slice(0, 8).join('\n  ') + (problems.length > 8 ? `\n  ... and ${problems.length - 8} more` : '');
+    throw badLedger(file, `is not a valid ledger (schema policies/quarantine-ledger.schema.json):\n  ${shown}`);
+  }
+  return doc as Ledger;
+}
+
+async function isDanglingLink(file: string): Promise<boolean> {
+  const { lstat } = await import('node:fs/promises');
+  return lstat(file).then((s) => s.isSymbolicLink(), () => false);
 }
 
 /**

@@ -309,6 +309,9 @@ const NOTIFICATIONS: Record<GuardErrorCode, string> = {
   'registry-too-large': 'A registry answer was larger than the size limit (--max-body-size).',
   'cache-miss': 'Offline, and the metadata cache has no entry.',
   'install-failed': 'The package manager failed.',
+  'bad-ledger': 'The quarantine ledger is malformed.',
+  'too-large': 'A package or file is larger than the limit.',
+  'file-system': 'A file or folder could not be read or written.',
 };
 
 const LEVEL: Record<Exclude<Action, 'allow'>, Result.level> = { block: 'error', quarantine: 'error', warn: 'warning' };
