@@ -105,6 +105,19 @@ describe('an install started by a script the guard runs, in another guarded proj
     expect(freshInInner()).toBeUndefined();
   });
 
+  it("the pass the outer hook uses is not the inner project's: a preinstall chaining the hook and npm ci in the inner one", async () => {
+    const { outer, freshInInner } = await nested({ dependencies: { plain: '1.0.0' }, scripts: { preinstall: 'safe-install hook && cd examples/inner && npm ci' } });
+    const res = await outer.guard();
+    const out = res.stdout + res.stderr;
+    // The outer hook is quiet (the guard's pass for the outer project); the inner one checks and refuses.
+    expect(out).not.toContain('safe-install hook: 1 packages checked');
+    expect(out).toMatch(/fresh@1\.1\.0 +too-young/);
+    expect(out).toContain('The install is refused (safe-install hook, exit 1)');
+    expect(out).toMatch(/the project's preinstall script failed/);
+    expect(res.code).not.toBe(0);
+    expect(freshInInner()).toBeUndefined();
+  });
+
   it("the guard's own install of an init-ed project still runs its hook's check once (the pass)", async () => {
     const { outer, inner, freshInInner } = await nested({ dependencies: { plain: '1.0.0' } });
     // The inner project with an old version: safe-install there runs the check itself and the hook stays quiet.
