@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { lstatSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join } from 'node:path';
+import { GuardError } from '../errors.js';
 
 /** Set in the environment of the package manager the guard starts when its project hook may run there. */
 export const GUARD_ENV = 'SAFE_INSTALL_RUNNING';
@@ -27,7 +28,13 @@ export const PASS_NAME = /^safe-install-pass-[0-9a-f]{32}$/;
  */
 export async function withHookPass<T>(root: string, fn: (env: Record<string, string>) => Promise<T>): Promise<T> {
   const file = join(tmpdir(), `safe-install-pass-${randomBytes(16).toString('hex')}`);
-  writeFileSync(file, realpathSync(root), { flag: 'wx', mode: 0o600 });
+  try {
+    writeFileSync(file, realpathSync(root), { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    throw new GuardError('install-failed', `cannot write the project hook's pass ${file}: ${(err as Error).message}`, {
+      remedy: 'make the temporary folder writable (TMPDIR); the step did not start',
+    });
+  }
   try {
     return await fn({ [GUARD_ENV]: file });
   } finally {

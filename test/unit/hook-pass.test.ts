@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { claimHookPass, GUARD_ENV, withHookPass } from '../../src/install/hook-pass.js';
+import { GuardError } from '../../src/errors.js';
 
 describe('the project hook pass', () => {
   it('lets one hook of that project through, once', async () => {
@@ -30,6 +31,14 @@ describe('the project hook pass', () => {
       }),
     ).rejects.toThrow('step failed');
     expect(existsSync(file)).toBe(false);
+  });
+
+  it('a pass that cannot be written is a GuardError naming it, and the step does not start', async () => {
+    let started = false;
+    const err = await withHookPass(join(tmpdir(), 'si-no-such-root', 'x'), async () => (started = true)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GuardError);
+    expect((err as GuardError).message).toMatch(/cannot write the project hook's pass .*safe-install-pass-/);
+    expect(started).toBe(false);
   });
 
   it('no marker, the old `1`, a relative path or a file that is not a pass: never skips, never deletes', () => {
