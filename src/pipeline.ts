@@ -97,7 +97,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     const findings = CHECKS.flatMap((c) => c.run(pkg, input, ctx));
     verdicts.set(pkg, decide(pkg, findings, policy, now));
   };
-  const evidence = new EvidenceCollector(client, cache, policy, cacheDir);
+  const evidence = new EvidenceCollector(client, cache, policy, cacheDir, (opts.ttlMs ?? DEFAULTS.ttlMs) > 0);
   const fail = (pkgs: LockedPackage[], error: GuardError) => {
     if (!errors.includes(error)) errors.push(error);
     for (const pkg of pkgs) verdicts.set(pkg, unavailable(pkg, error));

@@ -5,18 +5,20 @@
 // anything: the hook checks the locked tree and fails the install, so nothing is downloaded. yarn 1 runs it as
 // the root preinstall, also before fetching; yarn 2+ through the plugin init writes (validateProject, before
 // resolution and fetch). yarn 1 cannot skip one package's install scripts, so there the hook also refuses a tree
-// with a package whose scripts the policy does not allow. Under safe-install itself it does nothing (no double run).
+// with a package whose scripts the policy does not allow. Under safe-install's own install of this project it does
+// nothing (no double run): only with the one-use pass that install carries (src/install/hook-pass.ts), never for
+// an install a script starts, in another project or this one.
 import { rm } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { runCheck } from '../pipeline.js';
 import { exitCodeOf } from '../report/summary.js';
 import { colourWanted, makeStyle, toText } from '../report/text.js';
-import { GUARD_ENV } from '../install/spawn.js';
+import { claimHookPass, GUARD_ENV } from '../install/hook-pass.js';
 import { approveHints, recordLedger } from './held.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 
 export async function hookCommand(flags: CommonFlags): Promise<number> {
-  if (process.env[GUARD_ENV] === '1') return 0;
+  if (claimHookPass(process.env[GUARD_ENV], flags.cwd ?? process.cwd())) return 0;
   const write = (s: string) => process.stderr.write(s);
   const style = makeStyle(colourWanted(process.stderr, flags.color));
   const result = await runCheck(toCheckOptions({ ...flags, input: false }));

@@ -22,7 +22,7 @@ import { GuardError } from '../errors.js';
 import { detectIndent } from '../util/atomic.js';
 import { ageGateMs } from '../project/yarn-settings.js';
 import type { Policy } from '../policy/load.js';
-import { GUARD_ENV } from '../install/spawn.js';
+import { GUARD_ENV, PASS_NAME } from '../install/hook-pass.js';
 import { nameOf, policyEntries } from './policy-entries.js';
 import { itemText, seqOf } from './yaml-doc.js';
 
@@ -146,24 +146,38 @@ export function applyYarnPackageJson(text: string, s: YarnGuardSettings): { text
 /**
  * The committed yarn 2+ plugin: `safe-install hook` in `validateProject`, which `Project.install` runs before it
  * resolves or fetches anything (also for `yarn add` and `yarn up`); a failing hook becomes a reported error,
- * which ends the install there. Quiet under safe-install itself (its yarn carries SAFE_INSTALL_RUNNING=1).
+ * which ends the install there. Quiet only under safe-install's own install of this project: it uses the one-use
+ * pass (src/install/hook-pass.ts) the guard gives that yarn, as `safe-install hook` would, so it needs no
+ * safe-install to start there; any other install (one a script starts, in this project or another) is checked.
  */
 export function yarnPluginSource(): string {
   return `// Written by \`safe-install init\`: every \`yarn install\` runs \`safe-install hook\` (the whole check of the locked
-// tree) before yarn resolves or fetches anything, and stops when it fails. safe-install's own yarn runs skip it.
+// tree) before yarn resolves or fetches anything, and stops when it fails. safe-install's own install of this
+// project skips it: that yarn carries a one-use pass (a file naming this project) in ${GUARD_ENV}.
 const { spawnSync } = require('child_process');
-const { existsSync } = require('fs');
+const { existsSync, lstatSync, readFileSync, realpathSync, unlinkSync } = require('fs');
 const path = require('path');
+
+function usePass(pass, cwd) {
+  if (!pass || !path.isAbsolute(pass) || !${PASS_NAME}.test(path.basename(pass))) return false;
+  try {
+    if (!lstatSync(pass).isFile() || readFileSync(pass, 'utf8') !== realpathSync(cwd)) return false;
+    unlinkSync(pass);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 module.exports = {
   name: 'safe-install',
   factory: () => ({
     hooks: {
       validateProject(project, { reportError }) {
-        if (process.env.${GUARD_ENV} === '1') return;
         const win = process.platform === 'win32';
         // yarn's portable paths ("/C:/x" on Windows) back to native ones.
         const cwd = win ? project.cwd.replace(/^\\/([A-Za-z]:)/, '$1') : project.cwd;
+        if (usePass(process.env.${GUARD_ENV}, cwd)) return;
         // The project's own copy (node-modules linker), else the one on PATH.
         const local = path.join(cwd, 'node_modules', '.bin', win ? 'safe-install.cmd' : 'safe-install');
         const cmd = existsSync(local) ? local : 'safe-install';

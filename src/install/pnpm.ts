@@ -431,7 +431,7 @@ async function scriptEnv(ctx: PnpmContext, root: string, pkgRoot: string): Promi
     NODE: process.execPath,
     INIT_CWD: root,
     PNPM_SCRIPT_SRC_DIR: pkgRoot,
-    [GUARD_ENV]: '1',
+    [GUARD_ENV]: undefined, // the scripts run without the hook's marker (project-scripts gives the hook its pass)
   });
   if (ctx.execPath) env.npm_execpath = ctx.execPath;
   if (ctx.nodeGyp) env.npm_config_node_gyp = ctx.nodeGyp;

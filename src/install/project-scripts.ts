@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GuardError } from '../errors.js';
 import type { LockedTree } from '../types.js';
-import { GUARD_ENV, inherited } from './spawn.js';
+import { withHookPass, withoutMarker } from './hook-pass.js';
+import { inherited } from './spawn.js';
 
 const require = createRequire(import.meta.url);
 
@@ -30,6 +31,8 @@ export interface ProjectScriptsRun {
   events: string[];
 }
 
+/** The root events init writes the project hook into (npm and yarn 1: preinstall; pnpm: pnpm:devPreinstall). */
+const HOOK_EVENTS = ['preinstall', 'pnpm:devPreinstall'];
 const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'] as const;
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -81,7 +84,12 @@ export async function runProjectEvents(
   for (const event of events) {
     if (!p.scripts[event]) continue;
     try {
-      await runScript({ path, args: [], stdio: inherited(), event, env: { ...env, [GUARD_ENV]: '1' } });
+      const script = p.scripts[event];
+      const run = (extra: Record<string, string | undefined>) => runScript({ path, args: [], stdio: inherited(), event, env: { ...env, ...extra } });
+      // The hook's pass only for the root event init puts the hook in, when it names safe-install; every other
+      // script runs without the marker, so an install it starts in another project (or this one) is checked.
+      if (p.folder === '' && HOOK_EVENTS.includes(event) && /\bsafe-install\b/.test(script)) await withHookPass(root, run);
+      else await run(withoutMarker({}));
     } catch (err) {
       const where = p.folder === '' ? "the project's" : `workspace ${p.folder}'s`;
       throw new GuardError('install-failed', `${where} ${event} script failed: ${(err as Error).message}`, {

@@ -7,14 +7,15 @@ import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
 import type { PackageManager } from '../types.js';
 
-/** Set in the environment of every package manager we start, so a project hook does not run the guard twice. */
-export const GUARD_ENV = 'SAFE_INSTALL_RUNNING';
+import { GUARD_ENV } from './hook-pass.js';
+
+export { GUARD_ENV };
 
 export interface RunOptions {
   cwd: string;
   /** Where the tool's output goes; the default inherits the terminal. */
   stdio?: 'inherit' | 'pipe';
-  /** Extra environment (e.g. yarn's YARN_ENABLE_SCRIPTS). */
+  /** Extra environment (e.g. yarn's YARN_ENABLE_SCRIPTS); the hook's marker only from here (withHookPass). */
   env?: Record<string, string>;
 }
 
@@ -120,7 +121,8 @@ export function runPm(pm: PackageManager, args: string[], opts: RunOptions): Pro
     const child = spawn(cmd, [...pre, ...args], {
       cwd: opts.cwd,
       stdio: opts.stdio === 'pipe' ? ['ignore', 'pipe', 'pipe'] : inherited(),
-      env: { ...process.env, ...opts.env, [GUARD_ENV]: '1' },
+      // No inherited marker: what this package manager runs is not the hook's pass unless the caller gave one.
+      env: { ...process.env, ...opts.env, [GUARD_ENV]: opts.env?.[GUARD_ENV] },
       detached: ownGroups,
     });
     running.add(child);

@@ -28,6 +28,7 @@ import type { LockedPackage, LockedTree } from '../types.js';
 import { INSTALL_EVENTS, type InstalledScripts } from './lifecycle.js';
 import type { InstallRunner } from './runner.js';
 import { readProjectFolder, readWorkspaces, type ProjectFolder, type ProjectScriptsRun } from './project-scripts.js';
+import { GUARD_ENV, withHookPass } from './hook-pass.js';
 import { runPm } from './spawn.js';
 import { BERRY_WORKSPACE_EVENTS, missing, runYarn, yarnScriptsOnDisk } from './yarn-shared.js';
 
@@ -287,14 +288,18 @@ async function buildAllowed(dir: string, items: InstalledScripts[], passthrough:
   try {
     const plugin = join(tmp, 'safe-install-allowed-builds.cjs');
     const report = join(tmp, 'built.json');
-    const restore = { YARN_ENABLE_SCRIPTS: process.env.YARN_ENABLE_SCRIPTS ?? null, YARN_PLUGINS: process.env.YARN_PLUGINS ?? null };
+    // The scripts yarn builds also lose the hook's marker: an install one of them starts is checked.
+    const restore = { YARN_ENABLE_SCRIPTS: process.env.YARN_ENABLE_SCRIPTS ?? null, YARN_PLUGINS: process.env.YARN_PLUGINS ?? null, [GUARD_ENV]: null };
     await writeFile(plugin, buildPlugin({ allowed, projectScripts: project !== undefined, restore, report }));
-    await runYarn(
-      ['install', '--immutable', ...passthrough],
-      dir,
-      { YARN_ENABLE_SCRIPTS: 'false', YARN_PLUGINS: [process.env.YARN_PLUGINS, plugin].filter(Boolean).join(';') },
-      'an allowed install script failed, or yarn could not build the allowed packages',
-      'fix the failing script or deny it; the packages are installed but not built',
+    // A pass for the project's own plugin (validateProject): the check already ran.
+    await withHookPass(dir, (pass) =>
+      runYarn(
+        ['install', '--immutable', ...passthrough],
+        dir,
+        { ...pass, YARN_ENABLE_SCRIPTS: 'false', YARN_PLUGINS: [process.env.YARN_PLUGINS, plugin].filter(Boolean).join(';') },
+        'an allowed install script failed, or yarn could not build the allowed packages',
+        'fix the failing script or deny it; the packages are installed but not built',
+      ),
     );
     // Never say "ran" for a package yarn did not build (a build it skipped, a plugin that did not load).
     let built: string[] = [];
@@ -332,7 +337,9 @@ export function berryRunner(): InstallRunner {
       }
       args = passthrough;
       linker = await nodeLinker(dir);
-      await runYarn(['install', '--immutable', '--mode=skip-build', ...passthrough], dir, { YARN_ENABLE_SCRIPTS: 'false' }, 'yarn install --immutable --mode=skip-build failed', 'fix what yarn reported; no install script has run');
+      await withHookPass(dir, (pass) =>
+        runYarn(['install', '--immutable', '--mode=skip-build', ...passthrough], dir, { ...pass, YARN_ENABLE_SCRIPTS: 'false' }, 'yarn install --immutable --mode=skip-build failed', 'fix what yarn reported; no install script has run'),
+      );
     },
     async scan(tree) {
       linker ??= await nodeLinker(tree.root.dir);

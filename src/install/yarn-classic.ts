@@ -279,7 +279,8 @@ export function classicEnv(opts: { dir: string; manifest: Json; config: YarnConf
     env[`npm_config_${key.replace(/^_+/, '')}`.replace(INVALID, '_')] = s;
     if (name && key.startsWith(`${name}:`)) env[`npm_package_config_${key.replace(/^_+/, '').replace(`${name}:`, '')}`.replace(INVALID, '_')] = s;
   }
-  env[GUARD_ENV] = '1';
+  // Scripts run without the hook's marker, an inherited one included (project-scripts gives the hook its pass).
+  (env as Record<string, string | undefined>)[GUARD_ENV] = undefined;
   return env;
 }
 

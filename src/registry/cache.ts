@@ -1,5 +1,14 @@
 // On-disk cache of slim package facts, one JSON file per (registry, name). Writes are atomic (temp file +
 // rename), so two processes sharing a cache never see a half-written entry; a corrupt entry is a miss.
+//
+// What the cache is trusted for: it holds what a registry said (facts keyed by registry and name, the registry's
+// keys, provenance outcomes keyed by name, version and integrity), for a short time (--cache-ttl, default 10m; a
+// 304 renews an entry, but one whose facts were last read from a registry body more than a day ago is fetched in
+// full again). It is as trustworthy as the user's own files: anything that runs as the user (an allowed install
+// script) can write it, as it can rewrite safe-install itself, so the reads defend what can be defended: an entry
+// that is not exactly the shape this code writes (a wrong type, a missing field, a foreign name or registry) is a
+// miss, never a crash or an allow; an entry dated in the future (checkedAt or fetchedAt later than now) is a miss,
+// so it can never be "fresh forever"; and `--cache-ttl 0` uses no entry without asking the registry.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -44,10 +53,14 @@ export class FactsCache {
   }
 
   /** Small documents other than facts (registry keys, verification results), under their own kind. */
-  async getDoc<T>(kind: string, key: string): Promise<{ checkedAt: string; value: T } | undefined> {
+  /**
+   * A small document, when it is one this code wrote: `valid` decides the value's shape, and a document dated
+   * in the future (or not dated) is a miss.
+   */
+  async getDoc<T>(kind: string, key: string, valid: (v: unknown) => v is T): Promise<{ checkedAt: string; value: T } | undefined> {
     try {
       const doc = JSON.parse(await readFile(this.docFile(kind, key), 'utf8'));
-      return doc && typeof doc.checkedAt === 'string' && doc.key === key ? doc : undefined;
+      return isObject(doc) && doc.key === key && pastTime(doc.checkedAt, Date.now()) && valid(doc.value) ? (doc as { checkedAt: string; value: T }) : undefined;
     } catch {
       return undefined;
     }
@@ -65,10 +78,8 @@ export class FactsCache {
     try {
       // Read synchronously: entries are a few KB, and a warm check reads one per name (767 on npm/cli), where
       // each async read's open/fstat/read/close round trips through the thread pool cost 2-3x the read itself.
-      const entry = JSON.parse(readFileSync(this.file(registry, name), 'utf8')) as CacheEntry;
-      if (entry?.facts?.name !== name || entry.facts.registry !== registry || typeof entry.checkedAt !== 'string') return undefined;
-      if (typeof entry.facts.versions !== 'object' || entry.facts.versions === null) return undefined;
-      return entry;
+      const entry: unknown = JSON.parse(readFileSync(this.file(registry, name), 'utf8'));
+      return validEntry(entry, registry, name, Date.now()) ? entry : undefined;
     } catch {
       return undefined; // missing or corrupt: a miss, fetched again
     }
@@ -102,4 +113,46 @@ export class FactsCache {
       throw err;
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shape of an entry: exactly what the client writes (slimPackument's output), checked field by field, since
+// a check reads these fields as registry facts.
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const optString = (v: unknown) => v === undefined || typeof v === 'string';
+const optTrue = (v: unknown) => v === undefined || v === true;
+const stringMap = (v: unknown) => isObject(v) && Object.values(v).every((s) => typeof s === 'string');
+
+/** An ISO time that is not later than `now`: an entry from the future is never fresh, it is invalid. */
+export function pastTime(v: unknown, now: number): v is string {
+  if (typeof v !== 'string') return false;
+  const t = Date.parse(v);
+  return Number.isFinite(t) && t <= now;
+}
+
+function validVersion(v: unknown): boolean {
+  if (!isObject(v)) return false;
+  for (const k of ['publishedAt', 'attestationsUrl', 'provenancePredicate', 'publisher', 'deprecated'] as const) if (!optString(v[k])) return false;
+  for (const k of ['gypfile', 'trustedPublisher', 'approved'] as const) if (!optTrue(v[k])) return false;
+  if (v.full === true) {
+    for (const k of ['integrity', 'shasum', 'tarball', 'repository'] as const) if (!optString(v[k])) return false;
+    if (!stringMap(v.installScripts)) return false;
+    return Array.isArray(v.signatures) && v.signatures.every((s) => isObject(s) && typeof s.keyid === 'string' && typeof s.sig === 'string');
+  }
+  if (!(v.full === undefined || v.full === false)) return false;
+  return v.installScripts === undefined || stringMap(v.installScripts);
+}
+
+/**
+ * A facts entry as the client writes it, for this registry and name, confirmed (checkedAt) and fetched
+ * (fetchedAt) at valid times not later than `now`. Anything else is a miss.
+ */
+export function validEntry(e: unknown, registry: string, name: string, now: number): e is CacheEntry {
+  if (!isObject(e) || !pastTime(e.checkedAt, now) || !optString(e.etag) || !optString(e.lastModified)) return false;
+  const f = e.facts;
+  if (!isObject(f) || f.name !== name || f.registry !== registry || !pastTime(f.fetchedAt, now)) return false;
+  if (!stringMap(f.distTags) || !(f.hasPublisherData === undefined || typeof f.hasPublisherData === 'boolean')) return false;
+  return isObject(f.versions) && Object.values(f.versions).every(validVersion);
 }

@@ -13,6 +13,11 @@ import type { RegistryKey } from '../checks/types.js';
 
 const KEYS_TTL_MS = 24 * 3_600_000;
 /**
+ * A 304 renews a cached entry without its body; facts last read from a registry body longer ago than this are
+ * fetched in full again, so no cached fact (a poisoned one included) lives on through revalidations alone.
+ */
+const FULL_FETCH_MS = 24 * 3_600_000;
+/**
  * A packument over 1 MiB (typescript's is 10 MB, @types/node's 9 MB) waits for one of two slots before it is read
  * on and parsed: cold, 16 of them in flight at once made the peak memory.
  */
@@ -107,8 +112,9 @@ export class RegistryClient {
 
   /** The registry's signing keys (`/-/npm/v1/keys`), cached for a day; null when it publishes none (404). */
   async keys(registry: string): Promise<RegistryKey[] | null> {
-    const cached = await this.cache.getDoc<{ keys: RegistryKey[] | null }>('keys', registry);
-    if (cached && (this.opts.offline || Date.now() - Date.parse(cached.checkedAt) < KEYS_TTL_MS)) return cached.value.keys;
+    const cached = await this.cache.getDoc('keys', registry, isKeysDoc);
+    // --cache-ttl 0 asks the registry again (rotated keys); otherwise keys are kept a day.
+    if (cached && (this.opts.offline || (this.opts.ttlMs > 0 && fresh(cached.checkedAt, KEYS_TTL_MS)))) return cached.value.keys;
     if (this.opts.offline) {
       throw new GuardError('cache-miss', `no cached signing keys for ${redact(registry)} (--offline)`, { remedy: 'run once without --offline to fill the cache' });
     }
@@ -167,7 +173,9 @@ export class RegistryClient {
         }),
       };
     }
-    if (cached && hasAll && Date.now() - Date.parse(cached.checkedAt) < this.opts.ttlMs) {
+    // Fresh: confirmed less than the TTL ago (never with --cache-ttl 0; the cache read already refused a time
+    // in the future, which would otherwise be fresh forever).
+    if (cached && hasAll && fresh(cached.checkedAt, this.opts.ttlMs)) {
       this.stats.cache++;
       return { kind: 'facts', facts: cached.facts, from: 'cache' };
     }
@@ -176,7 +184,9 @@ export class RegistryClient {
     const full = new Set(needVersions);
     if (cached) for (const v of fullVersions(cached.facts)) full.add(v);
     try {
-      return await this.fetchFromRegistry(name, registry, full, cached && hasAll ? cached : undefined);
+      // Revalidated (ETag/Last-Modified) only while its facts were read from a registry body within a day.
+      const revalidate = cached && hasAll && fresh(cached.facts.fetchedAt, FULL_FETCH_MS) ? cached : undefined;
+      return await this.fetchFromRegistry(name, registry, full, revalidate);
     } catch (err) {
       return { kind: 'error', error: toGuardError(err, name, registry) };
     }
@@ -223,6 +233,22 @@ export class RegistryClient {
     await this.cache.put(registry, name, entry).catch(() => {});
     return { kind: 'facts', facts, from: 'network' };
   }
+}
+
+/** `at` (an ISO time) lies less than `ttlMs` in the past: not in the future, and never when ttlMs is 0. */
+function fresh(at: string, ttlMs: number): boolean {
+  const age = Date.now() - Date.parse(at);
+  return age >= 0 && age < ttlMs;
+}
+
+/** The keys document as keys() writes it. */
+function isKeysDoc(v: unknown): v is { keys: RegistryKey[] | null } {
+  if (!v || typeof v !== 'object') return false;
+  const keys = (v as { keys?: unknown }).keys;
+  return (
+    keys === null ||
+    (Array.isArray(keys) && keys.every((k) => k && typeof k === 'object' && typeof k.keyid === 'string' && typeof k.key === 'string' && (k.expires === null || typeof k.expires === 'string')))
+  );
 }
 
 /** Keys of npm's flat options that concern fetching: TLS, proxies, identity, and per-registry auth. */

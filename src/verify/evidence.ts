@@ -19,6 +19,8 @@ export class EvidenceCollector {
     private readonly cache: FactsCache,
     private readonly policy: Policy,
     private readonly cacheDir: string,
+    /** False with --cache-ttl 0: every attestation is verified again, no cached outcome is used. */
+    private readonly useCachedOutcomes = true,
   ) {}
 
   /** Sigstore verification and its trusted root are loaded on the first attestation, not at start-up. */
@@ -88,8 +90,8 @@ export class EvidenceCollector {
     if (!v?.attestationsUrl) return undefined;
     if (!v.integrity) return { kind: 'failed', code: 'attestations-malformed', message: 'attestations are advertised for a version without an integrity' };
     const key = `${facts.name}@${version}:${v.integrity}:${keys.kind}`;
-    const cached = await this.cache.getDoc<ProvenanceInput>('verified', key);
-    if (cached?.value.kind === 'verified') return cached.value;
+    const cached = this.useCachedOutcomes ? await this.cache.getDoc('verified', key, isVerifiedOutcome) : undefined;
+    if (cached) return cached.value;
     const body = await this.client.attestations(facts.name, version, v.attestationsUrl);
     if (body === null) {
       return { kind: 'unavailable', message: `${facts.name}@${version} advertises attestations, but the registry answers 404 for them` };
@@ -113,4 +115,13 @@ export class EvidenceCollector {
     if (outcome.kind === 'verified') await this.cache.putDoc('verified', key, outcome).catch(() => {});
     return outcome;
   }
+}
+
+/** A cached outcome as provenance() writes it: verified, with a message and string identity fields. */
+function isVerifiedOutcome(v: unknown): v is ProvenanceInput & { kind: 'verified' } {
+  if (!v || typeof v !== 'object') return false;
+  const o = v as { kind?: unknown; message?: unknown; identity?: unknown };
+  if (o.kind !== 'verified' || typeof o.message !== 'string') return false;
+  if (o.identity === undefined) return true;
+  return !!o.identity && typeof o.identity === 'object' && !Array.isArray(o.identity) && Object.values(o.identity).every((x) => typeof x === 'string');
 }

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { TestRegistry } from '../registry/server.js';
+import { withHookPass } from '../../src/install/hook-pass.js';
 import { OLD, cleanEnv, cli, lockWith, run, tempDir, withTools, EVENT_LOGGER, safeInstallOnPath, scriptedWith } from './helpers.js';
 
 const DAY = 86_400_000;
@@ -273,8 +274,9 @@ describe('what the yarn arrangements cannot guard (measured, said in README)', (
 
   it('yarn 4: a root preinstall would run only after the fetch step (why the plugin is used)', async () => {
     const p = await initedProject('yarnBerry', { fresh: '^1.0.0' }, {}, { pkg: { scripts: { preinstall: 'node -e "process.exit(1)"' } } });
-    // Without the plugin's check (as if it were not there), the failing root preinstall comes after yarn fetched.
-    const res = await run('yarn', ['install', '--immutable'], { cwd: p.dir, env: { ...p.env, SAFE_INSTALL_RUNNING: '1' } });
+    // Without the plugin's check (its one-use pass, as safe-install's own install carries), the failing root
+    // preinstall comes after yarn fetched.
+    const res = await withHookPass(p.dir, (pass) => run('yarn', ['install', '--immutable'], { cwd: p.dir, env: { ...p.env, ...pass } }));
     expect(res.code).not.toBe(0);
     expect(res.stdout).toMatch(/Fetch step[\s\S]*Link step[\s\S]*app@workspace:\. couldn't be built successfully/);
   });

@@ -2,12 +2,13 @@
 // workspace's yarn.lock entry (yarn 2+), never wider than the policy and never losing what was there; and which
 // arrangement a project gets.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { parseSyml } from '@yarnpkg/parsers';
 import { compilePolicy } from '../../src/policy/load.js';
+import { withHookPass } from '../../src/install/hook-pass.js';
 import { arrangementOf } from '../../src/init/plan.js';
 import { applyYarnLock, applyYarnPackageJson, applyYarnrc, hasYarnPlugin, yarnPluginSource, yarnSettingsFromPolicy } from '../../src/init/yarn-settings.js';
 
@@ -139,7 +140,7 @@ describe('arrangementOf (yarn)', () => {
 });
 
 describe('the plugin', () => {
-  it('is quiet under safe-install itself, and reports a failing or missing hook as an error', async () => {
+  it("is quiet only with safe-install's one-use pass for this project, and reports a failing or missing hook as an error", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'si-plugin-'));
     const path = join(dir, 'plugin.cjs');
     writeFileSync(path, yarnPluginSource());
@@ -148,20 +149,36 @@ describe('the plugin', () => {
     const errors: string[] = [];
     const report = { reportError: (_: number, m: string) => errors.push(m), reportWarning: () => undefined };
     const saved = { ...process.env };
+    const other = mkdtempSync(join(tmpdir(), 'si-other-'));
     try {
+      process.env.PATH = dir; // no safe-install here: the hook cannot start unless the plugin is quiet
+      await withHookPass(dir, async (pass) => {
+        process.env.SAFE_INSTALL_RUNNING = pass.SAFE_INSTALL_RUNNING;
+        plugin.factory().hooks.validateProject({ cwd: dir }, report);
+        expect(errors).toEqual([]);
+        expect(existsSync(pass.SAFE_INSTALL_RUNNING)).toBe(false); // used up
+        // The same pass again (a nested install of this project): the hook runs.
+        plugin.factory().hooks.validateProject({ cwd: dir }, report);
+        expect(errors).toHaveLength(1);
+      });
+      // Another project's pass, the old `1`, or no marker: the hook runs.
+      await withHookPass(other, async (pass) => {
+        process.env.SAFE_INSTALL_RUNNING = pass.SAFE_INSTALL_RUNNING;
+        plugin.factory().hooks.validateProject({ cwd: dir }, report);
+        expect(existsSync(pass.SAFE_INSTALL_RUNNING)).toBe(true);
+      });
       process.env.SAFE_INSTALL_RUNNING = '1';
       plugin.factory().hooks.validateProject({ cwd: dir }, report);
-      expect(errors).toEqual([]);
       delete process.env.SAFE_INSTALL_RUNNING;
-      process.env.PATH = dir; // no safe-install here
       plugin.factory().hooks.validateProject({ cwd: dir }, report);
-      expect(errors[0]).toMatch(/could not start \(ENOENT\)/);
+      expect(errors).toHaveLength(4);
+      for (const e of errors) expect(e).toMatch(/could not start \(ENOENT\)/);
       writeFileSync(join(dir, 'safe-install'), '#!/bin/sh\nexit 3\n', { mode: 0o755 });
       plugin.factory().hooks.validateProject({ cwd: dir }, report);
-      expect(errors[1]).toMatch(/refused the install \(exit 3\)/);
+      expect(errors[4]).toMatch(/refused the install \(exit 3\)/);
     } finally {
       process.env = saved;
     }
-    expect(readFileSync(path, 'utf8')).toContain("process.env.SAFE_INSTALL_RUNNING === '1'");
+    expect(readFileSync(path, 'utf8')).not.toContain("=== '1'");
   });
 });
