@@ -141,6 +141,7 @@ export type FindingCode =
   | 'install-script-allowed'
   | 'install-script-denied'
   | 'install-script-unlisted'
+  /** No longer emitted (a bundled package's scripts follow the allowlist like any other's); kept so policies naming it stay valid. */
   | 'bundled-install-script'
   | 'manifest-scripts-mismatch'
   // policy

@@ -261,7 +261,7 @@ export const RULES: Record<FindingCode, RuleText> = {
     check: 'scripts',
     defaultAction: 'allow',
     short: 'Bundled package with install scripts',
-    meaning: "A package bundled in a dependency's tarball has install scripts; bundled scripts never run. Reported only.",
+    meaning: "No longer reported: a package bundled in a dependency's tarball is reported with the install-script codes and follows the allowlist like any other package (npm runs bundled packages' scripts when it builds their parent).",
     todo: 'Nothing to do.',
   },
   'manifest-scripts-mismatch': {
