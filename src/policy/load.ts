@@ -26,6 +26,7 @@ export interface PolicyDocument {
   actions?: Partial<Record<CheckId | FindingCode, Action>>;
   sources?: { direct?: Action; transitive?: Action };
   scripts?: { allow?: string[]; deny?: string[]; unlisted?: 'skip' | 'block'; rootScripts?: boolean };
+  bins?: { allow?: string[] };
   exceptions?: ExceptionEntry[];
   registryKeys?: Record<string, RegistryKey[]>;
   requireProvenance?: string[];
@@ -98,6 +99,8 @@ export interface Policy {
   actions: Partial<Record<CheckId | FindingCode, Action>>;
   sources: { direct: Action; transitive: Action };
   scripts: { allow: ScriptRule[]; deny: ScriptRule[]; unlisted: 'skip' | 'block'; rootScripts: boolean; unlistedSource?: string };
+  /** Packages allowed to link a bin that shadows a command (`bin-shadows-command`). */
+  bins: { allow: ScriptRule[] };
   exceptions: (ExceptionEntry & { pattern: PackagePattern })[];
   /** Keys pinned per registry URL (with a trailing slash). */
   registryKeys: Record<string, RegistryKey[]>;
@@ -188,6 +191,7 @@ export function mergePolicy(base: PolicyDocument, over: PolicyDocument): PolicyD
     actions: { ...base.actions, ...over.actions },
     sources: { ...base.sources, ...over.sources },
     scripts: { ...base.scripts, ...over.scripts },
+    bins: { ...base.bins, ...over.bins },
     exceptions: over.exceptions ?? base.exceptions ?? [],
     expectedRepository: { ...base.expectedRepository, ...over.expectedRepository },
     registryKeys: { ...base.registryKeys, ...over.registryKeys },
@@ -257,6 +261,7 @@ export function compilePolicy(
       rootScripts: doc.scripts?.rootScripts ?? true,
       ...(inputs.strictBuilds && doc.scripts?.unlisted !== 'block' && { unlistedSource: inputs.strictBuilds }),
     },
+    bins: { allow: rules('bins.allow', doc.bins?.allow) },
     inputs: inputs.settings ?? [],
     exceptions,
     registryKeys: Object.fromEntries(Object.entries(doc.registryKeys ?? {}).map(([url, keys]) => [url.endsWith('/') ? url : `${url}/`, keys.map((k) => ({ keyid: k.keyid, key: k.key, expires: k.expires ?? null }))])),
