@@ -16,7 +16,10 @@ export interface ShadowableCommands {
   shadows(bin: string, pkgName: string): string | undefined;
 }
 
-/** The package a PATH command belongs to when it is itself a Node package's bin (…/node_modules/<name>/…). */
+/**
+ * The package a PATH command belongs to when it is itself a Node package's bin: …/node_modules/<name>/… (npm's
+ * global prefix, Homebrew), or Debian's /usr/share/nodejs/<name>/ and /usr/lib/nodejs/<name>/.
+ */
 function packageOfCommand(file: string): string | undefined {
   let real: string;
   try {
@@ -25,7 +28,11 @@ function packageOfCommand(file: string): string | undefined {
     return undefined;
   }
   const parts = real.split(sep);
-  const i = parts.lastIndexOf('node_modules');
+  let i = parts.lastIndexOf('node_modules');
+  if (i < 0) {
+    const n = parts.indexOf('nodejs');
+    if (n > 0 && (parts[n - 1] === 'share' || parts[n - 1] === 'lib')) i = n;
+  }
   if (i < 0 || i + 1 >= parts.length) return undefined;
   return parts[i + 1].startsWith('@') && i + 2 < parts.length ? `${parts[i + 1]}/${parts[i + 2]}` : parts[i + 1];
 }
@@ -49,11 +56,14 @@ export function shadowableCommands(path: string | undefined = process.env.PATH):
     }
     for (const n of names) if (!onPath.has(n)) onPath.set(n, join(dir, n));
   }
-  const statics = new Set(PROTECTED_COMMANDS);
+  // On a case-insensitive file system (macOS, Windows) a bin `Node` is found for `node`.
+  const fold = process.platform === 'darwin' || process.platform === 'win32' ? (s: string) => s.toLowerCase() : (s: string) => s;
+  const statics = new Set(PROTECTED_COMMANDS.map(fold));
+  if (fold('A') === 'a') for (const [n, f] of [...onPath]) if (!onPath.has(fold(n))) onPath.set(fold(n), f);
   return {
     shadows(bin, pkgName) {
-      if (statics.has(bin)) return `\`${bin}\`, a command scripts and people rely on`;
-      const file = onPath.get(bin);
+      if (statics.has(fold(bin))) return `\`${bin}\`, a command scripts and people rely on`;
+      const file = onPath.get(fold(bin));
       if (!file) return undefined;
       if (packageOfCommand(file) === pkgName) return undefined;
       return `\`${bin}\`, the command ${file} on PATH`;

@@ -5,6 +5,7 @@
 // shadow it stops the install, and the link is removed so no later script runs it.
 import { lstat, readdir, readFile, readlink, realpath, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { GuardError } from '../errors.js';
 import type { Finding, LockedPackage, LockedTree, PackageFacts } from '../types.js';
 import type { Policy } from '../policy/load.js';
 import { declaredBins, shadowFinding } from '../checks/bins.js';
@@ -35,14 +36,21 @@ async function binDirs(root: string, tree: LockedTree): Promise<string[]> {
   let budget = MAX_DIRS;
   const entries = (dir: string) => readdir(dir, { withFileTypes: true }).catch(() => []);
   const walk = async (nm: string): Promise<void> => {
-    if (--budget < 0) return;
+    if (--budget < 0) {
+      // Never a partial answer: a bin past the limit would go unseen.
+      throw new GuardError('install-failed', `more than ${MAX_DIRS} node_modules folders under ${root}: the installed bins could not all be read; no install script has run`, {
+        remedy: 'a dependency tree this deep is unusual: check the lockfile for a package that nests itself',
+      });
+    }
     for (const e of await entries(nm)) {
       // Symlinked folders (pnpm's node_modules/<name>, workspace links) are reached where they really are.
       if (!e.isDirectory()) continue;
       const at = join(nm, e.name);
       if (e.name === '.bin') out.push(at);
       else if (e.name === '.pnpm') {
-        for (const id of await entries(at)) if (id.isDirectory()) await walk(join(at, id.name, 'node_modules'));
+        // .pnpm/<id>/node_modules/<name>/node_modules/.bin (each package's dependencies' bins), and
+        // .pnpm/node_modules/.bin (the hoisted ones).
+        for (const id of await entries(at)) if (id.isDirectory()) await walk(id.name === 'node_modules' ? join(at, id.name) : join(at, id.name, 'node_modules'));
       } else if (e.name.startsWith('@')) {
         for (const s of await entries(at)) if (s.isDirectory()) await walk(join(at, s.name, 'node_modules'));
       } else if (!e.name.startsWith('.')) await walk(join(at, 'node_modules'));

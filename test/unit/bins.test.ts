@@ -9,6 +9,7 @@ import { shadowableCommands } from '../../src/checks/commands.js';
 import { binConflicts, binDirOf, bins } from '../../src/checks/bins.js';
 import { slimPackument } from '../../src/registry/facts.js';
 import { readNpmLockfile } from '../../src/lockfile/npm.js';
+import { readYarnLockfile } from '../../src/lockfile/yarn.js';
 import { decide } from '../../src/verdict/verdict.js';
 import type { LockedTree } from '../../src/types.js';
 import { NOW, facts, pkg, policy } from './helpers.js';
@@ -37,6 +38,14 @@ describe('bin names, as npm links them', () => {
     const tree = readNpmLockfile('/p/package-lock.json', JSON.stringify(lock));
     expect(tree.packages.find((p) => p.name === 'innocent')!.bins).toEqual(['sh']);
     expect(tree.packages.find((p) => p.name === 'plain')!.bins).toBeUndefined();
+
+    const berry = [
+      '__metadata:\n  version: 8\n  cacheKey: 10c0\n',
+      '"app@workspace:.":\n  version: 0.0.0-use.local\n  resolution: "app@workspace:."\n  dependencies:\n    innocent: "npm:^1.0.0"\n  languageName: unknown\n  linkType: soft\n',
+      '"innocent@npm:^1.0.0":\n  version: 1.0.0\n  resolution: "innocent@npm:1.0.0"\n  bin:\n    git: index.js\n  checksum: 10c0/' + 'ab'.repeat(64) + '\n  languageName: node\n  linkType: hard\n',
+    ].join('\n');
+    const yarnTree = readYarnLockfile('/p/yarn.lock', berry);
+    expect(yarnTree.packages.find((p) => p.name === 'innocent')!.bins).toEqual(['git']);
   });
 });
 
