@@ -14,6 +14,7 @@ import { choosePackageManager, ownGuards, type PackageManagerInfo } from './proj
 import { RegistryClient, type FetchStats } from './registry/client.js';
 import { defaultCacheDir, FactsCache } from './registry/cache.js';
 import { CHECKS } from './checks/index.js';
+import { binConflicts, declaredBins, defaultCommands } from './checks/bins.js';
 import type { CheckInput } from './checks/types.js';
 import { EvidenceCollector } from './verify/evidence.js';
 import { decide, type PackageVerdict } from './verdict/verdict.js';
@@ -92,9 +93,11 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const errors: GuardError[] = [];
   const factsByName = new Map<string, PackageFacts>();
   const verdicts = new Map<LockedPackage, PackageVerdict>();
-  const ctx = { now, policy };
+  const ctx = { now, policy, commands: defaultCommands() };
+  const raw = new Map<LockedPackage, { findings: Finding[]; bins: string[] }>();
   const judge = (pkg: LockedPackage, input: CheckInput) => {
     const findings = CHECKS.flatMap((c) => c.run(pkg, input, ctx));
+    raw.set(pkg, { findings, bins: declaredBins(pkg, input.facts) });
     verdicts.set(pkg, decide(pkg, findings, policy, now));
   };
   const evidence = new EvidenceCollector(client, cache, policy, cacheDir, (opts.ttlMs ?? DEFAULTS.ttlMs) > 0);
@@ -128,6 +131,11 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     }),
   );
   for (const pkg of tree.packages) if (!verdicts.has(pkg)) judge(pkg, { facts: undefined });
+  // Bin names two packages link into the same .bin folder: known only once every package's facts are in.
+  for (const [pkg, extra] of binConflicts(tree, (p) => raw.get(p)?.bins ?? [], policy)) {
+    const r = raw.get(pkg);
+    if (r) verdicts.set(pkg, decide(pkg, [...r.findings, ...extra], policy, now));
+  }
 
   return {
     tree,

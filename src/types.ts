@@ -30,6 +30,8 @@ export interface LockedPackage {
   dependents: { name: string; range: string }[];
   /** For `source: 'bundled'`: the id of the package whose tarball carries it. */
   bundledIn?: string;
+  /** Bin names the lockfile records for it (npm v2/v3 `bin`): what npm links into node_modules/.bin on `npm ci`. */
+  bins?: string[];
   /** 1-based line of the package's first entry in the lockfile, for SARIF/annotations. */
   lockfileLine?: number;
 }
@@ -63,6 +65,8 @@ export interface VersionSummary {
   installScripts?: Record<string, string>;
   /** The manifest says `gypfile: true` (an implicit `node-gyp rebuild`). */
   gypfile?: boolean;
+  /** Bin names the registry manifest declares (normalized as npm links them); absent when none. */
+  bins?: string[];
   publisher?: string;
   trustedPublisher?: boolean;
   /** `_npmUser.approver`: a staged publish approved by a maintainer (npm's `npm stage` flow). */
@@ -98,7 +102,7 @@ export interface PackageFacts {
   hasPublisherData?: boolean;
 }
 
-export type CheckId = 'release-age' | 'integrity' | 'signature' | 'provenance' | 'trust-downgrade' | 'source' | 'scripts' | 'registry' | 'policy';
+export type CheckId = 'release-age' | 'integrity' | 'signature' | 'provenance' | 'trust-downgrade' | 'source' | 'scripts' | 'bins' | 'registry' | 'policy';
 
 export type FindingCode =
   // release-age
@@ -142,8 +146,12 @@ export type FindingCode =
   | 'install-script-allowed'
   | 'install-script-denied'
   | 'install-script-unlisted'
+  /** No longer emitted (a bundled package's scripts follow the allowlist like any other's); kept so policies naming it stay valid. */
   | 'bundled-install-script'
   | 'manifest-scripts-mismatch'
+  // bins
+  | 'bin-shadows-command'
+  | 'bin-name-conflict'
   // policy
   | 'exception-applied'
   | 'exception-expired';

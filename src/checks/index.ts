@@ -6,6 +6,7 @@ import { provenance } from './provenance.js';
 import { trustDowngrade } from './trust-downgrade.js';
 import { source } from './source.js';
 import { scripts } from './scripts.js';
+import { bins } from './bins.js';
 
 /** Every check, in the order their findings are listed. */
-export const CHECKS: readonly Check[] = [integrity, signature, provenance, trustDowngrade, releaseAge, source, scripts];
+export const CHECKS: readonly Check[] = [integrity, signature, provenance, trustDowngrade, releaseAge, source, scripts, bins];

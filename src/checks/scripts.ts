@@ -21,10 +21,10 @@ export const scripts: Check = {
     const declared = declaredScripts(pkg, facts);
     const has = pkg.hasInstallScript || Object.keys(declared).length > 0;
     if (!has) return [];
-    const text = Object.entries(declared).map(([e, s]) => `${e}: ${s}`).join('; ') || 'install scripts (per the lockfile)';
-    if (pkg.source === 'bundled') {
-      return [finding(policy, 'scripts', 'bundled-install-script', 'allow', `bundled package with ${text}: never run (npm 11 does not run bundled dependencies' scripts either)`)];
-    }
+    const scriptsText = Object.entries(declared).map(([e, s]) => `${e}: ${s}`).join('; ') || 'install scripts (per the lockfile)';
+    const text = pkg.source === 'bundled' ? `bundled inside ${pkg.bundledIn ?? 'its parent'}, ${scriptsText}` : scriptsText;
+    // A bundled package's scripts follow the allowlist like any other's: npm runs them when it builds the
+    // parent (plain `npm ci`, and `npm rebuild <parent>` unless --no-rebuild-bundle), measured with npm 11.19.
     const { status, rule } = scriptStatus(policy, pkg.name, pkg.version);
     if (status === 'allowed') {
       return [finding(policy, 'scripts', 'install-script-allowed', 'allow', `${text}: allowed by ${rule!.source} ("${rule!.pattern.text}")`, { data: { scripts: declared } })];

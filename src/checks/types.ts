@@ -1,10 +1,13 @@
 import type { CheckId, Finding, LockedPackage, PackageFacts } from '../types.js';
 import type { Policy } from '../policy/load.js';
+import type { ShadowableCommands } from './commands.js';
 
 export interface CheckContext {
   /** The instant the check evaluates as of (`--now`). */
   now: Date;
   policy: Policy;
+  /** The commands a dependency's bin may not shadow (default: the static list and this process's PATH). */
+  commands?: ShadowableCommands;
 }
 
 /**

@@ -10,6 +10,8 @@ import { colourWanted, makeStyle, toText, type Style } from '../report/text.js';
 import { planScripts, type ScriptPlan } from '../install/plan.js';
 import { describeProjectRuns } from '../install/project-scripts.js';
 import { runnerFor } from '../install/runner.js';
+import { removeLinks, shadowingBinsOnDisk, type ShadowOnDisk } from '../install/bins-on-disk.js';
+import { defaultCommands } from '../checks/bins.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 import { humanStream, say } from './output.js';
 
@@ -63,6 +65,16 @@ export async function installChecked(result: CheckResult, npmArgs: string[], sty
 
   const installed = await runner.scan(result.tree);
   const plan = planScripts(installed, result.policy, result.facts);
+  const shadows = await shadowingBinsOnDisk(result.tree, installed, plan.decisions.filter((d) => d.kind === 'run').map((d) => d.item), result.facts, result.policy, defaultCommands(), result.now);
+  const refusedBins = shadows.filter((s) => !s.allowed);
+  if (refusedBins.length) {
+    const removed = await removeLinks(dir, refusedBins);
+    out(reportBins(shadows, style));
+    out(style.red(style.bold(`\nInstall refused after extraction: no install script has run.\n`)));
+    for (const s of refusedBins) out(`  x ${s.pkg ? `${s.pkg.name}@${s.pkg.version}` : (s.owner ?? 'an unknown package')}: bin "${s.bin}" shadows a command; allow it with the policy's bins.allow only if you trust it\n`);
+    if (removed.length) out(`  removed ${removed.join(', ')}, so no later script runs it\n`);
+    return 1;
+  }
   if (plan.refusals.length) {
     out(reportScripts(plan, style, false));
     out(style.red(style.bold(`\nInstall refused after extraction: no install script has run.\n`)));
@@ -72,6 +84,7 @@ export async function installChecked(result: CheckResult, npmArgs: string[], sty
   const projectScripts = result.policy.scripts.rootScripts;
   const projectRan = await runner.runAllowed(dir, plan.decisions.filter((d) => d.kind === 'run').map((d) => d.item), result.tree, { projectScripts });
   out(reportScripts(plan, style, true));
+  if (shadows.length) out(reportBins(shadows, style));
   if (projectRan.length) out(`  project scripts run:\n${describeProjectRuns(projectRan).map((l) => `    ${l}\n`).join('')}`);
   else if (!result.policy.scripts.rootScripts) out(`  project scripts not run (policy scripts.rootScripts is false)\n`);
   out(style.green(style.bold(`\nInstalled.\n`)));
@@ -108,6 +121,16 @@ async function promptForApprovals(result: CheckResult) {
     maxExpiryMs: result.policy.overrides.maxExpiryMs,
     colour: colourWanted(process.stdout),
   });
+}
+
+function reportBins(shadows: ShadowOnDisk[], style: Style): string {
+  const lines = ['', style.bold('Bins that shadow a command')];
+  for (const s of shadows) {
+    const who = s.pkg ? `${s.pkg.name}@${s.pkg.version}` : (s.owner ?? 'an unknown package');
+    const mark = s.allowed ? style.yellow('~') : style.red('x');
+    lines.push(`  ${mark} ${who}  ${s.finding.code}: ${s.finding.message}${s.owner && !s.pkg ? ` (from ${s.owner}, which the checked lockfile does not place there)` : ''}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 function reportScripts(plan: ScriptPlan, style: Style, ran: boolean): string {

@@ -15,7 +15,6 @@ const STATUS: Record<string, string> = {
   'install-script-allowed': 'allowed',
   'install-script-denied': 'denied',
   'install-script-unlisted': 'unreviewed',
-  'bundled-install-script': 'bundled (never run)',
 };
 
 export async function scriptsListCommand(flags: CommonFlags & { json?: boolean }): Promise<number> {

@@ -2,15 +2,17 @@
 // `npm rebuild <their folders>` (npm's own code: same order, environment, node-gyp handling and error
 // output as a normal install), the workspaces' in the same rebuild (npm builds them as links, after the
 // dependencies), then the root project's lifecycle as `npm ci` runs it.
+import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GuardError } from '../errors.js';
-import { resolvePmScript, runPm, type RunOptions } from './spawn.js';
+import { GUARD_ENV, inherited, resolvePmScript, runPm, type RunOptions } from './spawn.js';
 import type { InstallRunner } from './runner.js';
-import { installScriptsOf, scanInstallScripts } from './lifecycle.js';
+import { INSTALL_EVENTS, installScriptsOf, scanInstallScripts, type InstalledScripts } from './lifecycle.js';
 import { readProjectFolder, readWorkspaces, runProjectEvents, type ProjectScriptsRun } from './project-scripts.js';
 import type { LockedTree } from '../types.js';
 
+const require = createRequire(import.meta.url);
 
 export function runNpm(args: string[], opts: RunOptions): Promise<{ code: number; output: string }> {
   return runPm('npm', args, opts);
@@ -51,7 +53,10 @@ export async function npmCiWithoutScripts(cwd: string, passthrough: string[]): P
 export async function npmRebuild(cwd: string, paths: string[]): Promise<void> {
   if (!paths.length) return;
   // loglevel=error: npm 11's advisory about its own allowScripts list is noise here; failures still print.
-  const args = ['rebuild', '--ignore-scripts=false', '--loglevel=error'];
+  // --no-rebuild-bundle: npm's rebuild of a folder also builds every package bundled in it (arborist rebuild.js,
+  // `rebuildBundle`, default true), which would run a bundled package's scripts the policy did not allow;
+  // the allowed bundled ones run through runBundled.
+  const args = ['rebuild', '--ignore-scripts=false', '--no-rebuild-bundle', '--loglevel=error'];
   // npm 11 has its own allowlist gate; the choice here is ours (made from the same lists and more), so
   // its strict pre-flight must not refuse what the policy allowed.
   if ((await npmMajor(cwd)) >= 11) args.push('--strict-allow-scripts=false');
@@ -60,6 +65,31 @@ export async function npmRebuild(cwd: string, paths: string[]): Promise<void> {
     throw new GuardError('install-failed', `an allowed install script failed (npm rebuild exit ${code}); its output is above`, {
       remedy: 'fix the failing script or deny it; the packages are installed but not built',
     });
+  }
+}
+
+/**
+ * Run the install scripts of these bundled packages (each allowed by the policy on its own), as npm's rebuild
+ * queues them: every preinstall, then install, then postinstall, shallowest first. `npm rebuild` cannot do it:
+ * npm 11 never selects a bundled folder by name or path (commands/rebuild.js `isNode`), it only builds one with
+ * its whole parent (rebuild-bundle), which would run the parent's and every sibling's scripts too.
+ */
+export async function runBundled(cwd: string, items: InstalledScripts[]): Promise<void> {
+  const runScript = require('@npmcli/run-script');
+  const depth = (p: string) => p.split('/node_modules/').length;
+  const ordered = [...items].sort((a, b) => depth(a.path) - depth(b.path) || a.path.localeCompare(b.path));
+  for (const event of INSTALL_EVENTS) {
+    for (const item of ordered) {
+      if (!item.scripts[event]) continue;
+      const path = join(cwd, item.path);
+      try {
+        await runScript({ path, args: [], stdio: inherited(), event, env: { npm_package_json: join(path, 'package.json'), [GUARD_ENV]: '1' } });
+      } catch (err) {
+        throw new GuardError('install-failed', `an allowed install script failed: ${item.pkg.name}@${item.pkg.version} (${item.path}, bundled) ${event}: ${(err as Error).message}`, {
+          remedy: 'fix the failing script or deny it; the packages are installed but not built',
+        });
+      }
+    }
   }
 }
 
@@ -92,7 +122,9 @@ export const npmRunner: InstallRunner = {
   scan: scanInstallScripts,
   async runAllowed(dir, items, tree, { projectScripts }) {
     const workspaces = projectScripts ? await workspaceBuilds(tree) : [];
-    await npmRebuild(dir, [...items.map((i) => i.path), ...workspaces.map((w) => w.link)]);
+    const bundled = items.filter((i) => i.pkg.source === 'bundled');
+    await npmRebuild(dir, [...items.filter((i) => i.pkg.source !== 'bundled').map((i) => i.path), ...workspaces.map((w) => w.link)]);
+    await runBundled(dir, bundled);
     if (!projectScripts) return [];
     const root = await runProjectEvents(dir, await readProjectFolder(dir, ''), ROOT_EVENTS);
     return [...workspaces.map((w) => w.run), ...(root ? [root] : [])];

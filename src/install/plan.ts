@@ -8,7 +8,7 @@ import type { InstalledScripts } from './lifecycle.js';
 
 export type ScriptDecision =
   | { kind: 'run'; item: InstalledScripts; because: string }
-  | { kind: 'skip'; item: InstalledScripts; why: 'unlisted' | 'denied' | 'bundled' | 'manifest-mismatch'; because: string };
+  | { kind: 'skip'; item: InstalledScripts; why: 'unlisted' | 'denied' | 'manifest-mismatch'; because: string };
 
 export interface ScriptPlan {
   decisions: ScriptDecision[];
@@ -42,10 +42,8 @@ export function planScripts(installed: InstalledScripts[], policy: Policy, facts
   for (const item of installed) {
     const { pkg } = item;
     const label = `${pkg.name}@${pkg.version} (${item.path})`;
-    if (pkg.source === 'bundled') {
-      plan.decisions.push({ kind: 'skip', item, why: 'bundled', because: `bundled inside ${pkg.bundledIn}; bundled dependencies' scripts never run` });
-      continue;
-    }
+    // A bundled package (inside its parent's tarball, never fetched, no registry manifest to compare) follows
+    // the allowlist like any other: npm's own rebuild of an allowed parent would run it too (rebuild-bundle).
     const status = scriptStatus(policy, pkg.name, pkg.version);
     const reg = pkg.source === 'registry' ? registryScripts(facts.get(pkg.name), pkg.version) : undefined;
     if (reg && !sameScripts(item.scripts, reg)) {
@@ -64,7 +62,8 @@ export function planScripts(installed: InstalledScripts[], policy: Policy, facts
     if (status.status === 'denied') {
       plan.decisions.push({ kind: 'skip', item, why: 'denied', because: `denied by ${status.rule!.source} ("${status.rule!.pattern.text}")` });
     } else if (status.status === 'allowed') {
-      plan.decisions.push({ kind: 'run', item, because: `allowed by ${status.rule!.source} ("${status.rule!.pattern.text}")` });
+      const inside = pkg.source === 'bundled' ? `bundled inside ${pkg.bundledIn}; ` : '';
+      plan.decisions.push({ kind: 'run', item, because: `${inside}allowed by ${status.rule!.source} ("${status.rule!.pattern.text}")` });
     } else {
       plan.decisions.push({ kind: 'skip', item, why: 'unlisted', because: `not in the allowlist; to allow: ${allowCommand(pkg.name)}` });
       if (policy.scripts.unlisted === 'block') plan.refusals.push(`${label}: install scripts not in the allowlist (strict mode); to allow: ${allowCommand(pkg.name)}`);

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { minimatch } from 'minimatch';
 import type { LockedPackage, LockedTree, LockfileFormat, SourceKind } from '../types.js';
 import { LockfileError } from './errors.js';
+import { binNamesOf } from '../util/bin-names.js';
 import { isRegistryTarball, type Json, malformed, isObject } from './registry-url.js';
 
 export interface NpmLockfileOptions {
@@ -46,6 +47,8 @@ interface Entry {
   dev: boolean;
   optional: boolean;
   hasInstallScript: boolean;
+  /** Bin names the entry records (v2/v3 `bin`), as npm normalizes them. */
+  bins?: string[];
   inBundle: boolean;
   /** A symlink entry (v2/v3 `link: true`); `resolved` is the target folder. */
   link: boolean;
@@ -217,6 +220,8 @@ function readPackagesSection(file: string, section: unknown, lines: Map<string, 
       dev: optBool(file, raw.dev, `${where}.dev`),
       optional: optBool(file, raw.optional, `${where}.optional`),
       hasInstallScript: optBool(file, raw.hasInstallScript, `${where}.hasInstallScript`),
+      // What npm links on `npm ci` comes from here, not from the tarball: read it as npm normalizes it.
+      bins: binNamesOf({ name: optString(file, raw.name, `${where}.name`) ?? installName, bin: raw.bin }),
       inBundle: optBool(file, raw.inBundle, `${where}.inBundle`),
       link: optBool(file, raw.link, `${where}.link`),
       top,
@@ -633,6 +638,10 @@ function buildPackages(file: string, entries: Map<string, Entry>, guessRootDeps:
   return ordered.map((g) => toPackage(g, groups));
 }
 
+function binsOfGroup(g: Group): string[] {
+  return [...new Set(g.entries.flatMap((e) => e.bins ?? []))].sort();
+}
+
 function folderName(e: Entry): string {
   return e.name ?? e.path.slice(e.path.lastIndexOf('/') + 1);
 }
@@ -654,6 +663,7 @@ function toPackage(g: Group, groups: Map<string, Group>): LockedPackage {
     dev: g.entries.every((e) => e.dev),
     optional: g.entries.every((e) => e.optional),
     hasInstallScript: g.entries.some((e) => e.hasInstallScript),
+    ...(binsOfGroup(g).length && { bins: binsOfGroup(g) }),
     paths: g.entries.map((e) => e.path),
     dependents,
     ...(g.ownerKey !== undefined && { bundledIn: groups.get(g.ownerKey)!.id }),

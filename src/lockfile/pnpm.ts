@@ -518,6 +518,8 @@ export interface GraphNode {
   resolved?: string;
   integrity?: string;
   hasInstallScript: boolean;
+  /** Bin names the lockfile records (yarn berry's `bin`), what berry's node-modules linker links. */
+  bins?: string[];
   /** Names it is asked for under; those that differ from `name` become `aliases`. */
   installNames: string[];
   paths: string[];
@@ -683,6 +685,7 @@ export function assemble(graph: Graph, opts: { recordedDev: boolean }): LockedPa
       dev: basis.every(isDev),
       optional: basis.every(isOptional),
       hasInstallScript: g.nodes.some((x) => x.hasInstallScript),
+      ...(g.nodes.some((x) => x.bins?.length) && { bins: [...new Set(g.nodes.flatMap((x) => x.bins ?? []))].sort() }),
       paths: [...new Set(g.nodes.flatMap((x) => x.paths))],
       dependents,
       ...(lines.length > 0 && { lockfileLine: Math.min(...lines) }),

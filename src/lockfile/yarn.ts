@@ -23,6 +23,7 @@ import type { LockedTree, SourceKind } from '../types.js';
 import { LockfileError } from './errors.js';
 import { type Json, malformed, isObject, q } from './registry-url.js';
 import { Graph, assemble, checkPackageName, isRegistryTarball, type GraphNode } from './pnpm.js';
+import { binNamesOf } from '../util/bin-names.js';
 
 export interface YarnLockfileOptions {
   /**
@@ -310,6 +311,11 @@ function classicSource(file: string, where: string, name: string, version: strin
 // ---------------------------------------------------------------------------------------------
 // yarn berry
 
+/** The bin names a berry entry records (`bin: { name: path }`), normalized as npm and yarn link them. */
+function berryBins(name: string, bin: unknown): string[] {
+  return isObject(bin) ? binNamesOf({ name, bin }) : [];
+}
+
 interface BerryEntry {
   node?: GraphNode;
   raw: Json;
@@ -376,6 +382,7 @@ function readBerry(file: string, text: string, graph: Graph, manifests: Manifest
         ...(resolved !== undefined && { resolved }),
         // No integrity, deliberately: `checksum` is the hash of yarn's cache zip, not of the registry tarball.
         hasInstallScript: false, // berry does not record install scripts: the registry manifest decides
+        ...(berryBins(name, raw.bin).length && { bins: berryBins(name, raw.bin) }),
         installNames: [...new Set(asked.map(([n]) => n))],
         paths: descriptors,
       };

@@ -27,6 +27,7 @@ export interface PolicyDocument {
   actions?: Partial<Record<CheckId | FindingCode, Action>>;
   sources?: { direct?: Action; transitive?: Action };
   scripts?: { allow?: string[]; deny?: string[]; unlisted?: 'skip' | 'block'; rootScripts?: boolean };
+  bins?: { allow?: string[] };
   exceptions?: ExceptionEntry[];
   registryKeys?: Record<string, RegistryKey[]>;
   registryMirrorOf?: Record<string, string>;
@@ -100,6 +101,8 @@ export interface Policy {
   actions: Partial<Record<CheckId | FindingCode, Action>>;
   sources: { direct: Action; transitive: Action };
   scripts: { allow: ScriptRule[]; deny: ScriptRule[]; unlisted: 'skip' | 'block'; rootScripts: boolean; unlistedSource?: string };
+  /** Packages allowed to link a bin that shadows a command (`bin-shadows-command`). */
+  bins: { allow: ScriptRule[] };
   exceptions: (ExceptionEntry & { pattern: PackagePattern })[];
   /** Keys pinned per registry URL (normalised by registryUrlKey). */
   registryKeys: Record<string, RegistryKey[]>;
@@ -196,6 +199,7 @@ export function mergePolicy(base: PolicyDocument, over: PolicyDocument): PolicyD
     actions: { ...base.actions, ...over.actions },
     sources: { ...base.sources, ...over.sources },
     scripts: { ...base.scripts, ...over.scripts },
+    bins: { ...base.bins, ...over.bins },
     exceptions: over.exceptions ?? base.exceptions ?? [],
     expectedRepository: { ...base.expectedRepository, ...over.expectedRepository },
     registryKeys: { ...base.registryKeys, ...over.registryKeys },
@@ -272,6 +276,7 @@ export function compilePolicy(
       rootScripts: doc.scripts?.rootScripts ?? true,
       ...(inputs.strictBuilds && doc.scripts?.unlisted !== 'block' && { unlistedSource: inputs.strictBuilds }),
     },
+    bins: { allow: rules('bins.allow', doc.bins?.allow) },
     inputs: inputs.settings ?? [],
     exceptions,
     registryKeys,

@@ -26,8 +26,11 @@ export interface CacheEntry {
 
 /** Small documents (keys, verification outcomes). */
 const DOCS_FORMAT = 'v1';
-/** Facts entries. v2: full facts only for the versions asked for, a summary for the rest; v1 entries are ignored. */
-const FACTS_FORMAT = 'v2';
+/**
+ * Facts entries. v2: full facts only for the versions asked for, a summary for the rest; v3: with each version's
+ * bin names (a v2 entry has none recorded, so it is not read: it would pass a bin unseen). Older entries are ignored.
+ */
+const FACTS_FORMAT = 'v3';
 
 const TMP_PREFIX = `${process.pid}.${randomBytes(4).toString('hex')}`;
 let tmpCount = 0;

@@ -2,6 +2,7 @@
 // downgrade read across versions) and full facts only for the versions asked for (the locked ones), so the
 // cache stays small and a 10 MB packument is dropped as soon as it has been read.
 import { GuardError } from '../errors.js';
+import { binNamesOf } from '../util/bin-names.js';
 import type { PackageFacts, VersionFacts, VersionSummary } from '../types.js';
 
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall'] as const;
@@ -98,6 +99,8 @@ function installScriptsOf(manifest: Json): Record<string, string> {
 function addShared(v: VersionSummary | VersionFacts, manifest: Json): void {
   const dist = isObject(manifest.dist) ? manifest.dist : {};
   if (manifest.gypfile === true) v.gypfile = true;
+  const bins = binNamesOf(manifest);
+  if (bins.length) v.bins = bins;
   if (isObject(dist.attestations) && typeof dist.attestations.url === 'string') {
     v.attestationsUrl = dist.attestations.url;
     const prov = dist.attestations.provenance;

@@ -269,7 +269,7 @@ export const RULES: Record<FindingCode, RuleText> = {
     check: 'scripts',
     defaultAction: 'allow',
     short: 'Bundled package with install scripts',
-    meaning: "A package bundled in a dependency's tarball has install scripts; bundled scripts never run. Reported only.",
+    meaning: "No longer reported: a package bundled in a dependency's tarball is reported with the install-script codes and follows the allowlist like any other package (npm runs bundled packages' scripts when it builds their parent).",
     todo: 'Nothing to do.',
   },
   'manifest-scripts-mismatch': {
@@ -278,6 +278,21 @@ export const RULES: Record<FindingCode, RuleText> = {
     short: 'Tarball scripts differ from the registry manifest',
     meaning: "(install only) The tarball's scripts differ from the registry manifest: manifest confusion. Its scripts never run.",
     todo: 'Do not allow it; report it to the registry.',
+  },
+  'bin-shadows-command': {
+    check: 'bins',
+    defaultAction: 'block',
+    short: 'A dependency bin shadows a command',
+    meaning:
+      "The package links a bin named like a command scripts and people rely on (node, npm, npx, pnpm, yarn, sh, bash, git, python, make, cc, env...) or like a command on the PATH the guard ran with. node_modules/.bin comes first on every script's PATH, so it would run in place of that command, in allowed install scripts and the project's own scripts alike. Decided from the registry manifest and the lockfile before download, and from the installed package.json files and node_modules/.bin folders after extraction.",
+    todo: 'Do not install it. If you trust the package to replace that command (a project that depends on the npm package, say), add it to the policy\'s `bins.allow`.',
+  },
+  'bin-name-conflict': {
+    check: 'bins',
+    defaultAction: 'warn',
+    short: 'Two packages link the same bin name',
+    meaning: 'Two different packages link a bin of the same name into the same node_modules/.bin folder: only one of them runs when a script calls it, and the package manager picks which.',
+    todo: 'Check that the one you expect is the one that runs; remove the dependency you do not need.',
   },
   'exception-applied': {
     check: 'policy',

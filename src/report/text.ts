@@ -132,7 +132,7 @@ function infoNotes(result: CheckResult): string[] {
     'provenance-verified': 'packages with verified provenance',
     'install-script-allowed': 'packages whose install scripts are allowed',
     'install-script-denied': 'packages whose install scripts are denied (installed without them)',
-    'bundled-install-script': 'bundled packages with install scripts (never run)',
+    'bin-shadows-command': 'packages allowed to link a bin named like a command (policy bins.allow)',
   };
   for (const [code, n] of counts) if (say[code]) out.push(`${say[code]}: ${n}`);
   for (const v of result.verdicts) {
