@@ -4,6 +4,7 @@ import type * as JsYaml from 'js-yaml';
 import { lazy } from '../util/lazy.js';
 import { minimatch } from 'minimatch';
 import type { LockedTree, PackageManager } from '../types.js';
+import { projectAsks } from '../project/package-json.js';
 import { LockfileError } from './errors.js';
 import { readNpmLockfile } from './npm.js';
 import { readPnpmLockfile } from './pnpm.js';
@@ -32,6 +33,32 @@ const OTHER_LOCKFILES = ['bun.lock', 'bun.lockb'];
  * `unsupported-version`.
  */
 export function readLockfile(projectDir: string, explicitPath?: string, pm?: Kind): LockedTree {
+  return withRequested(readTree(projectDir, explicitPath, pm));
+}
+
+const EXOTIC_SOURCES = new Set(['git', 'tarball', 'file']);
+
+/**
+ * Each direct dependency from git, a tarball or a path gets the specs the project's own package.json files ask
+ * for under its names (`requested`): the lockfile alone cannot make a registry range a URL.
+ */
+function withRequested(tree: LockedTree): LockedTree {
+  const direct = tree.packages.filter((p) => p.direct && EXOTIC_SOURCES.has(p.source));
+  if (!direct.length) return tree;
+  let pnpmOverrides: unknown;
+  if (tree.format.startsWith('pnpm')) {
+    try {
+      pnpmOverrides = (jsYaml().load(readFileSync(join(tree.root.dir, 'pnpm-workspace.yaml'), 'utf8')) as { overrides?: unknown } | undefined)?.overrides;
+    } catch {
+      pnpmOverrides = undefined; // none, or unreadable: its overrides ask for nothing
+    }
+  }
+  const asks = projectAsks(tree.root.dir, tree.workspaces, pnpmOverrides);
+  for (const p of direct) p.requested = [p.name, ...p.aliases].flatMap((n) => asks.get(n) ?? []);
+  return tree;
+}
+
+function readTree(projectDir: string, explicitPath?: string, pm?: Kind): LockedTree {
   const dir = resolve(projectDir);
   const root = explicitPath === undefined ? projectRoot(dir) : dir;
   const { path, kind } = explicitPath !== undefined ? { path: resolve(dir, explicitPath), kind: kindOf(explicitPath) } : findLockfile(root, pm);

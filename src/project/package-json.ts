@@ -1,7 +1,12 @@
 // The root project's package.json: what the guard reads from it (never writes it).
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import type * as Npa from 'npm-package-arg';
 import { GuardError } from '../errors.js';
+
+const npa = createRequire(import.meta.url)('npm-package-arg') as typeof Npa;
 
 export interface ProjectManifest {
   name?: string;
@@ -48,4 +53,86 @@ export async function readProjectManifest(dir: string): Promise<ProjectManifest 
     packageManager: doc.packageManager,
     dependenciesMeta: doc.dependenciesMeta,
   };
+}
+
+/**
+ * What a package.json spec asks for, as npm-package-arg classifies it: `registry` (a range, version, dist-tag or
+ * `npm:` alias), `git`, `remote` (a tarball URL), `file` (a local tarball), `directory`, or `unknown` (a protocol
+ * npm does not know: yarn's `exec:`/`patch:`/`portal:`, pnpm's `workspace:`/`catalog:`...).
+ */
+export function specKind(name: string, spec: string): 'registry' | 'git' | 'remote' | 'file' | 'directory' | 'unknown' {
+  let parsed: Npa.Result;
+  try {
+    parsed = npa.resolve(name, spec, '/');
+  } catch {
+    return 'unknown';
+  }
+  switch (parsed.type) {
+    case 'range':
+    case 'version':
+    case 'tag':
+      return 'registry';
+    case 'alias':
+      return 'registry';
+    case 'git':
+    case 'remote':
+    case 'file':
+    case 'directory':
+      return parsed.type;
+    default:
+      return 'unknown';
+  }
+}
+
+const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'];
+
+/**
+ * The specs the project's own package.json files (the root's and each workspace's, folders relative to `root`)
+ * ask for, by the name they install under: their dependency fields, plus the overrides they set (npm `overrides`,
+ * yarn `resolutions`, `pnpm.overrides`, and pnpm-workspace.yaml `overrides` when given), which may also choose a
+ * source. An unreadable package.json asks for nothing.
+ */
+export function projectAsks(root: string, workspaces: string[], pnpmOverrides?: unknown): Map<string, string[]> {
+  const asks = new Map<string, string[]>();
+  const add = (name: string, spec: unknown) => {
+    if (typeof spec !== 'string' || name === '') return;
+    const list = asks.get(name) ?? [];
+    if (!list.includes(spec)) list.push(spec);
+    asks.set(name, list);
+  };
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  // An override key names the package last: `a>b`, `**/a/b`, `b@^1`, `@s/b@1`.
+  const overridden = (key: string) => {
+    const parts = key.slice(key.lastIndexOf('>') + 1).split('/');
+    const seg = parts.length > 1 && parts[parts.length - 2].startsWith('@') ? parts.slice(-2).join('/') : parts[parts.length - 1];
+    const at = seg.indexOf('@', 1);
+    return at > 0 ? seg.slice(0, at) : seg;
+  };
+  const overrides = (map: unknown, parent?: string) => {
+    if (!isObj(map)) return;
+    for (const [key, value] of Object.entries(map)) {
+      const name = key === '.' ? parent : overridden(key);
+      if (name === undefined) continue;
+      if (isObj(value)) overrides(value, name);
+      else add(name, value);
+    }
+  };
+  for (const dir of ['', ...workspaces]) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'));
+    } catch {
+      continue;
+    }
+    if (!isObj(doc)) continue;
+    for (const field of DEP_FIELDS) {
+      const deps = doc[field];
+      if (isObj(deps)) for (const [name, spec] of Object.entries(deps)) add(name, spec);
+    }
+    overrides(doc.overrides);
+    overrides(doc.resolutions);
+    overrides(isObj(doc.pnpm) ? doc.pnpm.overrides : undefined);
+  }
+  overrides(pnpmOverrides);
+  return asks;
 }
