@@ -88,7 +88,7 @@ describe('npm: a registry package resolved to another host', () => {
   });
 
   it('an honest lockfile, with or without resolved (omit-lockfile-registry-resolved), installs and runs the allowed script', async () => {
-    for (const lockEnv of [{}, { 'omit-lockfile-registry-resolved': 'true' }]) {
+    for (const lockEnv of [{}, { 'omit-lockfile-registry-resolved': 'true' }] as Record<string, string>[]) {
       const p = await npmProject(undefined, lockEnv);
       const entry = JSON.parse(readFileSync(join(p.dir, 'package-lock.json'), 'utf8')).packages['node_modules/victim'];
       expect(entry.integrity).toBe(realIntegrity());
