@@ -225,3 +225,41 @@ describe('readLockfile: a direct exotic package carries what package.json asks f
     expectSwapCaught(project({ 'yarn.lock': berry }));
   });
 });
+
+describe("readLockfile in a workspace project: each folder's spec counts for the copy that folder gets", () => {
+  const GOOD = 'https://cdn.test/victim-2.0.0.tgz';
+  const EVIL = 'https://evil.test/victim-1.0.0.tgz';
+  const SRI = 'sha512-' + Buffer.alloc(64, 3).toString('base64');
+  const project = (files: Record<string, string>) => {
+    const dir = tempDir('si-ws-');
+    mkdirSync(join(dir, 'packages', 'w'), { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', workspaces: ['packages/*'], dependencies: { victim: GOOD } }));
+    writeFileSync(join(dir, 'packages', 'w', 'package.json'), JSON.stringify({ name: 'w', version: '1.0.0', dependencies: { victim: '^1.0.0' } }));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    const copies = readLockfile(dir).packages.filter((p) => p.name === 'victim');
+    const codes = (url: string) => source.run(copies.find((p) => p.resolved === url)!, { facts: undefined }, ctx()).map((f) => f.code);
+    return { copies, codes };
+  };
+
+  it('npm: the root asks for a URL, the workspace for ^1.0.0 (its nested copy swapped to a URL)', () => {
+    const packages = {
+      '': { name: 'app', version: '1.0.0', workspaces: ['packages/*'], dependencies: { victim: GOOD } },
+      'node_modules/victim': { version: '2.0.0', resolved: GOOD, integrity: SRI },
+      'node_modules/w': { resolved: 'packages/w', link: true },
+      'packages/w': { name: 'w', version: '1.0.0', dependencies: { victim: '^1.0.0' } },
+      'packages/w/node_modules/victim': { version: '1.0.0', resolved: EVIL, integrity: SRI },
+    };
+    const { copies, codes } = project({ 'package-lock.json': JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }) });
+    expect(copies.map((p) => p.requested)).toEqual([[GOOD], ['^1.0.0']]);
+    expect(codes(GOOD)).toEqual(['tarball-source']);
+    expect(codes(EVIL)).toEqual(['source-mismatch']);
+  });
+
+  it('yarn 1: the entry locked for victim@^1.0.0 is what the workspace asks for', () => {
+    const lock = `# yarn lockfile v1\n\n\n"victim@${GOOD}":\n  version "2.0.0"\n  resolved "${GOOD}"\n\nvictim@^1.0.0:\n  version "1.0.0"\n  resolved "${EVIL}"\n  integrity ${SRI}\n`;
+    const { copies, codes } = project({ 'yarn.lock': lock });
+    expect(copies.map((p) => p.requested)).toEqual([[GOOD], ['^1.0.0']]);
+    expect(codes(GOOD)).toEqual(['tarball-source']);
+    expect(codes(EVIL)).toEqual(['source-mismatch']);
+  });
+});
