@@ -237,8 +237,9 @@ function mirrorNotices(tree: LockedTree, npm: NpmSettings, pm: PackageManager): 
     hosts.set(host, (hosts.get(host) ?? 0) + 1);
   }
   return [...hosts].map(([host, n]) => {
-    const said = `${n} lockfile entries resolve to ${host}, not the registry they were checked against (${new URL(npm.registry).host})`;
+    const hostname = new URL(`http://${host}`).hostname;
+    const said = `${n} lockfile ${n === 1 ? 'entry resolves' : 'entries resolve'} to ${host}, not the registry they were checked against (${new URL(npm.registry).host})`;
     if (pm !== 'npm') return `${said}: ${pm} would download them from ${host}, so they are blocked unless the registry is served from there (or the lockfile is regenerated against the configured registry)`;
-    return `${said}: npm would download them from ${host} (replace-registry-host=${npm.replaceRegistryHost}), so they are blocked; if ${host} is a copy of your registry, set replace-registry-host=${host} (or always) so npm installs from the registry checked here`;
+    return `${said}: npm would download them from ${host} (replace-registry-host=${npm.replaceRegistryHost}), so they are blocked; if ${host} is a copy of your registry, set replace-registry-host=${hostname} (or always) so npm installs from the registry checked here`;
   });
 }

@@ -40,6 +40,15 @@ export function compareIntegrity(locked: string, v: Partial<VersionFacts>): 'mat
   return unverifiable ? 'uncomparable' : 'match';
 }
 
+/** The digests the lockfile lists that the registry does not publish (for the message). */
+export function foreignDigests(locked: string, v: Partial<VersionFacts>): string[] {
+  const lockedSri = ssri.parse(locked) as unknown as Record<string, { digest: string }[] | undefined> | null;
+  const reg = (registryHashes(v) ?? {}) as unknown as Record<string, { digest: string }[] | undefined>;
+  return Object.entries(lockedSri ?? {}).flatMap(([algo, hashes]) =>
+    (Array.isArray(hashes) ? hashes : []).filter((h) => !reg[algo]?.some((p) => p.digest === h.digest)).map((h) => `${algo}-${h.digest}`),
+  );
+}
+
 export const integrity: Check = {
   id: 'integrity',
   run(pkg: LockedPackage, { facts, download }, { policy }): Finding[] {
@@ -77,7 +86,7 @@ export const integrity: Check = {
     const result = compareIntegrity(pkg.integrity, version);
     if (result === 'mismatch') {
       return [
-        finding(policy, 'integrity', 'integrity-mismatch', 'block', `lockfile integrity ${short(pkg.integrity)} lists a digest the registry does not publish for this version (the registry's: ${short(version.integrity ?? version.shasum ?? '')})`, {
+        finding(policy, 'integrity', 'integrity-mismatch', 'block', `the lockfile's integrity lists ${foreignDigests(pkg.integrity, version).map(short).join(', ')}, which the registry does not publish for this version (the registry's: ${short(version.integrity ?? version.shasum ?? '')})`, {
           remedy: 'do not install: the lockfile or the registry content changed; find out why before regenerating the lockfile',
           data: { lockfile: pkg.integrity, registry: version.integrity ?? null },
         }),

@@ -75,14 +75,15 @@ function offRegistry(pkg: LockedPackage, input: CheckInput, policy: Parameters<C
   const tarball = facts && facts !== 'missing' ? fullVersion(facts, pkg.version)?.tarball : undefined;
   if (tarball && sameUrl(tarball, d.url)) return [];
   let host = d.url;
+  let hostname = d.url;
   try {
-    host = new URL(d.url).host;
+    ({ host, hostname } = new URL(d.url));
   } catch {
     // not a URL: quoted whole
   }
   return [
     finding(policy, 'source', 'resolved-off-registry', 'block', `the lockfile resolves it to ${d.url}${d.how ? ` (${d.how})` : ''}, which is not on the registry it was checked against (${d.registry}): the install would download it from ${host}, which can serve anything under this name and version`, {
-      remedy: `if ${host} is a mirror of your registry, make the check and the install use the same one (set registry=, or npm's replace-registry-host=${host}); otherwise the lockfile was tampered with: restore it from version control or regenerate it from package.json`,
+      remedy: `if ${host} is a mirror of your registry, make the check and the install use the same one (set registry=, or npm's replace-registry-host=${hostname}); otherwise the lockfile was tampered with: restore it from version control or regenerate it from package.json`,
       data: { resolved: d.url, registry: d.registry },
     }),
   ];

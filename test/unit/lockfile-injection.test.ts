@@ -50,7 +50,9 @@ describe('the integrity check', () => {
   const url = 'https://evil.test/a/-/a-1.0.0.tgz';
 
   it('blocks two digests, md5 only, and no integrity beside a URL; warns only when no URL is recorded either', () => {
-    expect(integrity.run({ ...p, integrity: `${A} ${B}` }, { facts: f }, ctx())[0]).toMatchObject({ code: 'integrity-mismatch', action: 'block' });
+    const [two] = integrity.run({ ...p, integrity: `${A} ${B}` }, { facts: f }, ctx());
+    expect(two).toMatchObject({ code: 'integrity-mismatch', action: 'block' });
+    expect(two.message).toContain(`lists ${B.slice(0, 20)}...`); // the foreign digest, not the registry's
     expect(integrity.run({ ...p, integrity: 'md5-AAAA' }, { facts: f }, ctx())[0]).toMatchObject({ code: 'integrity-uncomparable', action: 'block' });
     const none = integrity.run({ ...p, resolved: url }, { facts: f, download: { registry: 'http://r.test/', url } }, ctx());
     expect(none[0]).toMatchObject({ code: 'integrity-uncomparable', action: 'block' });
@@ -111,6 +113,8 @@ describe('the source check on registry packages', () => {
     expect(finding).toMatchObject({ code: 'resolved-off-registry', action: 'block', check: 'source' });
     expect(finding.message).toContain('https://evil.test/@corp/a/-/a-1.0.0.tgz');
     expect(finding.message).toContain('https://npm.corp/');
+    const [port] = source.run(p, { facts: f, download: { registry: 'https://npm.corp/', url: 'https://mirror.corp:8443/@corp/a/-/a-1.0.0.tgz' } }, ctx());
+    expect(port.remedy).toContain('replace-registry-host=mirror.corp)'); // npm matches the hostname, without the port
   });
 
   it("a scoped package whose URL npm rewrites to the default registry is off its scoped registry", () => {
