@@ -69,7 +69,7 @@ function asksFor(spec: string, pkg: LockedPackage): boolean {
 
 function offRegistry(pkg: LockedPackage, input: CheckInput, policy: Parameters<Check['run']>[2]['policy']): Finding[] {
   const d = input.download;
-  if (!d?.url || isOnRegistry(d.url, d.registry)) return [];
+  if (!d?.url || (isOnRegistry(d.url, d.registry) && isVersionTarball(d.url, d.registry, pkg))) return [];
   // The registry's own dist.tarball for the version (a registry may serve tarballs from another host).
   const facts = input.facts;
   const tarball = facts && facts !== 'missing' ? fullVersion(facts, pkg.version)?.tarball : undefined;
@@ -87,6 +87,21 @@ function offRegistry(pkg: LockedPackage, input: CheckInput, policy: Parameters<C
       data: { resolved: d.url, registry: d.registry },
     }),
   ];
+}
+
+/**
+ * The URL's path under the registry is exactly `<name>/-/<basename>-<version>.tgz` (the registry's own layout), not
+ * another package's folder that merely ends the same way (`/@evil/victim/-/victim-1.0.0.tgz` for victim).
+ */
+function isVersionTarball(url: string, registry: string, pkg: LockedPackage): boolean {
+  try {
+    const prefix = new URL(registry).pathname.replace(/\/?$/, '/');
+    const path = decodeURIComponent(new URL(url).pathname);
+    const base = pkg.name.startsWith('@') ? pkg.name.slice(pkg.name.indexOf('/') + 1) : pkg.name;
+    return path === `${prefix}${pkg.name}/-/${base}-${pkg.version}.tgz`;
+  } catch {
+    return false;
+  }
 }
 
 function sameUrl(a: string, b: string): boolean {

@@ -124,6 +124,13 @@ describe('the source check on registry packages', () => {
     expect(source.run(q, { facts: f, download }, ctx())[0]?.code).toBe('resolved-off-registry');
   });
 
+  it("blocks another package's folder on the registry that ends like this version's tarball", () => {
+    const q = pkg({ name: 'victim', version: '1.0.0', integrity: A });
+    const g = facts('victim', { '1.0.0': { integrity: A } });
+    expect(source.run(q, { facts: g, download: { registry: 'https://r.test/', url: 'https://r.test/victim/-/victim-1.0.0.tgz' } }, ctx())).toEqual([]);
+    expect(source.run(q, { facts: g, download: { registry: 'https://r.test/', url: 'https://r.test/@evil/victim/-/victim-1.0.0.tgz' } }, ctx())[0]?.code).toBe('resolved-off-registry');
+  });
+
   it("passes a URL on the registry, none at all, and the registry's own dist.tarball", () => {
     expect(source.run(p, { facts: f, download: { registry: 'https://npm.corp/', url: 'https://npm.corp/@corp/a/-/a-1.0.0.tgz' } }, ctx())).toEqual([]);
     expect(source.run(p, { facts: f, download: { registry: 'https://npm.corp/' } }, ctx())).toEqual([]);
