@@ -43,6 +43,8 @@ function expectStopped(p: AttackProject, res: { code: number; stdout: string; st
   expect(res.stdout).toMatch(/victim@.* +source-mismatch/);
   expect(res.stdout).toContain('package.json asks for "^1.0.0" but the lockfile resolves it to a remote tarball');
   expect(noStackTrace(res.stdout + res.stderr)).toBe(true);
+  // Tampering evidence: no exception waives it by default (policy overrides.nonOverridable), so none is offered.
+  expect(res.stdout).not.toContain('safe-install approve victim');
   expect(p.ran()).toEqual([]);
   expect(existsSync(join(p.dir, 'node_modules', 'victim'))).toBe(false);
   expect(evilDownloads()).toBe(before);

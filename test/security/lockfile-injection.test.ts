@@ -62,6 +62,8 @@ function expectStopped(p: AttackProject, res: { code: number; stdout: string; st
   for (const code of codes) expect(res.stdout).toMatch(new RegExp(`victim@1\\.0\\.0 +${code}`));
   expect(res.stdout).toContain(evil.tarballUrl('victim', '1.0.0'));
   expect(noStackTrace(res.stdout + res.stderr)).toBe(true);
+  // Tampering evidence: no exception waives it by default (policy overrides.nonOverridable), so none is offered.
+  expect(res.stdout).not.toContain('safe-install approve victim');
   expect(p.ran()).toEqual([]);
   expect(existsSync(join(p.dir, 'node_modules', 'victim'))).toBe(false);
   expect(evilTarballs()).toBe(evilBefore);
