@@ -5,7 +5,7 @@ import { GuardError } from './errors.js';
 import type { Finding, LockedPackage, LockedTree, PackageFacts, PackageManager } from './types.js';
 import { readLockfile } from './lockfile/index.js';
 import { LockfileError } from './lockfile/errors.js';
-import { loadNpmSettings, registryFor, type NpmSettings } from './project/npm-config.js';
+import { isOnRegistry, loadNpmSettings, npmDownloadUrl, registryFor, type NpmSettings } from './project/npm-config.js';
 import { loadPolicy, mergeInputs, type Policy, type ProjectInputs } from './policy/load.js';
 import { readProjectManifest, type ProjectManifest } from './project/package-json.js';
 import { readPnpmInputs } from './project/pnpm-settings.js';
@@ -15,7 +15,7 @@ import { RegistryClient, type FetchStats } from './registry/client.js';
 import { defaultCacheDir, FactsCache } from './registry/cache.js';
 import { CHECKS } from './checks/index.js';
 import { binConflicts, declaredBins, defaultCommands } from './checks/bins.js';
-import type { CheckInput } from './checks/types.js';
+import type { CheckInput, DownloadInput } from './checks/types.js';
 import { EvidenceCollector } from './verify/evidence.js';
 import { decide, type PackageVerdict } from './verdict/verdict.js';
 import { severityOf } from './checks/finding.js';
@@ -122,7 +122,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
       for (const pkg of pkgs) {
         try {
           const provenance = facts === 'missing' ? undefined : await evidence.provenance(facts, pkg.version, keys);
-          judge(pkg, { facts, keys, provenance });
+          judge(pkg, { facts, keys, provenance, download: downloadOf(pkg, registry, npm, pmInfo.pm, tree.format) });
         } catch (err) {
           if (!(err instanceof GuardError)) throw err;
           fail([pkg], err);
@@ -192,6 +192,29 @@ function readTree(cwd: string, lockfile?: string, pm?: PackageManager): LockedTr
   }
 }
 
+/**
+ * Where the package manager that installs the tree downloads a registry package from (see DownloadInput): npm
+ * applies its replace-registry-host to `resolved`; yarn 1 and pnpm fetch `resolved` as written (pnpm resolves a
+ * scheme-less path against the registry); yarn berry's lockfile names no URL for registry packages.
+ */
+export function downloadOf(pkg: LockedPackage, registry: string, npm: NpmSettings, pm: PackageManager, format: LockedTree['format']): DownloadInput {
+  if (!pkg.resolved || format === 'yarn-berry') return { registry };
+  if (pm === 'npm') {
+    const url = npmDownloadUrl(pkg.resolved, npm);
+    if (url === undefined) return { registry, url: pkg.resolved, how: 'not a URL' };
+    const rrh = npm.replaceRegistryHost;
+    return { registry, url, how: url === new URL(pkg.resolved).href ? `npm's replace-registry-host=${rrh} leaves it as written` : `${pkg.resolved} as npm's replace-registry-host=${rrh} rewrites it` };
+  }
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(pkg.resolved)) {
+    try {
+      return { registry, url: new URL(pkg.resolved, registry).href, how: `${pm} resolves the lockfile's path against the registry` };
+    } catch {
+      return { registry, url: pkg.resolved, how: 'not a URL' };
+    }
+  }
+  return { registry, url: pkg.resolved, how: `${pm} downloads the lockfile's URL as written` };
+}
+
 function unavailable(pkg: LockedPackage, error: GuardError): PackageVerdict {
   const f: Finding = {
     check: 'registry',
@@ -205,30 +228,29 @@ function unavailable(pkg: LockedPackage, error: GuardError): PackageVerdict {
 }
 
 /**
- * Lockfiles made against another registry host (a mirror, or the public registry behind a mirror): the checks
- * use the configured registry, as npm's replace-registry-host does for installs. Say so once.
+ * Lockfiles made against another registry host (a mirror, or the public registry behind a mirror): entries the
+ * installing package manager would still download from that host are blocked (`resolved-off-registry`); say once
+ * why and what setting makes the check and the install use one registry.
  */
 function mirrorNotices(tree: LockedTree, npm: NpmSettings, pm: PackageManager): string[] {
   const hosts = new Map<string, number>();
   for (const pkg of tree.packages) {
     if (pkg.source !== 'registry' || !pkg.resolved) continue;
+    const registry = registryFor(pkg.name, npm);
+    const url = downloadOf(pkg, registry, npm, pm, tree.format).url;
+    if (url === undefined || isOnRegistry(url, registry)) continue;
     let host: string;
     try {
-      host = new URL(pkg.resolved).host;
+      host = new URL(url).host;
     } catch {
       continue;
     }
-    if (host !== new URL(registryFor(pkg.name, npm)).host) hosts.set(host, (hosts.get(host) ?? 0) + 1);
+    hosts.set(host, (hosts.get(host) ?? 0) + 1);
   }
   return [...hosts].map(([host, n]) => {
-    const checked = `${n} lockfile entries resolve to ${host}, not the configured registry ${new URL(npm.registry).host}: they were checked against the configured registry`;
-    if (pm !== 'npm') return `${checked}; ${pm} downloads them from the URLs in the lockfile`;
-    const npmReplaces = npm.replaceRegistryHost === 'always' || npm.replaceRegistryHost === host || (npm.replaceRegistryHost === 'npmjs' && host === 'registry.npmjs.org');
-    return (
-      checked +
-      (npmReplaces
-        ? ` (npm's replace-registry-host=${npm.replaceRegistryHost} installs them from it too)`
-        : `; npm will download them from ${host} unless replace-registry-host=always (now "${npm.replaceRegistryHost}")`)
-    );
+    const hostname = new URL(`http://${host}`).hostname;
+    const said = `${n} lockfile ${n === 1 ? 'entry resolves' : 'entries resolve'} to ${host}, not the registry they were checked against (${new URL(npm.registry).host})`;
+    if (pm !== 'npm') return `${said}: ${pm} would download them from ${host}, so they are blocked unless the registry is served from there (or the lockfile is regenerated against the configured registry)`;
+    return `${said}: npm would download them from ${host} (replace-registry-host=${npm.replaceRegistryHost}), so they are blocked; if ${host} is a copy of your registry, set replace-registry-host=${hostname} (or always) so npm installs from the registry checked here`;
   });
 }

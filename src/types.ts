@@ -28,6 +28,12 @@ export interface LockedPackage {
   paths: string[];
   /** Who depends on this copy, with the range they asked for. `name` is the dependent's name or `(root)`. */
   dependents: { name: string; range: string }[];
+  /**
+   * For a direct dependency from git, a remote tarball or a local path: the specs the project's own package.json
+   * files (root and workspaces, overrides included) ask for under its names, as written. Set by `readLockfile`; a
+   * direct exotic package is only what the project chose when one of them asks for that kind of source.
+   */
+  requested?: string[];
   /** For `source: 'bundled'`: the id of the package whose tarball carries it. */
   bundledIn?: string;
   /** Bin names the lockfile records for it (npm v2/v3 `bin`): what npm links into node_modules/.bin on `npm ci`. */
@@ -142,6 +148,8 @@ export type FindingCode =
   | 'local-source'
   | 'workspace-link'
   | 'bundled'
+  | 'source-mismatch'
+  | 'resolved-off-registry'
   // scripts
   | 'install-script-allowed'
   | 'install-script-denied'

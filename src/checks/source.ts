@@ -1,9 +1,16 @@
 // source: where a package does not come from the registry (git, a remote tarball, a local path), none of the
 // registry's guarantees hold. Allowed for direct dependencies by default, blocked for transitive ones (a
 // dependency that pulls code from an arbitrary URL is how exotic-source attacks work; pnpm's blockExoticSubdeps).
+// "Direct" means the project's own package.json (the root's or a workspace's) asks for that exotic spec: a
+// lockfile that turns a registry range into a URL is lockfile injection, not a choice the project made.
+// A registry package must also be downloaded from the registry it was checked against: a lockfile `resolved` on
+// another host (after npm's replace-registry-host) serves whatever that host likes under the checked name@version.
 import type { Finding, FindingCode, LockedPackage } from '../types.js';
-import type { Check } from './types.js';
+import type { Check, CheckInput } from './types.js';
 import { finding } from './finding.js';
+import { fullVersion } from '../registry/facts.js';
+import { isOnRegistry } from '../project/npm-config.js';
+import { specKind } from '../project/package-json.js';
 
 const EXOTIC: Partial<Record<LockedPackage['source'], { code: FindingCode; what: string }>> = {
   git: { code: 'git-source', what: 'a git repository' },
@@ -11,9 +18,19 @@ const EXOTIC: Partial<Record<LockedPackage['source'], { code: FindingCode; what:
   file: { code: 'local-source', what: 'a local path' },
 };
 
+/** Which lockfile sources each kind of package.json spec may resolve to. */
+const MAY_RESOLVE_TO: Record<string, LockedPackage['source'][]> = {
+  git: ['git'],
+  // A hosted-git tarball URL (codeload.github.com) is read as a git source.
+  remote: ['tarball', 'git'],
+  file: ['file', 'link'],
+  directory: ['file', 'link'],
+};
+
 export const source: Check = {
   id: 'source',
-  run(pkg, _input, { policy }): Finding[] {
+  run(pkg, input, { policy }): Finding[] {
+    if (pkg.source === 'registry') return offRegistry(pkg, input, policy);
     if (pkg.source === 'link') {
       return [finding(policy, 'source', 'workspace-link', 'allow', `local link to ${pkg.resolved ?? pkg.paths[0] ?? 'a workspace'} (part of this project)`)];
     }
@@ -22,8 +39,17 @@ export const source: Check = {
     }
     const exotic = EXOTIC[pkg.source];
     if (!exotic) return [];
-    const action = pkg.direct ? policy.sources.direct : policy.sources.transitive;
     const from = pkg.resolved ? ` (${pkg.resolved})` : '';
+    if (pkg.direct && pkg.requested !== undefined && !pkg.requested.some((spec) => asksFor(spec, pkg))) {
+      const asked = pkg.requested.length ? pkg.requested.map((s) => `"${s}"`).join(', ') : 'nothing';
+      return [
+        finding(policy, 'source', 'source-mismatch', 'block', `package.json asks for ${asked} but the lockfile resolves it to ${exotic.what}${from}: only a package.json spec may choose a source other than the registry`, {
+          remedy: 'the lockfile was edited to swap the source (lockfile injection), or package.json changed without re-locking: restore the lockfile from version control or regenerate it from package.json, and review the diff',
+          data: { requested: pkg.requested, resolved: pkg.resolved ?? null, source: pkg.source },
+        }),
+      ];
+    }
+    const action = pkg.direct ? policy.sources.direct : policy.sources.transitive;
     return [
       finding(policy, 'source', exotic.code, action, `${pkg.direct ? 'direct' : 'transitive'} dependency from ${exotic.what}${from}: no registry age, integrity or signature applies`, {
         remedy: pkg.direct
@@ -33,3 +59,59 @@ export const source: Check = {
     ];
   },
 };
+
+/** A package.json spec that may legitimately resolve to the package's (non-registry) source. */
+function asksFor(spec: string, pkg: LockedPackage): boolean {
+  const kind = specKind(pkg.name, spec);
+  if (kind === 'unknown') return true; // a protocol npm does not know (yarn's exec:, patch:...): the project chose it
+  return MAY_RESOLVE_TO[kind]?.includes(pkg.source) ?? false;
+}
+
+function offRegistry(pkg: LockedPackage, input: CheckInput, policy: Parameters<Check['run']>[2]['policy']): Finding[] {
+  const d = input.download;
+  if (!d?.url || (isOnRegistry(d.url, d.registry) && isVersionTarball(d.url, d.registry, pkg))) return [];
+  // The registry's own dist.tarball for the version (a registry may serve tarballs from another host).
+  const facts = input.facts;
+  const tarball = facts && facts !== 'missing' ? fullVersion(facts, pkg.version)?.tarball : undefined;
+  if (tarball && sameUrl(tarball, d.url)) return [];
+  let host = d.url;
+  let hostname = d.url;
+  try {
+    ({ host, hostname } = new URL(d.url));
+  } catch {
+    // not a URL: quoted whole
+  }
+  return [
+    finding(policy, 'source', 'resolved-off-registry', 'block', `the lockfile resolves it to ${d.url}${d.how ? ` (${d.how})` : ''}, which is not on the registry it was checked against (${d.registry}): the install would download it from ${host}, which can serve anything under this name and version`, {
+      remedy: `if ${host} is a mirror of your registry, make the check and the install use the same one (set registry=, or npm's replace-registry-host=${hostname}); otherwise the lockfile was tampered with: restore it from version control or regenerate it from package.json`,
+      data: { resolved: d.url, registry: d.registry },
+    }),
+  ];
+}
+
+/**
+ * The URL's path under the registry is exactly `<name>/-/<basename>-<version>.tgz` (the registry's own layout), not
+ * another package's folder that merely ends the same way (`/@evil/victim/-/victim-1.0.0.tgz` for victim).
+ */
+function isVersionTarball(url: string, registry: string, pkg: LockedPackage): boolean {
+  try {
+    const prefix = new URL(registry).pathname.replace(/\/?$/, '/');
+    const path = decodeURIComponent(new URL(url).pathname);
+    const base = pkg.name.startsWith('@') ? pkg.name.slice(pkg.name.indexOf('/') + 1) : pkg.name;
+    return path === `${prefix}${pkg.name}/-/${base}-${pkg.version}.tgz`;
+  } catch {
+    return false;
+  }
+}
+
+function sameUrl(a: string, b: string): boolean {
+  try {
+    const x = new URL(a);
+    const y = new URL(b);
+    x.hash = '';
+    y.hash = '';
+    return x.href === y.href;
+  } catch {
+    return false;
+  }
+}

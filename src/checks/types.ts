@@ -37,9 +37,24 @@ export type ProvenanceInput =
   | { kind: 'failed'; code: ProvenanceCode; message: string }
   | { kind: 'unavailable'; message: string };
 
+/**
+ * Where the package manager will download a registry package from: `url` is the lockfile's `resolved` as the
+ * package manager reads it (npm: after replace-registry-host), absent when it fetches name@version from `registry`
+ * (no `resolved`, or yarn berry, whose lockfile names no URL for registry packages).
+ */
+export interface DownloadInput {
+  /** The registry the facts came from (the scoped-registry mapping applied). */
+  registry: string;
+  url?: string;
+  /** How `url` came about, for the message (e.g. "npm's replace-registry-host=npmjs leaves it as is"). */
+  how?: string;
+}
+
 /** Everything a check may look at for one package; each stage adds its part, nothing reaches back. */
 export interface CheckInput {
   facts: FactsInput;
+  /** For registry packages: where the package manager downloads it from. */
+  download?: DownloadInput;
   keys?: KeysInput;
   provenance?: ProvenanceInput;
 }

@@ -4,6 +4,7 @@ import type * as JsYaml from 'js-yaml';
 import { lazy } from '../util/lazy.js';
 import { minimatch } from 'minimatch';
 import type { LockedTree, PackageManager } from '../types.js';
+import { projectAsksByFolder } from '../project/package-json.js';
 import { LockfileError } from './errors.js';
 import { describeFsFailure } from '../errors.js';
 import { readNpmLockfile } from './npm.js';
@@ -33,6 +34,71 @@ const OTHER_LOCKFILES = ['bun.lock', 'bun.lockb'];
  * `unsupported-version`.
  */
 export function readLockfile(projectDir: string, explicitPath?: string, pm?: Kind): LockedTree {
+  return withRequested(readTree(projectDir, explicitPath, pm));
+}
+
+const EXOTIC_SOURCES = new Set(['git', 'tarball', 'file']);
+
+/**
+ * Each direct dependency from git, a tarball or a path gets the specs the project's own package.json files ask
+ * for it with (`requested`): the lockfile alone cannot make a registry range a URL. Each folder's (the root's, a
+ * workspace's) spec counts for the copy that folder gets: npm's by Node's lookup from the folder, yarn's by the
+ * descriptor (`name@spec`) the entry is locked for; pnpm's lockfile does not say which importer gets which copy
+ * here, so every folder's spec for the name counts. Overrides count for every copy.
+ */
+function withRequested(tree: LockedTree): LockedTree {
+  const direct = tree.packages.filter((p) => p.direct && EXOTIC_SOURCES.has(p.source));
+  if (!direct.length) return tree;
+  let pnpmOverrides: unknown;
+  if (tree.format.startsWith('pnpm')) {
+    try {
+      pnpmOverrides = (jsYaml().load(readFileSync(join(tree.root.dir, 'pnpm-workspace.yaml'), 'utf8')) as { overrides?: unknown } | undefined)?.overrides;
+    } catch {
+      pnpmOverrides = undefined; // none, or unreadable: its overrides ask for nothing
+    }
+  }
+  const asks = projectAsksByFolder(tree.root.dir, tree.workspaces, pnpmOverrides);
+  const npmPaths = new Set(tree.format.startsWith('npm') ? tree.packages.flatMap((p) => p.paths) : []);
+  /** npm: the install path Node finds `name` at from `folder` (its own node_modules, then each parent's). */
+  const npmLookup = (folder: string, name: string): string | undefined => {
+    const parts = folder === '' ? [] : folder.split('/');
+    for (let i = parts.length; i >= 0; i--) {
+      const at = [...parts.slice(0, i), 'node_modules', name].join('/');
+      if (npmPaths.has(at)) return at;
+    }
+    return undefined;
+  };
+  for (const p of direct) {
+    const names = [p.name, ...p.aliases];
+    const requested = new Set<string>();
+    for (const { folder, deps } of asks.folders) {
+      for (const name of names) {
+        for (const spec of deps.get(name) ?? []) {
+          let gets: boolean | undefined;
+          if (tree.format.startsWith('npm')) {
+            const at = npmLookup(folder, name);
+            gets = at === undefined ? undefined : p.paths.includes(at);
+          } else if (tree.format.startsWith('yarn')) {
+            gets = p.paths.includes(`${name}@${spec}`) || p.paths.includes(`${name}@npm:${spec}`) ? true : undefined;
+          }
+          // Undecided (pnpm; a yarn descriptor written in another form; nothing at the lookup path): the spec counts.
+          if (gets !== false && (gets === true || !decidedElsewhere(tree, p, name, spec))) requested.add(spec);
+        }
+      }
+    }
+    for (const name of names) for (const spec of asks.overrides.get(name) ?? []) requested.add(spec);
+    p.requested = [...requested];
+  }
+  return tree;
+}
+
+/** yarn: another locked entry is for exactly this descriptor, so the spec is not this package's. */
+function decidedElsewhere(tree: LockedTree, p: LockedTree['packages'][number], name: string, spec: string): boolean {
+  if (!tree.format.startsWith('yarn')) return false;
+  return tree.packages.some((o) => o !== p && (o.paths.includes(`${name}@${spec}`) || o.paths.includes(`${name}@npm:${spec}`)));
+}
+
+function readTree(projectDir: string, explicitPath?: string, pm?: Kind): LockedTree {
   const dir = resolve(projectDir);
   const root = explicitPath === undefined ? projectRoot(dir) : dir;
   const { path, kind } = explicitPath !== undefined ? { path: resolve(dir, explicitPath), kind: kindOf(explicitPath) } : findLockfile(root, pm);

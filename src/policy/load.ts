@@ -291,7 +291,7 @@ export function compilePolicy(
     overrides: {
       defaultExpiryMs: field('overrides.defaultExpiry', file, () => parseDuration(doc.overrides?.defaultExpiry ?? '72h')),
       maxExpiryMs: field('overrides.maxExpiry', file, () => parseDuration(doc.overrides?.maxExpiry ?? '14d')),
-      nonOverridable: doc.overrides?.nonOverridable ?? ['integrity-mismatch', 'signature-invalid'],
+      nonOverridable: doc.overrides?.nonOverridable ?? ['integrity-mismatch', 'signature-invalid', 'source-mismatch', 'resolved-off-registry'],
     },
     trust: trustRule(doc, file, project, inputs.trust, patterns),
   };

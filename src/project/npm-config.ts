@@ -111,3 +111,58 @@ export function registryFor(name: string, settings: Pick<NpmSettings, 'flat' | '
   }
   return settings.registry;
 }
+
+/**
+ * The URL npm downloads a registry package from, given the lockfile's `resolved`: npm's replace-registry-host rule
+ * as @npmcli/arborist's reify applies it (`npmjs` = registry.npmjs.org; `never`; `always`; a hostname; a URL with a
+ * path prefix, swapped for the configured registry's). The replacement always targets the default registry, never
+ * a scoped one (arborist does the same). Undefined when `resolved` is not a URL (npm drops such a node).
+ */
+export function npmDownloadUrl(resolved: string, settings: Pick<NpmSettings, 'registry' | 'replaceRegistryHost'>): string | undefined {
+  try {
+    const url = new URL(resolved);
+    const registry = new URL(settings.registry);
+    const registryPath = registry.pathname.replace(/\/$/, '');
+    const rrh = !settings.replaceRegistryHost || settings.replaceRegistryHost === 'npmjs' ? 'registry.npmjs.org' : settings.replaceRegistryHost;
+    let match: URL | undefined;
+    try {
+      match = new URL(rrh);
+    } catch {
+      match = undefined;
+    }
+    const matchHost = match?.hostname ?? rrh;
+    const matchPath = match?.pathname.replace(/\/$/, '');
+    const hasPrefix = (p: string, prefix: string) => p === prefix || p.startsWith(`${prefix}/`);
+    if (!(rrh === 'always' || matchHost === url.hostname) || (matchPath && !hasPrefix(url.pathname, matchPath))) return url.href;
+    url.protocol = registry.protocol;
+    url.hostname = registry.hostname;
+    url.port = registry.port;
+    if (matchPath) url.pathname = registryPath + url.pathname.slice(matchPath.length);
+    else if (registryPath && !hasPrefix(url.pathname, registryPath)) url.pathname = registryPath + url.pathname;
+    return url.href;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The public registry answers under both names (yarn 1 writes registry.yarnpkg.com, npm registry.npmjs.org). */
+const PUBLIC_REGISTRY_HOSTS = new Set(['registry.npmjs.org', 'registry.yarnpkg.com']);
+
+/**
+ * Whether `url` is on `registry`: same scheme, host and port, under the registry's path (the rule npm's
+ * arborist uses to tell a registry tarball from a remote one). registry.npmjs.org and registry.yarnpkg.com count as one.
+ */
+export function isOnRegistry(url: string, registry: string): boolean {
+  let u: URL;
+  let r: URL;
+  try {
+    u = new URL(url);
+    r = new URL(registry);
+  } catch {
+    return false;
+  }
+  const path = r.pathname.replace(/\/?$/, '/');
+  const samePlace =
+    u.origin === r.origin || (u.protocol === 'https:' && r.protocol === 'https:' && u.port === '' && r.port === '' && PUBLIC_REGISTRY_HOSTS.has(u.hostname) && PUBLIC_REGISTRY_HOSTS.has(r.hostname));
+  return samePlace && (path === '/' || u.pathname.startsWith(path));
+}

@@ -1,7 +1,12 @@
 // The root project's package.json: what the guard reads from it (never writes it).
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import type * as Npa from 'npm-package-arg';
 import { GuardError } from '../errors.js';
+
+const npa = createRequire(import.meta.url)('npm-package-arg') as typeof Npa;
 
 export interface ProjectManifest {
   name?: string;
@@ -48,4 +53,110 @@ export async function readProjectManifest(dir: string): Promise<ProjectManifest 
     packageManager: doc.packageManager,
     dependenciesMeta: doc.dependenciesMeta,
   };
+}
+
+/**
+ * What a package.json spec asks for, as npm-package-arg classifies it: `registry` (a range, version, dist-tag or
+ * `npm:` alias), `git`, `remote` (a tarball URL), `file` (a local tarball), `directory`, or `unknown` (a protocol
+ * npm does not know: yarn's `exec:`/`patch:`/`portal:`, pnpm's `workspace:`/`catalog:`...).
+ */
+export function specKind(name: string, spec: string): 'registry' | 'git' | 'remote' | 'file' | 'directory' | 'unknown' {
+  let parsed: Npa.Result;
+  try {
+    parsed = npa.resolve(name, spec, '/');
+  } catch {
+    return 'unknown';
+  }
+  switch (parsed.type) {
+    case 'range':
+    case 'version':
+    case 'tag':
+      return 'registry';
+    case 'alias':
+      return 'registry';
+    case 'git':
+    case 'remote':
+    case 'file':
+    case 'directory':
+      return parsed.type;
+    default:
+      return 'unknown';
+  }
+}
+
+const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'];
+
+/** What the project's own package.json files ask for: per folder (`''` is the root), and through overrides. */
+export interface ProjectAsks {
+  /** Each project folder's dependency fields: name it installs under -> specs. */
+  folders: { folder: string; deps: Map<string, string[]> }[];
+  /** npm `overrides`, yarn `resolutions`, `pnpm.overrides` and pnpm-workspace.yaml `overrides`, by the name they set. */
+  overrides: Map<string, string[]>;
+}
+
+type Asks = Map<string, string[]>;
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function addAsk(asks: Asks, name: string, spec: unknown): void {
+  if (typeof spec !== 'string' || name === '') return;
+  const list = asks.get(name) ?? [];
+  if (!list.includes(spec)) list.push(spec);
+  asks.set(name, list);
+}
+
+/** An override key names the package last: `a>b`, `**\/a/b`, `b@^1`, `@s/b@1`. */
+function overridden(key: string): string {
+  const parts = key.slice(key.lastIndexOf('>') + 1).split('/');
+  const seg = parts.length > 1 && parts[parts.length - 2].startsWith('@') ? parts.slice(-2).join('/') : parts[parts.length - 1];
+  const at = seg.indexOf('@', 1);
+  return at > 0 ? seg.slice(0, at) : seg;
+}
+
+function addOverrides(asks: Asks, map: unknown, parent?: string): void {
+  if (!isObj(map)) return;
+  for (const [key, value] of Object.entries(map)) {
+    const name = key === '.' ? parent : overridden(key);
+    if (name === undefined) continue;
+    if (isObj(value)) addOverrides(asks, value, name);
+    else addAsk(asks, name, value);
+  }
+}
+
+/**
+ * The specs the project's own package.json files (the root's and each workspace's, folders relative to `root`)
+ * ask for, by the name they install under, folder by folder, and the overrides they set (npm `overrides`, yarn
+ * `resolutions`, `pnpm.overrides`, and pnpm-workspace.yaml `overrides` when given), which may also choose a source.
+ * An unreadable package.json asks for nothing.
+ */
+export function projectAsksByFolder(root: string, workspaces: string[], pnpmOverrides?: unknown): ProjectAsks {
+  const out: ProjectAsks = { folders: [], overrides: new Map() };
+  for (const folder of ['', ...workspaces]) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFileSync(join(root, folder, 'package.json'), 'utf8'));
+    } catch {
+      continue;
+    }
+    if (!isObj(doc)) continue;
+    const deps: Asks = new Map();
+    for (const field of DEP_FIELDS) {
+      const m = doc[field];
+      if (isObj(m)) for (const [name, spec] of Object.entries(m)) addAsk(deps, name, spec);
+    }
+    out.folders.push({ folder, deps });
+    addOverrides(out.overrides, doc.overrides);
+    addOverrides(out.overrides, doc.resolutions);
+    addOverrides(out.overrides, isObj(doc.pnpm) ? doc.pnpm.overrides : undefined);
+  }
+  addOverrides(out.overrides, pnpmOverrides);
+  return out;
+}
+
+/** Every spec the project asks for by name: all folders and overrides together. */
+export function projectAsks(root: string, workspaces: string[], pnpmOverrides?: unknown): Map<string, string[]> {
+  const { folders, overrides } = projectAsksByFolder(root, workspaces, pnpmOverrides);
+  const all: Asks = new Map();
+  for (const { deps } of folders) for (const [name, specs] of deps) for (const spec of specs) addAsk(all, name, spec);
+  for (const [name, specs] of overrides) for (const spec of specs) addAsk(all, name, spec);
+  return all;
 }

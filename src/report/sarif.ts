@@ -74,10 +74,11 @@ export const RULES: Record<FindingCode, RuleText> = {
   },
   'integrity-uncomparable': {
     check: 'integrity',
-    defaultAction: 'warn',
-    short: 'Lockfile and registry share no hash algorithm',
-    meaning: 'The lockfile and the registry share no hash algorithm, so the integrity cannot be compared.',
-    todo: 'Regenerate the lockfile with a current npm (sha512).',
+    defaultAction: 'block',
+    short: 'Lockfile integrity cannot be compared with the registry',
+    meaning:
+      "The lockfile pins no bytes the registry vouches for: no integrity beside a download URL, only md5 or unreadable digests, a digest in an algorithm the registry publishes none of, or no hash from the registry.",
+    todo: 'Regenerate the lockfile from package.json with a current package manager (sha512); find out why the entry lost its integrity.',
   },
   'metadata-unavailable': {
     check: 'registry',
@@ -228,6 +229,22 @@ export const RULES: Record<FindingCode, RuleText> = {
     short: 'Installed from a local path',
     meaning: 'The package comes from a local path: no registry age, integrity or signature applies.',
     todo: 'Prefer a registry release; allow it with the policy\'s `sources` if it is intended.',
+  },
+  'source-mismatch': {
+    check: 'source',
+    defaultAction: 'block',
+    short: 'The lockfile swaps a registry dependency for another source',
+    meaning:
+      "A direct dependency resolves to git, a remote tarball or a local path in the lockfile, but the project's package.json asks for a registry version (lockfile injection).",
+    todo: 'Restore the lockfile from version control or regenerate it from package.json, and review the diff.',
+  },
+  'resolved-off-registry': {
+    check: 'source',
+    defaultAction: 'block',
+    short: "The lockfile downloads a registry package from another host",
+    meaning:
+      "The lockfile's resolved URL (after npm's replace-registry-host) is not on the registry the package was checked against, so the install would fetch bytes from a host that can serve anything under that name and version.",
+    todo: 'If the host is a mirror of your registry, configure the same registry for the check and the install (registry=, replace-registry-host=); otherwise restore or regenerate the lockfile.',
   },
   'workspace-link': {
     check: 'source',

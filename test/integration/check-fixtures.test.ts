@@ -51,7 +51,9 @@ describe.each(LOCKFILES)('check on %s', (file) => {
         omitVersion: (name, version) => `${name}@${version}` === missing,
       },
     );
-    env = cleanEnv(registry.url);
+    // The fixtures write the public registry's host as registry.example.com; the loopback registry stands in for
+    // it, so npm is told to map that host to the configured registry, as it maps registry.npmjs.org by default.
+    env = cleanEnv(registry.url, { npm_config_replace_registry_host: 'registry.example.com' });
   });
   afterAll(async () => {
     await registry?.close();
@@ -104,7 +106,7 @@ describe.each(LOCKFILES)('check on %s', (file) => {
     const clean = await TestRegistry.start();
     try {
       serveLockedTree(clean, tree, () => at(400 * DAY));
-      const res = await cli(['check', '--json', '--now', NOW], { cwd: dir, env: cleanEnv(clean.url) });
+      const res = await cli(['check', '--json', '--now', NOW], { cwd: dir, env: cleanEnv(clean.url, { npm_config_replace_registry_host: 'registry.example.com' }) });
       const report = JSON.parse(res.stdout);
       expect(report.summary.quarantine + report.summary.block).toBe(0);
       expect(res.code).toBe(0);

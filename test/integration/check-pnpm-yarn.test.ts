@@ -3,7 +3,7 @@
 // Berry lockfiles record no registry integrity (their checksum hashes yarn's own zip): that is reported, and a
 // registry integrity that differs from the real one cannot be caught from such a lockfile.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readLockfile } from '../../src/lockfile/index.js';
 import type { LockedTree } from '../../src/types.js';
@@ -64,10 +64,22 @@ describe.each(LOCKFILES)('check on $file', ({ file, name, format, scripts }) => 
       },
     );
     env = cleanEnv(registry.url);
+    pointAt(registry.url);
   });
   afterAll(async () => {
     await registry?.close();
   });
+
+  /**
+   * The fixtures write the public registry's host as registry.example.com. yarn 1 downloads the URLs in yarn.lock
+   * as written (a URL off the registry checked is blocked, resolved-off-registry), so its URLs are pointed at the
+   * loopback registry standing in for the public one, as if yarn had locked against it.
+   */
+  function pointAt(url: string): void {
+    if (format !== 'yarn-v1') return;
+    const text = readFileSync(join(FIXTURES, 'lockfiles', file), 'utf8').replaceAll('https://registry.example.com/', url);
+    for (const f of [lockfile, join(dir, name)]) writeFileSync(f, text);
+  }
 
   it('lists every locked package with verdicts computed from the served metadata, and exits 1', async () => {
     const res = await cli(['check', '--json', '--now', NOW, '--lockfile', lockfile], { cwd: dir, env });
@@ -133,6 +145,7 @@ describe.each(LOCKFILES)('check on $file', ({ file, name, format, scripts }) => 
     const clean = await TestRegistry.start();
     try {
       serveLockedTree(clean, tree, () => at(400 * DAY));
+      pointAt(clean.url);
       const res = await cli(['check', '--json', '--now', NOW], { cwd: dir, env: cleanEnv(clean.url) });
       const report = JSON.parse(res.stdout);
       expect(report.summary.quarantine + report.summary.block).toBe(0);
@@ -141,6 +154,7 @@ describe.each(LOCKFILES)('check on $file', ({ file, name, format, scripts }) => 
       expect(text.code).toBe(0);
       expect(text.stdout).toContain(`${name} (${format}), ${tree.packages.length} packages`);
     } finally {
+      pointAt(registry.url);
       await clean.close();
     }
   });
