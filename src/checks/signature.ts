@@ -50,7 +50,7 @@ export const signature: Check = {
     }
     if (!signed && keys.kind === 'keys' && keys.mirror) {
       return [
-        finding(policy, 'signature', 'registry-no-keys', 'warn', `the mirror ${keys.mirror.registry} (of ${keys.mirror.upstream}) serves no signing keys and strips the registry signature of versions, so those cannot be verified`, {
+        finding(policy, 'signature', 'registry-no-keys', 'warn', keys.mirror.registry === keys.mirror.upstream ? `${keys.mirror.registry} answers as the npm registry but serves no signing keys and no registry signatures (a mirror or proxy), so signatures cannot be verified` : `the mirror ${keys.mirror.registry} (of ${keys.mirror.upstream}) serves no signing keys and strips the registry signature of versions, so those cannot be verified`, {
           remedy: 'use a mirror that keeps dist.signatures (its signatures are then verified with the upstream keys), or accept this with actions."registry-no-keys": "allow"',
         }),
       ];

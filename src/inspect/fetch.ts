@@ -125,6 +125,14 @@ export async function createFetchContext(
     cleanup: async () => {
       if (cleaned) return;
       cleaned = true;
+      // pacote tees a tarball into its cache in the background; a download that inspect stopped early (a limit)
+      // leaves that write to fail once the folder is gone. That rejection is about our own temporary folder, not
+      // the package: drop it, and pass every other one on as uncaught.
+      process.on('unhandledRejection', (reason) => {
+        const path = (reason as { path?: unknown; dest?: unknown } | undefined)?.path ?? (reason as { dest?: unknown } | undefined)?.dest;
+        if (typeof path === 'string' && path.startsWith(tmp)) return;
+        throw reason;
+      });
       await rm(tmp, { recursive: true, force: true, maxRetries: 3 });
     },
   };

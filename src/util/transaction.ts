@@ -10,7 +10,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir, readFile, rmdir, unlink } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { GuardError } from '../errors.js';
+import { classifyError, GuardError } from '../errors.js';
 import { setOwnProcessGroups, stopRunning } from '../install/spawn.js';
 import { writeFileAtomic } from './atomic.js';
 import { withLocks, type LockOptions } from './lock.js';
@@ -217,7 +217,10 @@ export async function transaction<T>(opts: TransactionOptions, fn: (t: Transacti
       if (t.aborted) return await forever();
       const told = t.undone; // the command already undid it (and said so)
       await t.restore();
-      if (err instanceof GuardError) {
+      // A known file-system failure (a file where a folder goes, a dangling link, a full disk) says which file.
+      const known = err instanceof GuardError ? err : classifyError(err);
+      if (known) {
+        err = known;
         if (t.files().length && !told) quietWrite(`safe-install ${opts.label} did not complete: ${t.describeFiles()} ${t.files().length === 1 ? 'is' : 'are'} as before, byte for byte.\n`);
         throw err;
       }

@@ -45,8 +45,8 @@ export class EvidenceCollector {
   }
 
   /**
-   * In order: keys the policy pins for the registry; npm's keys for the npm registry (no request: a proxy on the way
-   * cannot hide or replace them); for a declared mirror, its upstream's trusted keys (and whether the mirror serves
+   * In order: keys the policy pins for the registry; npm's keys for the npm registry (never the served ones: a proxy
+   * on the way cannot replace them); for a declared mirror, its upstream's trusted keys (and whether the mirror serves
    * keys itself, which says whether it keeps signatures); else the keys the registry serves, or none.
    */
   private async trustedKeys(registry: string): Promise<KeysInput> {
@@ -58,9 +58,14 @@ export class EvidenceCollector {
     }
     const pinned = this.policy.registryKeys[url] ?? this.policy.registryKeys[registry];
     if (pinned) return { kind: 'keys', keys: pinned, source: 'keys pinned in the policy' };
-    if (isNpmRegistry(url)) return { ...this.npmKeys(), kind: 'keys', npm: true };
-    const upstream = this.policy.registryMirrorOf[url];
     const served = await this.client.keys(registry);
+    // The npm registry's own keys are never taken from the wire (a proxy on the way cannot hide or replace them);
+    // whether it serves keys only says whether it keeps signatures: a host answering for registry.npmjs.org that
+    // serves none (a transparent mirror, as on this machine) is treated as the mirror it is.
+    if (isNpmRegistry(url)) {
+      return { ...this.npmKeys(), kind: 'keys', npm: true, ...(served && served.length ? {} : { mirror: { registry, upstream: registry } }) };
+    }
+    const upstream = this.policy.registryMirrorOf[url];
     if (upstream) {
       const trusted: { keys: RegistryKey[]; source: string; npm?: boolean } = this.policy.registryKeys[upstream]
         ? { keys: this.policy.registryKeys[upstream], source: `the keys of ${upstream} pinned in the policy` }

@@ -30,20 +30,30 @@ function collector(served: Record<string, RegistryKey[] | null>, doc = {}, cache
 }
 
 describe('trusted registry keys', () => {
-  it("the npm registry: npm's shipped keys, without asking the registry (a proxy on the way cannot hide them)", async () => {
-    const { ev, asked } = collector({});
-    for (const url of ['https://registry.npmjs.org/', 'https://registry.yarnpkg.com/']) {
+  it("the npm registry: npm's shipped keys, never the ones served (a proxy on the way cannot replace them)", async () => {
+    const npmUrls = ['https://registry.npmjs.org/', 'https://registry.yarnpkg.com/'];
+    const { ev, asked } = collector(Object.fromEntries(npmUrls.map((u) => [u, SERVED])));
+    for (const url of npmUrls) {
       const k = await ev.keys(url);
       expect(k).toMatchObject({ kind: 'keys', npm: true });
       expect(k.kind === 'keys' && k.keys.map((x) => x.keyid)).toEqual(NPM_KEYIDS);
       expect(k.kind === 'keys' && k.source).toContain(shippedNpmKeysPath());
       expect(k.kind === 'keys' && k.mirror).toBeUndefined();
     }
-    expect(asked).toEqual([]);
+    // Asked only whether it serves keys at all (whether it keeps signatures), never to trust them.
+    expect(asked).toEqual(npmUrls);
+  });
+
+  it('a host answering as the npm registry that serves no keys (a transparent mirror) is treated as the mirror it is', async () => {
+    for (const served of [null, []]) {
+      const k = await collector({ 'https://registry.npmjs.org/': served }).ev.keys('https://registry.npmjs.org/');
+      expect(k).toMatchObject({ kind: 'keys', npm: true, mirror: { registry: 'https://registry.npmjs.org/', upstream: 'https://registry.npmjs.org/' } });
+      expect(k.kind === 'keys' && k.keys.map((x) => x.keyid)).toEqual(NPM_KEYIDS);
+    }
   });
 
   it('keys refreshed into the cache are preferred to the shipped ones', async () => {
-    const { ev, cacheDir } = collector({});
+    const { ev, cacheDir } = collector({ 'https://registry.npmjs.org/': SERVED });
     mkdirSync(join(cacheDir, 'trust'));
     const refreshed = { keys: SHIPPED.keys.filter((k: any) => k.keyId === NPM_KEYIDS[1]) };
     writeFileSync(join(cacheDir, 'trust', 'npm-keys.json'), JSON.stringify(refreshed));
