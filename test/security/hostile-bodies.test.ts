@@ -64,7 +64,7 @@ function expectRefused(res: { code: number; stdout: string; stderr: string }, li
   expect(out).toContain(`the registry's answer for alpha from ${registry.url}`);
   expect(out).toContain(`is larger than ${limit}`);
   expect(out).toMatch(/raise the limit with --max-body-size <size>.*SAFE_INSTALL_MAX_BODY_SIZE/);
-  expect(noStackTrace(out)).toBe(true);
+  expect(noStackTrace(out), out).toBe(true);
   expect(existsSync(installed)).toBe(false);
 }
 
