@@ -13,6 +13,8 @@ import { toCheckOptions, type CommonFlags } from './options.js';
 import { canPrompt, recordLedger } from './held.js';
 import { recordReplaced, withLock } from '../quarantine/ledger.js';
 import { mkdir } from 'node:fs/promises';
+import { displayText, mapStrings } from '../util/safe-text.js';
+import { shown } from '../report/shown.js';
 
 export interface FixFlags extends CommonFlags {
   yes?: boolean;
@@ -82,7 +84,7 @@ export async function fixCommand(flags: FixFlags): Promise<number> {
     applyFix(plan, {
       before: result.tree,
       recheck: () => runCheck(options),
-      progress: (line) => out(style.dim(`  ${line}\n`)),
+      progress: (line) => out(style.dim(`  ${displayText(line)}\n`)),
     }),
   );
   out(describeOutcome(plan, outcome, style));
@@ -90,9 +92,9 @@ export async function fixCommand(flags: FixFlags): Promise<number> {
     const replaced = plan.fixes.filter((f) => !outcome.notReplaced.includes(f)).map((f) => ({ name: f.pkg.name, from: f.pkg.version, to: f.fallback }));
     try {
       const update = await recordReplaced(plan.projectDir, replaced, outcome.after.verdicts, outcome.after.now);
-      for (const e of update.released.filter((e) => e.releasedBecause === 'replaced')) out(style.dim(`  ledger: ${e.name}@${e.version} released (replaced by ${e.replacedBy ?? 'another version'})\n`));
+      for (const e of mapStrings(update.released, displayText).filter((e) => e.releasedBecause === 'replaced')) out(style.dim(`  ledger: ${e.name}@${e.version} released (replaced by ${e.replacedBy ?? 'another version'})\n`));
     } catch (err) {
-      out(style.yellow(`Note: the quarantine ledger could not be updated: ${(err as Error).message}\n`));
+      out(style.yellow(`Note: the quarantine ledger could not be updated: ${displayText((err as Error).message)}\n`));
     }
   }
   if (outcome.status === 'incomplete') return 2;
@@ -134,7 +136,8 @@ function json(x: unknown): string {
   return JSON.stringify(x);
 }
 
-export function describePlan(plan: FixPlan, style: Style): string {
+export function describePlan(raw: FixPlan, style: Style): string {
+  const plan = mapStrings(raw, displayText);
   const lines = ['', style.bold(`Held versions (${new Set([...plan.fixes, ...plan.unfixable].map((x) => x.pkg.id)).size})`)];
   const listed = new Set<string>();
   for (const f of plan.fixes) {
@@ -183,7 +186,11 @@ function versionLines(changes: VersionChange[], style: Style): string[] {
   );
 }
 
-export function describeOutcome(plan: FixPlan, outcome: FixOutcome, style: Style): string {
+export function describeOutcome(rawPlan: FixPlan, rawOutcome: FixOutcome, style: Style): string {
+  // Names and versions from the lockfiles, messages from npm: printed as inert text.
+  const plan = mapStrings(rawPlan, displayText);
+  const { after, ...rest } = rawOutcome;
+  const outcome: FixOutcome = { ...mapStrings(rest, displayText), after: shown(after) };
   const lock = show(plan.lockfilePath);
   const undone = outcome.kept ? '' : ' (undone below)';
   const lines = ['', style.bold(`${lock}: what npm changed${undone}`), ...versionLines(outcome.lockfileChanges, style)];

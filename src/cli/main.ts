@@ -1,6 +1,7 @@
 // The CLI entry: parses arguments, runs one command, and maps every GuardError to exit 2 in this one place.
 import { Command, CommanderError } from 'commander';
-import { GuardError, redact } from '../errors.js';
+import { GuardError } from '../errors.js';
+import { displayText } from '../util/safe-text.js';
 import { commonOptions } from './options.js';
 // Each command's module is imported when that command runs: start-up stays small (no ink, pacote or Sigstore
 // unless the command needs them).
@@ -172,8 +173,13 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : 2;
     }
     if (err instanceof GuardError) {
-      process.stderr.write(`safe-install: ${redact(err.message)}\n`);
-      if (err.remedy) process.stderr.write(`  -> ${err.remedy}\n`);
+      // The message and remedy can carry registry or lockfile text, a tool's output and the registry URL: shown
+      // as inert data. A multi-line message (a policy's problems, npm's output) keeps its lines, each behind a
+      // mark, so none of them can start a line of the log (a workflow command) or pass for the guard's own.
+      const [first, ...more] = err.message.split(/\r?\n/);
+      process.stderr.write(`safe-install: ${displayText(first ?? '')}\n`);
+      for (const line of more) process.stderr.write(`  | ${displayText(line)}\n`);
+      if (err.remedy) process.stderr.write(`  -> ${displayText(err.remedy)}\n`);
       process.stderr.write(`  (error ${err.code}: exit 2)\n`);
       return 2;
     }
