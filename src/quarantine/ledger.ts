@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
+import { redact } from '../util/safe-text.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 
 export const LEDGER_FILE = join('.safe-install', 'quarantine.json');
@@ -99,7 +100,8 @@ export async function recordVerdicts(projectDir: string, verdicts: PackageVerdic
           name: pkg.name,
           version: pkg.version,
           status: 'held',
-          findings: holding.map((f) => ({ check: f.check, code: f.code, message: f.message })),
+          // A file in the project (often committed): a message naming the registry URL keeps no credential.
+          findings: holding.map((f) => ({ check: f.check, code: f.code, message: redact(f.message) })),
           firstSeen: existing?.status === 'held' ? existing.firstSeen : stamp,
           lastSeen: stamp,
           eligibleAt: age?.eligibleAt as string | undefined,

@@ -8,6 +8,9 @@ import { displayText, mapStrings, redact } from '../util/safe-text.js';
 
 const SHOWN = new WeakSet<CheckResult>();
 const REDACTED = new WeakSet<CheckResult>();
+/** One copy per result and rule: `--format github` renders text, annotations and a summary from one check. */
+const SHOWN_OF = new WeakMap<CheckResult, CheckResult>();
+const REDACTED_OF = new WeakMap<CheckResult, CheckResult>();
 
 function mapResult(result: CheckResult, fn: (s: string) => string): CheckResult {
   // The facts (kept for the install runner, never printed) and npm's flat settings (credentials) are not walked.
@@ -18,7 +21,10 @@ function mapResult(result: CheckResult, fn: (s: string) => string): CheckResult 
 /** For text read by a person or a CI runner (text, GitHub, SARIF): credentials masked, control characters made visible. */
 export function shown(result: CheckResult): CheckResult {
   if (SHOWN.has(result)) return result;
+  const done = SHOWN_OF.get(result);
+  if (done) return done;
   const out = mapResult(result, displayText);
+  SHOWN_OF.set(result, out);
   SHOWN.add(out);
   REDACTED.add(out);
   return out;
@@ -27,7 +33,10 @@ export function shown(result: CheckResult): CheckResult {
 /** For JSON (whose strings JSON itself escapes; the data is kept exact): credentials masked. */
 export function redacted(result: CheckResult): CheckResult {
   if (REDACTED.has(result)) return result;
+  const done = REDACTED_OF.get(result);
+  if (done) return done;
   const out = mapResult(result, redact);
+  REDACTED_OF.set(result, out);
   REDACTED.add(out);
   return out;
 }
