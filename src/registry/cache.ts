@@ -1,7 +1,7 @@
 // On-disk cache of slim package facts, one JSON file per (registry, name). Writes are atomic (temp file +
 // rename), so two processes sharing a cache never see a half-written entry; a corrupt entry is a miss.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,17 @@ const FACTS_FORMAT = 'v3';
 const TMP_PREFIX = `${process.pid}.${randomBytes(4).toString('hex')}`;
 let tmpCount = 0;
 
+const KEY_BYTES = 32;
+
+function readKey(file: string): Buffer | undefined {
+  try {
+    const key = readFileSync(file);
+    return key.length === KEY_BYTES ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function defaultCacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
   return join(base, 'safe-install');
@@ -51,7 +62,8 @@ export class FactsCache {
    * What the cache stores and names a registry (or a document key) by: the text itself, or, when it holds a
    * credential (`https://user:password@host/`, a token as the user part), the redacted text and a keyed hash of
    * the whole: two registries that differ only in their credentials keep apart, and neither the credential nor
-   * an unkeyed hash of it (guessable for a weak password) is ever written. The key is random, per cache folder.
+   * an unkeyed hash of it (guessable for a weak password) is ever written. The key is random, per cache folder
+   * (`registry-hash.key`, readable only by the user).
    */
   cacheKey(text: string): string {
     const shown = redact(text);
@@ -61,21 +73,29 @@ export class FactsCache {
 
   private hashKey(): Buffer {
     if (this.secret) return this.secret;
-    const file = join(this.base, 'key');
-    try {
-      this.secret = readFileSync(file);
-    } catch {
-      mkdirSync(this.base, { recursive: true, mode: 0o700 });
+    const file = join(this.base, 'registry-hash.key');
+    let key = readKey(file);
+    if (!key) {
+      mkdirSync(this.base, { recursive: true });
+      // Written whole under a temporary name, then linked in: a process racing this one reads either no key or
+      // the complete one, and the first link wins (every process then uses that key).
+      const tmp = `${file}.${TMP_PREFIX}.${++tmpCount}.tmp`;
+      writeFileSync(tmp, randomBytes(KEY_BYTES), { mode: 0o600 });
       try {
-        writeFileSync(file, randomBytes(32), { flag: 'wx', mode: 0o600 });
+        linkSync(tmp, file);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') renameSync(tmp, file); // no hard links here
+      } finally {
+        try {
+          unlinkSync(tmp);
+        } catch {
+          // renamed
+        }
       }
-      // Whoever created it first, every process reads the same key.
-      this.secret = readFileSync(file);
+      key = readKey(file);
     }
-    if (this.secret.length < 32) throw new Error(`the cache key file ${file} is damaged (remove it)`);
-    return this.secret;
+    if (!key) throw new Error(`the cache's key file ${file} is unreadable or damaged (remove it)`);
+    return (this.secret = key);
   }
 
   private file(registry: string, name: string): string {

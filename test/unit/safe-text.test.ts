@@ -93,3 +93,24 @@ describe('publishTime', () => {
     for (const v of [undefined, null, 1704067200000, {}, ['2024-01-01T00:00:00Z']]) expect(publishTime(v)).toBeUndefined();
   });
 });
+
+describe('FactsCache.cacheKey', () => {
+  it('masks a credential, keeps registries that differ only in it apart, and is stable across processes sharing the folder', async () => {
+    const { mkdtempSync, readdirSync, statSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { FactsCache } = await import('../../src/registry/cache.js');
+    const dir = mkdtempSync(join(tmpdir(), 'si-key-'));
+    const a = new FactsCache(dir);
+    const b = new FactsCache(dir);
+    expect(a.cacheKey('https://registry.example/')).toBe('https://registry.example/');
+    const key = a.cacheKey('https://u:s3cret@registry.example/');
+    expect(key).toMatch(/^https:\/\/u:\*\*\*@registry\.example\/#[0-9a-f]{32}$/);
+    expect(b.cacheKey('https://u:s3cret@registry.example/')).toBe(key);
+    expect(a.cacheKey('https://u:other@registry.example/')).not.toBe(key);
+    expect(readdirSync(dir)).toEqual(['registry-hash.key']);
+    expect(statSync(join(dir, 'registry-hash.key')).mode & 0o077).toBe(0);
+    // Another cache folder, another key: the hash says nothing outside its folder.
+    expect(new FactsCache(mkdtempSync(join(tmpdir(), 'si-key-'))).cacheKey('https://u:s3cret@registry.example/')).not.toBe(key);
+  });
+});
