@@ -4,7 +4,7 @@
 // (GuardError, mapped to exit 2 by the CLI entry).
 import { basename, resolve } from 'node:path';
 import { redact } from '../errors.js';
-import { displayText } from '../util/safe-text.js';
+import { neutralize } from '../util/safe-text.js';
 import { colourWanted, makeStyle, type Style } from '../report/text.js';
 import { formatBytes, inspectTrees, type CallFinding, type InspectReport, type VersionMeta } from '../inspect/diff.js';
 import { chooseBase, createFetchContext, extractVersion, fetchPackument, lockedVersions, parseSpec, resolveVersion, versionMeta } from '../inspect/fetch.js';
@@ -78,8 +78,10 @@ const DIFF_LINES_TOTAL = 800;
  * on screen) and bidirectional overrides are shown as escapes.
  */
 export function clean(text: string): string {
-  // Tabs (indentation in diffs) read as spaces; everything else as every other printed string (safe-text.ts).
-  return displayText(text.replace(/\t/g, '  '));
+  // Tabs (indentation in diffs) read as spaces. Not redacted: this is the package's own content under review,
+  // never the user's settings, and masking would hide part of it (an exfiltration URL's user:password@ part)
+  // from the reviewer. The registry URL is redacted where it is printed.
+  return neutralize(text.replace(/\t/g, '  '));
 }
 
 export function formatInspectText(r: InspectReport, style: Style): string {
