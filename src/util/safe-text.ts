@@ -24,11 +24,37 @@ const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/@:"'<>]*:)(?!\*\*\*@)[^\s/@"
 /** npm, pnpm and yarn auth settings: `//host/:_authToken=...`, `_auth = ...`, `"_password": "..."`, `npmAuthToken: ...`. */
 const AUTH_SETTING = /((?:_authToken|_auth|_password|npmAuthToken|npmAuthIdent|npmPassword)["']?\s*[=:]\s*["']?)[^\s"']+/gi;
 
+/** The exact credentials of this run's settings, longest first (see registerSecrets). */
+let known: string[] = [];
+
+/**
+ * Credentials read from the user's settings (tokens, passwords, `_auth`): masked wherever they appear, whatever
+ * surrounds them (a registry answer that echoes a token, an unusual URL form). Values shorter than 6 characters
+ * are left to the patterns: masking them everywhere would mangle ordinary text.
+ */
+export function registerSecrets(values: Iterable<string>): void {
+  const all = new Set(known);
+  for (const v of values) {
+    const s = v.trim();
+    if (s.length < 6) continue;
+    all.add(s);
+    all.add(encodeURIComponent(s));
+    try {
+      all.add(decodeURIComponent(s));
+    } catch {
+      // not URL-encoded
+    }
+  }
+  known = [...all].filter((s) => s.length >= 6).sort((a, b) => b.length - a.length);
+}
+
 /** The text with every credential masked. Idempotent. */
 export function redact(text: string): string {
   if (!text) return text;
-  const npm = npmRedactServer(npmRedact(text));
-  return npm.replace(URL_PASSWORD, `$1${MASK}@`).replace(URL_USER, `$1${MASK}@`).replace(AUTH_SETTING, `$1${MASK}`);
+  let out = npmRedactServer(npmRedact(text));
+  out = out.replace(URL_PASSWORD, `$1${MASK}@`).replace(URL_USER, `$1${MASK}@`).replace(AUTH_SETTING, `$1${MASK}`);
+  for (const secret of known) if (out.includes(secret)) out = out.split(secret).join(MASK);
+  return out;
 }
 
 /** C0 and C1 controls, DEL, Unicode line/paragraph separators, bidirectional marks, embeddings, overrides and isolates. */

@@ -114,3 +114,24 @@ describe('FactsCache.cacheKey', () => {
     expect(new FactsCache(mkdtempSync(join(tmpdir(), 'si-key-'))).cacheKey('https://u:s3cret@registry.example/')).not.toBe(key);
   });
 });
+
+describe('the credentials of the settings', () => {
+  it('are masked wherever they appear, bare or URL-encoded, once registered from npm settings', async () => {
+    const { credentialsIn } = await import('../../src/project/npm-config.js');
+    const { registerSecrets } = await import('../../src/util/safe-text.js');
+    const flat = {
+      '//127.0.0.1:9/:_authToken': 'bareTok3nZq81',
+      '//other/:_auth': Buffer.from('bob:pa$$w0rd-b64').toString('base64'),
+      '@corp:registry': 'https://tok3nAsUserQ7@corp.example/',
+      registry: 'https://registry.example/',
+      'fetch-retries': 2,
+    };
+    const found = credentialsIn(flat, 'https://alice:pl@in-pass9@registry.example/');
+    expect(found).toEqual(expect.arrayContaining(['bareTok3nZq81', 'pa$$w0rd-b64', 'tok3nAsUserQ7']));
+    expect(redact('the registry said: bad token bareTok3nZq81')).toBe('the registry said: bad token bareTok3nZq81');
+    registerSecrets(found);
+    expect(redact('the registry said: bad token bareTok3nZq81')).toBe('the registry said: bad token ***');
+    expect(redact(`echo ${encodeURIComponent('pa$$w0rd-b64')} and pa$$w0rd-b64`)).toBe('echo *** and ***');
+    expect(redact('ordinary text stays as it is')).toBe('ordinary text stays as it is');
+  });
+});
