@@ -36,14 +36,9 @@ export class GuardError extends Error {
   }
 }
 
-/** Replace anything that looks like a credential in a string we are about to print. */
-export function redact(text: string): string {
-  return text
-    .replace(/(_authToken|_auth|_password|token|password)(["'=:\s]+)[^\s"'&]+/gi, '$1$2***')
-    .replace(/(\/\/)[^/@\s:]+:[^/@\s]+@/g, '$1***@')
-    .replace(/\b(npm_[A-Za-z0-9]{20,})\b/g, '***')
-    .replace(/(authorization:\s*(?:bearer|basic)\s+)\S+/gi, '$1***');
-}
+/** Credentials masked in a string about to be printed or written (see src/util/safe-text.ts). */
+import { redact } from './util/safe-text.js';
+export { redact };
 
 /** What a file-system failure means, in plain words, and what the person can do (by Node's error code). */
 const FS_FAILURES: Record<string, { what: string; todo: (path: string) => string }> = {

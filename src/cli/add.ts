@@ -28,6 +28,7 @@ import { installChecked, offerApprovals } from './ci.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 import { humanOutputToStderr, humanStream, say } from './output.js';
 import { toJson } from '../report/json.js';
+import { displayText, mapStrings, redact } from '../util/safe-text.js';
 
 export interface AddFlags extends CommonFlags {
   json?: boolean;
@@ -61,7 +62,7 @@ export async function addCommand(kind: 'add' | 'update', specs: string[], flags:
     const manifest = await readProjectManifest(dir);
     const policy = await loadPolicy(dir, options.policy, npmSettings, { allowScripts: manifest?.allowScripts });
     const args = await resolutionArgs(kind, specs, flags, extraNpmArgs, policy.ageRules, options.now ?? new Date(), dir);
-    out(style.bold(`Resolving with npm ${args.join(' ')}\n`));
+    out(style.bold(`Resolving with npm ${displayText(args.join(' '))}\n`));
     const res = await runNpm(args, { cwd: dir, stdio: 'pipe' });
     if (t.aborted) return 130; // the interrupt handler restores the files and exits
     if (res.code !== 0) {
@@ -82,7 +83,7 @@ export async function addCommand(kind: 'add' | 'update', specs: string[], flags:
     result = approved.result;
     const code = approved.code;
     const report = (installed: boolean, exitCode: number) => {
-      if (flags.json) process.stdout.write(JSON.stringify({ command: kind, specs, changes, installed, exitCode, check: toJson(result) }, null, 2) + '\n');
+      if (flags.json) process.stdout.write(JSON.stringify({ command: kind, specs, changes: mapStrings(changes, redact), installed, exitCode, check: toJson(result) }, null, 2) + '\n');
     };
     if (code !== 0) {
       await t.rollback();

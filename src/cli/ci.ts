@@ -14,6 +14,7 @@ import { removeLinks, shadowingBinsOnDisk, type ShadowOnDisk } from '../install/
 import { defaultCommands } from '../checks/bins.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 import { humanStream, say } from './output.js';
+import { displayText, mapStrings } from '../util/safe-text.js';
 
 export async function ciCommand(flags: CommonFlags, npmArgs: string[]): Promise<number> {
   const style = makeStyle(colourWanted(humanStream(), flags.color));
@@ -48,7 +49,7 @@ export async function offerApprovals(
   if (!approvals.length) return { result, code };
   for (const a of approvals) {
     const rec = await approve(result, { spec: `${a.name}@${a.version}`, reason: a.reason, expires: a.expires, policyPath: flags.policy, now: result.now });
-    out(style.green(`Approved ${rec.name}@${rec.version} until ${rec.expires} (by ${rec.approvedBy}), recorded in ${rec.policyFile}\n`));
+    out(style.green(displayText(`Approved ${rec.name}@${rec.version} until ${rec.expires} (by ${rec.approvedBy}), recorded in ${rec.policyFile}`)) + '\n');
   }
   const again = await runCheck(options);
   out(toText(again, style));
@@ -78,14 +79,14 @@ export async function installChecked(result: CheckResult, npmArgs: string[], sty
   if (plan.refusals.length) {
     out(reportScripts(plan, style, false));
     out(style.red(style.bold(`\nInstall refused after extraction: no install script has run.\n`)));
-    for (const r of plan.refusals) out(`  x ${r}\n`);
+    for (const r of plan.refusals) out(`  x ${displayText(r)}\n`);
     return 1;
   }
   const projectScripts = result.policy.scripts.rootScripts;
   const projectRan = await runner.runAllowed(dir, plan.decisions.filter((d) => d.kind === 'run').map((d) => d.item), result.tree, { projectScripts });
   out(reportScripts(plan, style, true));
   if (shadows.length) out(reportBins(shadows, style));
-  if (projectRan.length) out(`  project scripts run:\n${describeProjectRuns(projectRan).map((l) => `    ${l}\n`).join('')}`);
+  if (projectRan.length) out(`  project scripts run:\n${describeProjectRuns(projectRan).map((l) => `    ${displayText(l)}\n`).join('')}`);
   else if (!result.policy.scripts.rootScripts) out(`  project scripts not run (policy scripts.rootScripts is false)\n`);
   out(style.green(style.bold(`\nInstalled.\n`)));
   return 0;
@@ -93,14 +94,14 @@ export async function installChecked(result: CheckResult, npmArgs: string[], sty
 
 /** The inspect summary a reviewer reads before approving: what changed against the locked or previous version. */
 async function inspectSummary(name: string, version: string, cwd: string): Promise<string[]> {
-  const { buildInspectReport, clean } = await import('./inspect.js');
+  const { buildInspectReport } = await import('./inspect.js');
   const r = await buildInspectReport(`${name}@${version}`, { cwd });
   const lines = [
     `compared with ${r.against ? `${r.against.version} (${r.against.detail})` : 'nothing (first release)'}: ` +
       `${r.summary.filesAdded} files added, ${r.summary.filesRemoved} removed, ${r.summary.filesChanged} changed`,
   ];
   if (!r.summary.concerns.length) lines.push('no concerns: no new install scripts, calls, publisher or provenance changes, or obfuscated code');
-  for (const c of r.summary.concerns.slice(0, 8)) lines.push(`! ${c.code}: ${clean(c.message)}`);
+  for (const c of r.summary.concerns.slice(0, 8)) lines.push(`! ${c.code}: ${displayText(c.message)}`);
   lines.push(`full report: safe-install inspect ${name}@${version}`);
   return lines;
 }
@@ -124,16 +125,19 @@ async function promptForApprovals(result: CheckResult) {
 }
 
 function reportBins(shadows: ShadowOnDisk[], style: Style): string {
+  // Package and bin names come from the lockfile and the tarballs: printed as inert text.
   const lines = ['', style.bold('Bins that shadow a command')];
   for (const s of shadows) {
-    const who = s.pkg ? `${s.pkg.name}@${s.pkg.version}` : (s.owner ?? 'an unknown package');
+    const who = displayText(s.pkg ? `${s.pkg.name}@${s.pkg.version}` : (s.owner ?? 'an unknown package'));
     const mark = s.allowed ? style.yellow('~') : style.red('x');
-    lines.push(`  ${mark} ${who}  ${s.finding.code}: ${s.finding.message}${s.owner && !s.pkg ? ` (from ${s.owner}, which the checked lockfile does not place there)` : ''}`);
+    lines.push(`  ${mark} ${who}  ${s.finding.code}: ${displayText(s.finding.message)}${s.owner && !s.pkg ? ` (from ${displayText(s.owner)}, which the checked lockfile does not place there)` : ''}`);
   }
   return lines.join('\n') + '\n';
 }
 
-function reportScripts(plan: ScriptPlan, style: Style, ran: boolean): string {
+function reportScripts(raw: ScriptPlan, style: Style, ran: boolean): string {
+  // Names from the lockfile, script bodies from the installed packages: printed as inert text.
+  const plan = mapStrings(raw, displayText);
   const lines = ['', style.bold('Install scripts')];
   if (!plan.decisions.length) lines.push('  no installed dependency has install scripts');
   for (const f of plan.findings) lines.push(`  ${style.red('x')} ${f.item.pkg.name}@${f.item.pkg.version}  ${f.finding.code}: ${f.finding.message}`);

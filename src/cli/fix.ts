@@ -12,6 +12,8 @@ import { applyFix, assertNpmLockfile, planFix, readExact, type FixOutcome, type 
 import { toCheckOptions, type CommonFlags } from './options.js';
 import { canPrompt, ledgerNote, recordLedger } from './held.js';
 import { recordReplaced } from '../quarantine/ledger.js';
+import { displayText, mapStrings } from '../util/safe-text.js';
+import { shown } from '../report/shown.js';
 
 export interface FixFlags extends CommonFlags {
   yes?: boolean;
@@ -79,14 +81,14 @@ export async function fixCommand(flags: FixFlags): Promise<number> {
   const outcome = await applyFix(plan, {
     before: result.tree,
     recheck: () => runCheck(options),
-    progress: (line) => out(style.dim(`  ${line}\n`)),
+    progress: (line) => out(style.dim(`  ${displayText(line)}\n`)),
   });
   out(describeOutcome(plan, outcome, style));
   if (outcome.kept) {
     const replaced = plan.fixes.filter((f) => !outcome.notReplaced.includes(f)).map((f) => ({ name: f.pkg.name, from: f.pkg.version, to: f.fallback }));
     try {
       const update = await recordReplaced(plan.projectDir, replaced, outcome.after.verdicts, outcome.after.now);
-      for (const e of update.released.filter((e) => e.releasedBecause === 'replaced')) out(style.dim(`  ledger: ${e.name}@${e.version} released (replaced by ${e.replacedBy ?? 'another version'})\n`));
+      for (const e of mapStrings(update.released, displayText).filter((e) => e.releasedBecause === 'replaced')) out(style.dim(`  ledger: ${e.name}@${e.version} released (replaced by ${e.replacedBy ?? 'another version'})\n`));
     } catch (err) {
       out(`${ledgerNote(err, style)}\n`);
     }
@@ -130,7 +132,8 @@ function json(x: unknown): string {
   return JSON.stringify(x);
 }
 
-export function describePlan(plan: FixPlan, style: Style): string {
+export function describePlan(raw: FixPlan, style: Style): string {
+  const plan = mapStrings(raw, displayText);
   const lines = ['', style.bold(`Held versions (${new Set([...plan.fixes, ...plan.unfixable].map((x) => x.pkg.id)).size})`)];
   const listed = new Set<string>();
   for (const f of plan.fixes) {
@@ -179,7 +182,11 @@ function versionLines(changes: VersionChange[], style: Style): string[] {
   );
 }
 
-export function describeOutcome(plan: FixPlan, outcome: FixOutcome, style: Style): string {
+export function describeOutcome(rawPlan: FixPlan, rawOutcome: FixOutcome, style: Style): string {
+  // Names and versions from the lockfiles, messages from npm: printed as inert text.
+  const plan = mapStrings(rawPlan, displayText);
+  const { after, ...rest } = rawOutcome;
+  const outcome: FixOutcome = { ...mapStrings(rest, displayText), after: shown(after) };
   const lock = show(plan.lockfilePath);
   const undone = outcome.kept ? '' : ' (undone below)';
   const lines = ['', style.bold(`${lock}: what npm changed${undone}`), ...versionLines(outcome.lockfileChanges, style)];

@@ -1,11 +1,12 @@
 // What follows a check with held versions: the ledger is updated, releases are announced, and the person is
 // told how to approve an urgent one (or, on a terminal outside CI, asked).
-import { classifyError, redact } from '../errors.js';
+import { classifyError } from '../errors.js';
 import type { CheckResult } from '../pipeline.js';
 import { formatDuration } from '../policy/duration.js';
 import { recordVerdicts } from '../quarantine/ledger.js';
 import { approveCommandText, heldVersions } from '../quarantine/approve.js';
 import type { Style } from '../report/text.js';
+import { displayText, mapStrings } from '../util/safe-text.js';
 
 /** Prompt only for a person at a terminal: never in CI, without a TTY, or with --no-input. */
 export function canPrompt(flags: { input?: boolean }): boolean {
@@ -16,7 +17,7 @@ export async function recordLedger(result: CheckResult, style: Style): Promise<s
   const lines: string[] = [];
   try {
     const update = await recordVerdicts(result.tree.root.dir, result.verdicts, result.now);
-    for (const e of update.released) {
+    for (const e of mapStrings(update.released, displayText)) {
       const why = e.releasedBecause === 'approved' ? 'an approval waives what held it' : 'now old enough and passes every check';
       lines.push(style.green(`Released from quarantine: ${e.name}@${e.version} (held since ${e.firstSeen}; ${why})`));
     }
@@ -32,7 +33,7 @@ export async function recordLedger(result: CheckResult, style: Style): Promise<s
  */
 export function ledgerNote(err: unknown, style: Style): string {
   const e = classifyError(err);
-  const text = e ? `${redact(e.message)}${e.remedy ? `\n  -> ${redact(e.remedy)}` : ''}` : redact((err as Error)?.message ?? String(err));
+  const text = e ? `${displayText(e.message)}${e.remedy ? `\n  -> ${displayText(e.remedy)}` : ''}` : displayText((err as Error)?.message ?? String(err));
   return style.yellow(`Note: the quarantine ledger was not updated: ${text}`);
 }
 
@@ -43,6 +44,6 @@ export function approveHints(result: CheckResult, style: Style): string {
   if (!can.length) return '';
   const ms = result.policy.overrides.defaultExpiryMs;
   const lines = ['', `To install a held version anyway (an urgent patch), approve it with a reason; it is recorded and expires (max ${formatDuration(result.policy.overrides.maxExpiryMs)}):`];
-  for (const h of can) lines.push(`  ${style.bold(approveCommandText(h.verdict.pkg.name, h.verdict.pkg.version, ms))}`);
+  for (const h of can) lines.push(`  ${style.bold(displayText(approveCommandText(h.verdict.pkg.name, h.verdict.pkg.version, ms)))}`);
   return lines.join('\n') + '\n';
 }

@@ -16,6 +16,7 @@ import { colourWanted, makeStyle, toText } from '../report/text.js';
 import { claimHookPass, GUARD_ENV } from '../install/hook-pass.js';
 import { approveHints, recordLedger } from './held.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
+import { displayText } from '../util/safe-text.js';
 
 export async function hookCommand(flags: CommonFlags): Promise<number> {
   if (claimHookPass(process.env[GUARD_ENV], flags.cwd ?? process.cwd())) return 0;
@@ -38,8 +39,8 @@ export async function hookCommand(flags: CommonFlags): Promise<number> {
   if (yarn1Scripts.length) {
     write(
       style.red(
-        `yarn 1 cannot leave out one package's install scripts, so a plain yarn install would run those of ${yarn1Scripts.join(', ')}, which the policy does not allow.\n`,
-      ) + 'Allow them (`safe-install scripts allow <name>`), or install with `safe-install` in place of yarn install: it runs only the allowed scripts.\n',
+        `yarn 1 cannot leave out one package's install scripts, so a plain yarn install would run those of ${displayText(yarn1Scripts.join(', '))}, which the policy does not allow.`,
+      ) + '\nAllow them (`safe-install scripts allow <name>`), or install with `safe-install` in place of yarn install: it runs only the allowed scripts.\n',
     );
   }
   const held = result.verdicts.filter((v) => v.verdict === 'block' || v.verdict === 'quarantine');
@@ -55,7 +56,7 @@ export async function hookCommand(flags: CommonFlags): Promise<number> {
       removed.push(path);
     }
   }
-  if (removed.length) write(style.red(`Removed from node_modules: ${removed.join(', ')}\n`));
+  if (removed.length) write(style.red(`Removed from node_modules: ${displayText(removed.join(', '))}\n`));
   if (result.tree.format.startsWith('pnpm')) write(style.red('Nothing was fetched: pnpm runs this hook before it downloads anything.\n'));
   if (result.tree.format.startsWith('yarn')) write(style.red('Nothing was fetched: yarn runs this hook before it downloads anything.\n'));
   if (checked === 1) write(approveHints(result, style));

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline/promises';
 import { applyChanges, diffText, planInit, type Arrangement } from '../init/plan.js';
 import { colourWanted, makeStyle } from '../report/text.js';
 import { canPrompt } from './held.js';
+import { displayText } from '../util/safe-text.js';
 
 export interface InitFlags {
   cwd?: string;
@@ -29,7 +30,7 @@ export async function initCommand(flags: InitFlags): Promise<number> {
     return 0;
   }
   for (const c of changes) out(diffText(c, dir) + '\n');
-  for (const n of notes) out(style.yellow(`note: ${n}\n`));
+  for (const n of notes) out(style.yellow(`note: ${displayText(n)}\n`));
   if (!flags.yes) {
     if (!canPrompt(flags)) {
       out(`\nNothing was written. Re-run with --yes to apply these changes.\n`);

@@ -5,6 +5,7 @@
 import { basename, resolve } from 'node:path';
 import { GuardError, redact } from '../errors.js';
 import { DEFAULT_UNPACK_LIMITS, parseSize, type UnpackLimits } from '../inspect/unpack.js';
+import { neutralize } from '../util/safe-text.js';
 import { colourWanted, makeStyle, type Style } from '../report/text.js';
 import { formatBytes, inspectTrees, type CallFinding, type InspectReport, type VersionMeta } from '../inspect/diff.js';
 import { chooseBase, createFetchContext, extractVersion, fetchPackument, lockedVersions, parseSpec, resolveVersion, versionMeta } from '../inspect/fetch.js';
@@ -105,16 +106,16 @@ const DIFF_LINES_TOTAL = 800;
  * on screen) and bidirectional overrides are shown as escapes.
  */
 export function clean(text: string): string {
-  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    const code = c.charCodeAt(0);
-    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
+  // Tabs (indentation in diffs) read as spaces. Not redacted: this is the package's own content under review,
+  // never the user's settings, and masking would hide part of it (an exfiltration URL's user:password@ part)
+  // from the reviewer. The registry URL is redacted where it is printed.
+  return neutralize(text.replace(/\t/g, '  '));
 }
 
 export function formatInspectText(r: InspectReport, style: Style): string {
   const out: string[] = [];
   const id = `${r.name}@${r.version}`;
-  const against = r.against ? `against ${r.against.version} (${r.against.detail})` : 'against nothing (no earlier version to compare with)';
+  const against = r.against ? `against ${clean(r.against.version)} (${clean(r.against.detail)})` : 'against nothing (no earlier version to compare with)';
   out.push(`${style.bold('safe-install inspect')}  ${clean(id)} ${against}`);
   out.push(style.dim(`registry: ${r.registry ?? '(unknown)'}; both tarballs were downloaded and compared; nothing from them was run`));
 

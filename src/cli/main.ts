@@ -1,7 +1,8 @@
 // The CLI entry: parses arguments, runs one command, and maps every GuardError to exit 2 in this one place.
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { classifyError, debugWanted, GuardError, redact } from '../errors.js';
+import { classifyError, debugWanted, GuardError } from '../errors.js';
+import { displayText } from '../util/safe-text.js';
 import { commonOptions } from './options.js';
 // Each command's module is imported when that command runs: start-up stays small (no ink, pacote or Sigstore
 // unless the command needs them).
@@ -193,17 +194,22 @@ export function reportError(err: unknown, argv: readonly string[]): number {
 }
 
 function printGuardError(err: GuardError): void {
-  process.stderr.write(`safe-install: ${redact(err.message)}\n`);
-  if (err.remedy) process.stderr.write(`  -> ${redact(err.remedy)}\n`);
+  // The message and remedy can carry registry or lockfile text, a tool's output and the registry URL: shown as
+  // inert data. A multi-line message (a policy's problems, npm's output) keeps its lines, each behind a mark, so
+  // none of them can start a line of the log (a workflow command) or pass for the guard's own.
+  const [first, ...more] = err.message.split(/\r?\n/);
+  process.stderr.write(`safe-install: ${displayText(first ?? '')}\n`);
+  for (const line of more) process.stderr.write(`  | ${displayText(line)}\n`);
+  if (err.remedy) process.stderr.write(`  -> ${displayText(err.remedy)}\n`);
   process.stderr.write(`  (error ${err.code}: exit 2)\n`);
 }
 
 /** A genuine bug: say so, say where to report it, and print the stack only when asked (--debug). */
 function printInternalError(err: unknown, debug: boolean): void {
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`safe-install: internal error: ${redact(message)}\n`);
+  process.stderr.write(`safe-install: internal error: ${displayText(message)}\n`);
   process.stderr.write(`  -> this is a bug in safe-install, not in your project; please report it to ${bugsUrl()} with the command you ran and the output of the same command with --debug (or SAFE_INSTALL_DEBUG=1), which adds the stack\n`);
-  if (debug) process.stderr.write(`${redact(err instanceof Error && err.stack ? err.stack : String(err))}\n`);
+  if (debug) process.stderr.write(`${displayText(err instanceof Error && err.stack ? err.stack : String(err)).replace(/\\n/g, '\n')}\n`);
   process.stderr.write('  (internal error: exit 2)\n');
 }
 

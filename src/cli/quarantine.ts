@@ -7,14 +7,17 @@ import { approve } from '../quarantine/approve.js';
 import { LEDGER_FILE, readLedger } from '../quarantine/ledger.js';
 import { colourWanted, makeStyle } from '../report/text.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
+import { displayText, mapStrings, redact } from '../util/safe-text.js';
 
 export async function quarantineCommand(flags: CommonFlags & { json?: boolean }): Promise<number> {
   const dir = projectRoot(flags.cwd ?? '.');
-  const ledger = await readLedger(dir);
+  const raw = await readLedger(dir);
   if (flags.json) {
-    process.stdout.write(JSON.stringify(ledger, null, 2) + '\n');
+    process.stdout.write(JSON.stringify(mapStrings(raw, redact), null, 2) + '\n');
     return 0;
   }
+  // Names, versions and messages recorded from the lockfile and the registry: printed as inert text.
+  const ledger = mapStrings(raw, displayText);
   const style = makeStyle(colourWanted(process.stdout, flags.color));
   const now = Date.now();
   const held = ledger.entries.filter((e) => e.status === 'held');
@@ -38,7 +41,7 @@ export async function quarantineCommand(flags: CommonFlags & { json?: boolean })
 
 export async function approveCommand(spec: string, flags: CommonFlags & { reason?: string; expires?: string }): Promise<number> {
   const result = await runCheck(toCheckOptions(flags));
-  const a = await approve(result, { spec, reason: flags.reason, expires: flags.expires, policyPath: flags.policy, now: result.now });
+  const a = mapStrings(await approve(result, { spec, reason: flags.reason, expires: flags.expires, policyPath: flags.policy, now: result.now }), displayText);
   process.stdout.write(
     `Approved ${a.name}@${a.version} (waives ${a.checks.join(', ')}) until ${a.expires}\n  reason: ${a.reason}\n  by ${a.approvedBy} at ${a.approvedAt}\n  recorded in ${a.policyFile}\n`,
   );
@@ -49,7 +52,10 @@ export async function approvalsCommand(flags: CommonFlags & { json?: boolean }):
   const dir = projectRoot(flags.cwd ?? '.');
   const policy = await loadPolicy(dir, flags.policy, undefined);
   const now = flags.now ? Date.parse(flags.now) : Date.now();
-  const rows = policy.exceptions.map((e) => ({ ...e, pattern: undefined, live: Date.parse(e.expires) > now }));
+  const rows = mapStrings(
+    policy.exceptions.map((e) => ({ ...e, pattern: undefined, live: Date.parse(e.expires) > now })),
+    flags.json ? redact : displayText,
+  );
   if (flags.json) {
     process.stdout.write(JSON.stringify({ approvals: rows.map(({ pattern, ...r }) => r) }, null, 2) + '\n');
     return 0;

@@ -10,6 +10,7 @@ import { syncNpmSettings } from '../init/plan.js';
 import { colourWanted, makeStyle } from '../report/text.js';
 import { exitCodeOf } from '../report/summary.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
+import { displayText, mapStrings, redact } from '../util/safe-text.js';
 
 const STATUS: Record<string, string> = {
   'install-script-allowed': 'allowed',
@@ -25,11 +26,13 @@ export async function scriptsListCommand(flags: CommonFlags & { json?: boolean }
       .map((f) => ({ name: pkg.name, version: pkg.version, paths: pkg.paths, status: STATUS[f.code], scripts: (f.data?.scripts as Record<string, string>) ?? {}, detail: f.message })),
   );
   if (flags.json) {
-    process.stdout.write(JSON.stringify({ packages: rows }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ packages: mapStrings(rows, redact) }, null, 2) + '\n');
   } else {
+    // Names from the lockfile, script bodies from the registry: printed as inert text.
+    const shownRows = mapStrings(rows, displayText);
     const style = makeStyle(colourWanted(process.stdout, flags.color));
     if (!rows.length) process.stdout.write('No package in the lockfile declares install scripts.\n');
-    for (const r of rows) {
+    for (const r of shownRows) {
       const colour = r.status === 'allowed' ? style.green : r.status === 'unreviewed' ? style.yellow : style.dim;
       process.stdout.write(`${colour(r.status.padEnd(11))} ${style.bold(`${r.name}@${r.version}`)}\n`);
       const scripts = Object.entries(r.scripts);

@@ -10,6 +10,7 @@ import { loadPolicy, POLICY_FILE } from '../policy/load.js';
 import { policyLocks, SCHEMA_REF } from '../policy/edit.js';
 import { diffLines, unifiedDiff } from '../inspect/diff.js';
 import { transaction } from '../util/transaction.js';
+import { displayText } from '../util/safe-text.js';
 import { applyNpmrc, applyPackageJson, npmSettingsFromPolicy, NPMRC_MARKER } from './npm-settings.js';
 import { applyPnpmPackageJson, applyWorkspaceYaml, pnpmSettingsFromPolicy, PNPM_HOOK_SCRIPT } from './pnpm-settings.js';
 import { applyYarnLock, applyYarnPackageJson, applyYarnrc, hasYarnPlugin, YARN_PLUGIN_PATH, yarnPluginSource, yarnSettingsFromPolicy } from './yarn-settings.js';
@@ -255,7 +256,9 @@ async function initedHere(dir: string): Promise<boolean> {
 
 export function diffText(c: FileChange, relativeTo: string): string {
   const path = c.path.startsWith(relativeTo) ? c.path.slice(relativeTo.length + 1) : c.path;
-  const lines = (t: string) => (t.endsWith('\n') ? t.slice(0, -1) : t).split('\n');
+  // Shown as inert text with credentials masked: an .npmrc holds `//host/:_authToken=...` lines and registry URLs
+  // with a password; a line ending's \r is not shown.
+  const lines = (t: string) => (t.endsWith('\n') ? t.slice(0, -1) : t).split('\n').map((l) => displayText(l.replace(/\r$/, '')));
   const ops = diffLines(c.before === null ? [] : lines(c.before), lines(c.after));
   return unifiedDiff(path, ops, { context: 3, maxLines: 400, maxLineChars: 300, added: c.before === null }).text;
 }

@@ -14,6 +14,7 @@ import { DEFAULT_MAX_BODY, fetchBoundedJson } from '../registry/client.js';
 import { readLockfile } from '../lockfile/index.js';
 import type { BaseReason, InstallEvent, VersionMeta } from './diff.js';
 import { DEFAULT_UNPACK_LIMITS, unpackBounded, type Unpacked, type UnpackLimits } from './unpack.js';
+import { publishTime } from '../registry/facts.js';
 
 const require = createRequire(import.meta.url);
 
@@ -190,8 +191,8 @@ export function resolveVersion(packument: Packument, name: string, wanted: strin
 export function versionMeta(packument: Packument, version: string): VersionMeta {
   const m = packument.versions?.[version] ?? {};
   const meta: VersionMeta = { version, provenance: Boolean(m.dist?.attestations) };
-  const time = packument.time?.[version];
-  if (typeof time === 'string') meta.publishedAt = time;
+  const time = publishTime(packument.time?.[version]);
+  if (time !== undefined) meta.publishedAt = time;
   if (typeof m._npmUser?.name === 'string') meta.publisher = m._npmUser.name;
   const predicate = m.dist?.attestations?.provenance?.predicateType;
   if (typeof predicate === 'string') meta.provenancePredicate = predicate;
@@ -276,7 +277,7 @@ export function chooseBase(
     };
   }
 
-  const time = packument.time ?? {};
+  const time: Record<string, string | undefined> = Object.fromEntries(Object.entries(packument.time ?? {}).map(([v, t]) => [v, publishTime(t)]));
   const others = versions.filter((v) => v !== target);
   const t = Date.parse(time[target] ?? '');
   if (!Number.isNaN(t)) {

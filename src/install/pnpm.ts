@@ -34,6 +34,7 @@ import { GUARD_ENV, inherited, resolvePmScript, runPm } from './spawn.js';
 import type { InstallRunner } from './runner.js';
 import { mergeRuns, readProjectFolder, readWorkspaces, runProjectEvents, type ProjectFolder } from './project-scripts.js';
 import semver from 'semver';
+import { displayText } from '../util/safe-text.js';
 
 const require = createRequire(import.meta.url);
 
@@ -503,14 +504,14 @@ export async function pnpmRunAllowed(dir: string, items: InstalledScripts[], tre
         for (const event of INSTALL_EVENTS) {
           const cmd = item.scripts[event];
           if (!cmd) continue;
-          say(`${item.pkg.name}@${item.pkg.version} ${event}$ ${cmd}\n`);
+          say(`${displayText(`${item.pkg.name}@${item.pkg.version} ${event}$ ${cmd}`)}\n`);
           await runScript({ event, cmd, path: pkgRoot, pkg, env, binPaths, stdio: inherited(), scriptShell: typeof ctx.config.npm_config_script_shell === 'string' && ctx.config.npm_config_script_shell ? ctx.config.npm_config_script_shell : undefined });
         }
       } catch (err) {
         const what = `${item.pkg.name}@${item.pkg.version} (${item.path}): ${(err as Error).message.split('\n')[0]}`;
         if (snap.optional) {
           // pnpm skips an optional dependency whose build fails.
-          say(`warning: the install script of optional dependency ${what} failed; skipped, as pnpm does\n`);
+          say(`warning: the install script of optional dependency ${displayText(what)} failed; skipped, as pnpm does\n`);
           continue;
         }
         throw new GuardError('install-failed', `an allowed install script failed: ${what}; its output is above`, {

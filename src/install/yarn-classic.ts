@@ -18,6 +18,7 @@ import type { InstallRunner } from './runner.js';
 import { mergeRuns, readProjectFolder, readWorkspaces, runProjectEvents, type ProjectFolder, type ProjectScriptsRun } from './project-scripts.js';
 import { GUARD_ENV, inherited, pmCommand, resolvePmScript, runPm } from './spawn.js';
 import { CLASSIC_ROOT_EVENTS, missing, runYarn, yarnScriptsOnDisk } from './yarn-shared.js';
+import { displayText } from '../util/safe-text.js';
 
 const require = createRequire(import.meta.url);
 // Same reason as the lockfile reader: the bundle's `parse` is only on module.exports.
@@ -368,7 +369,7 @@ export function classicRunner(): InstallRunner {
           const where = copies.map((c) => c.path).join(', ');
           // yarn 1: an optional dependency whose script fails is removed with a warning; anything else fails the install.
           if (pkg.optional) {
-            process.stderr.write(`warning ${where}: ${(err as Error).message}\ninfo This module is OPTIONAL, you can safely ignore this error\n`);
+            process.stderr.write(`warning ${displayText(where)}: ${displayText((err as Error).message)}\ninfo This module is OPTIONAL, you can safely ignore this error\n`);
             await Promise.all(copies.map((c) => rm(join(dir, c.path), { recursive: true, force: true })));
             continue;
           }

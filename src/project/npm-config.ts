@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GuardError } from '../errors.js';
+import { registerSecrets } from '../util/safe-text.js';
 
 const require = createRequire(import.meta.url);
 
@@ -73,6 +74,7 @@ export async function loadNpmSettings(cwd: string, overrides: { registry?: strin
   }
   const flat = { ...config.flat } as Record<string, unknown>;
   const registry = withSlash(String(config.get('registry')));
+  registerSecrets(credentialsIn(flat, registry));
   const settings: NpmSettings = {
     flat,
     registry,
@@ -96,6 +98,36 @@ export async function loadNpmSettings(cwd: string, overrides: { registry?: strin
     };
   }
   return settings;
+}
+
+/**
+ * The credentials in npm's settings: tokens and passwords per registry (`//host/:_authToken`, `_auth` (base64 of
+ * user:password), `_password` (base64)), and passwords (or a token as the user part) in registry URLs.
+ */
+export function credentialsIn(flat: Record<string, unknown>, registry: string): string[] {
+  const out: string[] = [];
+  const fromUrl = (v: string) => {
+    try {
+      const u = new URL(v);
+      if (u.password) out.push(u.password);
+      else if (u.username) out.push(u.username);
+    } catch {
+      // not a URL
+    }
+  };
+  fromUrl(registry);
+  for (const [key, value] of Object.entries(flat)) {
+    if (typeof value !== 'string' || !value) continue;
+    if (/(^|:)(_authToken|_password|_auth|token|password)$/i.test(key)) {
+      out.push(value);
+      if (/(_auth|_password)$/.test(key)) {
+        const decoded = Buffer.from(value, 'base64').toString('utf8');
+        out.push(decoded, decoded.slice(decoded.indexOf(':') + 1));
+      }
+    }
+    if (/registry$/i.test(key)) fromUrl(value);
+  }
+  return out;
 }
 
 export function withSlash(url: string): string {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { classifyError, GuardError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { withFileLock } from '../util/lock.js';
+import { redact } from '../util/safe-text.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 
 export const LEDGER_FILE = join('.safe-install', 'quarantine.json');
@@ -139,7 +140,8 @@ export async function recordVerdicts(projectDir: string, verdicts: PackageVerdic
           name: pkg.name,
           version: pkg.version,
           status: 'held',
-          findings: holding.map((f) => ({ check: f.check, code: f.code, message: f.message })),
+          // A file in the project (often committed): a message naming the registry URL keeps no credential.
+          findings: holding.map((f) => ({ check: f.check, code: f.code, message: redact(f.message) })),
           firstSeen: existing?.status === 'held' ? existing.firstSeen : stamp,
           lastSeen: stamp,
           eligibleAt: age?.eligibleAt as string | undefined,

@@ -13,6 +13,25 @@ function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * A packument's `time[version]` when it is an ISO 8601 timestamp with a time zone, as registries write them
+ * (`2024-01-01T00:00:00.000Z`); anything else is no publish time (`no-publish-time`). V8's Date.parse alone is
+ * too lenient: it reads `"1"` as the year 2001, `"2024-02-30..."` as March 1st, and legacy forms with trailing
+ * text, and such a string is registry text that would be printed.
+ */
+export function publishTime(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > 40) return undefined;
+  const m = ISO_8601.exec(value);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, s, oh, om] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x)));
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) return undefined;
+  // The day exists in that month (Date.UTC rolls 02-30 over to March).
+  if (new Date(Date.UTC(y, mo - 1, d)).getUTCDate() !== d) return undefined;
+  return Number.isFinite(Date.parse(value)) ? value : undefined;
+}
+
 /** Thrown when a packument is not shaped like one; the client turns it into a GuardError for the package. */
 export class MalformedPackumentError extends Error {}
 
@@ -30,7 +49,7 @@ export function slimPackument(doc: unknown, registry: string, fetchedAt: Date, f
   let hasPublisherData = false;
   for (const [version, manifest] of Object.entries(versions ?? {})) {
     if (!isObject(manifest)) throw new MalformedPackumentError(`version ${version} is not an object`);
-    const publishedAt = typeof time[version] === 'string' ? (time[version] as string) : undefined;
+    const publishedAt = publishTime(time[version]);
     out[version] = full.has(version) ? fullVersionOf(manifest, publishedAt) : summaryOf(manifest, publishedAt);
     if (isObject(manifest._npmUser)) hasPublisherData = true;
   }

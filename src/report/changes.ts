@@ -8,6 +8,7 @@ import { diffLockfiles } from '../lockfile/diff.js';
 import { requiredAge } from '../checks/release-age.js';
 import { formatDuration } from '../policy/duration.js';
 import type { Style } from './text.js';
+import { displayText, mapStrings } from '../util/safe-text.js';
 
 export interface ChangeSummary {
   added: { name: string; version: string }[];
@@ -68,7 +69,9 @@ export function summarizeChanges(before: LockedTree | undefined, result: CheckRe
   return out;
 }
 
-export function changesText(c: ChangeSummary, style: Style, now: Date): string {
+export function changesText(raw: ChangeSummary, style: Style, now: Date): string {
+  // Names and versions from the lockfiles, scripts, publishers and times from the registry: inert text.
+  const c = mapStrings(raw, displayText);
   const lines = ['', style.bold('What changed in the lockfile')];
   if (!c.added.length && !c.removed.length && !c.bumped.length) lines.push('  nothing');
   for (const a of c.added) lines.push(`  ${style.green('+')} ${a.name}@${a.version}`);

@@ -6,6 +6,7 @@ import { ACTION_RANK, type Action, type Finding } from '../types.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 import { packageLabel, relativeToRoot, repositoryRoot, reported } from './sarif.js';
 import { SAID_ONCE, summarize } from './summary.js';
+import { shown } from './shown.js';
 
 /** Rows in the summary table before "and N more". */
 export const SUMMARY_ROWS = 100;
@@ -36,7 +37,8 @@ export interface GithubOptions {
 }
 
 /** One annotation per finding the policy acts on (strongest first: GitHub shows only the first few per step). */
-export function toGithubCommands(result: CheckResult, opts: GithubOptions = {}): string {
+export function toGithubCommands(raw: CheckResult, opts: GithubOptions = {}): string {
+  const result = shown(raw);
   const root = opts.root ?? repositoryRoot(result.tree.lockfilePath);
   // Outside the repository GitHub cannot attach it to a file; the absolute path still says which one.
   const file = relativeToRoot(result.tree.lockfilePath, root) ?? result.tree.lockfilePath;
@@ -104,7 +106,8 @@ export function toGithubOutput(result: CheckResult, text: string, opts: GithubOp
 }
 
 /** The job summary: counts, what could not be checked, registry-wide findings, and one row per held or warned package. */
-export function toGithubSummary(result: CheckResult, opts: GithubOptions = {}): string {
+export function toGithubSummary(raw: CheckResult, opts: GithubOptions = {}): string {
+  const result = shown(raw);
   const s = summarize(result);
   const root = opts.root ?? repositoryRoot(result.tree.lockfilePath);
   const file = relativeToRoot(result.tree.lockfilePath, root) ?? result.tree.lockfilePath;

@@ -3,8 +3,10 @@
 import type { CheckResult } from '../pipeline.js';
 import type { Action } from '../types.js';
 import { summarize } from './summary.js';
+import { redacted } from './shown.js';
 
-export function toJson(result: CheckResult): object {
+export function toJson(raw: CheckResult): object {
+  const result = redacted(raw);
   return {
     schemaVersion: 1,
     tool: 'safe-install',

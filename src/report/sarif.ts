@@ -10,6 +10,7 @@ import type { CheckResult } from '../pipeline.js';
 import type { GuardErrorCode } from '../errors.js';
 import type { Action, CheckId, Finding, FindingCode, LockedPackage } from '../types.js';
 import { summarize } from './summary.js';
+import { shown } from './shown.js';
 
 export const SARIF_SCHEMA = 'https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json';
 /** The key of our own entry in `partialFingerprints`. */
@@ -412,7 +413,8 @@ export interface SarifOptions {
   root?: string;
 }
 
-export function toSarif(result: CheckResult, opts: SarifOptions = {}): Log {
+export function toSarif(raw: CheckResult, opts: SarifOptions = {}): Log {
+  const result = shown(raw);
   const tool = toolMetadata();
   const root = opts.root ?? repositoryRoot(result.tree.lockfilePath);
   const rel = relativeToRoot(result.tree.lockfilePath, root);

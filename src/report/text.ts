@@ -6,6 +6,7 @@ import type { CheckResult } from '../pipeline.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 import type { Action, Finding } from '../types.js';
 import { SAID_ONCE, summarize } from './summary.js';
+import { shown } from './shown.js';
 
 export interface Style {
   red(s: string): string;
@@ -35,7 +36,8 @@ const GROUPS: { action: Action; title: string; mark: string }[] = [
   { action: 'warn', title: 'Warnings', mark: '~' },
 ];
 
-export function toText(result: CheckResult, style: Style): string {
+export function toText(raw: CheckResult, style: Style): string {
+  const result = shown(raw);
   const s = summarize(result);
   const lines: string[] = [];
   const ages = result.policy.ageRules.map((r) => `${formatDuration(r.ms)} (${r.source})`).join(', ');

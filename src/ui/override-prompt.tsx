@@ -5,6 +5,10 @@ import { useState } from 'react';
 import { Box, Text, render, useApp, useInput } from 'ink';
 import TextInput from 'ink-text-input';
 import { formatDuration, parseDuration } from '../policy/duration.js';
+import { displayText } from '../util/safe-text.js';
+
+/** Names, versions, reasons and details come from the lockfile, the registry and tarballs: shown as inert text. */
+const t = displayText;
 
 export interface HeldItem {
   name: string;
@@ -118,7 +122,7 @@ export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDo
           {items.map((i, n) => (
             <Text key={`${i.name}@${i.version}`} color={n === cursor ? c('cyan') : undefined} dimColor={!i.overridable}>
               {n === cursor ? '>' : ' '} {isApproved(i) ? '[approved] ' : ''}
-              {i.name}@{i.version} - {i.reasons[0] ?? ''}
+              {t(i.name)}@{t(i.version)} - {t(i.reasons[0] ?? '')}
             </Text>
           ))}
           <Text dimColor>up/down: choose  enter: details  c: continue  q: quit without approving</Text>
@@ -127,11 +131,11 @@ export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDo
       {screen !== 'list' && (
         <>
           <Text bold color={c('yellow')}>
-            {item.name}@{item.version}
+            {t(item.name)}@{t(item.version)}
           </Text>
           {item.reasons.map((r) => (
             <Text key={r} wrap="wrap">
-              - {r}
+              - {t(r)}
             </Text>
           ))}
           {!item.overridable && <Text color={c('red')}>This version cannot be approved: a finding above may not be overridden.</Text>}
@@ -142,7 +146,7 @@ export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDo
           {details === undefined && item.details && <Text dimColor>inspecting...</Text>}
           {details?.map((l, n) => (
             <Text key={n} wrap="truncate-end">
-              {l}
+              {t(l)}
             </Text>
           ))}
           <Text dimColor>a: approve  d: decline (back)</Text>
@@ -162,7 +166,7 @@ export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDo
       )}
       {screen === 'confirm' && (
         <Text>
-          Approve {item.name}@{item.version} for {expiry.trim()} because "{reason.trim()}"? y/n
+          Approve {t(item.name)}@{t(item.version)} for {t(expiry.trim())} because "{t(reason.trim())}"? y/n
         </Text>
       )}
       {error && <Text color={c('red')}>{error}</Text>}

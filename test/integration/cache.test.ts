@@ -130,7 +130,7 @@ describe('full facts only for the locked versions', () => {
     expect(res.code).toBe(0);
     expect(report.packages[0]).toMatchObject({ name: 'multi', version: '1.0.0', verdict: 'allow' });
     const [entry] = files(cache);
-    expect(entry).toContain(join('metadata', 'v3'));
+    expect(entry).toContain(join('metadata', 'v4'));
     const facts = JSON.parse(readFileSync(entry, 'utf8')).facts;
     expect(Object.keys(facts.versions).sort()).toEqual(VERSIONS);
     expect(facts.versions['1.0.0']).toMatchObject({ full: true, integrity: reg.integrityOf('multi', '1.0.0'), signatures: [{ keyid: KEYID, sig: sigs['1.0.0'] }] });
@@ -173,9 +173,10 @@ describe('full facts only for the locked versions', () => {
     const cache = tempDir('si-c-');
     await checkLocked(dir, cache, '1.0.0');
     const [entry] = files(cache);
-    // The same entry under the v2 folder (no bin names recorded) with every version summary-only: never read.
-    expect(entry).toContain(join('metadata', 'v3'));
-    const v1 = entry.replace(join('metadata', 'v3'), join('metadata', 'v2'));
+    // The same entry under the previous format's folder (v3) with every version summary-only: never read.
+    expect(entry).toContain(join('metadata', 'v4'));
+    const v1 = entry.replace(join('metadata', 'v4'), join('metadata', 'v3'));
+    expect(v1).not.toBe(entry);
     const doc = JSON.parse(readFileSync(entry, 'utf8'));
     for (const v of VERSIONS) doc.facts.versions[v] = { publishedAt: OLD };
     mkdirSync(join(v1, '..'), { recursive: true });

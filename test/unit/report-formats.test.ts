@@ -238,7 +238,8 @@ describe('GitHub workflow commands and job summary', () => {
       ),
     };
     const line = toGithubCommands(evil).split('\n').find((l) => l.includes('scripted@4.0.0'))!;
-    expect(line).toContain('::scripted@4.0.0 warning: postinstall: curl x, 100%25%0A::error file=evil::owned');
+    // The registry's line break is shown as an escape (safe-text.ts), and the percent escaped as the toolkit does.
+    expect(line).toContain('::scripted@4.0.0 warning: postinstall: curl x, 100%25\\n::error file=evil::owned');
     expect(toGithubCommands(evil).split('\n').filter((l) => l.startsWith('::error file=evil'))).toEqual([]);
   });
 
