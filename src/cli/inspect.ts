@@ -4,7 +4,8 @@
 // (GuardError, mapped to exit 2 by the CLI entry).
 import { basename, resolve } from 'node:path';
 import { GuardError, redact } from '../errors.js';
-import { DEFAULT_UNPACK_LIMITS, parseSize, type UnpackLimits } from '../inspect/unpack.js';
+import { DEFAULT_UNPACK_LIMITS, type UnpackLimits } from '../inspect/unpack.js';
+import { parseSize } from '../util/size.js';
 import { neutralize } from '../util/safe-text.js';
 import { colourWanted, makeStyle, type Style } from '../report/text.js';
 import { formatBytes, inspectTrees, type CallFinding, type InspectReport, type VersionMeta } from '../inspect/diff.js';
@@ -19,7 +20,7 @@ export interface InspectFlags {
   color?: boolean;
   cacheDir?: string;
   maxBodySize?: string;
-  /** --max-size: the largest download and unpacked size of one tarball ("512MB", "3GB", bytes). */
+  /** --max-size: the largest download and unpacked size of one tarball ("512MiB", "3G", bytes; K, M, G binary). */
   maxSize?: string;
   /** --max-files: the most entries one tarball may have. */
   maxFiles?: string;
@@ -29,8 +30,12 @@ export interface InspectFlags {
 export function limitsFromFlags(flags: InspectFlags): Partial<UnpackLimits> {
   const limits: Partial<UnpackLimits> = {};
   if (flags.maxSize !== undefined) {
-    const n = parseSize(flags.maxSize);
-    if (n === undefined) throw new GuardError('bad-usage', `--max-size ${flags.maxSize} is not a size`, { remedy: 'for example --max-size 2GB, 800MB or a number of bytes' });
+    let n: number;
+    try {
+      n = parseSize(flags.maxSize);
+    } catch {
+      throw new GuardError('bad-usage', `--max-size ${flags.maxSize} is not a size`, { remedy: 'for example --max-size 2GiB, 800M or a number of bytes' });
+    }
     limits.maxSize = n;
     // A file larger than the whole limit cannot be unpacked anyway.
     limits.maxFileBytes = Math.min(DEFAULT_UNPACK_LIMITS.maxFileBytes, n);

@@ -111,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--registry <url>', 'registry (default: npm config registry)')
     .option('--cache-dir <dir>', 'keep downloaded tarballs under this folder (default: a temporary folder, removed afterwards)')
     .option('--max-body-size <size>', 'most bytes of the packument read, e.g. 512MiB (default 128MiB; also SAFE_INSTALL_MAX_BODY_SIZE)')
-    .option('--max-size <size>', 'stop if a tarball downloads or unpacks to more than this (default 512MB; files over 16MB are hashed, not unpacked)')
+    .option('--max-size <size>', 'stop if a tarball downloads or unpacks to more than this (default 512MiB; files over 16MiB are hashed, not unpacked)')
     .option('--max-files <n>', 'stop if a tarball has more entries than this (default 100000)')
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
     .action(async (spec: string, flags: InspectFlags) => {

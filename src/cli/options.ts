@@ -6,7 +6,7 @@ import { parseDuration } from '../policy/duration.js';
 import type { CheckOptions } from '../pipeline.js';
 import { parsePmFlag } from '../project/package-manager.js';
 import { DEFAULT_MAX_BODY, MAX_BODY_ENV, MAX_BODY_FLAG } from '../registry/client.js';
-import { formatBytes } from '../registry/body.js';
+import { formatBytes, parseSize } from '../util/size.js';
 
 export interface CommonFlags {
   cwd?: string;
@@ -51,16 +51,6 @@ function positiveInt(name: string, value: string | undefined, min: number): numb
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new GuardError('bad-usage', `--${name} must be a whole number >= ${min}, not "${value}"`);
-  return n;
-}
-
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 };
-
-/** "512MiB", "512MB", "512m", "1g", "1048576" (bytes); K, M and G are binary. */
-export function parseSize(value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*$/i.exec(value) ?? /^\s*(\d+)\s*(b)\s*$/i.exec(value);
-  const n = m ? Math.floor(Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`not a size such as 512MiB: "${value}"`);
   return n;
 }
 

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { formatBytes as formatLimit } from '../util/size.js';
 
 // ------------------------------------------------------------------------------------------- types
 
@@ -247,7 +248,7 @@ export function inspectTrees(input: InspectInput): InspectReport {
   const huge = [...target.files].filter(([, f]) => f.tooLarge);
   if (huge.length) {
     notes.push(
-      `${huge.length} file${huge.length === 1 ? ' is' : 's are'} larger than ${formatBytes(limits.maxFileBytes)}: hashed, not unpacked, read, diffed or scanned: ` +
+      `${huge.length} file${huge.length === 1 ? ' is' : 's are'} larger than ${formatLimit(limits.maxFileBytes)}: hashed, not unpacked, read, diffed or scanned: ` +
         `${huge.slice(0, 5).map(([p, f]) => `${p} (${formatBytes(f.size)})`).join(', ')}${huge.length > 5 ? ', ...' : ''}; review ${huge.length === 1 ? 'it' : 'them'} by other means`,
     );
   }

@@ -20,6 +20,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Unpack, type ReadEntry } from 'tar';
 import { classifyError, GuardError } from '../errors.js';
+import { formatBytes } from '../util/size.js';
 
 export interface UnpackLimits {
   /** The download, and the whole unpacked archive, at most this many bytes. */
@@ -31,8 +32,8 @@ export interface UnpackLimits {
 }
 
 export const DEFAULT_UNPACK_LIMITS: UnpackLimits = {
-  maxSize: 512_000_000,
-  maxFileBytes: 16_000_000,
+  maxSize: 512 * 2 ** 20,
+  maxFileBytes: 16 * 2 ** 20,
   maxEntries: 100_000,
 };
 
@@ -49,22 +50,6 @@ export interface Unpacked {
   notUnpacked: Map<string, NotUnpacked>;
   /** What the reviewer should know about the unpacking (links dropped, unsafe paths skipped). */
   notes: string[];
-}
-
-/** "512MB", "3GB", "100kB", "1.5GB", or a number of bytes. */
-export function parseSize(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g)?\s*$/i.exec(text);
-  if (!m) return undefined;
-  const unit = (m[2] ?? 'b').toLowerCase()[0];
-  const n = Number(m[1]) * (unit === 'k' ? 1e3 : unit === 'm' ? 1e6 : unit === 'g' ? 1e9 : 1);
-  return Number.isFinite(n) && n >= 1 ? Math.floor(n) : undefined;
-}
-
-export function formatSize(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(1)} GB`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`;
-  return `${n} B`;
 }
 
 /**
@@ -87,7 +72,7 @@ export async function unpackBounded(stream: AsyncIterable<Buffer>, dest: string,
       pkg: id,
       remedy:
         'a package this large is unusual in itself: npm would write all of it into node_modules. Review it by other means, ' +
-        `or, if you expect it, run again with a higher --max-size (now ${formatSize(limits.maxSize)})${what.includes('entries') ? ' or --max-files' : ''}`,
+        `or, if you expect it, run again with a higher --max-size (now ${formatBytes(limits.maxSize)})${what.includes('entries') ? ' or --max-files' : ''}`,
     });
 
   const unpack = new Unpack({
@@ -113,8 +98,8 @@ export async function unpackBounded(stream: AsyncIterable<Buffer>, dest: string,
         fail(
           tooLarge(
             size > limits.maxSize
-              ? `the tarball holds ${name} of ${formatSize(size)}, more than the ${formatSize(limits.maxSize)} limit`
-              : `the tarball unpacks to more than ${formatSize(limits.maxSize)} (at ${name})`,
+              ? `the tarball holds ${name} of ${formatBytes(size)}, more than the ${formatBytes(limits.maxSize)} limit`
+              : `the tarball unpacks to more than ${formatBytes(limits.maxSize)} (at ${name})`,
           ),
         );
         return false;
@@ -179,13 +164,13 @@ export async function unpackBounded(stream: AsyncIterable<Buffer>, dest: string,
   }
 
   let inflated = 0;
-  const tarBytes = inflate(countCompressed(stream, limits.maxSize, () => tooLarge(`the download is larger than ${formatSize(limits.maxSize)}`)));
+  const tarBytes = inflate(countCompressed(stream, limits.maxSize, () => tooLarge(`the download is larger than ${formatBytes(limits.maxSize)}`)));
   for await (const chunk of tarBytes) {
     if (failure) throw failure;
     inflated += chunk.length;
     if (inflated > limits.maxSize + 1024 * 1024) {
       // The archive's own bytes (headers, padding, data after its end) beyond the limit.
-      fail(tooLarge(`the tarball unpacks to more than ${formatSize(limits.maxSize)}`));
+      fail(tooLarge(`the tarball unpacks to more than ${formatBytes(limits.maxSize)}`));
       throw failure;
     }
     // After the end of the archive: read (the integrity covers every byte) but not kept.

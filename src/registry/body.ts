@@ -6,6 +6,7 @@
 // a time; and no body is read past `maxBytes` (counted after decompression, so a gzip bomb stops there too):
 // the transfer is stopped and BodyTooLargeError thrown, whatever the server sends.
 import { limiter } from './limit.js';
+import { formatBytes } from '../util/size.js';
 
 export interface BodyLimits {
   /** Bytes after which a body counts as large. */
@@ -22,6 +23,8 @@ export interface BodyLimits {
 }
 
 /** The body went past BodyLimits.maxBytes; `limit` is that limit in bytes. */
+export { formatBytes };
+
 export class BodyTooLargeError extends Error {
   readonly type = 'body-too-large';
   constructor(
@@ -32,13 +35,6 @@ export class BodyTooLargeError extends Error {
   }
 }
 
-/** 268435456 -> "256 MiB"; 1500 -> "1500 bytes". */
-export function formatBytes(n: number): string {
-  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
-    if (n >= size && n % (size / 16) === 0) return `${n / size} ${unit}`;
-  }
-  return `${n} bytes`;
-}
 
 export class BodyTimeoutError extends Error {
   readonly type = 'body-timeout';

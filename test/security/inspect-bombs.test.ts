@@ -115,13 +115,13 @@ describe('a 10 MB tarball holding a 2.2 GB file', () => {
     expect(await declared(tgz)).toContainEqual({ path: 'package/big.bin', size: GB2_2 });
   });
 
-  it('inspect stops at its header (default 512 MB limit): exit 2, names the package and file, says what to do, writes nothing big', async () => {
+  it('inspect stops at its header (default 512 MiB limit): exit 2, names the package and file, says what to do, writes nothing big', async () => {
     tmp = tempDir('si-bomb-');
     env = cleanEnv(registry.url, { TMPDIR: tmp });
     const res = await inspect('bomb@1.0.1');
     expect(res.code).toBe(2);
-    expect(res.stderr).toContain('bomb@1.0.1: the tarball holds package/big.bin of 2.2 GB, more than the 512.0 MB limit');
-    expect(res.stderr).toMatch(/-> a package this large is unusual in itself.*--max-size \(now 512\.0 MB\)/);
+    expect(res.stderr).toContain('bomb@1.0.1: the tarball holds package/big.bin of 2.0 GiB, more than the 512 MiB limit');
+    expect(res.stderr).toMatch(/-> a package this large is unusual in itself.*--max-size \(now 512 MiB\)/);
     expect(res.stderr).toContain('(error too-large: exit 2)');
     expect(noStackTrace(res.stdout + res.stderr)).toBe(true);
     expect(readdirSync(tmp).filter((f) => f.startsWith('safe-install-inspect-'))).toEqual([]); // cleaned up
@@ -153,7 +153,7 @@ describe('files over 16 MB: hashed on the way, reported as too large to diff, ne
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/\+ new\.bin {2}30\.0 MB, binary, too large to unpack: hashed only/);
     expect(text.stdout).toMatch(/~ data\.bin {2}binary, 100\.0 MB -> 100\.0 MB/);
-    expect(r.notes.join('\n')).toMatch(/3 files are larger than 16\.0 MB: hashed, not unpacked, read, diffed or scanned: data\.bin \(100\.0 MB\), new\.bin \(30\.0 MB\), same\.bin \(20\.0 MB\)/);
+    expect(r.notes.join('\n')).toMatch(/3 files are larger than 16 MiB: hashed, not unpacked, read, diffed or scanned: data\.bin \(100\.0 MB\), new\.bin \(30\.0 MB\), same\.bin \(20\.0 MB\)/);
   });
 });
 
@@ -164,7 +164,7 @@ describe('other bombs', () => {
     expect(tarballs.get('padded@1.0.1')!.length).toBeLessThan(1_000_000);
     const res = await inspect('padded@1.0.1', '--max-size', '50MB');
     expect(res.code).toBe(2);
-    expect(res.stderr).toContain('padded@1.0.1: the tarball unpacks to more than 50.0 MB');
+    expect(res.stderr).toContain('padded@1.0.1: the tarball unpacks to more than 50 MiB');
     expect(noStackTrace(res.stderr)).toBe(true);
   });
 

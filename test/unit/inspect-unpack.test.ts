@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { buildHugeTarball } from '../registry/tarball.js';
-import { DEFAULT_UNPACK_LIMITS, packagePath, parseSize, unpackBounded } from '../../src/inspect/unpack.js';
+import { DEFAULT_UNPACK_LIMITS, packagePath, unpackBounded } from '../../src/inspect/unpack.js';
+import { formatBytes, parseSize } from '../../src/util/size.js';
 import { readTree } from '../../src/inspect/diff.js';
 
 const dest = () => mkdtempSync(join(tmpdir(), 'si-unpack-'));
@@ -60,9 +61,9 @@ describe('unpackBounded', () => {
 
   it('a header claiming more than maxSize stops before its data is inflated', async () => {
     const tgz = await buildHugeTarball([{ path: 'package/big.bin', zeros: 50_000_000 }]);
-    await expect(unpackBounded(Readable.from([tgz]), dest(), 'x@1.0.0', { ...DEFAULT_UNPACK_LIMITS, maxSize: 10_000_000 })).rejects.toMatchObject({
+    await expect(unpackBounded(Readable.from([tgz]), dest(), 'x@1.0.0', { ...DEFAULT_UNPACK_LIMITS, maxSize: 10 * 2 ** 20 })).rejects.toMatchObject({
       code: 'too-large',
-      message: expect.stringContaining('x@1.0.0: the tarball holds package/big.bin of 50.0 MB, more than the 10.0 MB limit'),
+      message: expect.stringContaining('x@1.0.0: the tarball holds package/big.bin of 47.7 MiB, more than the 10 MiB limit'),
     });
   });
 });
@@ -77,12 +78,15 @@ describe('packagePath and parseSize', () => {
     expect(packagePath('package/c:/x')).toBeUndefined();
   });
 
-  it('sizes', () => {
-    expect(parseSize('512MB')).toBe(512_000_000);
-    expect(parseSize('3GB')).toBe(3_000_000_000);
-    expect(parseSize('1.5 gb')).toBe(1_500_000_000);
-    expect(parseSize('100kB')).toBe(100_000);
+  it('sizes: one reading for every flag, K, M and G binary', () => {
+    expect(parseSize('512MB')).toBe(512 * 2 ** 20);
+    expect(parseSize('512MiB')).toBe(512 * 2 ** 20);
+    expect(parseSize('3G')).toBe(3 * 2 ** 30);
+    expect(parseSize('1.5 gb')).toBe(1.5 * 2 ** 30);
+    expect(parseSize('100kB')).toBe(100 * 1024);
     expect(parseSize('4096')).toBe(4096);
-    for (const bad of ['lots', '-1', '0', '', '5 TB']) expect(parseSize(bad)).toBeUndefined();
+    for (const bad of ['lots', '-1', '0', '', '5 TB']) expect(() => parseSize(bad)).toThrow(/not a size/);
+    expect(formatBytes(512 * 2 ** 20)).toBe('512 MiB');
+    expect(formatBytes(50_000_000)).toBe('47.7 MiB');
   });
 });
