@@ -1,7 +1,7 @@
 // `safe-install check --json` on every real npm lockfile in the fixtures, against the loopback registry:
 // every package is listed, verdicts follow the served publish times and integrities, exit codes as specified.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readLockfile } from '../../src/lockfile/index.js';
 import type { LockedTree } from '../../src/types.js';

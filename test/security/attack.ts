@@ -32,3 +32,15 @@ export function attackProject(registry: TestRegistry, pkg: Record<string, unknow
 export function noStackTrace(text: string): boolean {
   return !/\n\s+at .+[:(]\d+:\d+\)?/.test(text) && !/internal error/i.test(text);
 }
+
+/**
+ * A v3 lockfile for top-level `deps` (name -> version) as `registry` serves them, with `resolved` URLs and
+ * integrity, as users' lockfiles are (npm ci then asks for the tarballs only, never the packuments).
+ */
+export function writeResolvedLockfile(dir: string, registry: TestRegistry, deps: Record<string, string>): void {
+  const packages: Record<string, unknown> = { '': { name: 'app', version: '1.0.0', dependencies: deps } };
+  for (const [name, version] of Object.entries(deps)) {
+    packages[`node_modules/${name}`] = { version, resolved: registry.tarballUrl(name, version), integrity: registry.integrityOf(name, version) };
+  }
+  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2));
+}

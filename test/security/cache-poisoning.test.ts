@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
 import { OLD, tempDir } from '../integration/helpers.js';
-import { attackProject, noStackTrace, type AttackProject } from './attack.js';
+import { attackProject, noStackTrace, type AttackProject, writeResolvedLockfile } from './attack.js';
 
 const DAY = 86_400_000;
 let registry: TestRegistry;
@@ -22,17 +22,7 @@ afterAll(() => registry.close());
 /** A project locking the young fresh@1.1.0, with `resolved` URLs as users' lockfiles have them. */
 function youngProject(): AttackProject {
   const p = attackProject(registry, { dependencies: { fresh: '1.1.0' } });
-  const lock = {
-    name: 'app',
-    version: '1.0.0',
-    lockfileVersion: 3,
-    requires: true,
-    packages: {
-      '': { name: 'app', version: '1.0.0', dependencies: { fresh: '1.1.0' } },
-      'node_modules/fresh': { version: '1.1.0', resolved: registry.tarballUrl('fresh', '1.1.0'), integrity: registry.integrityOf('fresh', '1.1.0') },
-    },
-  };
-  writeFileSync(join(p.dir, 'package-lock.json'), JSON.stringify(lock, null, 2));
+  writeResolvedLockfile(p.dir, registry, { fresh: '1.1.0' });
   return p;
 }
 

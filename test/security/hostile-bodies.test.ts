@@ -5,7 +5,7 @@
 // at once with exit 2, naming the package and the flag that raises the limit, and nothing is installed.
 // Peak memory is not measured here (bench/run.mjs has the row), only that the guard ends, refusing.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { TestRegistry } from '../registry/server.js';
 import { cli, OLD } from '../integration/helpers.js';
-import { attackProject, noStackTrace, type AttackProject } from './attack.js';
+import { attackProject, noStackTrace, type AttackProject, writeResolvedLockfile } from './attack.js';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -40,17 +40,7 @@ beforeAll(async () => {
   registry.addPackage({ name: 'alpha', versions: [{ version: '1.0.0', publishedAt: OLD }] });
   project = attackProject(registry, { dependencies: { alpha: '1.0.0' } });
   // As users' lockfiles are: resolved and integrity (npm ci then asks for the tarball only, never the packument).
-  const lock = {
-    name: 'app',
-    version: '1.0.0',
-    lockfileVersion: 3,
-    requires: true,
-    packages: {
-      '': { name: 'app', version: '1.0.0', dependencies: { alpha: '1.0.0' } },
-      'node_modules/alpha': { version: '1.0.0', resolved: registry.tarballUrl('alpha', '1.0.0'), integrity: registry.integrityOf('alpha', '1.0.0') },
-    },
-  };
-  writeFileSync(join(project.dir, 'package-lock.json'), JSON.stringify(lock, null, 2));
+  writeResolvedLockfile(project.dir, registry, { alpha: '1.0.0' });
   installed = join(project.dir, 'node_modules', 'alpha', 'package.json');
 });
 afterAll(() => registry.close());
