@@ -10,7 +10,7 @@
 // (No library: proper-lockfile is not in the dependency tree, and npm's own packages do not lock project files.)
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import { link, lstat, mkdir, readdir, readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -78,6 +78,17 @@ export async function ensureScratchDir(dir: string): Promise<void> {
     if (!st) await mkdir(d).catch((err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? undefined : Promise.reject(err)));
   }
   await writeFile(join(dir, '.gitignore'), SCRATCH_IGNORE, { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? undefined : Promise.reject(err)));
+}
+
+function tidyScratchDirSync(dir: string): void {
+  try {
+    if (readdirSync(dir).some((n) => n !== '.gitignore') || readFileSync(join(dir, '.gitignore'), 'utf8') !== SCRATCH_IGNORE) return;
+    unlinkSync(join(dir, '.gitignore'));
+    rmdirSync(dir);
+    rmdirSync(dirname(dir));
+  } catch {
+    // kept: another run uses it, or it holds a backup or a ledger
+  }
 }
 
 /** Remove a scratch folder that holds nothing but its .gitignore (and `.safe-install` if that leaves it empty). */
@@ -198,6 +209,7 @@ export async function withLocks<T>(locks: string[], fn: () => Promise<T>, opts: 
           // already gone
         }
       }
+      for (const d of new Set([...heldByProcess].map((l) => dirname(l)).filter(isScratchDir))) tidyScratchDirSync(d);
     });
   }
   const taken: string[] = [];
