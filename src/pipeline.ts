@@ -45,6 +45,8 @@ export interface CheckResult {
   /** The package manager that installs this tree, and what it guards itself (for the report). */
   packageManager: PackageManagerInfo & { guards: string[] };
   now: Date;
+  /** Evaluated as of --now, not the real present: such a run records nothing in the quarantine ledger. */
+  nowGiven?: boolean;
   verdicts: PackageVerdict[];
   /** Problems that kept the check from completing (exit 2). */
   errors: GuardError[];
@@ -143,6 +145,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     npm,
     packageManager: { ...pmInfo, guards: ownGuards(pmInfo, policy, tree) },
     now,
+    nowGiven: opts.now !== undefined,
     verdicts: tree.packages.map((p) => verdicts.get(p)!),
     errors: errors.sort((a, b) => (a.pkg ?? '').localeCompare(b.pkg ?? '')),
     notices: mirrorNotices(tree, npm, pmInfo.pm),

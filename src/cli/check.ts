@@ -1,10 +1,12 @@
-// `safe-install check`: the CI gate. Reports every locked package's verdict; exits 0, 1 or 2.
+// `safe-install check`: the CI gate. Reports every locked package's verdict; exits 0, 1 or 2. Read-only: it
+// changes no file in the project (no ledger, no lock, no scratch folder; only the reports the user names with
+// --format kind=path). The ledger is recorded by the commands that install or edit state (cli/held.ts).
 import { runCheck } from '../pipeline.js';
 import { exitCodeOf } from '../report/summary.js';
 import { colourWanted, makeStyle } from '../report/text.js';
 import { emitReports, formatsFromFlags } from '../report/formats.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
-import { approveHints, recordLedger } from './held.js';
+import { approveHints } from './held.js';
 
 export interface CheckFlags extends CommonFlags {
   json?: boolean;
@@ -15,7 +17,6 @@ export async function checkCommand(flags: CheckFlags): Promise<number> {
   const specs = formatsFromFlags(flags); // bad usage fails before any registry request
   const result = await runCheck(toCheckOptions(flags));
   const style = makeStyle(colourWanted(process.stdout, flags.color));
-  const ledger = await recordLedger(result, style);
-  await emitReports(result, specs, style, { textSuffix: ledger + approveHints(result, style) });
+  await emitReports(result, specs, style, { textSuffix: approveHints(result, style) });
   return exitCodeOf(result);
 }

@@ -84,7 +84,7 @@ export async function fixCommand(flags: FixFlags): Promise<number> {
     progress: (line) => out(style.dim(`  ${displayText(line)}\n`)),
   });
   out(describeOutcome(plan, outcome, style));
-  if (outcome.kept) {
+  if (outcome.kept && !outcome.after.nowGiven) {
     const replaced = plan.fixes.filter((f) => !outcome.notReplaced.includes(f)).map((f) => ({ name: f.pkg.name, from: f.pkg.version, to: f.fallback }));
     try {
       const update = await recordReplaced(plan.projectDir, replaced, outcome.after.verdicts, outcome.after.now);

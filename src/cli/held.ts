@@ -13,7 +13,18 @@ export function canPrompt(flags: { input?: boolean }): boolean {
   return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.env.CI && flags.input !== false;
 }
 
+/**
+ * Record a check's verdicts in the quarantine ledger, for the commands that install or edit state (the install,
+ * the hook, add, update, fix): never `check`, the read-only CI gate. A run evaluated as of --now records nothing
+ * (a date in the future would record releases that have not happened, one in the past first-seen times that are
+ * not true); it says so.
+ */
 export async function recordLedger(result: CheckResult, style: Style): Promise<string> {
+  if (result.nowGiven) {
+    return result.verdicts.some((v) => v.verdict === 'quarantine')
+      ? style.dim(`Note: the quarantine ledger was not updated: this run is evaluated as of --now ${result.now.toISOString()}, not the present.`) + '\n'
+      : '';
+  }
   const lines: string[] = [];
   try {
     const update = await recordVerdicts(result.tree.root.dir, result.verdicts, result.now);

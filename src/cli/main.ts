@@ -119,7 +119,7 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   const quarantine = program.command('quarantine').description('list the quarantine ledger: what is held, why, and what each waits for').option('--json', 'print JSON');
-  quarantine.option('-C, --cwd <dir>', 'project folder').option('--no-color', 'no colours');
+  quarantine.option('-C, --cwd <dir>', 'project folder').option('--policy <path>', 'policy file (its approvals are shown at once)').option('--no-color', 'no colours');
   quarantine.action(async (flags: CommonFlags & { json?: boolean }) => {
     exitCode = await (await import('./quarantine.js')).quarantineCommand(flags);
   });

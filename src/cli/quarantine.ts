@@ -1,28 +1,77 @@
 // `safe-install quarantine` (the ledger), `approve` (a recorded, time-boxed exception) and `approvals`.
+// `quarantine` reads the ledger and the policy, writes nothing: a held version a live approval waives is listed
+// as approved at once (the ledger records its release at the next install).
+import { classifyError } from '../errors.js';
 import { projectRoot } from '../lockfile/index.js';
 import { runCheck } from '../pipeline.js';
-import { loadPolicy } from '../policy/load.js';
+import { loadPolicy, type Policy } from '../policy/load.js';
+import { matchesPattern } from '../policy/pattern.js';
 import { formatDuration } from '../policy/duration.js';
 import { approve } from '../quarantine/approve.js';
-import { LEDGER_FILE, readLedger } from '../quarantine/ledger.js';
+import { LEDGER_FILE, readLedger, type LedgerEntry } from '../quarantine/ledger.js';
 import { colourWanted, makeStyle } from '../report/text.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 import { displayText, mapStrings, redact } from '../util/safe-text.js';
 
+export interface Approval {
+  package: string;
+  expires: string;
+  reason: string;
+  approvedBy?: string;
+}
+
+/**
+ * The live approval (policy exception) that waives everything holding a held entry, if any: it matches the
+ * name and version, has not expired, and covers the check of every holding finding, none of them a code the
+ * policy makes non-overridable. The same rule as the verdict (verdict/verdict.ts decide).
+ */
+export function approvalFor(e: LedgerEntry, policy: Policy, now: number): Approval | undefined {
+  if (e.status !== 'held' || !e.findings.length) return undefined;
+  const live = policy.exceptions.filter((x) => Date.parse(x.expires) > now && matchesPattern(x.pattern, e.name, e.version));
+  if (e.findings.some((f) => policy.overrides.nonOverridable.includes(f.code as never))) return undefined;
+  const waiver = (f: { check: string }) => live.find((x) => x.checks.includes('*') || x.checks.includes(f.check as never));
+  if (!e.findings.every((f) => waiver(f))) return undefined;
+  const x = waiver(e.findings[0])!;
+  return { package: x.package, expires: x.expires, reason: x.reason, ...(x.approvedBy && { approvedBy: x.approvedBy }) };
+}
+
 export async function quarantineCommand(flags: CommonFlags & { json?: boolean }): Promise<number> {
   const dir = projectRoot(flags.cwd ?? '.');
   const raw = await readLedger(dir);
+  const now = Date.now();
+  // Approvals count at once: they are read from the policy, not from the ledger (recorded at the next install).
+  let policy: Policy | undefined;
+  let policyNote = '';
+  try {
+    policy = await loadPolicy(dir, flags.policy, undefined);
+  } catch (err) {
+    const e = classifyError(err);
+    policyNote = `Note: approvals are not shown: ${e ? e.message : (err as Error).message}\n`;
+  }
+  const approvals = new Map(raw.entries.map((e) => [e, policy && approvalFor(e, policy, now)] as const));
   if (flags.json) {
-    process.stdout.write(JSON.stringify(mapStrings(raw, redact), null, 2) + '\n');
+    const entries = raw.entries.map((e) => {
+      const approval = approvals.get(e);
+      return approval ? { ...e, approval } : e;
+    });
+    process.stdout.write(JSON.stringify(mapStrings({ ...raw, entries }, redact), null, 2) + '\n');
+    if (policyNote) process.stderr.write(displayText(policyNote));
     return 0;
   }
+  if (policyNote) process.stderr.write(displayText(policyNote));
   // Names, versions and messages recorded from the lockfile and the registry: printed as inert text.
-  const ledger = mapStrings(raw, displayText);
+  const shownApprovals = new Map([...approvals].map(([e, a]) => [e, a && mapStrings(a, displayText)] as const));
+  const ledger = { ...raw, entries: raw.entries.map((e) => ({ entry: mapStrings(e, displayText), approval: shownApprovals.get(e) })) };
   const style = makeStyle(colourWanted(process.stdout, flags.color));
-  const now = Date.now();
-  const held = ledger.entries.filter((e) => e.status === 'held');
-  const released = ledger.entries.filter((e) => e.status === 'released');
+  const held = ledger.entries.filter((x) => x.entry.status === 'held' && !x.approval).map((x) => x.entry);
+  const approved = ledger.entries.filter((x) => x.approval);
+  const released = ledger.entries.filter((x) => x.entry.status === 'released').map((x) => x.entry);
   if (!ledger.entries.length) process.stdout.write(`The quarantine ledger (${LEDGER_FILE}) is empty.\n`);
+  if (approved.length) process.stdout.write(style.bold(`Approved (${approved.length})\n`));
+  for (const { entry: e, approval: a } of approved) {
+    process.stdout.write(`  ${style.green('+')} ${style.bold(`${e.name}@${e.version}`)}  approved until ${a!.expires}${a!.approvedBy ? ` by ${a!.approvedBy}` : ''}: ${a!.reason}\n`);
+    process.stdout.write(`      not held: it installs; held since ${e.firstSeen} for ${e.findings.map((f) => f.code).join(', ')}; the next install records its release\n`);
+  }
   if (held.length) process.stdout.write(style.bold(`Held (${held.length})\n`));
   for (const e of held) {
     const waits = e.eligibleAt

@@ -6,16 +6,20 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
 import { detectIndent } from '../util/atomic.js';
-import { projectLockPath } from '../util/lock.js';
+import { fileLockPath, projectLockPath } from '../util/lock.js';
 import { transaction } from '../util/transaction.js';
 import { POLICY_FILE, type PolicyDocument } from './load.js';
 
 export const SCHEMA_REF = './node_modules/safe-install/policies/policy.schema.json';
 
-/** The locks an edit of this project's policy (and the settings kept in sync with it) holds. */
+/**
+ * The locks an edit of this project's policy (and the settings kept in sync with it) holds: the project's, and
+ * the policy file's own, kept in the scratch folder beside it (`.safe-install/tmp/<name>.lock`), so two projects
+ * sharing one policy (`--policy ../shared.json`, or one project's own policy) exclude each other on it.
+ */
 export function policyLocks(projectDir: string, explicit?: string): string[] {
   const path = resolve(explicit ?? join(projectDir, POLICY_FILE));
-  return dirname(path) === resolve(projectDir) ? [projectLockPath(projectDir)] : [projectLockPath(projectDir), `${path}.lock`];
+  return [projectLockPath(projectDir), fileLockPath(path)];
 }
 
 export async function editPolicy(

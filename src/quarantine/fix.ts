@@ -15,7 +15,8 @@
 //   with a range admitting the held version (npm would refuse the top-level key, EOVERRIDE), the override is
 //   scoped under each dependent instead: `"<dependent>": { "<name>@<held>": "<fallback>" }`.
 //
-// Before writing, package.json and the lockfile are backed up next to themselves; the result is re-checked;
+// Before writing, package.json and the lockfile are backed up in the project's scratch folder
+// (.safe-install/tmp/<name>.backup, ignored by git through the folder's own .gitignore); the result is re-checked;
 // if npm fails, the re-check does not complete, a held version is still there or anything new is held, both
 // files are restored byte for byte.
 import { readFile } from 'node:fs/promises';
@@ -28,10 +29,15 @@ import type { PackageVerdict } from '../verdict/verdict.js';
 import { dependentRange } from '../checks/fallback.js';
 import { runNpm } from '../install/npm.js';
 import { detectIndent } from '../util/atomic.js';
-import { projectLockPath } from '../util/lock.js';
+import { projectLockPath, scratchDir } from '../util/lock.js';
 import { transaction } from '../util/transaction.js';
 
-export const BACKUP_SUFFIX = '.safe-install-backup';
+export const BACKUP_SUFFIX = '.backup';
+
+/** Where fix keeps the backup of `file`: the project's scratch folder, never the project root. */
+export function backupPath(projectDir: string, file: string): string {
+  return join(scratchDir(projectDir), basename(file) + BACKUP_SUFFIX);
+}
 /** Every npm run: the lockfile only (node_modules untouched), no lifecycle script, no audit or funding calls. */
 export const NPM_BASE_ARGS = ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'];
 const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'] as const;
@@ -302,7 +308,7 @@ export async function readExact(path: string, what: string): Promise<string> {
  */
 export async function applyFix(plan: FixPlan, deps: ApplyDeps): Promise<FixOutcome> {
   const npm = deps.npm ?? ((args: string[], cwd: string) => runNpm(args, { cwd, stdio: 'pipe' }));
-  const backups = { manifest: plan.manifestPath + BACKUP_SUFFIX, lockfile: plan.lockfilePath + BACKUP_SUFFIX };
+  const backups = { manifest: backupPath(plan.projectDir, plan.manifestPath), lockfile: backupPath(plan.projectDir, plan.lockfilePath) };
   // One transaction under the project's lock: package.json, the lockfile and both backups are snapshotted as
   // bytes; undoing it (npm failed, the re-check did not pass, Ctrl-C, SIGTERM, SIGHUP) puts all four back,
   // an earlier fix's backups included. On an interrupt npm (its process group) is ended first.

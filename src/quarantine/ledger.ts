@@ -1,18 +1,26 @@
 // The quarantine ledger: one JSON file per project (.safe-install/quarantine.json) recording every version that
 // was held, why, since when, when it becomes eligible, its fallback, and its release. Written atomically under
-// a lock file (util/lock.ts), so two runs at once never lose each other's entries.
+// a lock file (util/lock.ts, in the ignored scratch folder .safe-install/tmp/), so two runs at once never lose
+// each other's entries. Only the commands that install or edit state record (the install, the hook, add,
+// update, fix), and only as of the real present: `check` and any run with --now read nothing and write nothing
+// here (cli/held.ts).
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { classifyError, GuardError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { withFileLock } from '../util/lock.js';
+import { scratchDir, withLocks } from '../util/lock.js';
 import { redact } from '../util/safe-text.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 
 export const LEDGER_FILE = join('.safe-install', 'quarantine.json');
+
+/** Read-modify-write of the ledger, under its own lock in the project's scratch folder. */
+function withLedgerLock<T>(projectDir: string, fn: () => Promise<T>): Promise<T> {
+  return withLocks([join(scratchDir(projectDir), 'quarantine.json.lock')], fn, { what: join(projectDir, LEDGER_FILE) });
+}
 
 export interface LedgerEntry {
   name: string;
@@ -123,8 +131,7 @@ export async function recordVerdicts(projectDir: string, verdicts: PackageVerdic
   const file = join(projectDir, LEDGER_FILE);
   // Nothing held and no ledger yet: leave the project untouched (a passing check writes no file).
   if (!verdicts.some((v) => v.verdict === 'quarantine') && !existsSync(file)) return { held: [], released: [] };
-  await mkdir(join(projectDir, '.safe-install'), { recursive: true });
-  return withFileLock(file, async () => {
+  return withLedgerLock(projectDir, async () => {
     const ledger = await readLedger(projectDir);
     const key = (n: string, v: string) => `${n}@${v}`;
     const byKey = new Map(ledger.entries.map((e) => [key(e.name, e.version), e]));
@@ -170,7 +177,7 @@ export async function recordReplaced(projectDir: string, replaced: { name: strin
   const update = await recordVerdicts(projectDir, verdicts, now);
   const file = join(projectDir, LEDGER_FILE);
   if (!replaced.length || !existsSync(file)) return update;
-  await withFileLock(file, async () => {
+  await withLedgerLock(projectDir, async () => {
     const ledger = await readLedger(projectDir);
     const stamp = now.toISOString();
     for (const e of ledger.entries) {

@@ -10,10 +10,10 @@
 // (No library: proper-lockfile is not in the dependency tree, and npm's own packages do not lock project files.)
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
-import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
+import { link, lstat, mkdir, readdir, readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
 
 interface LockOwner {
@@ -35,9 +35,70 @@ const heldHere = new AsyncLocalStorage<ReadonlySet<string>>();
 const heldByProcess = new Set<string>();
 let exitHook = false;
 
+/**
+ * The one folder in a project for safe-install's scratch files: the locks (this project's, the ledger's, a
+ * policy's) and `fix`'s backups. It holds its own `.gitignore` (`*`), so git ignores everything in it without
+ * the user editing theirs, while the ledger next to it (`.safe-install/quarantine.json`) stays committable.
+ * Only commands that install or that edit state create it; `check` never does. When a run's last lock is
+ * released and nothing else is in it (no backup, no other run's lock), it is removed again.
+ */
+export const SCRATCH_DIR = join('.safe-install', 'tmp');
+const SCRATCH_IGNORE = '# safe-install scratch (locks, fix backups): never committed\n*\n';
+
+export function scratchDir(projectDir: string): string {
+  return join(resolve(projectDir), SCRATCH_DIR);
+}
+
 /** The lock that guards a project's files (policy, package.json, lockfile, the package manager's settings). */
 export function projectLockPath(projectDir: string): string {
-  return join(resolve(projectDir), '.safe-install.lock');
+  return join(scratchDir(projectDir), 'project.lock');
+}
+
+/** The lock of a file kept in `dir` (a ledger, a policy): in the scratch folder of the file's own folder. */
+export function fileLockPath(file: string): string {
+  return join(scratchDir(dirname(resolve(file))), `${basename(file)}.lock`);
+}
+
+function isScratchDir(dir: string): boolean {
+  return basename(dir) === basename(SCRATCH_DIR) && basename(dirname(dir)) === dirname(SCRATCH_DIR);
+}
+
+/**
+ * Create the scratch folder (and its .gitignore) if it is not there. A `.safe-install` or `tmp` that is a link
+ * or a file (a repository can ship one) is refused: scratch files are never written through a link elsewhere.
+ */
+export async function ensureScratchDir(dir: string): Promise<void> {
+  for (const d of [dirname(dir), dir]) {
+    const st = await lstat(d).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+    if (st && !st.isDirectory()) {
+      throw new GuardError('bad-config', `${d} is not a folder (${st.isSymbolicLink() ? 'a symbolic link' : 'a file'}): safe-install keeps its scratch files (locks, backups) in ${dir}`, {
+        remedy: `remove ${d} (safe-install creates it as a folder when it needs it)`,
+      });
+    }
+    if (!st) await mkdir(d).catch((err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? undefined : Promise.reject(err)));
+  }
+  await writeFile(join(dir, '.gitignore'), SCRATCH_IGNORE, { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? undefined : Promise.reject(err)));
+}
+
+function tidyScratchDirSync(dir: string): void {
+  try {
+    if (readdirSync(dir).some((n) => n !== '.gitignore') || readFileSync(join(dir, '.gitignore'), 'utf8') !== SCRATCH_IGNORE) return;
+    unlinkSync(join(dir, '.gitignore'));
+    rmdirSync(dir);
+    rmdirSync(dirname(dir));
+  } catch {
+    // kept: another run uses it, or it holds a backup or a ledger
+  }
+}
+
+/** Remove a scratch folder that holds nothing but its .gitignore (and `.safe-install` if that leaves it empty). */
+async function tidyScratchDir(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => undefined);
+  if (!names || names.some((n) => n !== '.gitignore')) return;
+  if ((await readFile(join(dir, '.gitignore'), 'utf8').catch(() => SCRATCH_IGNORE)) !== SCRATCH_IGNORE) return; // the user's own
+  await unlink(join(dir, '.gitignore')).catch(() => {});
+  // Another run that took a lock here meanwhile keeps the folder (ENOTEMPTY); it re-creates the .gitignore.
+  if (await rmdir(dir).then(() => true, () => false)) await rmdir(dirname(dir)).catch(() => {});
 }
 
 function command(): string {
@@ -99,9 +160,16 @@ const waited = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000
 
 async function acquire(lock: string, opts: LockOptions): Promise<void> {
   const me: LockOwner = { pid: process.pid, host: hostname(), command: command(), since: new Date().toISOString() };
+  if (isScratchDir(dirname(lock))) await ensureScratchDir(dirname(lock));
   const deadline = Date.now() + (opts.waitMs ?? 30_000);
   for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
-    if (await tryCreate(lock, me)) return;
+    const created = await tryCreate(lock, me).catch(async (err: NodeJS.ErrnoException) => {
+      // The scratch folder was tidied away by another run just now: made again, tried again.
+      if (err.code !== 'ENOENT' || !isScratchDir(dirname(lock)) || Date.now() > deadline) throw err;
+      await ensureScratchDir(dirname(lock));
+      return false;
+    });
+    if (created) return;
     const text = await readFile(lock, 'utf8').catch(() => undefined);
     const owner = await readOwner(lock);
     if (text !== undefined && owner && owner.host === me.host && !alive(owner.pid)) {
@@ -141,6 +209,7 @@ export async function withLocks<T>(locks: string[], fn: () => Promise<T>, opts: 
           // already gone
         }
       }
+      for (const d of new Set([...heldByProcess].map((l) => dirname(l)).filter(isScratchDir))) tidyScratchDirSync(d);
     });
   }
   const taken: string[] = [];
@@ -156,10 +225,11 @@ export async function withLocks<T>(locks: string[], fn: () => Promise<T>, opts: 
       heldByProcess.delete(l);
       await unlink(l).catch(() => {});
     }
+    for (const d of new Set(taken.map((l) => dirname(l)).filter(isScratchDir))) await tidyScratchDir(d);
   }
 }
 
-/** `withLocks` for one file's read-modify-write: its lock is `<file>.lock`. */
+/** `withLocks` for one file's read-modify-write: its lock is `.safe-install/tmp/<name>.lock` beside it (fileLockPath). */
 export function withFileLock<T>(file: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
-  return withLocks([`${file}.lock`], fn, { what: file, ...opts });
+  return withLocks([fileLockPath(file)], fn, { what: file, ...opts });
 }

@@ -2,12 +2,13 @@
 // replaced by their fallbacks through npm's own resolver (lockfile only, scripts off), the result installs
 // with `npm ci` and passes `check`, and every failure leaves package.json and the lockfile byte for byte.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
 import { cleanEnv, cli, npm, tempDir } from './helpers.js';
 import { fixCommand, type FixFlags } from '../../src/cli/fix.js';
-import { applyFix, BACKUP_SUFFIX, planFix } from '../../src/quarantine/fix.js';
+import { applyFix, backupPath, planFix } from '../../src/quarantine/fix.js';
+import { projectLockPath, scratchDir } from '../../src/util/lock.js';
 import { runCheck } from '../../src/pipeline.js';
 import { GuardError } from '../../src/errors.js';
 
@@ -106,15 +107,15 @@ describe('safe-install fix with the real npm', () => {
     expect(res.out).toMatch(/package\.json: what changed\n {2}\(nothing\)/);
     expect(res.out).toContain('Fixed: 1 held version(s) replaced.');
     // Backups of both files as they were; node_modules untouched (lockfile only).
-    expect(readFileSync(join(p.dir, 'package.json' + BACKUP_SUFFIX)).equals(manifestBefore)).toBe(true);
-    expect(existsSync(join(p.dir, 'package-lock.json' + BACKUP_SUFFIX))).toBe(true);
+    expect(readFileSync(backupPath(p.dir, 'package.json')).equals(manifestBefore)).toBe(true);
+    expect(existsSync(backupPath(p.dir, 'package-lock.json'))).toBe(true);
     expect(existsSync(join(p.dir, 'node_modules'))).toBe(false);
 
     // The quarantine ledger: the held version is released as replaced, by the fallback; no lock is left behind.
     const ledger = JSON.parse(p.read('.safe-install/quarantine.json').toString());
     expect(ledger.entries).toEqual([expect.objectContaining({ name: 'fresh', version: '1.1.0', status: 'released', releasedBecause: 'replaced', replacedBy: '1.0.0' })]);
     expect(res.out).toContain('ledger: fresh@1.1.0 released (replaced by 1.0.0)');
-    expect(existsSync(join(p.dir, '.safe-install/fix.lock'))).toBe(false);
+    expect(existsSync(projectLockPath(p.dir))).toBe(false);
 
     const ci = await npm(['ci', '--ignore-scripts'], { cwd: p.dir, env: p.env });
     expect(ci.code, ci.stderr).toBe(0);
@@ -167,8 +168,8 @@ describe('safe-install fix with the real npm', () => {
     expect(res.code, res.out).toBe(1);
     expect(res.out).toMatch(/solo@1\.0\.0 +still blocked: no fallback \(too-young\)/);
     expect(p.snapshot()).toEqual(before);
-    expect(existsSync(join(p.dir, 'package.json' + BACKUP_SUFFIX))).toBe(false);
-    expect(existsSync(join(p.dir, 'package-lock.json' + BACKUP_SUFFIX))).toBe(false);
+    expect(existsSync(backupPath(p.dir, 'package.json'))).toBe(false);
+    expect(existsSync(backupPath(p.dir, 'package-lock.json'))).toBe(false);
   });
 
   it('replaces what it can and reports the rest as still blocked (exit 1)', async () => {
@@ -187,7 +188,7 @@ describe('safe-install fix with the real npm', () => {
     const res = await fix(p, { dryRun: true });
     expect(res.code, res.out).toBe(1);
     expect(p.snapshot()).toEqual(before);
-    expect(existsSync(join(p.dir, 'package.json' + BACKUP_SUFFIX))).toBe(false);
+    expect(existsSync(backupPath(p.dir, 'package.json'))).toBe(false);
     expect(res.out).toMatch(/fresh@1\.1\.0 +too-young -> fresh@1\.0\.0/);
     expect(res.out).toMatch(/leaf@2\.1\.0 +too-young -> leaf@2\.0\.0/);
     expect(res.out).toContain('+ overrides: {"leaf@2.1.0":"2.0.0"}');
@@ -213,18 +214,19 @@ describe('safe-install fix with the real npm', () => {
     expect(res.out).toMatch(/newdep@1\.0\.0 is now quarantined: too-young/);
     expect(res.out).toContain('byte for byte: nothing changed (exit 1)');
     expect(p.snapshot()).toEqual(before);
-    expect(existsSync(join(p.dir, 'package-lock.json' + BACKUP_SUFFIX))).toBe(false);
+    expect(existsSync(backupPath(p.dir, 'package-lock.json'))).toBe(false);
   });
 
   it("an undone run puts back an earlier fix's backups", async () => {
     const p = await project({ dependencies: { shifty: '^1.0.0' } });
-    writeFileSync(join(p.dir, 'package.json' + BACKUP_SUFFIX), '{"earlier": "manifest"}\n');
-    writeFileSync(join(p.dir, 'package-lock.json' + BACKUP_SUFFIX), '{"earlier": "lockfile"}\n');
+    mkdirSync(scratchDir(p.dir), { recursive: true });
+    writeFileSync(backupPath(p.dir, 'package.json'), '{"earlier": "manifest"}\n');
+    writeFileSync(backupPath(p.dir, 'package-lock.json'), '{"earlier": "lockfile"}\n');
     const before = p.snapshot();
     expect((await fix(p)).code).toBe(1);
     expect(p.snapshot()).toEqual(before);
-    expect(p.read('package.json' + BACKUP_SUFFIX).toString()).toBe('{"earlier": "manifest"}\n');
-    expect(p.read('package-lock.json' + BACKUP_SUFFIX).toString()).toBe('{"earlier": "lockfile"}\n');
+    expect(readFileSync(backupPath(p.dir, 'package.json')).toString()).toBe('{"earlier": "manifest"}\n');
+    expect(readFileSync(backupPath(p.dir, 'package-lock.json')).toString()).toBe('{"earlier": "lockfile"}\n');
   });
 
   it('an npm failure restores both files byte for byte and is an error (exit 2)', async () => {

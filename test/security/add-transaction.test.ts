@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
 import { BIN, cleanEnv, cli, npm, OLD, tempDir } from '../integration/helpers.js';
+import { projectLockPath } from '../../src/util/lock.js';
 import { noStackTrace } from './attack.js';
 
 const DELAY_MS = 5000; // how long the registry keeps npm waiting for the packument during resolution
@@ -68,7 +69,7 @@ describe('add is a transaction', () => {
       expect(res.stdout).toContain('The install failed: package.json and package-lock.json are restored byte for byte');
       expect(noStackTrace(res.stdout + res.stderr)).toBe(true);
       expect(sameBytes(p.files(), p.before)).toBe(true);
-      expect(existsSync(join(p.dir, '.safe-install.lock'))).toBe(false);
+      expect(existsSync(projectLockPath(p.dir))).toBe(false);
     } finally {
       registry.clearFaults();
     }
@@ -139,7 +140,7 @@ describe('add is a transaction', () => {
         expect(end, output).toEqual({ code, signal: null });
         expect(output).toContain(`Interrupted (${signal}): add undone; package.json and package-lock.json are as before, byte for byte.`);
         expect(noStackTrace(output)).toBe(true);
-        expect(existsSync(join(p.dir, '.safe-install.lock'))).toBe(false);
+        expect(existsSync(projectLockPath(p.dir))).toBe(false);
       } finally {
         registry.clearFaults();
       }

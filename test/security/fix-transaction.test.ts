@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
 import { BIN, cleanEnv, npm, OLD, tempDir } from '../integration/helpers.js';
+import { projectLockPath } from '../../src/util/lock.js';
 import { noStackTrace } from './attack.js';
 
 const DELAY_MS = 5000;
@@ -23,7 +24,7 @@ beforeAll(async () => {
 });
 afterAll(() => registry.close());
 
-const FILES = ['package.json', 'package-lock.json', 'package.json.safe-install-backup', 'package-lock.json.safe-install-backup'];
+const FILES = ['package.json', 'package-lock.json', '.safe-install/tmp/package.json.backup', '.safe-install/tmp/package-lock.json.backup'];
 
 describe('fix is a transaction', () => {
   for (const [signal, code] of [
@@ -63,9 +64,9 @@ describe('fix is a transaction', () => {
         expect(same(atExit), output).toBe(true);
         expect(same(files()), output).toBe(true);
         expect(end, output).toEqual({ code, signal: null });
-        expect(output).toMatch(new RegExp(`Interrupted \\(${signal}\\): fix undone; package\\.json, package-lock\\.json, package\\.json\\.safe-install-backup and package-lock\\.json\\.safe-install-backup are as before, byte for byte\\.`));
+        expect(output).toMatch(new RegExp(`Interrupted \\(${signal}\\): fix undone; package\\.json, package-lock\\.json, \\.safe-install/tmp/package\\.json\\.backup and \\.safe-install/tmp/package-lock\\.json\\.backup are as before, byte for byte\\.`));
         expect(noStackTrace(output)).toBe(true);
-        expect(existsSync(join(dir, '.safe-install.lock'))).toBe(false);
+        expect(existsSync(projectLockPath(dir))).toBe(false);
       } finally {
         registry.clearFaults();
       }

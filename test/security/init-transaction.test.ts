@@ -8,6 +8,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSy
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
 import { cleanEnv, cli, npm, OLD, tempDir } from '../integration/helpers.js';
+import { projectLockPath } from '../../src/util/lock.js';
 import { noStackTrace } from './attack.js';
 
 let registry: TestRegistry;
@@ -58,7 +59,7 @@ describe('init writes all of its files or none', () => {
     expect(res.stderr).toContain('(error file-system: exit 2)');
     expect(noStackTrace(output)).toBe(true);
     expect(lstatSync(join(p.dir, '.github')).isSymbolicLink() && readlinkSync(join(p.dir, '.github'))).toBe('nowhere');
-    expect(existsSync(join(p.dir, '.safe-install.lock'))).toBe(false);
+    expect(existsSync(projectLockPath(p.dir))).toBe(false);
   });
 
   it('a folder where the workflow file should go: stopped before anything is written', async () => {

@@ -1,7 +1,8 @@
 // A corrupt quarantine ledger (.safe-install/quarantine.json: a bad merge, a hand edit, a truncated write by
 // another tool). The ledger is a record, never a gate: whoever can write it must not crash the guard, change a
-// verdict, or make the guard throw the record away. Every command that reads it (quarantine, check, the
-// install, fix) says which file is broken and how to repair it, with no stack trace, and leaves its bytes alone.
+// verdict, or make the guard throw the record away. Every command that reads it (quarantine, the install,
+// fix; `check` is read-only and does not touch it) says which file is broken and how to repair it, with no
+// stack trace, and leaves its bytes alone.
 // The first step of the suite's convention does not apply as such (the package manager never reads this file):
 // each test shows the file is indeed not a ledger before the guard runs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,13 +89,23 @@ describe('safe-install quarantine with a corrupt ledger', () => {
 
 describe('commands that record into a corrupt ledger: the verdict stands, the ledger is neither crashed on nor overwritten', () => {
   for (const [label, ledger] of [['a null entry', NULL_ENTRY], ['truncated JSON', TRUNCATED]] as const) {
-    it(`check (${label}): still holds fresh@1.1.0 (exit 1), says the ledger is broken and how to repair it, keeps its bytes`, async () => {
+    it(`the install (${label}): still holds fresh@1.1.0 (exit 1), says the ledger is broken and how to repair it, keeps its bytes`, async () => {
       const p = project(ledger);
-      const res = await cli(['check'], { cwd: p.dir, env: p.env });
+      const res = await cli([], { cwd: p.dir, env: p.env });
       expect(res.code).toBe(1);
       expect(res.stdout).toMatch(/fresh@1\.1\.0/);
       expect(res.stdout).toContain('Note: the quarantine ledger was not updated:');
       expectClearLedgerError(res.stdout + res.stderr, p.file);
+      expect(readFileSync(p.file, 'utf8')).toBe(ledger);
+    });
+
+    it(`check (${label}): still holds fresh@1.1.0 (exit 1); read-only, it neither reads nor writes the ledger`, async () => {
+      const p = project(ledger);
+      const res = await cli(['check'], { cwd: p.dir, env: p.env });
+      expect(res.code).toBe(1);
+      expect(res.stdout).toMatch(/fresh@1\.1\.0/);
+      expect(res.stdout + res.stderr).not.toContain('quarantine ledger');
+      expect(noStackTrace(res.stdout + res.stderr)).toBe(true);
       expect(readFileSync(p.file, 'utf8')).toBe(ledger);
     });
   }

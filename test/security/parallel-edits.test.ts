@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
 import { cleanEnv, cli, npm, OLD, tempDir } from '../integration/helpers.js';
+import { projectLockPath } from '../../src/util/lock.js';
 import { noStackTrace } from './attack.js';
 
 let registry: TestRegistry;
@@ -39,7 +40,7 @@ describe('parallel policy edits lose nothing', () => {
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(noStackTrace(r.stdout + r.stderr)).toBe(true);
     }
-    expect(existsSync(join(p.dir, '.safe-install.lock'))).toBe(false);
+    expect(existsSync(projectLockPath(p.dir))).toBe(false);
   });
 
   it('four `allow` and four `deny` at once: every deny stays a deny, in the policy and for npm', async () => {

@@ -19,7 +19,7 @@ describe('quarantine ledger', () => {
     await Promise.all(names.map((n) => recordVerdicts(dir, [held(n)], new Date())));
     const ledger = await readLedger(dir);
     expect(ledger.entries.map((e) => e.name).sort()).toEqual([...names].sort());
-    expect(readdirSync(join(dir, '.safe-install'))).toEqual(['quarantine.json']);
+    expect(readdirSync(join(dir, '.safe-install'))).toEqual(['quarantine.json']); // no lock, no scratch folder left
   });
 
   it('keeps the first-seen time across runs', async () => {
@@ -51,7 +51,7 @@ describe('a corrupt ledger', () => {
     const dir = await corrupt(text);
     await expect(recordVerdicts(dir, [held('b')], new Date())).rejects.toMatchObject({ code: 'bad-ledger' });
     expect(readFileSync(join(dir, '.safe-install', 'quarantine.json'), 'utf8')).toBe(text);
-    expect(readdirSync(join(dir, '.safe-install'))).toEqual(['quarantine.json']);
+    expect(readdirSync(join(dir, '.safe-install'))).toEqual(['quarantine.json']); // no lock, no scratch folder left
   });
 
   it('a ledger written by recordVerdicts is valid by the schema', async () => {

@@ -3,10 +3,10 @@
 // concurrent chains exclude each other.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withLocks } from '../../src/util/lock.js';
+import { projectLockPath, scratchDir, withLocks } from '../../src/util/lock.js';
 import { GuardError } from '../../src/errors.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'si-lock-'));
@@ -50,5 +50,40 @@ describe('project lock', () => {
     );
     expect(most).toBe(1);
     expect(readdirSync(d)).toEqual([]);
+  });
+});
+
+describe('the scratch folder (.safe-install/tmp/)', () => {
+  it('holds the project lock with its own .gitignore while held, and is removed again when nothing else is in it', async () => {
+    const d = dir();
+    const seen = await withLocks([projectLockPath(d)], async () => ({
+      files: readdirSync(scratchDir(d)).sort(),
+      ignore: readFileSync(join(scratchDir(d), '.gitignore'), 'utf8'),
+    }));
+    expect(seen.files).toEqual(['.gitignore', 'project.lock']);
+    expect(seen.ignore.split('\n')).toContain('*');
+    expect(readdirSync(d)).toEqual([]);
+  });
+
+  it('is kept, with its .gitignore, while it holds something else (a backup), and a ledger keeps .safe-install', async () => {
+    const d = dir();
+    await withLocks([projectLockPath(d)], async () => writeFileSync(join(scratchDir(d), 'package.json.backup'), '{}'));
+    expect(readdirSync(scratchDir(d)).sort()).toEqual(['.gitignore', 'package.json.backup']);
+    const e = dir();
+    mkdirSync(join(e, '.safe-install'));
+    writeFileSync(join(e, '.safe-install', 'quarantine.json'), '{"version":1,"entries":[]}');
+    await withLocks([projectLockPath(e)], async () => undefined);
+    expect(readdirSync(join(e, '.safe-install'))).toEqual(['quarantine.json']);
+  });
+
+  it('a .safe-install/tmp that is a link (a repository can ship one) is refused: nothing is written through it', async () => {
+    const d = dir();
+    const elsewhere = dir();
+    mkdirSync(join(d, '.safe-install'));
+    symlinkSync(elsewhere, join(d, '.safe-install', 'tmp'));
+    const err = await withLocks([projectLockPath(d)], async () => 'ran').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GuardError);
+    expect((err as GuardError).message).toContain(`${scratchDir(d)} is not a folder (a symbolic link)`);
+    expect(readdirSync(elsewhere)).toEqual([]);
   });
 });
