@@ -15,7 +15,7 @@ export async function checkCommand(flags: CheckFlags): Promise<number> {
   const specs = formatsFromFlags(flags); // bad usage fails before any registry request
   const result = await runCheck(toCheckOptions(flags));
   const style = makeStyle(colourWanted(process.stdout, flags.color));
-  const ledger = await recordLedger(result, style);
-  await emitReports(result, specs, style, { textSuffix: ledger + approveHints(result, style) });
+  const ledger = await recordLedger(result, style, flags);
+  await emitReports(result, specs, style, { textSuffix: ledger + approveHints(result, style, flags), verbose: flags.verbose });
   return exitCodeOf(result);
 }
