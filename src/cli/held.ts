@@ -95,7 +95,7 @@ export function approveHints(result: CheckResult, style: Style, opts: { verbose?
   }
   // A family too small to group gets a line per version, as any other.
   const rows = commands.flatMap((c) => (c.length >= FAMILY_MIN ? [c] : c.map((x) => [x])));
-  if (rows.length > 1) lines.push(`  ${style.bold(displayText(approveManyCommandText([], ms)))}   (all ${can.length} at once)`, '  or some of them:');
+  if (rows.length > 1 || can.length >= FAMILY_MIN) lines.push(`  ${style.bold(displayText(approveManyCommandText([], ms)))}   (all ${can.length} at once)`, '  or name them:');
   for (const r of rows) lines.push(`  ${style.bold(displayText(approveManyCommandText(r, ms)))}`);
   const instead = directInstead(result, can.map((h) => h.verdict));
   if (instead.length) lines.push('', 'Or, for a held direct dependency with no fallback in its range:', ...instead.map((l) => `  ${l}`));
