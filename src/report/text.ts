@@ -192,14 +192,20 @@ export function groupKey(name: string, f: Pick<Finding, 'code' | 'data'>): strin
   return familyOf(name);
 }
 
-/** `@img/sharp-linux-x64` -> `@img/*`; `esbuild-linux-64` -> `esbuild-*`; `ms` -> undefined. */
+/** An operating system or CPU in a platform package's name (`esbuild-linux-64`, `lightningcss-darwin-arm64`). */
+const PLATFORM = /-(linux|darwin|macos|win32|windows|freebsd|openbsd|netbsd|sunos|android|aix|x64|arm64|ia32|musl|gnu)(-|$)/;
+
+/**
+ * A package's family: its scope (`@img/sharp-linux-x64` -> `@img/*`), or for an unscoped platform package the
+ * name before its first "-" (`esbuild-linux-64` -> `esbuild-*`); undefined for any other name (`ms`, `lodash-es`).
+ */
 export function familyOf(name: string): string | undefined {
   if (name.startsWith('@')) {
     const slash = name.indexOf('/');
     return slash > 1 ? `${name.slice(0, slash)}/*` : undefined;
   }
   const dash = name.indexOf('-');
-  return dash > 0 ? `${name.slice(0, dash)}-*` : undefined;
+  return dash > 0 && PLATFORM.test(name) ? `${name.slice(0, dash)}-*` : undefined;
 }
 
 /** Items of one code, in lockfile order, as rows: a group of FAMILY_MIN or more sharing a cause, or one item. */

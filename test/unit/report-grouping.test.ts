@@ -182,7 +182,11 @@ describe('a package family held for one reason', () => {
   it('families are scopes or the name before "-", never a lone name', () => {
     expect(familyOf('@img/sharp-linux-x64')).toBe('@img/*');
     expect(familyOf('esbuild-linux-64')).toBe('esbuild-*');
+    expect(familyOf('lightningcss-darwin-arm64')).toBe('lightningcss-*');
     expect(familyOf('ms')).toBeUndefined();
+    // Names that merely share a first word are not a family (each keeps its own line).
+    expect(familyOf('time-commented')).toBeUndefined();
+    expect(familyOf('lodash-es')).toBeUndefined();
   });
 });
 
