@@ -100,6 +100,9 @@ describe('registry-wide findings', () => {
     const json = toJson(result) as { summary: { allow: number }; packages: { name: string; verdict: string }[] };
     expect(json.summary.allow).toBe(1);
     expect(json.packages.find((p) => p.name === 'clean')?.verdict).toBe('warn');
+    const shared = (toJson(result) as { sharedFindings: { code: string; packages: string[] }[] }).sharedFindings;
+    expect(shared.map((f) => [f.code, f.packages.length])).toEqual(expect.arrayContaining([['registry-no-keys', 23], ['trust-undecidable', 23]]));
+    expect(shared).toHaveLength(2);
   });
 
   it('SARIF: one result per registry-wide finding, none per package', () => {
