@@ -6,7 +6,7 @@ import { formatDuration } from '../policy/duration.js';
 import { recordVerdicts } from '../quarantine/ledger.js';
 import semver from 'semver';
 import { requiredAge } from '../checks/release-age.js';
-import { approveManyCommandText, heldVersions } from '../quarantine/approve.js';
+import { approveManyCommandText, heldVersions, isAgeOnly } from '../quarantine/approve.js';
 import type { LedgerEntry } from '../quarantine/ledger.js';
 import { FAMILY_MIN, familyOf } from '../report/text.js';
 import type { PackageFacts } from '../types.js';
@@ -95,7 +95,11 @@ export function approveHints(result: CheckResult, style: Style, opts: { verbose?
   }
   // A family too small to group gets a line per version, as any other.
   const rows = commands.flatMap((c) => (c.length >= FAMILY_MIN ? [c] : c.map((x) => [x])));
-  if (rows.length > 1 || can.length >= FAMILY_MIN) lines.push(`  ${style.bold(displayText(approveManyCommandText([], ms)))}   (all ${can.length} at once)`, '  or name them:');
+  // --all-held waives release age only: it is offered for the versions that only wait for their age.
+  const ageOnly = can.filter((h) => isAgeOnly(h.blocking)).length;
+  if (ageOnly > 1 && (rows.length > 1 || ageOnly >= FAMILY_MIN)) {
+    lines.push(`  ${style.bold(displayText(approveManyCommandText([], ms)))}   (${ageOnly === can.length ? `all ${ageOnly} at once` : `the ${ageOnly} held only for their release age; the others by name`})`, '  or name them:');
+  }
   for (const r of rows) lines.push(`  ${style.bold(displayText(approveManyCommandText(r, ms)))}`);
   const instead = directInstead(result, can.map((h) => h.verdict));
   if (instead.length) lines.push('', 'Or, for a held direct dependency with no fallback in its range:', ...instead.map((l) => `  ${l}`));

@@ -128,7 +128,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('approve')
     .description('approve held versions for a limited time, with one reason and one expiry (writes policy exceptions, all or none)')
     .argument('[name@version...]', 'the held versions to approve (or --all-held)')
-    .option('--all-held', 'approve every version this check holds (except what policy overrides.nonOverridable protects)')
+    .option('--all-held', 'approve every version this check holds for its release age alone (anything held for another reason must be named)')
     .requiredOption('--reason <text>', 'why it must be installed now (recorded)')
     .option('--expires <duration>', 'how long the approval lasts (default and maximum from the policy: 72h, 14d)');
   for (const o of commonOptions()) approveCmd.addOption(o);

@@ -56,7 +56,11 @@ export async function approveCommand(
   }
   process.stdout.write(`  reason: ${a.reason}\n  by ${a.approvedBy} at ${a.approvedAt}\n  recorded in ${a.policyFile}\n`);
   for (const r of mapStrings(done.refused ?? [], displayText)) {
-    process.stdout.write(`Not approved: ${r.name}@${r.version}: ${r.codes.join(', ')} may not be overridden (policy overrides.nonOverridable); it stays held\n`);
+    process.stdout.write(
+      r.overridable
+        ? `Not approved: ${r.name}@${r.version} is also held for ${r.codes.join(', ')}, which --all-held never waives; review it, then approve it by name if it must be installed (safe-install approve ${r.name}@${r.version} --reason "...")\n`
+        : `Not approved: ${r.name}@${r.version}: ${r.codes.join(', ')} may not be overridden (policy overrides.nonOverridable); it stays held\n`,
+    );
   }
   return 0;
 }

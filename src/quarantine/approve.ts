@@ -71,7 +71,7 @@ export async function approve(
 export interface ApproveManyOptions {
   /** name@version of held versions; duplicates count once. */
   specs: readonly string[];
-  /** Every held version that may be approved (those policy overrides.nonOverridable protects are left held). */
+  /** Every version held for its release age alone; anything held for another reason is left held (`refused`). */
   allHeld?: boolean;
   reason?: string;
   expires?: string;
@@ -81,10 +81,24 @@ export interface ApproveManyOptions {
 
 /**
  * Approve several held versions with one reason and one expiry, as one edit of the policy: every spec is
- * checked first (held, overridable), and either all are recorded or none is. With `allHeld`, every overridable
- * held version of this check; the ones that may not be overridden are returned in `refused` and stay held.
+ * checked first (held, overridable), and either all are recorded or none is. With `allHeld`, every version this
+ * check holds for its release age alone; the others are returned in `refused` and stay held.
  */
-export async function approveMany(result: CheckResult, opts: ApproveManyOptions): Promise<Approval[] & { refused?: { name: string; version: string; codes: string[] }[] }> {
+/** Held for its release age alone (`too-young`): what waiting would release. */
+export function isAgeOnly(blocking: readonly string[]): boolean {
+  return blocking.length > 0 && blocking.every((c) => c === 'too-young');
+}
+
+export interface NotApproved {
+  name: string;
+  version: string;
+  /** What holds it besides its age. */
+  codes: string[];
+  /** false: policy overrides.nonOverridable protects it. */
+  overridable: boolean;
+}
+
+export async function approveMany(result: CheckResult, opts: ApproveManyOptions): Promise<Approval[] & { refused?: NotApproved[] }> {
   const reason = (opts.reason ?? '').trim();
   if (!reason) throw new GuardError('bad-usage', 'an approval needs a reason (--reason "...")', { remedy: 'say why this version must be installed now, e.g. the CVE it fixes' });
   if (opts.allHeld && opts.specs.length) {
@@ -96,15 +110,18 @@ export async function approveMany(result: CheckResult, opts: ApproveManyOptions)
   const nonOverridable = result.policy.overrides.nonOverridable;
   const heldNow = heldVersions(result);
   let chosen: ReturnType<typeof heldVersions>;
-  const refused: { name: string; version: string; codes: string[] }[] = [];
+  const refused: NotApproved[] = [];
   if (opts.allHeld) {
-    chosen = heldNow.filter((h) => h.overridable);
-    for (const h of heldNow.filter((h) => !h.overridable)) {
-      refused.push({ name: h.verdict.pkg.name, version: h.verdict.pkg.version, codes: h.blocking.filter((c) => nonOverridable.includes(c)) });
+    // Only what time alone would release: a version also held for anything else (a trust downgrade, a missing
+    // signature, a shadowing bin...) is never waived in bulk, hidden among young platform packages; it must be
+    // named to be approved.
+    chosen = heldNow.filter((h) => h.overridable && isAgeOnly(h.blocking));
+    for (const h of heldNow.filter((h) => !chosen.includes(h))) {
+      refused.push({ name: h.verdict.pkg.name, version: h.verdict.pkg.version, codes: h.blocking.filter((c) => c !== 'too-young'), overridable: h.overridable });
     }
     if (!chosen.length) {
-      throw new GuardError('bad-usage', heldNow.length ? `no held version may be approved: ${refused.map((r) => `${r.name}@${r.version} (${r.codes.join(', ')})`).join('; ')} may not be overridden (policy overrides.nonOverridable)` : 'nothing is held: nothing to approve', {
-        remedy: heldNow.length ? 'find out why the packages differ from what the registry signed; do not install them' : 'safe-install check shows every verdict',
+      throw new GuardError('bad-usage', heldNow.length ? `--all-held approves only versions held for their release age alone, and none is: ${refused.map((r) => `${r.name}@${r.version} (${r.codes.join(', ')})`).join('; ')}` : 'nothing is held: nothing to approve', {
+        remedy: heldNow.length ? 'review each, then approve it by name (safe-install approve <name>@<version> --reason "...") if it may be overridden' : 'safe-install check shows every verdict',
       });
     }
   } else {

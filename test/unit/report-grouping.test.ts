@@ -15,6 +15,8 @@ import { countedAs, sharedFindings, summarize } from '../../src/report/summary.j
 import { familyOf, makeStyle, toText } from '../../src/report/text.js';
 import { approveHints, releasedLines } from '../../src/cli/held.js';
 import type { LedgerEntry } from '../../src/quarantine/ledger.js';
+import { approveMany } from '../../src/quarantine/approve.js';
+import { GuardError } from '../../src/errors.js';
 
 const NOW = new Date('2026-06-15T12:00:00Z');
 const OLD = '2024-01-01T00:00:00.000Z';
@@ -26,6 +28,7 @@ const savedEnv = { ...process.env };
 let registry: TestRegistry;
 let result: CheckResult;
 let foreign: CheckResult;
+let mixed: CheckResult;
 
 async function check(deps: Record<string, string>, edit?: (lock: { packages: Record<string, Record<string, unknown>> }) => void): Promise<CheckResult> {
   const dir = tempDir('si-group-');
@@ -53,6 +56,8 @@ beforeAll(async () => {
   registry.addPackage({ name: 'other', versions: [{ version: '1.0.0', publishedAt: OLD }] });
   registry.addPackage({ name: 'scripted', versions: [{ version: '4.0.0', publishedAt: OLD, scripts: { postinstall: 'node setup.js' } }] });
   // A direct dependency whose every version is young: no fallback; and one with an old one outside its range.
+  // Old enough, but held for something else: a bin named like a command.
+  registry.addPackage({ name: 'shady', versions: [{ version: '1.0.0', publishedAt: OLD, bin: { node: 'x.js' }, files: { 'x.js': '' } }] });
   registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '2.0.0', publishedAt: YOUNG }] });
 
   const deps: Record<string, string> = { clean: '3.0.0', scripted: '4.0.0', fresh: '2.0.0' };
@@ -60,6 +65,7 @@ beforeAll(async () => {
   result = await check(deps, (lock) => {
     lock.packages['node_modules/scripted'].hasInstallScript = true;
   });
+  mixed = await check({ '@plat/bin-00': '1.0.0', '@plat/bin-01': '1.0.0', '@plat/bin-02': '1.0.0', shady: '1.0.0' });
   // Three packages resolved from one foreign host: one cause.
   foreign = await check({ clean: '3.0.0', other: '1.0.0', scripted: '4.0.0' }, (lock) => {
     for (const [name, v] of [['clean', '3.0.0'], ['other', '1.0.0'], ['scripted', '4.0.0']]) {
@@ -202,5 +208,26 @@ describe('a lockfile that sends packages to another host', () => {
     expect(text).toContain('clean@3.0.0, other@1.0.0, scripted@4.0.0');
     expect(text).toContain('Install refused: 0 allowed, 0 with warnings, 0 quarantined, 3 blocked (exit 1)');
     expect(toText(foreign, plain, { verbose: true }).match(/resolved-off-registry/g)).toHaveLength(3);
+  });
+});
+
+describe('approve --all-held', () => {
+  it('waives release age only: a version held for anything else stays held and must be named; one expiry for all', async () => {
+    expect(mixed.verdicts.find((v) => v.pkg.name === 'shady')?.findings.map((f) => f.code)).toContain('bin-shadows-command');
+    const hints = approveHints(mixed, plain);
+    expect(hints).toContain('safe-install approve --all-held --reason "..." --expires 3d   (the 3 held only for their release age; the others by name)');
+    expect(hints).toContain('safe-install approve shady@1.0.0 --reason');
+
+    const done = await approveMany(mixed, { specs: [], allHeld: true, reason: 'one release', now: NOW });
+    expect(done.map((a) => `${a.name}@${a.version}`)).toEqual(['@plat/bin-00@1.0.0', '@plat/bin-01@1.0.0', '@plat/bin-02@1.0.0']);
+    expect(done.refused).toEqual([{ name: 'shady', version: '1.0.0', codes: ['bin-shadows-command'], overridable: true }]);
+    const policy = JSON.parse(readFileSync(join(mixed.tree.root.dir, 'safe-install.policy.json'), 'utf8'));
+    expect(policy.exceptions.map((e: { package: string }) => e.package)).toEqual(['@plat/bin-00@1.0.0', '@plat/bin-01@1.0.0', '@plat/bin-02@1.0.0']);
+    expect(new Set(policy.exceptions.map((e: { expires: string }) => e.expires))).toEqual(new Set([new Date(NOW.getTime() + 3 * 86_400_000).toISOString()]));
+
+    // Named specs: all or none.
+    await expect(approveMany(mixed, { specs: ['shady@1.0.0', 'nope@1.0.0'], reason: 'x', now: NOW })).rejects.toThrow(GuardError);
+    expect(JSON.parse(readFileSync(join(mixed.tree.root.dir, 'safe-install.policy.json'), 'utf8')).exceptions).toHaveLength(3);
+    await expect(approveMany(mixed, { specs: ['shady@1.0.0'], allHeld: true, reason: 'x', now: NOW })).rejects.toThrow(/either name@version arguments or --all-held/);
   });
 });
