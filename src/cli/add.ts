@@ -74,8 +74,8 @@ export async function addCommand(kind: 'add' | 'update', specs: string[], flags:
     }
 
     let result = await runCheck(options);
-    out(toText(result, style));
-    out(await recordLedger(result, style));
+    out(toText(result, style, flags));
+    out(await recordLedger(result, style, flags));
     const requested = await requestedRanges(dir, kind, specs, result.tree);
     const changes = summarizeChanges(before, result, requested);
     out(changesText(changes, style, result.now));
@@ -87,7 +87,7 @@ export async function addCommand(kind: 'add' | 'update', specs: string[], flags:
     };
     if (code !== 0) {
       await t.rollback();
-      if (code === 1) out(approveHints(result, style));
+      if (code === 1) out(approveHints(result, style, flags));
       out(style.red(`Refused: package.json and the lockfile are restored byte for byte; nothing was installed.\n`));
       report(false, code);
       return code;

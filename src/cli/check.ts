@@ -17,6 +17,6 @@ export async function checkCommand(flags: CheckFlags): Promise<number> {
   const specs = formatsFromFlags(flags); // bad usage fails before any registry request
   const result = await runCheck(toCheckOptions(flags));
   const style = makeStyle(colourWanted(process.stdout, flags.color));
-  await emitReports(result, specs, style, { textSuffix: approveHints(result, style) });
+  await emitReports(result, specs, style, { textSuffix: approveHints(result, style, flags), verbose: flags.verbose });
   return exitCodeOf(result);
 }

@@ -20,11 +20,11 @@ export async function ciCommand(flags: CommonFlags, npmArgs: string[]): Promise<
   const style = makeStyle(colourWanted(humanStream(), flags.color));
   const options = toCheckOptions(flags);
   const first = await runCheck(options);
-  out(toText(first, style));
-  out(await recordLedger(first, style));
+  out(toText(first, style, flags));
+  out(await recordLedger(first, style, flags));
   const { result, code } = await offerApprovals(first, options, flags, style);
   if (code !== 0) {
-    if (code === 1) out(approveHints(result, style));
+    if (code === 1) out(approveHints(result, style, flags));
     out(style.red(`Nothing was installed: node_modules was not touched.\n`));
     return code;
   }
@@ -52,8 +52,8 @@ export async function offerApprovals(
     out(style.green(displayText(`Approved ${rec.name}@${rec.version} until ${rec.expires} (by ${rec.approvedBy}), recorded in ${rec.policyFile}`)) + '\n');
   }
   const again = await runCheck(options);
-  out(toText(again, style));
-  out(await recordLedger(again, style));
+  out(toText(again, style, flags));
+  out(await recordLedger(again, style, flags));
   return { result: again, code: exitCodeOf(again) };
 }
 

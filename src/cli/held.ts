@@ -4,7 +4,13 @@ import { classifyError } from '../errors.js';
 import type { CheckResult } from '../pipeline.js';
 import { formatDuration } from '../policy/duration.js';
 import { recordVerdicts } from '../quarantine/ledger.js';
-import { approveCommandText, heldVersions } from '../quarantine/approve.js';
+import semver from 'semver';
+import { requiredAge } from '../checks/release-age.js';
+import { approveManyCommandText, heldVersions, isAgeOnly } from '../quarantine/approve.js';
+import type { LedgerEntry } from '../quarantine/ledger.js';
+import { FAMILY_MIN, familyOf } from '../report/text.js';
+import type { PackageFacts } from '../types.js';
+import type { PackageVerdict } from '../verdict/verdict.js';
 import type { Style } from '../report/text.js';
 import { displayText, mapStrings } from '../util/safe-text.js';
 
@@ -19,7 +25,7 @@ export function canPrompt(flags: { input?: boolean }): boolean {
  * (a date in the future would record releases that have not happened, one in the past first-seen times that are
  * not true); it says so.
  */
-export async function recordLedger(result: CheckResult, style: Style): Promise<string> {
+export async function recordLedger(result: CheckResult, style: Style, opts: { verbose?: boolean } = {}): Promise<string> {
   if (result.nowGiven) {
     return result.verdicts.some((v) => v.verdict === 'quarantine')
       ? style.dim(`Note: the quarantine ledger was not updated: this run is evaluated as of --now ${result.now.toISOString()}, not the present.`) + '\n'
@@ -28,10 +34,7 @@ export async function recordLedger(result: CheckResult, style: Style): Promise<s
   const lines: string[] = [];
   try {
     const update = await recordVerdicts(result.tree.root.dir, result.verdicts, result.now);
-    for (const e of mapStrings(update.released, displayText)) {
-      const why = e.releasedBecause === 'approved' ? 'an approval waives what held it' : 'now old enough and passes every check';
-      lines.push(style.green(`Released from quarantine: ${e.name}@${e.version} (held since ${e.firstSeen}; ${why})`));
-    }
+    lines.push(...releasedLines(update.released, style, opts));
   } catch (err) {
     lines.push(ledgerNote(err, style));
   }
@@ -48,13 +51,103 @@ export function ledgerNote(err: unknown, style: Style): string {
   return style.yellow(`Note: the quarantine ledger was not updated: ${text}`);
 }
 
-/** The exact non-interactive commands that approve each overridable held version. */
-export function approveHints(result: CheckResult, style: Style): string {
+/**
+ * "Released from quarantine" lines: one per version, or (without --verbose) one per family of FAMILY_MIN or more
+ * released for the same reason, naming each version.
+ */
+export function releasedLines(released: readonly LedgerEntry[], style: Style, opts: { verbose?: boolean } = {}): string[] {
+  const why = (e: LedgerEntry) => (e.releasedBecause === 'approved' ? 'an approval waives what held it' : 'now old enough and passes every check');
+  const shown = mapStrings([...released], displayText);
+  const groups = new Map<string, LedgerEntry[]>();
+  for (const e of shown) {
+    const family = opts.verbose ? undefined : familyOf(e.name);
+    const key = family === undefined ? `one:${e.name}@${e.version}` : `${family}\0${why(e)}`;
+    groups.set(key, [...(groups.get(key) ?? []), e]);
+  }
+  const lines: string[] = [];
+  for (const [key, list] of groups) {
+    if (list.length < FAMILY_MIN) {
+      for (const e of list) lines.push(style.green(`Released from quarantine: ${e.name}@${e.version} (held since ${e.firstSeen}; ${why(e)})`));
+      continue;
+    }
+    const since = list.map((e) => e.firstSeen).sort()[0];
+    lines.push(style.green(`Released from quarantine: ${key.split('\0')[0]} (${list.length} versions, held since ${since}; ${why(list[0])}): ${list.map((e) => `${e.name}@${e.version}`).join(', ')}`));
+  }
+  return lines;
+}
+
+/**
+ * The exact non-interactive commands that approve the overridable held versions: one per version with
+ * --verbose (or when there are few), else one per family, and `--all-held` when that takes more than one line.
+ * A held direct dependency with no fallback also gets what the user can do instead: an older version through
+ * `safe-install add`, or the date it becomes old enough.
+ */
+export function approveHints(result: CheckResult, style: Style, opts: { verbose?: boolean } = {}): string {
   const held = heldVersions(result);
   const can = held.filter((h) => h.overridable);
   if (!can.length) return '';
   const ms = result.policy.overrides.defaultExpiryMs;
   const lines = ['', `To install a held version anyway (an urgent patch), approve it with a reason; it is recorded and expires (max ${formatDuration(result.policy.overrides.maxExpiryMs)}):`];
-  for (const h of can) lines.push(`  ${style.bold(displayText(approveCommandText(h.verdict.pkg.name, h.verdict.pkg.version, ms)))}`);
+  const commands: string[][] = [];
+  const families = new Map<string, string[]>();
+  for (const h of can) {
+    const spec = `${h.verdict.pkg.name}@${h.verdict.pkg.version}`;
+    const family = opts.verbose ? undefined : familyOf(h.verdict.pkg.name);
+    if (family === undefined) commands.push([spec]);
+    else {
+      const list = families.get(family);
+      if (list) list.push(spec);
+      else {
+        const fresh = [spec];
+        families.set(family, fresh);
+        commands.push(fresh);
+      }
+    }
+  }
+  // A family too small to group gets a line per version, as any other.
+  const rows = commands.flatMap((c) => (c.length >= FAMILY_MIN ? [c] : c.map((x) => [x])));
+  // --all-held waives release age only: it is offered for the versions that only wait for their age.
+  const ageOnly = can.filter((h) => isAgeOnly(h.blocking)).length;
+  if (ageOnly > 1 && (rows.length > 1 || ageOnly >= FAMILY_MIN)) {
+    lines.push(`  ${style.bold(displayText(approveManyCommandText([], ms)))}   (${ageOnly === can.length ? `all ${ageOnly} at once` : `the ${ageOnly} held only for their release age; the others by name`})`, '  or name them:');
+  }
+  for (const r of rows) lines.push(`  ${style.bold(displayText(approveManyCommandText(r, ms)))}`);
+  const instead = directInstead(result, can.map((h) => h.verdict));
+  if (instead.length) lines.push('', 'Or, for a held direct dependency with no fallback in its range:', ...instead.map((l) => `  ${l}`));
   return lines.join('\n') + '\n';
+}
+
+/** For each held direct dependency whose too-young finding names no fallback: an older version to add, or the date. */
+function directInstead(result: CheckResult, held: PackageVerdict[]): string[] {
+  const out: string[] = [];
+  for (const v of held) {
+    if (!v.pkg.direct || v.pkg.source !== 'registry') continue;
+    const young = v.findings.find((f) => f.code === 'too-young' && f.action !== 'allow');
+    const data = young?.data as { fallback?: unknown; eligibleAt?: unknown } | undefined;
+    if (!young || data?.fallback) continue;
+    const other = v.findings.some((f) => (f.action === 'quarantine' || f.action === 'block') && f.code !== 'too-young');
+    const facts = result.facts.get(v.pkg.name);
+    const older = facts ? olderOldEnough(result, facts, v.pkg.version) : undefined;
+    const wait = typeof data?.eligibleAt === 'string' ? `wait until ${data.eligibleAt}` : 'wait until it is old enough';
+    const name = displayText(v.pkg.name);
+    out.push(
+      older
+        ? `${name}@${displayText(v.pkg.version)}: safe-install add ${name}@${displayText(older)} (the newest version old enough; outside your range, so package.json changes), or ${wait}${other ? ' (it is also held for other reasons)' : ''}`
+        : `${name}@${displayText(v.pkg.version)}: no older version is old enough; ${wait}${other ? ' (it is also held for other reasons)' : ''}`,
+    );
+  }
+  return out;
+}
+
+/** The newest stable, non-deprecated version below `current` that the release-age rule already allows. */
+function olderOldEnough(result: CheckResult, facts: PackageFacts, current: string): string | undefined {
+  const now = result.now.getTime();
+  return Object.keys(facts.versions)
+    .filter((v) => semver.valid(v) && semver.prerelease(v) === null && semver.lt(v, current) && !facts.versions[v].deprecated)
+    .sort(semver.rcompare)
+    .find((v) => {
+      const rule = requiredAge(result.policy, facts.name, v);
+      const published = Date.parse(facts.versions[v].publishedAt ?? '');
+      return !rule || (Number.isFinite(published) && now - published >= rule.ms);
+    });
 }

@@ -34,8 +34,8 @@ export async function hookCommand(flags: CommonFlags): Promise<number> {
     write(style.green(`safe-install hook: ${result.verdicts.length} packages checked, none held\n`));
     return 0;
   }
-  write(toText(result, style));
-  write(await recordLedger(result, style));
+  write(toText(result, style, flags));
+  write(await recordLedger(result, style, flags));
   if (yarn1Scripts.length) {
     write(
       style.red(
@@ -59,7 +59,7 @@ export async function hookCommand(flags: CommonFlags): Promise<number> {
   if (removed.length) write(style.red(`Removed from node_modules: ${displayText(removed.join(', '))}\n`));
   if (result.tree.format.startsWith('pnpm')) write(style.red('Nothing was fetched: pnpm runs this hook before it downloads anything.\n'));
   if (result.tree.format.startsWith('yarn')) write(style.red('Nothing was fetched: yarn runs this hook before it downloads anything.\n'));
-  if (checked === 1) write(approveHints(result, style));
+  if (checked === 1) write(approveHints(result, style, flags));
   write(style.red(`The install is refused (safe-install hook, exit ${code}).\n`));
   return code;
 }

@@ -126,13 +126,14 @@ export async function main(argv: string[]): Promise<number> {
 
   const approveCmd = program
     .command('approve')
-    .description('approve one held version for a limited time, with a reason (writes a policy exception)')
-    .argument('<name@version>')
+    .description('approve held versions for a limited time, with one reason and one expiry (writes policy exceptions, all or none)')
+    .argument('[name@version...]', 'the held versions to approve (or --all-held)')
+    .option('--all-held', 'approve every version this check holds for its release age alone (anything held for another reason must be named)')
     .requiredOption('--reason <text>', 'why it must be installed now (recorded)')
     .option('--expires <duration>', 'how long the approval lasts (default and maximum from the policy: 72h, 14d)');
   for (const o of commonOptions()) approveCmd.addOption(o);
-  approveCmd.action(async (spec: string, flags: CommonFlags & { reason?: string; expires?: string }) => {
-    exitCode = await (await import('./quarantine.js')).approveCommand(spec, flags);
+  approveCmd.action(async (specs: string[], flags: CommonFlags & { reason?: string; expires?: string; allHeld?: boolean }) => {
+    exitCode = await (await import('./quarantine.js')).approveCommand(specs, flags);
   });
 
   program

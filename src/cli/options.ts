@@ -25,6 +25,8 @@ export interface CommonFlags {
   color?: boolean;
   /** false with --no-input: never prompt. */
   input?: boolean;
+  /** --verbose: one line per package and finding (nothing grouped or folded), one approve command per version. */
+  verbose?: boolean;
 }
 
 export function commonOptions(): Option[] {
@@ -44,6 +46,7 @@ export function commonOptions(): Option[] {
     new Option('--max-body-size <size>', `most bytes read from one registry answer, e.g. 512MiB (default ${formatBytes(DEFAULT_MAX_BODY).replace(' ', '')}; also ${MAX_BODY_ENV})`),
     new Option('--no-color', 'no colours (NO_COLOR is honoured too)'),
     new Option('--no-input', 'never prompt (also without a terminal, or when CI is set)'),
+    new Option('--verbose', 'one line per package: nothing grouped by family or folded, one approve command per held version'),
   ];
 }
 

@@ -7,7 +7,7 @@ import { runCheck } from '../pipeline.js';
 import { loadPolicy, type Policy } from '../policy/load.js';
 import { matchesPattern } from '../policy/pattern.js';
 import { formatDuration } from '../policy/duration.js';
-import { approve } from '../quarantine/approve.js';
+import { approveMany } from '../quarantine/approve.js';
 import { LEDGER_FILE, readLedger, type LedgerEntry } from '../quarantine/ledger.js';
 import { colourWanted, makeStyle } from '../report/text.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
@@ -88,12 +88,29 @@ export async function quarantineCommand(flags: CommonFlags & { json?: boolean })
   return 0;
 }
 
-export async function approveCommand(spec: string, flags: CommonFlags & { reason?: string; expires?: string }): Promise<number> {
+export async function approveCommand(
+  specs: string[],
+  flags: CommonFlags & { reason?: string; expires?: string; allHeld?: boolean },
+): Promise<number> {
   const result = await runCheck(toCheckOptions(flags));
-  const a = mapStrings(await approve(result, { spec, reason: flags.reason, expires: flags.expires, policyPath: flags.policy, now: result.now }), displayText);
-  process.stdout.write(
-    `Approved ${a.name}@${a.version} (waives ${a.checks.join(', ')}) until ${a.expires}\n  reason: ${a.reason}\n  by ${a.approvedBy} at ${a.approvedAt}\n  recorded in ${a.policyFile}\n`,
-  );
+  const done = await approveMany(result, { specs, allHeld: flags.allHeld, reason: flags.reason, expires: flags.expires, policyPath: flags.policy, now: result.now });
+  const list = mapStrings([...done], displayText);
+  const [a] = list;
+  if (list.length === 1) {
+    process.stdout.write(`Approved ${a.name}@${a.version} (waives ${a.checks.join(', ')}) until ${a.expires}\n`);
+  } else {
+    const checks = [...new Set(list.flatMap((x) => x.checks))];
+    process.stdout.write(`Approved ${list.length} versions (waives ${checks.join(', ')}) until ${a.expires}\n`);
+    process.stdout.write(`  ${list.map((x) => `${x.name}@${x.version}`).join(', ')}\n`);
+  }
+  process.stdout.write(`  reason: ${a.reason}\n  by ${a.approvedBy} at ${a.approvedAt}\n  recorded in ${a.policyFile}\n`);
+  for (const r of mapStrings(done.refused ?? [], displayText)) {
+    process.stdout.write(
+      r.overridable
+        ? `Not approved: ${r.name}@${r.version} is also held for ${r.codes.join(', ')}, which --all-held never waives; review it, then approve it by name if it must be installed (safe-install approve ${r.name}@${r.version} --reason "...")\n`
+        : `Not approved: ${r.name}@${r.version}: ${r.codes.join(', ')} may not be overridden (policy overrides.nonOverridable); it stays held\n`,
+    );
+  }
   return 0;
 }
 

@@ -77,6 +77,8 @@ export function formatsFromFlags(flags: { format?: string | readonly string[]; j
 export interface EmitExtras {
   /** Appended to the text report (and to the text part of `github`): the ledger and approval hints. */
   textSuffix?: string;
+  /** The text report with one line per package (--verbose). */
+  verbose?: boolean;
 }
 
 /**
@@ -89,7 +91,7 @@ export async function emitReports(result: CheckResult, specs: FormatSpec[], styl
   for (const spec of specs) {
     // A file gets no colours, in the suffix (rendered by the caller for stdout) either.
     const output = spec.path
-      ? render(result, spec.format, plain, { textSuffix: extras.textSuffix?.replace(/\x1b\[[0-9;]*m/g, '') })
+      ? render(result, spec.format, plain, { ...extras, textSuffix: extras.textSuffix?.replace(/\x1b\[[0-9;]*m/g, '') })
       : render(result, spec.format, style, extras);
     if (spec.path) {
       try {
@@ -111,13 +113,13 @@ export async function emitReports(result: CheckResult, specs: FormatSpec[], styl
 function render(result: CheckResult, format: FormatName, style: Style, extras: EmitExtras): string {
   switch (format) {
     case 'text':
-      return toText(result, style) + (extras.textSuffix ?? '');
+      return toText(result, style, extras) + (extras.textSuffix ?? '');
     case 'json':
       return JSON.stringify(toJson(result), null, 2) + '\n';
     case 'sarif':
       return JSON.stringify(toSarif(result), null, 2) + '\n';
     case 'github':
-      return toGithubOutput(result, toText(result, style) + (extras.textSuffix ?? ''));
+      return toGithubOutput(result, toText(result, style, extras) + (extras.textSuffix ?? ''));
   }
 }
 

@@ -5,7 +5,7 @@ import type { CheckResult } from '../pipeline.js';
 import { ACTION_RANK, type Action, type Finding } from '../types.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 import { packageLabel, relativeToRoot, repositoryRoot, reported } from './sarif.js';
-import { SAID_ONCE, summarize } from './summary.js';
+import { SAID_ONCE, sharedFindings, summarize } from './summary.js';
 import { shown } from './shown.js';
 
 /** Rows in the summary table before "and N more". */
@@ -56,18 +56,11 @@ export function toGithubCommands(raw: CheckResult, opts: GithubOptions = {}): st
     });
   }
 
-  const once = new Map<string, { f: Finding; n: number }>();
   for (const { pkg, findings } of result.verdicts) {
     for (const f of findings) {
-      if (!reported(f)) continue;
+      if (!reported(f) || SAID_ONCE.has(f.code)) continue;
       // Covered by the run-level error above.
       if (f.code === 'metadata-unavailable' && result.errors.length) continue;
-      if (SAID_ONCE.has(f.code)) {
-        const seen = once.get(f.code);
-        if (seen) seen.n++;
-        else once.set(f.code, { f, n: 1 });
-        continue;
-      }
       lines.push({
         rank: ACTION_RANK[f.action],
         line: workflowCommand(
@@ -78,13 +71,14 @@ export function toGithubCommands(raw: CheckResult, opts: GithubOptions = {}): st
       });
     }
   }
-  for (const [code, { f, n }] of once) {
+  for (const sf of sharedFindings(result)) {
+    const n = sf.packages.length;
     lines.push({
-      rank: ACTION_RANK[f.action],
+      rank: ACTION_RANK[sf.action],
       line: workflowCommand(
-        f.action === 'warn' ? 'warning' : 'error',
-        { file, title: `${code} (${n} package${n === 1 ? '' : 's'})` },
-        `${onceMessage(f)} (${n} package${n === 1 ? '' : 's'})${f.remedy ? `\n-> ${f.remedy}` : ''}`,
+        sf.action === 'warn' ? 'warning' : 'error',
+        { file, title: `${sf.code} (${n} package${n === 1 ? '' : 's'})` },
+        `${sf.message} (${n} package${n === 1 ? '' : 's'})${sf.remedy ? `\n-> ${sf.remedy}` : ''}`,
       ),
     });
   }
@@ -128,18 +122,11 @@ export function toGithubSummary(raw: CheckResult, opts: GithubOptions = {}): str
     out.push('');
   }
 
-  const once = new Map<string, { f: Finding; n: number }>();
-  for (const v of result.verdicts) {
-    for (const f of v.findings) {
-      if (!reported(f) || !SAID_ONCE.has(f.code)) continue;
-      const seen = once.get(f.code);
-      if (seen) seen.n++;
-      else once.set(f.code, { f, n: 1 });
-    }
-  }
-  if (once.size) {
-    for (const [code, { f, n }] of once) {
-      out.push(`- \`${code}\`: ${cell(onceMessage(f))} (${n} package${n === 1 ? '' : 's'})${f.remedy ? ` → ${cell(f.remedy)}` : ''}`);
+  const once = sharedFindings(result);
+  if (once.length) {
+    for (const sf of once) {
+      const n = sf.packages.length;
+      out.push(`- \`${sf.code}\`: ${cell(sf.message)} (${n} package${n === 1 ? '' : 's'})${sf.remedy ? ` → ${cell(sf.remedy)}` : ''}`);
     }
     out.push('');
   }
@@ -187,9 +174,4 @@ export function cell(s: string): string {
 
 function verbOf(action: Action): string {
   return action === 'block' ? 'blocked' : action === 'quarantine' ? 'quarantined' : action === 'warn' ? 'warning' : 'allowed';
-}
-
-/** A registry-wide finding's message without the package it was found on. */
-function onceMessage(f: Finding): string {
-  return f.message.replace(/ for \S+,/, ',');
 }

@@ -1,8 +1,11 @@
 // The JSON contract: {summary, packages: [{name, version, verdict, findings: [{check, code, severity, message}]}]}
 // listing every locked package, allowed ones included. Other fields may be added, never removed.
+// `summary.allow` counts the packages whose own checks pass: a warning about the registry or the lockfile (no
+// signing keys, no publisher data; `sharedFindings`, said once) leaves a package's verdict `warn` but is not
+// counted against it.
 import type { CheckResult } from '../pipeline.js';
 import type { Action } from '../types.js';
-import { summarize } from './summary.js';
+import { sharedFindings, summarize } from './summary.js';
 import { redacted } from './shown.js';
 
 export function toJson(raw: CheckResult): object {
@@ -27,6 +30,14 @@ export function toJson(raw: CheckResult): object {
     },
     summary: summarize(result),
     notices: result.notices,
+    sharedFindings: sharedFindings(result).map((sf) => ({
+      code: sf.code,
+      check: sf.check,
+      action: sf.action,
+      message: sf.message,
+      ...(sf.remedy ? { remedy: sf.remedy } : {}),
+      packages: sf.packages.map((v) => `${v.pkg.name}@${v.pkg.version}`),
+    })),
     errors: result.errors.map((e) => ({ code: e.code, package: e.pkg ?? null, message: e.message, remedy: e.remedy ?? null })),
     packages: result.verdicts.map(({ pkg, verdict, findings }) => ({
       name: pkg.name,

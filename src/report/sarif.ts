@@ -9,7 +9,7 @@ import type { Log, Notification, ReportingConfiguration, ReportingDescriptor, Re
 import type { CheckResult } from '../pipeline.js';
 import type { GuardErrorCode } from '../errors.js';
 import type { Action, CheckId, Finding, FindingCode, LockedPackage } from '../types.js';
-import { summarize } from './summary.js';
+import { SAID_ONCE, sharedFindings, summarize } from './summary.js';
 import { shown } from './shown.js';
 
 export const SARIF_SCHEMA = 'https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json';
@@ -431,7 +431,7 @@ export function toSarif(raw: CheckResult, opts: SarifOptions = {}): Log {
   for (const { pkg, verdict, findings } of result.verdicts) {
     const seen = new Map<string, number>();
     for (const f of findings) {
-      if (!reported(f)) continue;
+      if (!reported(f) || SAID_ONCE.has(f.code)) continue;
       const n = (seen.get(f.code) ?? 0) + 1;
       seen.set(f.code, n);
       const label = packageLabel(pkg);
@@ -464,6 +464,29 @@ export function toSarif(raw: CheckResult, opts: SarifOptions = {}): Log {
         },
       });
     }
+  }
+
+  // A property of the registry or the lockfile is one result about it, not one per package: located at the
+  // lockfile, with how many packages it concerns (and which) in its properties.
+  for (const sf of sharedFindings(result)) {
+    const n = sf.packages.length;
+    results.push({
+      ruleId: sf.code,
+      ruleIndex: ruleIndex.get(sf.code as FindingCode),
+      level: LEVEL[sf.action],
+      kind: 'fail',
+      message: { text: `${sf.message} (${n} package${n === 1 ? '' : 's'})${sf.remedy ? `. What to do: ${sf.remedy}` : ''}` },
+      locations: [{ physicalLocation: { artifactLocation } }],
+      partialFingerprints: { [FINGERPRINT_KEY]: createHash('sha256').update(`shared\0${sf.code}\0${sf.message}`).digest('hex') },
+      properties: {
+        scope: sf.code === 'no-lockfile-integrity' ? 'lockfile' : 'registry',
+        packageCount: n,
+        packages: sf.packages.map((v) => packageLabel(v.pkg)),
+        action: sf.action,
+        check: sf.check,
+        ...(sf.remedy ? { remedy: sf.remedy } : {}),
+      },
+    });
   }
 
   const notifications: Notification[] = [

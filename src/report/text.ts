@@ -5,7 +5,7 @@ import { formatDuration } from '../policy/duration.js';
 import type { CheckResult } from '../pipeline.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 import type { Action, Finding } from '../types.js';
-import { SAID_ONCE, summarize } from './summary.js';
+import { countedAs, SAID_ONCE, sharedFindings, summarize } from './summary.js';
 import { shown } from './shown.js';
 
 export interface Style {
@@ -29,6 +29,16 @@ export function colourWanted(stream: NodeJS.WriteStream, flag?: boolean): boolea
 }
 
 const FOLD_AFTER = 15;
+/** A family (a scope, or a name prefix before "-") is grouped from this many packages held for one reason. */
+export const FAMILY_MIN = 3;
+/** Names listed on a grouped line before "and N more". */
+const NAMES_LISTED = 12;
+const MARK: Record<Exclude<Action, 'allow'>, string> = { block: 'x', quarantine: '!', warn: '~' };
+
+interface Item {
+  v: PackageVerdict;
+  f: Finding;
+}
 
 const GROUPS: { action: Action; title: string; mark: string }[] = [
   { action: 'block', title: 'Blocked', mark: 'x' },
@@ -36,7 +46,12 @@ const GROUPS: { action: Action; title: string; mark: string }[] = [
   { action: 'warn', title: 'Warnings', mark: '~' },
 ];
 
-export function toText(raw: CheckResult, style: Style): string {
+export interface TextOptions {
+  /** One line per package and finding, nothing folded or grouped. */
+  verbose?: boolean;
+}
+
+export function toText(raw: CheckResult, style: Style, opts: TextOptions = {}): string {
   const result = shown(raw);
   const s = summarize(result);
   const lines: string[] = [];
@@ -64,35 +79,53 @@ export function toText(raw: CheckResult, style: Style): string {
     if (result.errors.length > FOLD_AFTER) lines.push(`  ... and ${result.errors.length - FOLD_AFTER} more (--json lists all)`);
   }
 
+  const shared = sharedFindings(result);
+  if (shared.length) {
+    // A property of the registry or the lockfile, not of each package: one line each, with how many it concerns.
+    lines.push('', style.bold('Registry and lockfile (each said once, for every package it concerns)'));
+    for (const sf of shared) {
+      const colour = sf.action === 'warn' ? style.yellow : style.red;
+      const n = sf.packages.length;
+      lines.push(`  ${colour(MARK[sf.action])} ${sf.code}: ${sf.message} (${n} package${n === 1 ? '' : 's'})`);
+      if (sf.remedy) lines.push(`      ${style.dim('-> ' + sf.remedy)}`);
+      if (opts.verbose) lines.push(`      ${style.dim(sf.packages.map((v) => label(v)).join(', '))}`);
+    }
+  }
+
   for (const group of GROUPS) {
-    const members = result.verdicts.filter((v) => v.verdict === group.action && !isUnavailable(v));
+    const members = result.verdicts.filter((v) => countedAs(v) === group.action && !isUnavailable(v));
     if (!members.length) continue;
     const colour = group.action === 'warn' ? style.yellow : style.red;
     lines.push('', colour(style.bold(`${group.title} (${members.length})`)));
-    const byCode = new Map<string, { v: PackageVerdict; f: Finding }[]>();
+    const byCode = new Map<string, Item[]>();
+    let onlyShared = 0;
     for (const v of members) {
       // An expired approval is listed with what it no longer waives.
-      for (const f of v.findings.filter((f) => f.action === group.action || (f.code === 'exception-expired' && v.verdict === group.action))) {
+      const own = v.findings.filter((f) => !SAID_ONCE.has(f.code) && (f.action === group.action || (f.code === 'exception-expired' && v.verdict === group.action)));
+      if (!own.length) onlyShared++;
+      for (const f of own) {
         const list = byCode.get(f.code) ?? [];
         list.push({ v, f });
         byCode.set(f.code, list);
       }
     }
     for (const [code, items] of byCode) {
-      if (SAID_ONCE.has(code)) {
-        // A property of the registry, not of each package: one line, with how many it concerns.
-        const { f } = items[0];
-        // Counted over every package it concerns, including those listed under a stronger verdict.
-        const n = result.verdicts.filter((v) => v.findings.some((x) => x.code === code)).length;
-        lines.push(`  ${colour(group.mark)} ${code}: ${f.message.replace(/ for \S+,/, ',')} (${n} package${n === 1 ? '' : 's'})`);
-        if (f.remedy) lines.push(`      ${style.dim('-> ' + f.remedy)}`);
-        continue;
+      const rows = opts.verbose ? items.map((it) => [it]) : groupItems(items);
+      const shownRows = opts.verbose ? rows : rows.slice(0, FOLD_AFTER);
+      for (const row of shownRows) {
+        if (row.length === 1) {
+          const { v, f } = row[0];
+          lines.push(`  ${colour(group.mark)} ${style.bold(label(v))}  ${code}: ${f.message}`);
+          if (f.remedy) lines.push(`      ${style.dim('-> ' + f.remedy)}`);
+          continue;
+        }
+        lines.push(...groupLines(row, code, group.mark, colour, style));
       }
-      for (const { v, f } of items.slice(0, FOLD_AFTER)) {
-        lines.push(`  ${colour(group.mark)} ${style.bold(label(v))}  ${code}: ${f.message}`);
-        if (f.remedy) lines.push(`      ${style.dim('-> ' + f.remedy)}`);
-      }
-      if (items.length > FOLD_AFTER) lines.push(`  ... and ${items.length - FOLD_AFTER} more ${code} (--json lists all)`);
+      const more = rows.slice(shownRows.length).reduce((n, r) => n + r.length, 0);
+      if (more) lines.push(`  ... and ${more} more ${code} (--verbose or --json lists all)`);
+    }
+    if (onlyShared) {
+      lines.push(`  ${colour(group.mark)} ${onlyShared} package${onlyShared === 1 ? '' : 's'} only for what is said above about the registry or the lockfile`);
     }
   }
 
@@ -140,5 +173,80 @@ function infoNotes(result: CheckResult): string[] {
   for (const v of result.verdicts) {
     for (const f of v.findings) if (f.code === 'exception-applied') out.push(`${label(v)}: ${f.message}`);
   }
+  return out;
+}
+
+/**
+ * What a group of packages shares for one finding code: a lockfile-wide cause (resolved-off-registry: the same
+ * foreign host for the same registry) or a package family (`@img/*`, `@esbuild/*`, `esbuild-*`). Undefined: none.
+ */
+export function groupKey(name: string, f: Pick<Finding, 'code' | 'data'>): string | undefined {
+  if (f.code === 'resolved-off-registry') {
+    const d = f.data as { resolved?: unknown; registry?: unknown } | undefined;
+    try {
+      return `host:${new URL(String(d?.resolved)).host} for ${String(d?.registry)}`;
+    } catch {
+      return undefined;
+    }
+  }
+  return familyOf(name);
+}
+
+/** An operating system or CPU in a platform package's name (`esbuild-linux-64`, `lightningcss-darwin-arm64`). */
+const PLATFORM = /-(linux|darwin|macos|win32|windows|freebsd|openbsd|netbsd|sunos|android|aix|x64|arm64|ia32|musl|gnu)(-|$)/;
+
+/**
+ * A package's family: its scope (`@img/sharp-linux-x64` -> `@img/*`), or for an unscoped platform package the
+ * name before its first "-" (`esbuild-linux-64` -> `esbuild-*`); undefined for any other name (`ms`, `lodash-es`).
+ */
+export function familyOf(name: string): string | undefined {
+  if (name.startsWith('@')) {
+    const slash = name.indexOf('/');
+    return slash > 1 ? `${name.slice(0, slash)}/*` : undefined;
+  }
+  const dash = name.indexOf('-');
+  return dash > 0 && PLATFORM.test(name) ? `${name.slice(0, dash)}-*` : undefined;
+}
+
+/** Items of one code, in lockfile order, as rows: a group of FAMILY_MIN or more sharing a cause, or one item. */
+function groupItems(items: Item[]): Item[][] {
+  const byKey = new Map<string, Item[]>();
+  for (const it of items) {
+    const key = groupKey(it.v.pkg.name, it.f);
+    if (key === undefined) continue;
+    const list = byKey.get(key) ?? [];
+    list.push(it);
+    byKey.set(key, list);
+  }
+  const min = (key: string) => (key.startsWith('host:') ? 2 : FAMILY_MIN);
+  const rows: Item[][] = [];
+  const done = new Set<Item[]>();
+  for (const it of items) {
+    const key = groupKey(it.v.pkg.name, it.f);
+    const list = key === undefined ? undefined : byKey.get(key);
+    if (list && key !== undefined && list.length >= min(key)) {
+      if (!done.has(list)) {
+        done.add(list);
+        rows.push(list);
+      }
+    } else rows.push([it]);
+  }
+  return rows;
+}
+
+/** A group's lines: what they share, their names, and the next step when they share one. */
+function groupLines(row: Item[], code: string, mark: string, colour: (s: string) => string, style: Style): string[] {
+  const key = groupKey(row[0].v.pkg.name, row[0].f) ?? '';
+  const title = key.startsWith('host:') ? `${row.length} packages from ${key.slice(5).replace(/ for .*/, '')}` : `${key} (${row.length} packages)`;
+  const messages = new Set(row.map((it) => it.f.message));
+  const remedies = new Set(row.map((it) => it.f.remedy ?? ''));
+  const names = row.map((it) => label(it.v));
+  const listed = names.length > NAMES_LISTED ? `${names.slice(0, NAMES_LISTED).join(', ')} and ${names.length - NAMES_LISTED} more` : names.join(', ');
+  const out = [`  ${colour(mark)} ${style.bold(title)}  ${code}: ${messages.size === 1 ? row[0].f.message : `${row[0].f.message} (${label(row[0].v)}; the others alike)`}`];
+  out.push(`      ${listed}`);
+  const eligible = row.map((it) => (it.f.data as { eligibleAt?: unknown } | undefined)?.eligibleAt).filter((x): x is string => typeof x === 'string').sort();
+  if (remedies.size === 1 && row[0].f.remedy) out.push(`      ${style.dim('-> ' + row[0].f.remedy)}`);
+  else if (eligible.length === row.length) out.push(`      ${style.dim(`-> the next step differs per package (--verbose shows each); all are old enough by ${eligible[eligible.length - 1]}`)}`);
+  else out.push(`      ${style.dim('-> what to do differs per package: --verbose shows each')}`);
   return out;
 }
