@@ -44,11 +44,28 @@ export class BodyTimeoutError extends Error {
   readonly type = 'body-timeout';
 }
 
-/** Read `body` whole, then `consume` its text (decoded as UTF-8). */
-export async function readBody<T>(body: AsyncIterable<Buffer | string>, limits: BodyLimits, consume: (text: string) => T, what: string): Promise<T> {
+/** Takes a body's bytes as they come instead of having them held whole; `end` gives the result. */
+export interface BodySink<T> {
+  write(chunk: Buffer): void;
+  end(): T;
+}
+
+/**
+ * Read `body` whole, then `consume` its text (decoded as UTF-8). With `stream`, a body past `huge` bytes is
+ * instead given chunk by chunk (those read so far, then each as it comes) to the sink `stream()` makes, in its
+ * huge-body slot, and never held whole: `consume` is not called for it.
+ */
+export async function readBody<T>(
+  body: AsyncIterable<Buffer | string>,
+  limits: BodyLimits,
+  consume: (text: string) => T,
+  what: string,
+  stream?: () => BodySink<T>,
+): Promise<T> {
   const it = body[Symbol.asyncIterator]();
   const chunks: Buffer[] = [];
   let size = 0;
+  let sink: BodySink<T> | undefined;
   let budget = limits.timeoutMs;
 
   /** Reads until more than `until` bytes are in or the body ends; true when it ended. */
@@ -68,7 +85,8 @@ export async function readBody<T>(body: AsyncIterable<Buffer | string>, limits: 
           chunks.length = 0;
           throw new BodyTooLargeError(limits.maxBytes, what);
         }
-        chunks.push(buf);
+        if (sink) sink.write(buf);
+        else chunks.push(buf);
       }
       return false;
     } catch (err) {
@@ -96,6 +114,14 @@ export async function readBody<T>(body: AsyncIterable<Buffer | string>, limits: 
       return consume(text());
     }
     return hugeSlots(async () => {
+      if (stream) {
+        const s = stream();
+        // Handed over one by one: each is garbage once the sink has read it.
+        while (chunks.length) s.write(chunks.shift() as Buffer);
+        sink = s;
+        await readUntil(Infinity);
+        return s.end();
+      }
       await readUntil(Infinity);
       return consume(text());
     });

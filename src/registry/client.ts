@@ -5,7 +5,8 @@ import { GuardError, redact } from '../errors.js';
 import type { PackageFacts } from '../types.js';
 import { registryFor, type NpmSettings } from '../project/npm-config.js';
 import { FactsCache, type CacheEntry } from './cache.js';
-import { fullVersions, MalformedPackumentError, slimPackument } from './facts.js';
+import { fullVersions, MalformedPackumentError, PackumentTooLargeError, slimPackument } from './facts.js';
+import { packumentStream } from './stream-packument.js';
 import { limiter } from './limit.js';
 import { BodyTooLargeError, formatBytes, readBody, type BodyLimits } from './body.js';
 import { asFetchError, createTransport, type Transport } from './http.js';
@@ -221,7 +222,20 @@ export class RegistryClient {
       }
       return slimPackument(doc, registry, now, full);
     };
-    const facts = await readBody(res.body, limits, parsePackument, `the metadata of ${name}`);
+    // A huge one (over HUGE_BODY) is parsed as it streams in, keeping only what slimPackument reads: JSON.parse
+    // of a 100 MB text peaked near 400 MB (bench/RESULTS.md, hostile rows).
+    const streamPackument = () => {
+      const parser = packumentStream();
+      return {
+        write: (chunk: Buffer) => parser.write(chunk),
+        end: () => {
+          this.stats.network++;
+          this.stats.bytes += parser.bytes;
+          return slimPackument(parser.end(), registry, now, full);
+        },
+      };
+    };
+    const facts = await readBody(res.body, limits, parsePackument, `the metadata of ${name}`, streamPackument);
     if (facts.name !== name) throw new MalformedPackumentError(`the packument is for "${facts.name}", not "${name}"`);
     const entry: CacheEntry = {
       checkedAt: now.toISOString(),
@@ -313,6 +327,12 @@ function toGuardError(err: unknown, name: string, registry: string): GuardError 
     return new GuardError('registry-too-large', `the registry's answer for ${where} is larger than ${formatBytes(err.limit)}; it was not read further`, {
       pkg: name,
       remedy: `if this package's metadata really is that large, raise the limit with ${MAX_BODY_FLAG} <size> (e.g. ${MAX_BODY_FLAG} 512MiB) or ${MAX_BODY_ENV}; otherwise check the registry or a proxy in between`,
+    });
+  }
+  if (err instanceof PackumentTooLargeError) {
+    return new GuardError('registry-too-large', `the registry's answer for ${where} holds more than the guard reads: ${msg}`, {
+      pkg: name,
+      remedy: 'no real package has metadata like this: check the registry or a proxy in between (raising --max-body-size does not change this limit)',
     });
   }
   if (err instanceof MalformedPackumentError) {
