@@ -225,7 +225,7 @@ export class RegistryClient {
     // A huge one (over HUGE_BODY) is parsed as it streams in, keeping only what slimPackument reads: JSON.parse
     // of a 100 MB text peaked near 400 MB (bench/RESULTS.md, hostile rows).
     const streamPackument = () => {
-      const parser = packumentStream();
+      const parser = packumentStream(full);
       return {
         write: (chunk: Buffer) => parser.write(chunk),
         end: () => {

@@ -6,8 +6,8 @@
 // unchanged, so the facts are the same as JSON.parse's (test/unit/registry-stream.test.ts compares them).
 //
 // Bounds, whatever the registry sends: no kept string longer than MAX_KEPT_STRING, no more than MAX_VERSIONS
-// versions (facts.ts checks the same on the JSON.parse path), no more than MAX_KEPT_VALUES values kept in all,
-// no number or key longer than MAX_TOKEN; past one, PackumentTooLargeError (a registry-too-large error).
+// versions (facts.ts checks the same on the JSON.parse path), no more than MAX_KEPT_VALUES values and
+// MAX_KEPT_CHARS characters kept in all, no number or key longer than MAX_TOKEN; past one, PackumentTooLargeError (a registry-too-large error).
 import { createRequire } from 'node:module';
 import { MalformedPackumentError, MAX_VERSIONS, PackumentTooLargeError } from './facts.js';
 
@@ -31,15 +31,22 @@ type Spec = true | { readonly [key: string]: Spec };
 
 const KEEP_WHOLE = true;
 const SIGNATURE: Spec = { keyid: KEEP_WHOLE, sig: KEEP_WHOLE };
-/** What facts.ts reads of a version's manifest (summaryOf, fullVersionOf, addShared, binNamesOf). */
-const MANIFEST: Spec = {
+/**
+ * What facts.ts reads of a version's manifest (summaryOf, addShared, binNamesOf); for the versions asked for in
+ * full, also what fullVersionOf reads (integrity, shasum, tarball, signatures, repository).
+ */
+const SUMMARY: Spec = {
   name: KEEP_WHOLE,
   bin: KEEP_WHOLE,
   gypfile: KEEP_WHOLE,
   deprecated: KEEP_WHOLE,
-  repository: { url: KEEP_WHOLE },
   scripts: { preinstall: KEEP_WHOLE, install: KEEP_WHOLE, postinstall: KEEP_WHOLE },
   _npmUser: { name: KEEP_WHOLE, trustedPublisher: KEEP_WHOLE, approver: KEEP_WHOLE },
+  dist: { attestations: { url: KEEP_WHOLE, provenance: { predicateType: KEEP_WHOLE } } },
+};
+const FULL: Spec = {
+  ...SUMMARY,
+  repository: { url: KEEP_WHOLE },
   dist: {
     integrity: KEEP_WHOLE,
     shasum: KEEP_WHOLE,
@@ -48,15 +55,24 @@ const MANIFEST: Spec = {
     attestations: { url: KEEP_WHOLE, provenance: { predicateType: KEEP_WHOLE } },
   },
 };
-const VERSIONS: Spec = { '*': MANIFEST };
+/** A version's spec depends on its key: FULL or SUMMARY (see childSpec). */
+const VERSIONS: Spec = { '*': SUMMARY };
 /** publishTime reads strings only; an object or array here counts as no time, kept as an empty one. */
 const TIME: Spec = { '*': {} };
 const ROOT: Spec = { name: KEEP_WHOLE, 'dist-tags': KEEP_WHOLE, time: TIME, versions: VERSIONS };
 
 /** The longest kept string (a tarball URL, a script, a deprecation message, a publisher's name). */
 export const MAX_KEPT_STRING = 1 << 20;
-/** The most values kept in all (versions times the few fields each: a real 40 MB packument keeps ~100k). */
-export const MAX_KEPT_VALUES = 4_000_000;
+/**
+ * The most values kept in all (versions times the few fields a summary reads, and their publish times: a real
+ * 40 MB packument keeps ~30k; 100,000 versions with a publish time and a publisher keep 400k).
+ */
+export const MAX_KEPT_VALUES = 500_000;
+/**
+ * The most characters kept in all, keys included: a real 40 MB packument keeps under 1 MB (a summary is a few
+ * short fields); every kept MB costs several in the parse tree and the facts.
+ */
+export const MAX_KEPT_CHARS = 8 << 20;
 /** The longest number or object key read (kept or not). */
 const MAX_TOKEN = 64 << 10;
 /** Chunks are fed in slices of this size, so a number or key is checked against MAX_TOKEN at least this often. */
@@ -79,15 +95,19 @@ export interface PackumentStream {
   readonly bytes: number;
 }
 
-function childSpec(frame: Frame): Spec | null {
+function childSpec(frame: Frame, full: ReadonlySet<string>): Spec | null {
   const spec = frame.spec;
   if (spec === null || spec === KEEP_WHOLE) return spec;
+  if (spec === VERSIONS) return frame.key !== undefined && full.has(frame.key) ? FULL : SUMMARY;
   if (!frame.array && frame.key !== undefined && Object.hasOwn(spec, frame.key)) return spec[frame.key];
   return Object.hasOwn(spec, '*') ? spec['*'] : null;
 }
 
-/** A new parser for one packument. */
-export function packumentStream(): PackumentStream {
+/**
+ * A new parser for one packument; `full` are the versions slimPackument will be asked full facts for (the
+ * others keep only what a summary reads).
+ */
+export function packumentStream(full: ReadonlySet<string> = new Set()): PackumentStream {
   const p = new Parser();
   const stack: Frame[] = [];
   let state: 'value' | 'key' | 'colon' | 'comma' = 'value';
@@ -98,8 +118,9 @@ export function packumentStream(): PackumentStream {
   let versions = 0;
   /** The string being tokenized is dropped: its characters are not collected. */
   let skip = false;
-  /** Characters collected of the current string (kept ones only). */
+  /** Characters collected of the current string (kept ones only), and of all kept strings. */
   let stringChars = 0;
+  let keptChars = 0;
 
   const fail = (msg: string): never => {
     throw new MalformedPackumentError(msg);
@@ -109,7 +130,7 @@ export function packumentStream(): PackumentStream {
     const f = top();
     if (!f) skip = false;
     else if (state === 'key') skip = f.spec === null;
-    else skip = state === 'value' ? childSpec(f) === null : true;
+    else skip = state === 'value' ? childSpec(f, full) === null : true;
   };
 
   const keep = (f: Frame, value: unknown) => {
@@ -134,7 +155,7 @@ export function packumentStream(): PackumentStream {
   };
   const open = (array: boolean) => {
     const f = top();
-    const spec = f ? childSpec(f) : ROOT;
+    const spec = f ? childSpec(f, full) : ROOT;
     const container = spec === null ? null : array ? [] : {};
     if (f && container !== null) keep(f, container);
     stack.push({ container, spec, array, key: undefined, empty: true });
@@ -154,7 +175,7 @@ export function packumentStream(): PackumentStream {
     const primitive = token === C.STRING || token === C.NUMBER || token === C.TRUE || token === C.FALSE || token === C.NULL;
     if (state === 'value') {
       if (primitive) {
-        if (f && childSpec(f) !== null) keep(f, value);
+        if (f && childSpec(f, full) !== null) keep(f, value);
         ended(value);
       } else if (token === C.LEFT_BRACE) open(false);
       else if (token === C.LEFT_BRACKET) open(true);
@@ -182,6 +203,8 @@ export function packumentStream(): PackumentStream {
   const appendBuf = p.appendStringBuf;
   const grow = (n: number) => {
     stringChars += n;
+    keptChars += n;
+    if (keptChars > MAX_KEPT_CHARS) throw new PackumentTooLargeError(`the packument holds more than ${MAX_KEPT_CHARS >> 20} MiB of text in the fields the guard reads`);
     if (state === 'key' ? stringChars > MAX_TOKEN : stringChars > MAX_KEPT_STRING) {
       throw new PackumentTooLargeError(`the packument has a ${state === 'key' ? 'key' : 'value the guard reads'} longer than ${state === 'key' ? MAX_TOKEN : MAX_KEPT_STRING} bytes`);
     }

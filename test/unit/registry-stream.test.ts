@@ -4,14 +4,14 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MalformedPackumentError, MAX_VERSIONS, PackumentTooLargeError, slimPackument } from '../../src/registry/facts.js';
-import { MAX_KEPT_STRING, packumentStream } from '../../src/registry/stream-packument.js';
+import { MAX_KEPT_CHARS, MAX_KEPT_STRING, MAX_KEPT_VALUES, packumentStream } from '../../src/registry/stream-packument.js';
 
 const REAL = join(import.meta.dirname, '..', 'fixtures', 'signed', 'real-packuments');
 
 /** The document fed in chunks of `size` bytes (odd sizes cut strings, escapes and UTF-8 sequences). */
-function streamed(text: string | Buffer, size = 7919): unknown {
+function streamed(text: string | Buffer, size = 7919, full: ReadonlySet<string> = new Set()): unknown {
   const buf = Buffer.isBuffer(text) ? text : Buffer.from(text);
-  const p = packumentStream();
+  const p = packumentStream(full);
   for (let i = 0; i < buf.length; i += size) p.write(buf.subarray(i, i + size));
   return p.end();
 }
@@ -21,12 +21,13 @@ function bothWays(text: string, size?: number) {
   const doc = JSON.parse(text) as { versions?: Record<string, unknown> };
   const all = new Set(Object.keys(doc.versions ?? {}));
   const at = new Date(0);
-  for (const full of [all, new Set<string>()]) {
+  const some = new Set([...all].filter((_, i) => i % 2 === 0));
+  for (const full of [all, new Set<string>(), some]) {
     const viaParse = slimPackument(JSON.parse(text), 'http://r/', at, full);
-    const viaStream = slimPackument(streamed(text, size), 'http://r/', at, full);
+    const viaStream = slimPackument(streamed(text, size, full), 'http://r/', at, full);
     expect(viaStream).toStrictEqual(viaParse);
   }
-  return slimPackument(streamed(text, size), 'http://r/', at, all);
+  return slimPackument(streamed(text, size, all), 'http://r/', at, all);
 }
 
 describe('packumentStream', () => {
@@ -85,7 +86,7 @@ describe('packumentStream', () => {
       "name":"odd","versions2":{"1.0.0":{}}, "x": [[[[{}]]]], "e": "\\u00e9\\ud83d\\ude00\\"" }`;
     bothWays(text, 1);
     bothWays(text, 5);
-    const facts = slimPackument(streamed(text), 'r', new Date(0), new Set(['1.0.0']));
+    const facts = slimPackument(streamed(text, 7919, new Set(['1.0.0'])), 'r', new Date(0), new Set(['1.0.0']));
     // An inherited __proto__ field is not the version's own dist.
     expect(facts.versions['1.0.0']).toMatchObject({ integrity: 'sha512-a' });
   });
@@ -112,7 +113,7 @@ describe('packumentStream', () => {
     const huge = 'x'.repeat(40 << 20);
     // Dropped: readme, an unknown field of a version; the facts are read.
     const ok = `{"name":"h","readme":"${huge}","versions":{"1.0.0":{"readme":"${huge}","dist":{"integrity":"sha512-a"}}}}`;
-    const facts = slimPackument(streamed(ok, 1 << 20), 'r', new Date(0), new Set(['1.0.0']));
+    const facts = slimPackument(streamed(ok, 1 << 20, new Set(['1.0.0'])), 'r', new Date(0), new Set(['1.0.0']));
     expect(facts.versions['1.0.0']).toMatchObject({ integrity: 'sha512-a' });
     // Kept fields are bounded: an install script, a dist-tag, a publish time past MAX_KEPT_STRING.
     const long = 'y'.repeat(MAX_KEPT_STRING + 1);
@@ -125,5 +126,17 @@ describe('packumentStream', () => {
     ]) {
       expect(() => streamed(bad, 65536)).toThrow(PackumentTooLargeError);
     }
+  });
+
+  it('refuses more kept text or values in all than its bounds, each field under its own bound', () => {
+    const tag = 'z'.repeat(MAX_KEPT_STRING - 10);
+    const tags: string[] = [];
+    for (let i = 0; i * MAX_KEPT_STRING <= MAX_KEPT_CHARS; i++) tags.push(`"t${i}":"${tag}"`);
+    expect(() => streamed(`{"name":"h","dist-tags":{${tags.join(',')}},"versions":{}}`, 65536)).toThrow(/more than 8 MiB of text/);
+    // The same without one of the tags is read.
+    expect(streamed(`{"name":"h","dist-tags":{${tags.slice(2).join(',')}},"versions":{}}`, 65536)).toMatchObject({ name: 'h' });
+    const many: string[] = [];
+    for (let i = 0; i <= MAX_KEPT_VALUES; i++) many.push('0');
+    expect(() => streamed(`{"name":"h","dist-tags":{"a":[${many.join(',')}]},"versions":{}}`, 65536)).toThrow(PackumentTooLargeError);
   });
 });
