@@ -736,8 +736,9 @@ function* endlessPackument(name, total) {
 /**
  * What a check costs when the registry answers the metadata request with a 2 GiB body, or with a 2 MB gzip body
  * that inflates to 2 GiB (both refused once the limit, 128 MiB, is read), with an honest packument of 100 MB
- * (npm's registry refuses larger ones), and with two valid hostile ones of 127 MB (one string; 12,000 versions
- * of the fields the guard keeps; 29,999 versions): peak RSS of the whole check, from its own registry, cold.
+ * (npm's registry refuses larger ones), with three valid hostile ones of 127 MB (one string; 12,000 versions of
+ * the fields the guard keeps; 29,999 versions) and one of 15 MB holding a million tiny versions (refused): peak
+ * RSS of the whole check, from its own registry, cold.
  */
 async function hostileRows(TestRegistry, work, opts) {
   const { Readable } = await import('node:stream');
@@ -802,6 +803,11 @@ async function hostileRows(TestRegistry, work, opts) {
     }
     manyDoc.readme = 'x'.repeat(127 * MiB - Buffer.byteLength(JSON.stringify(manyDoc)) - 20);
     registry.addRawPackument(manyDoc, { '1.0.0': registry.tarballOf('many', '1.0.0') });
+    // ... and, not padded, a million tiny versions: 15 MB, refused (more than 30,000 versions).
+    registry.addPackage({ name: 'million', versions: [{ version: '1.0.0', publishedAt: '2024-01-01T00:00:00.000Z' }] });
+    const millionDoc = { name: 'million', 'dist-tags': { latest: '1.0.0' }, versions: {} };
+    for (let i = 0; i < 1_000_000; i++) millionDoc.versions[i === 0 ? '1.0.0' : `0.0.${i}`] = i === 0 ? { name: 'million', version: '1.0.0', dist: { tarball: registry.tarballUrl('million', '1.0.0'), integrity: registry.integrityOf('million', '1.0.0') } } : {};
+    registry.addRawPackument(millionDoc, { '1.0.0': registry.tarballOf('million', '1.0.0') });
     log(`hostile bodies ready: gzip bomb ${(bomb.length / 2 ** 20).toFixed(1)} MB on the wire for 2 GiB inflated (${Date.now() - t} ms)`);
 
     const project = (name, deps) => {
@@ -861,6 +867,7 @@ async function hostileRows(TestRegistry, work, opts) {
     await timeGroup({ row: 'hostile', tree: 'valid JSON 127 MB, one string', mode: 'cold', registry, runs: opts.runs, commands: [check('si-onestring', 'safe-install check (reads it)', project('onestring', { onestring: '1.0.0' }), checked)] });
     await timeGroup({ row: 'hostile', tree: 'valid JSON 127 MB, 12k versions of kept fields', mode: 'cold', registry, runs: opts.runs, commands: [check('si-wide', 'safe-install check (reads it)', project('wide', { wide: '1.0.0' }), checked)] });
     await timeGroup({ row: 'hostile', tree: 'valid JSON 127 MB, 29,999 versions', mode: 'cold', registry, runs: opts.runs, commands: [check('si-many', 'safe-install check (reads it)', project('many', { many: '1.0.0' }), checked)] });
+    await timeGroup({ row: 'hostile', tree: 'valid JSON 15 MB, 1,000,000 versions', mode: 'cold', registry, runs: opts.runs, commands: [check('si-million', 'safe-install check (refuses past 30,000 versions)', project('million', { million: '1.0.0' }), refused)] });
   } finally {
     await registry.close();
   }

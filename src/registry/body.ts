@@ -53,7 +53,8 @@ export interface BodySink<T> {
 /**
  * Read `body` whole, then `consume` its text (decoded as UTF-8). With `stream`, a body past `huge` bytes is
  * instead given chunk by chunk (those read so far, then each as it comes) to the sink `stream()` makes, in its
- * huge-body slot, and never held whole: `consume` is not called for it.
+ * huge-body slot, and never held whole: `consume` is not called for it. A smaller body goes to the sink too
+ * (once read whole) when `dense(chunks)` says so: one whose text would parse into too many values.
  */
 export async function readBody<T>(
   body: AsyncIterable<Buffer | string>,
@@ -61,6 +62,7 @@ export async function readBody<T>(
   consume: (text: string) => T,
   what: string,
   stream?: () => BodySink<T>,
+  dense?: (chunks: readonly Buffer[]) => boolean,
 ): Promise<T> {
   const it = body[Symbol.asyncIterator]();
   const chunks: Buffer[] = [];
@@ -105,13 +107,20 @@ export async function readBody<T>(
     chunks.length = 0; // the chunks are garbage while the text is parsed
     return t;
   };
+  /** A whole body: parsed from its text, or given to the sink when `dense` says so. */
+  const finish = (): T => {
+    if (!stream || !dense?.(chunks)) return consume(text());
+    const s = stream();
+    while (chunks.length) s.write(chunks.shift() as Buffer);
+    return s.end();
+  };
 
-  if (await readUntil(limits.large)) return consume(text());
+  if (await readUntil(limits.large)) return finish();
   return limits.largeSlots(async () => {
     const { huge, hugeSlots } = limits;
     if (huge === undefined || !hugeSlots || (await readUntil(huge))) {
       await readUntil(Infinity);
-      return consume(text());
+      return finish();
     }
     return hugeSlots(async () => {
       if (stream) {
@@ -126,4 +135,11 @@ export async function readBody<T>(
       return consume(text());
     });
   });
+}
+
+/** How many times `byte` occurs in `chunks`. */
+export function countByte(chunks: readonly Buffer[], byte: number): number {
+  let n = 0;
+  for (const c of chunks) for (let i = c.indexOf(byte); i !== -1; i = c.indexOf(byte, i + 1)) n++;
+  return n;
 }

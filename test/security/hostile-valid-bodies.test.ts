@@ -1,6 +1,6 @@
 // A registry (or anything between it and the guard) that answers the metadata request with VALID JSON under
-// the body limit, shaped to cost the guard memory: a million tiny versions (13 MB on the wire; every version
-// became a parsed object, then a summary in the facts and the cache), two million (26 MB, past the size at
+// the body limit, shaped to cost the guard memory: a million tiny versions (13 MB on the wire; parsed whole,
+// every version became an object, then a summary: ~350 MB and 6 s), two million (26 MB, past the size at
 // which the body is parsed as it streams in), or one field the guard keeps (an install script) of 2 MB.
 // npm ci never reads the packument (the lockfile has resolved and integrity) and installs. The guard now reads
 // at most 30,000 versions and 1 MiB per kept field: past that, exit 2, a registry-too-large error naming the
@@ -89,9 +89,14 @@ describe('valid metadata shaped to cost memory', () => {
     expect(existsSync(installed)).toBe(true);
   });
 
-  it('a million tiny versions (13 MB, parsed whole): refused, past 30,000 versions', async () => {
+  it('a million tiny versions (13 MB: too many values to parse whole, so parsed as it streams in): refused, past 30,000 versions', async () => {
     registry.fault('alpha', { packumentOnly: true, stream: () => manyVersions(1_000_000) });
     expectRefused(await guard(), /the packument lists more than 30000 versions/);
+  });
+
+  it('200,000 tiny versions (2.6 MB, parsed whole): refused, past 30,000 versions', async () => {
+    registry.fault('alpha', { packumentOnly: true, stream: () => manyVersions(200_000) });
+    expectRefused(await guard(), /the packument lists more than 30000 versions \(200001\)/);
   });
 
   it('two million tiny versions (26 MB, parsed as it streams in): refused, past 30,000 versions', async () => {
