@@ -736,7 +736,7 @@ function* endlessPackument(name, total) {
 /**
  * What a check costs when the registry answers the metadata request with a 2 GiB body, or with a 2 MB gzip body
  * that inflates to 2 GiB (both refused once the limit, 128 MiB, is read), with an honest packument of 100 MB
- * (npm's registry refuses larger ones), with three valid hostile ones of 127 MB (one string; 12,000 versions of
+ * (npm's registry refuses larger ones), with three valid hostile ones of 127 MB (one string; 14,000 versions of
  * the fields the guard keeps; 29,999 versions) and one of 15 MB holding a million tiny versions (refused): peak
  * RSS of the whole check, from its own registry, cold.
  */
@@ -774,12 +774,12 @@ async function hostileRows(TestRegistry, work, opts) {
     };
     oneDoc.readme = 'x'.repeat(127 * MiB - Buffer.byteLength(JSON.stringify(oneDoc)) - 20);
     registry.addRawPackument(oneDoc, { '1.0.0': registry.tarballOf('onestring', '1.0.0') });
-    // ... and 12,000 versions whose fields the guard reads (a 480-byte install script, a bin, dist, publisher:
-    // about 7 MB of kept text, just under the stream parser's bound), padded with a readme to 127 MB.
+    // ... and 14,000 versions whose fields the guard reads (a 480-byte install script, a bin, dist, publisher:
+    // about 8 MB of kept text, just under the stream parser's bound), padded with a readme to 127 MB.
     registry.addPackage({ name: 'wide', versions: [{ version: '1.0.0', publishedAt: '2024-01-01T00:00:00.000Z' }] });
     const wideDoc = { name: 'wide', 'dist-tags': { latest: '1.0.0' }, time: {}, versions: {} };
     const wideIntegrity = registry.integrityOf('wide', '1.0.0');
-    for (let i = 0; i < 12_000; i++) {
+    for (let i = 0; i < 14_000; i++) {
       const v = i === 0 ? '1.0.0' : `0.${Math.floor(i / 1000)}.${i % 1000}`;
       wideDoc.versions[v] = {
         name: 'wide',
@@ -865,7 +865,7 @@ async function hostileRows(TestRegistry, work, opts) {
     await timeGroup({ row: 'hostile', tree: 'gzip bomb (2 MB -> 2 GiB)', mode: 'cold', registry, runs: opts.runs, commands: [check('si-gzip', 'safe-install check (refuses at 128 MiB inflated)', hostileDir, refused, { name: 'hostile', fault: { stream: () => [bomb], headers: { 'content-encoding': 'gzip' } } })] });
     await timeGroup({ row: 'hostile', tree: 'honest 100 MB packument', mode: 'cold', registry, runs: opts.runs, commands: [check('si-honest', 'safe-install check (reads it)', project('big', { big: '1.0.999' }), checked)] });
     await timeGroup({ row: 'hostile', tree: 'valid JSON 127 MB, one string', mode: 'cold', registry, runs: opts.runs, commands: [check('si-onestring', 'safe-install check (reads it)', project('onestring', { onestring: '1.0.0' }), checked)] });
-    await timeGroup({ row: 'hostile', tree: 'valid JSON 127 MB, 12k versions of kept fields', mode: 'cold', registry, runs: opts.runs, commands: [check('si-wide', 'safe-install check (reads it)', project('wide', { wide: '1.0.0' }), checked)] });
+    await timeGroup({ row: 'hostile', tree: 'valid JSON 127 MB, 14k versions of kept fields', mode: 'cold', registry, runs: opts.runs, commands: [check('si-wide', 'safe-install check (reads it)', project('wide', { wide: '1.0.0' }), checked)] });
     await timeGroup({ row: 'hostile', tree: 'valid JSON 127 MB, 29,999 versions', mode: 'cold', registry, runs: opts.runs, commands: [check('si-many', 'safe-install check (reads it)', project('many', { many: '1.0.0' }), checked)] });
     await timeGroup({ row: 'hostile', tree: 'valid JSON 15 MB, 1,000,000 versions', mode: 'cold', registry, runs: opts.runs, commands: [check('si-million', 'safe-install check (refuses past 30,000 versions)', project('million', { million: '1.0.0' }), refused)] });
   } finally {

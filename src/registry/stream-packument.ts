@@ -69,8 +69,8 @@ export const MAX_KEPT_STRING = 1 << 20;
  */
 export const MAX_KEPT_VALUES = 500_000;
 /**
- * The most characters kept in all, keys included: a real 40 MB packument keeps under 1 MB (a summary is a few
- * short fields); every kept MB costs several in the parse tree and the facts.
+ * The most characters kept in all, kept values' keys included: a real 40 MB packument keeps under 1 MB (a
+ * summary is a few short fields); every kept MB costs several in the parse tree and the facts.
  */
 export const MAX_KEPT_CHARS = 8 << 20;
 /** The longest number or object key read (kept or not). */
@@ -133,9 +133,14 @@ export function packumentStream(full: ReadonlySet<string> = new Set()): Packumen
     else skip = state === 'value' ? childSpec(f, full) === null : true;
   };
 
+  const addKept = (n: number) => {
+    keptChars += n;
+    if (keptChars > MAX_KEPT_CHARS) throw new PackumentTooLargeError(`the packument holds more than ${MAX_KEPT_CHARS >> 20} MiB of text in the fields the guard reads`);
+  };
   const keep = (f: Frame, value: unknown) => {
     const c = f.container;
     if (c === null) return;
+    if (!f.array) addKept((f.key as string).length);
     if (++kept > MAX_KEPT_VALUES) throw new PackumentTooLargeError(`the packument holds more than ${MAX_KEPT_VALUES} values of the fields the guard reads`);
     if (f.spec === VERSIONS && ++versions > MAX_VERSIONS) throw new PackumentTooLargeError(`the packument lists more than ${MAX_VERSIONS} versions`);
     if (Array.isArray(c)) c.push(value);
@@ -203,8 +208,8 @@ export function packumentStream(full: ReadonlySet<string> = new Set()): Packumen
   const appendBuf = p.appendStringBuf;
   const grow = (n: number) => {
     stringChars += n;
-    keptChars += n;
-    if (keptChars > MAX_KEPT_CHARS) throw new PackumentTooLargeError(`the packument holds more than ${MAX_KEPT_CHARS >> 20} MiB of text in the fields the guard reads`);
+    // A key counts once its value is kept (keep()): most keys of a version are those of dropped fields.
+    if (state !== 'key') addKept(n);
     if (state === 'key' ? stringChars > MAX_TOKEN : stringChars > MAX_KEPT_STRING) {
       throw new PackumentTooLargeError(`the packument has a ${state === 'key' ? 'key' : 'value the guard reads'} longer than ${state === 'key' ? MAX_TOKEN : MAX_KEPT_STRING} bytes`);
     }

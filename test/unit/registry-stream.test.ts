@@ -57,7 +57,7 @@ describe('packumentStream', () => {
         bin: i % 2 ? { big: 'cli.js', 'big-too': './bin/x.js' } : 'cli.js',
         scripts: i % 3 ? { postinstall: `node post-${i}.js`, test: 'vitest' } : { build: 'tsc' },
         gypfile: i % 5 === 0,
-        deprecated: i < 10 ? `use \u00e9 ${i + 1}` : undefined,
+        deprecated: i < 10 ? `use \u00e9 "${i + 1}" \\ \n\t\u0001 \u{1F600}` : undefined,
         repository: i % 2 ? { type: 'git', url: 'git+https://example.com/big.git' } : 'github:x/big',
         _npmUser: { name: `user${i % 7}`, email: 'u@example.com', ...(i % 11 ? {} : { trustedPublisher: { id: 'github' } }) },
         dist: {
