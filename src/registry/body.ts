@@ -70,6 +70,12 @@ export async function readBody<T>(
   let sink: BodySink<T> | undefined;
   let budget = limits.timeoutMs;
 
+  /** Stops the transfer. Some streams (undici's) emit an error when destroyed early: nobody is listening now. */
+  const stop = () => {
+    const s = body as { on?: (e: string, f: () => void) => void; destroy?: () => void };
+    s.on?.('error', () => {});
+    s.destroy?.();
+  };
   /** Reads until more than `until` bytes are in or the body ends; true when it ended. */
   const readUntil = async (until: number): Promise<boolean> => {
     const started = Date.now();
@@ -92,10 +98,7 @@ export async function readBody<T>(
       }
       return false;
     } catch (err) {
-      // Stop the transfer. Some streams (undici's) emit an error when destroyed early: nobody is listening now.
-      const s = body as { on?: (e: string, f: () => void) => void; destroy?: () => void };
-      s.on?.('error', () => {});
-      s.destroy?.();
+      stop();
       throw err;
     } finally {
       clearTimeout(timer);
@@ -126,7 +129,13 @@ export async function readBody<T>(
       if (stream) {
         const s = stream();
         // Handed over one by one: each is garbage once the sink has read it.
-        while (chunks.length) s.write(chunks.shift() as Buffer);
+        try {
+          while (chunks.length) s.write(chunks.shift() as Buffer);
+        } catch (err) {
+          chunks.length = 0;
+          stop();
+          throw err;
+        }
         sink = s;
         await readUntil(Infinity);
         return s.end();
