@@ -7,7 +7,7 @@
 //
 // Bounds, whatever the registry sends: no kept string longer than MAX_KEPT_STRING, no more than MAX_VERSIONS
 // versions (facts.ts checks the same on the JSON.parse path), no more than MAX_KEPT_VALUES values and
-// MAX_KEPT_CHARS characters kept in all, no number or key longer than MAX_TOKEN; past one, PackumentTooLargeError (a registry-too-large error).
+// MAX_KEPT_CHARS characters kept in all, no number or key longer than MAX_TOKEN, no deeper than MAX_DEPTH; past one, PackumentTooLargeError (a registry-too-large error).
 import { createRequire } from 'node:module';
 import { MalformedPackumentError, MAX_VERSIONS, PackumentTooLargeError } from './facts.js';
 
@@ -73,6 +73,8 @@ export const MAX_KEPT_VALUES = 500_000;
  * summary is a few short fields); every kept MB costs several in the parse tree and the facts.
  */
 export const MAX_KEPT_CHARS = 8 << 20;
+/** The deepest nesting read (a real packument nests about 6 levels). */
+export const MAX_DEPTH = 512;
 /** The longest number or object key read (kept or not). */
 const MAX_TOKEN = 64 << 10;
 /** Chunks are fed in slices of this size, so a number or key is checked against MAX_TOKEN at least this often. */
@@ -159,6 +161,8 @@ export function packumentStream(full: ReadonlySet<string> = new Set()): Packumen
     state = 'comma';
   };
   const open = (array: boolean) => {
+    // Each open container costs a frame, dropped or not: `[[[[…` of 100 MB would be 100 million.
+    if (stack.length >= MAX_DEPTH) throw new PackumentTooLargeError(`the packument nests values deeper than ${MAX_DEPTH} levels`);
     const f = top();
     const spec = f ? childSpec(f, full) : ROOT;
     const container = spec === null ? null : array ? [] : {};

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MalformedPackumentError, MAX_VERSIONS, PackumentTooLargeError, slimPackument } from '../../src/registry/facts.js';
-import { MAX_KEPT_CHARS, MAX_KEPT_STRING, MAX_KEPT_VALUES, packumentStream } from '../../src/registry/stream-packument.js';
+import { MAX_DEPTH, MAX_KEPT_CHARS, MAX_KEPT_STRING, MAX_KEPT_VALUES, packumentStream } from '../../src/registry/stream-packument.js';
 
 const REAL = join(import.meta.dirname, '..', 'fixtures', 'signed', 'real-packuments');
 
@@ -138,5 +138,11 @@ describe('packumentStream', () => {
     const many: string[] = [];
     for (let i = 0; i <= MAX_KEPT_VALUES; i++) many.push('0');
     expect(() => streamed(`{"name":"h","dist-tags":{"a":[${many.join(',')}]},"versions":{}}`, 65536)).toThrow(PackumentTooLargeError);
+  });
+
+  it(`refuses nesting deeper than ${MAX_DEPTH} levels, even in a dropped field (each level costs a frame)`, () => {
+    const deep = (n: number) => `{"name":"h","readme":${'['.repeat(n)}${']'.repeat(n)},"versions":{}}`;
+    expect(streamed(deep(MAX_DEPTH - 1), 65536)).toMatchObject({ name: 'h' });
+    expect(() => streamed(deep(10_000_000), 65536)).toThrow(/deeper than 512 levels/);
   });
 });
