@@ -735,8 +735,10 @@ function* endlessPackument(name, total) {
 
 /**
  * What a check costs when the registry answers the metadata request with a 2 GiB body, or with a 2 MB gzip body
- * that inflates to 2 GiB (both refused once the limit, 128 MiB, is read), and with an honest packument of 100 MB
- * (npm's registry refuses larger ones): peak RSS of the whole check, from its own registry, cold.
+ * that inflates to 2 GiB (both refused once the limit, 128 MiB, is read), with an honest packument of 100 MB
+ * (npm's registry refuses larger ones), with three valid hostile ones of 127 MB (one string; 14,000 versions of
+ * the fields the guard keeps; 29,999 versions) and one of 15 MB holding a million tiny versions (refused): peak
+ * RSS of the whole check, from its own registry, cold.
  */
 async function hostileRows(TestRegistry, work, opts) {
   const { Readable } = await import('node:stream');
@@ -761,6 +763,51 @@ async function hostileRows(TestRegistry, work, opts) {
       doc.time[v] = '2024-01-01T00:00:00.000Z';
     }
     registry.addRawPackument(doc, { '1.0.999': tgz });
+    // Hostile but valid JSON, just under the 128 MiB limit: one 127 MB string (a readme), ...
+    const MiB = 2 ** 20;
+    registry.addPackage({ name: 'onestring', versions: [{ version: '1.0.0', publishedAt: '2024-01-01T00:00:00.000Z' }] });
+    const oneDoc = {
+      name: 'onestring',
+      'dist-tags': { latest: '1.0.0' },
+      time: { '1.0.0': '2024-01-01T00:00:00.000Z' },
+      versions: { '1.0.0': { name: 'onestring', version: '1.0.0', dist: { tarball: registry.tarballUrl('onestring', '1.0.0'), integrity: registry.integrityOf('onestring', '1.0.0') } } },
+    };
+    oneDoc.readme = 'x'.repeat(127 * MiB - Buffer.byteLength(JSON.stringify(oneDoc)) - 20);
+    registry.addRawPackument(oneDoc, { '1.0.0': registry.tarballOf('onestring', '1.0.0') });
+    // ... and 14,000 versions whose fields the guard reads (a 480-byte install script, a bin, dist, publisher:
+    // about 8 MB of kept text, just under the stream parser's bound), padded with a readme to 127 MB.
+    registry.addPackage({ name: 'wide', versions: [{ version: '1.0.0', publishedAt: '2024-01-01T00:00:00.000Z' }] });
+    const wideDoc = { name: 'wide', 'dist-tags': { latest: '1.0.0' }, time: {}, versions: {} };
+    const wideIntegrity = registry.integrityOf('wide', '1.0.0');
+    for (let i = 0; i < 14_000; i++) {
+      const v = i === 0 ? '1.0.0' : `0.${Math.floor(i / 1000)}.${i % 1000}`;
+      wideDoc.versions[v] = {
+        name: 'wide',
+        version: v,
+        scripts: { postinstall: `node ${'p'.repeat(470)}.js` },
+        bin: { [`wide${i % 10}`]: 'cli.js' },
+        _npmUser: { name: `user${i % 100}` },
+        dist: { tarball: registry.tarballUrl('wide', v), integrity: wideIntegrity, shasum: 'f'.repeat(40) },
+      };
+      wideDoc.time[v] = '2024-01-01T00:00:00.000Z';
+    }
+    wideDoc.readme = 'x'.repeat(127 * MiB - Buffer.byteLength(JSON.stringify(wideDoc)) - 20);
+    registry.addRawPackument(wideDoc, { '1.0.0': registry.tarballOf('wide', '1.0.0') });
+    // ... and 29,999 versions (the most read is 30,000), each with a publish time and a publisher.
+    registry.addPackage({ name: 'many', versions: [{ version: '1.0.0', publishedAt: '2024-01-01T00:00:00.000Z' }] });
+    const manyDoc = { name: 'many', 'dist-tags': { latest: '1.0.0' }, time: {}, versions: {} };
+    for (let i = 0; i < 29_999; i++) {
+      const v = i === 0 ? '1.0.0' : `0.${Math.floor(i / 1000)}.${i % 1000}`;
+      manyDoc.versions[v] = i === 0 ? { name: 'many', version: v, dist: { tarball: registry.tarballUrl('many', v), integrity: registry.integrityOf('many', v) } } : { _npmUser: { name: `u${i % 10}` } };
+      manyDoc.time[v] = '2024-01-01T00:00:00.000Z';
+    }
+    manyDoc.readme = 'x'.repeat(127 * MiB - Buffer.byteLength(JSON.stringify(manyDoc)) - 20);
+    registry.addRawPackument(manyDoc, { '1.0.0': registry.tarballOf('many', '1.0.0') });
+    // ... and, not padded, a million tiny versions: 15 MB, refused (more than 30,000 versions).
+    registry.addPackage({ name: 'million', versions: [{ version: '1.0.0', publishedAt: '2024-01-01T00:00:00.000Z' }] });
+    const millionDoc = { name: 'million', 'dist-tags': { latest: '1.0.0' }, versions: {} };
+    for (let i = 0; i < 1_000_000; i++) millionDoc.versions[i === 0 ? '1.0.0' : `0.0.${i}`] = i === 0 ? { name: 'million', version: '1.0.0', dist: { tarball: registry.tarballUrl('million', '1.0.0'), integrity: registry.integrityOf('million', '1.0.0') } } : {};
+    registry.addRawPackument(millionDoc, { '1.0.0': registry.tarballOf('million', '1.0.0') });
     log(`hostile bodies ready: gzip bomb ${(bomb.length / 2 ** 20).toFixed(1)} MB on the wire for 2 GiB inflated (${Date.now() - t} ms)`);
 
     const project = (name, deps) => {
@@ -817,6 +864,10 @@ async function hostileRows(TestRegistry, work, opts) {
     await timeGroup({ row: 'hostile', tree: '2 GiB packument', mode: 'cold', registry, runs: opts.runs, commands: [check('si-2gib', 'safe-install check (refuses at 128 MiB)', hostileDir, refused, { name: 'hostile', fault: { stream: () => endlessPackument('hostile', 2 * GiB) } })] });
     await timeGroup({ row: 'hostile', tree: 'gzip bomb (2 MB -> 2 GiB)', mode: 'cold', registry, runs: opts.runs, commands: [check('si-gzip', 'safe-install check (refuses at 128 MiB inflated)', hostileDir, refused, { name: 'hostile', fault: { stream: () => [bomb], headers: { 'content-encoding': 'gzip' } } })] });
     await timeGroup({ row: 'hostile', tree: 'honest 100 MB packument', mode: 'cold', registry, runs: opts.runs, commands: [check('si-honest', 'safe-install check (reads it)', project('big', { big: '1.0.999' }), checked)] });
+    await timeGroup({ row: 'hostile', tree: 'valid JSON 127 MB, one string', mode: 'cold', registry, runs: opts.runs, commands: [check('si-onestring', 'safe-install check (reads it)', project('onestring', { onestring: '1.0.0' }), checked)] });
+    await timeGroup({ row: 'hostile', tree: 'valid JSON 127 MB, 14k versions of kept fields', mode: 'cold', registry, runs: opts.runs, commands: [check('si-wide', 'safe-install check (reads it)', project('wide', { wide: '1.0.0' }), checked)] });
+    await timeGroup({ row: 'hostile', tree: 'valid JSON 127 MB, 29,999 versions', mode: 'cold', registry, runs: opts.runs, commands: [check('si-many', 'safe-install check (reads it)', project('many', { many: '1.0.0' }), checked)] });
+    await timeGroup({ row: 'hostile', tree: 'valid JSON 15 MB, 1,000,000 versions', mode: 'cold', registry, runs: opts.runs, commands: [check('si-million', 'safe-install check (refuses past 30,000 versions)', project('million', { million: '1.0.0' }), refused)] });
   } finally {
     await registry.close();
   }

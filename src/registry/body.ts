@@ -40,13 +40,38 @@ export class BodyTimeoutError extends Error {
   readonly type = 'body-timeout';
 }
 
-/** Read `body` whole, then `consume` its text (decoded as UTF-8). */
-export async function readBody<T>(body: AsyncIterable<Buffer | string>, limits: BodyLimits, consume: (text: string) => T, what: string): Promise<T> {
+/** Takes a body's bytes as they come instead of having them held whole; `end` gives the result. */
+export interface BodySink<T> {
+  write(chunk: Buffer): void;
+  end(): T;
+}
+
+/**
+ * Read `body` whole, then `consume` its text (decoded as UTF-8). With `stream`, a body past `huge` bytes is
+ * instead given chunk by chunk (those read so far, then each as it comes) to the sink `stream()` makes, in its
+ * huge-body slot, and never held whole: `consume` is not called for it. A smaller body goes to the sink too
+ * (once read whole) when `dense(chunks)` says so: one whose text would parse into too many values.
+ */
+export async function readBody<T>(
+  body: AsyncIterable<Buffer | string>,
+  limits: BodyLimits,
+  consume: (text: string) => T,
+  what: string,
+  stream?: () => BodySink<T>,
+  dense?: (chunks: readonly Buffer[]) => boolean,
+): Promise<T> {
   const it = body[Symbol.asyncIterator]();
   const chunks: Buffer[] = [];
   let size = 0;
+  let sink: BodySink<T> | undefined;
   let budget = limits.timeoutMs;
 
+  /** Stops the transfer. Some streams (undici's) emit an error when destroyed early: nobody is listening now. */
+  const stop = () => {
+    const s = body as { on?: (e: string, f: () => void) => void; destroy?: () => void };
+    s.on?.('error', () => {});
+    s.destroy?.();
+  };
   /** Reads until more than `until` bytes are in or the body ends; true when it ended. */
   const readUntil = async (until: number): Promise<boolean> => {
     const started = Date.now();
@@ -64,14 +89,12 @@ export async function readBody<T>(body: AsyncIterable<Buffer | string>, limits: 
           chunks.length = 0;
           throw new BodyTooLargeError(limits.maxBytes, what);
         }
-        chunks.push(buf);
+        if (sink) sink.write(buf);
+        else chunks.push(buf);
       }
       return false;
     } catch (err) {
-      // Stop the transfer. Some streams (undici's) emit an error when destroyed early: nobody is listening now.
-      const s = body as { on?: (e: string, f: () => void) => void; destroy?: () => void };
-      s.on?.('error', () => {});
-      s.destroy?.();
+      stop();
       throw err;
     } finally {
       clearTimeout(timer);
@@ -83,17 +106,45 @@ export async function readBody<T>(body: AsyncIterable<Buffer | string>, limits: 
     chunks.length = 0; // the chunks are garbage while the text is parsed
     return t;
   };
+  /** A whole body: parsed from its text, or given to the sink when `dense` says so. */
+  const finish = (): T => {
+    if (!stream || !dense?.(chunks)) return consume(text());
+    const s = stream();
+    while (chunks.length) s.write(chunks.shift() as Buffer);
+    return s.end();
+  };
 
-  if (await readUntil(limits.large)) return consume(text());
+  if (await readUntil(limits.large)) return finish();
   return limits.largeSlots(async () => {
     const { huge, hugeSlots } = limits;
     if (huge === undefined || !hugeSlots || (await readUntil(huge))) {
       await readUntil(Infinity);
-      return consume(text());
+      return finish();
     }
     return hugeSlots(async () => {
+      if (stream) {
+        const s = stream();
+        // Handed over one by one: each is garbage once the sink has read it.
+        try {
+          while (chunks.length) s.write(chunks.shift() as Buffer);
+        } catch (err) {
+          chunks.length = 0;
+          stop();
+          throw err;
+        }
+        sink = s;
+        await readUntil(Infinity);
+        return s.end();
+      }
       await readUntil(Infinity);
       return consume(text());
     });
   });
+}
+
+/** How many times `byte` occurs in `chunks`. */
+export function countByte(chunks: readonly Buffer[], byte: number): number {
+  let n = 0;
+  for (const c of chunks) for (let i = c.indexOf(byte); i !== -1; i = c.indexOf(byte, i + 1)) n++;
+  return n;
 }

@@ -35,6 +35,20 @@ export function publishTime(value: unknown): string | undefined {
 /** Thrown when a packument is not shaped like one; the client turns it into a GuardError for the package. */
 export class MalformedPackumentError extends Error {}
 
+/**
+ * Thrown when a packument, whatever its size in bytes, holds more than the guard keeps (more than MAX_VERSIONS
+ * versions, a field it reads longer than 1 MiB): the client turns it into a registry-too-large error.
+ */
+export class PackumentTooLargeError extends Error {}
+
+/**
+ * The most versions a packument may list. The largest real ones list a few thousand (typescript ~3,500, next
+ * ~3,000), the very largest over ten thousand; each kept version costs memory whatever the body's size (a
+ * check reading 30,000 tiny versions peaks near 230 MB, bench/RESULTS.md), and 128 MiB of `"1.0.N":{},` is ten
+ * million of them.
+ */
+export const MAX_VERSIONS = 30_000;
+
 /** `full`: the versions that get full facts (those that exist; the others are simply absent). */
 export function slimPackument(doc: unknown, registry: string, fetchedAt: Date, full: ReadonlySet<string> = new Set()): PackageFacts {
   if (!isObject(doc)) throw new MalformedPackumentError('the packument is not a JSON object');
@@ -47,7 +61,9 @@ export function slimPackument(doc: unknown, registry: string, fetchedAt: Date, f
   const distTags = isObject(doc['dist-tags']) ? (doc['dist-tags'] as Record<string, string>) : {};
   const out: Record<string, VersionFacts | VersionSummary> = {};
   let hasPublisherData = false;
-  for (const [version, manifest] of Object.entries(versions ?? {})) {
+  const entries = Object.entries(versions ?? {});
+  if (entries.length > MAX_VERSIONS) throw new PackumentTooLargeError(`the packument lists more than ${MAX_VERSIONS} versions (${entries.length})`);
+  for (const [version, manifest] of entries) {
     if (!isObject(manifest)) throw new MalformedPackumentError(`version ${version} is not an object`);
     const publishedAt = publishTime(time[version]);
     out[version] = full.has(version) ? fullVersionOf(manifest, publishedAt) : summaryOf(manifest, publishedAt);

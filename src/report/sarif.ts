@@ -339,7 +339,7 @@ const NOTIFICATIONS: Record<GuardErrorCode, string> = {
   'registry-error': 'The registry answered with an error.',
   'registry-timeout': 'A registry request timed out.',
   'registry-malformed': 'The registry sent malformed data.',
-  'registry-too-large': 'A registry answer was larger than the size limit (--max-body-size).',
+  'registry-too-large': 'A registry answer was larger than the size limit (--max-body-size), or held more than the guard reads (over 30,000 versions, a field it reads over 1 MiB).',
   'cache-miss': 'Offline, and the metadata cache has no entry.',
   'install-failed': 'The package manager failed.',
   'bad-ledger': 'The quarantine ledger is malformed.',

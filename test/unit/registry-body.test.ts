@@ -1,7 +1,7 @@
 // Response bodies: a body past the large-body size waits for a slot before it is read on and parsed, a small
 // one never takes a slot; a stalled body times out; a failing one stops the transfer.
 import { describe, expect, it } from 'vitest';
-import { BodyTimeoutError, BodyTooLargeError, formatBytes, readBody } from '../../src/registry/body.js';
+import { BodyTimeoutError, BodyTooLargeError, countByte, formatBytes, readBody } from '../../src/registry/body.js';
 import { limiter } from '../../src/registry/limit.js';
 
 /** A body whose chunk i is produced only once gates[i] resolves; counts the chunks pulled. */
@@ -136,6 +136,30 @@ describe('readBody', () => {
     await Promise.all([ra, rb]);
     expect(b.pulled).toBe(4);
     expect(consumed).toEqual(['a', 'b']);
+  });
+
+  it('a body past the huge size goes to the sink chunk by chunk, in the huge slot, and is never concatenated', async () => {
+    const limits = { large: 1024, largeSlots: limiter(2), huge: 2048, hugeSlots: limiter(1), maxBytes: 8 * 1024, timeoutMs: 60_000 };
+    const written: number[] = [];
+    const sink = () => ({ write: (c: Buffer) => written.push(c.length), end: () => `sink ${written.length}` });
+    const consume = () => 'consumed';
+    await expect(readBody(body([KB(1), KB(1), KB(1), KB(1)]), limits, consume, 'x', sink)).resolves.toBe('sink 4');
+    expect(written).toEqual([1024, 1024, 1024, 1024]);
+    // Under the huge size: parsed whole, unless `dense` says otherwise.
+    await expect(readBody(body([KB(1), KB(1)]), limits, consume, 'x', sink)).resolves.toBe('consumed');
+    written.length = 0;
+    await expect(readBody(body([KB(1), KB(1)]), limits, consume, 'x', sink, () => true)).resolves.toBe('sink 2');
+    // The limit still applies to a streamed body, and a sink that throws stops the transfer.
+    await expect(readBody(body(Array.from({ length: 9 }, () => KB(1))), limits, consume, 'x', sink)).rejects.toThrow(BodyTooLargeError);
+    const b = body([KB(1), KB(1), KB(1), KB(1)]);
+    const bad = () => ({ write: () => { throw new Error('bad JSON'); }, end: () => '' });
+    await expect(readBody(b, limits, consume, 'x', bad)).rejects.toThrow('bad JSON');
+    expect(b.destroyed).toBe(true);
+  });
+
+  it('countByte', () => {
+    expect(countByte([Buffer.from('{"a":1,"b":[2,3]}'), Buffer.from(',,')], 0x2c)).toBe(4);
+    expect(countByte([], 0x2c)).toBe(0);
   });
 
   it('formatBytes', () => {
