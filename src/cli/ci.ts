@@ -15,6 +15,7 @@ import { defaultCommands } from '../checks/bins.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 import { humanStream, say } from './output.js';
 import { displayText, mapStrings } from '../util/safe-text.js';
+import { GuardError } from '../errors.js';
 import { interruptible, type Phase } from './interrupt.js';
 
 export interface CiFlags extends CommonFlags {
@@ -25,6 +26,7 @@ export interface CiFlags extends CommonFlags {
 const CHECKING: Phase = { what: 'while checking', state: 'nothing was installed; node_modules was not touched.' };
 
 export async function ciCommand(flags: CiFlags, npmArgs: string[]): Promise<number> {
+  refusePassthrough(npmArgs);
   const style = makeStyle(colourWanted(humanStream(), flags.color));
   const options = toCheckOptions(flags);
   // The prompt and the approvals it records are not under this handler: approving is a transaction of its own.
@@ -39,6 +41,31 @@ export async function ciCommand(flags: CiFlags, npmArgs: string[]): Promise<numb
     return code;
   }
   return interruptible(CHECKING, (setPhase) => installChecked(result, npmArgs, style, setPhase));
+}
+
+/**
+ * Flags after `--` go to the package manager's install as given, after the guard's own: one that undoes the
+ * guard's (scripts back on: the package manager takes the last --ignore-scripts) or makes the package manager
+ * install nothing (a dry run, its version or help) while safe-install reports "Installed." is refused before
+ * anything runs.
+ */
+export function refusePassthrough(args: readonly string[]): void {
+  for (const arg of args) {
+    const flag = arg.toLowerCase().replace(/_/g, '-').replace(/=.*$/, '');
+    let why: string | undefined;
+    let remedy: string | undefined;
+    if (flag === '--ignore-scripts' || flag === '--no-ignore-scripts' || flag === '--enable-scripts' || flag === '--no-enable-scripts') {
+      why = 'safe-install installs with every script off and then runs only the allowed install scripts; this flag would change that';
+      remedy = 'allow a package\'s scripts with `safe-install scripts allow <name>` (or deny them); nothing was installed';
+    } else if (flag === '--dry-run') {
+      why = "the package manager's dry run installs nothing while safe-install would go on as if it had";
+      remedy = 'to check without installing: `safe-install --dry-run` (before `--`); nothing was installed';
+    } else if (['-v', '--version', '-h', '--help', '-?', '--usage'].includes(flag)) {
+      why = 'the package manager would print this and install nothing while safe-install would go on as if it had';
+      remedy = "`safe-install --version`, `safe-install --help` (before `--`) are safe-install's own; nothing was installed";
+    }
+    if (why) throw new GuardError('bad-usage', `\`${displayText(arg)}\` after \`--\` is not passed to the package manager: ${why}`, { remedy });
+  }
 }
 
 /** --dry-run: the check's report and what the install would run; no install, no ledger, no prompt, no file. */

@@ -33,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
         '  safe-install -- --omit=dev        (npm ci)',
         '  safe-install -- --prod            (pnpm install)',
         '  safe-install -- --production      (yarn 1 install)',
+        'They come after the guard\'s own; --ignore-scripts in any form, --dry-run, --version and --help are refused there',
+        '(they would turn scripts back on or install nothing); `safe-install --dry-run` checks without installing.',
         '',
         'Exit codes: 0 done (every package allowed), 1 something is held or blocked, 2 could not complete (error, bad',
         'usage: nothing is allowed), 3 not confirmed (init, fix: no terminal to ask, or answered no: nothing was',

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
-import { BIN, cleanEnv, cli, npm, OLD, ROOT, tempDir } from './helpers.js';
+import { BIN, cleanEnv, cli, EVENT_LOGGER, npm, OLD, ROOT, scriptedWith, tempDir } from './helpers.js';
 
 const YOUNG = new Date(Date.now() - 86_400_000).toISOString();
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -19,6 +19,7 @@ beforeAll(async () => {
   registry.addPackage({ name: 'plain', versions: [{ version: '1.0.0', publishedAt: OLD }] });
   registry.addPackage({ name: 'devonly', versions: [{ version: '1.0.0', publishedAt: OLD }] });
   registry.addPackage({ name: 'slow', versions: [{ version: '1.0.0', publishedAt: OLD }] });
+  registry.addPackage({ name: 'scripted', versions: [scriptedWith(EVENT_LOGGER)('1.0.0', ['postinstall'])] });
   registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: YOUNG }] });
 });
 afterAll(() => registry.close());
@@ -26,7 +27,8 @@ afterAll(() => registry.close());
 /** A project locked by the real npm, optionally with node_modules installed by plain `npm ci` and a marker in it. */
 async function project(deps: Record<string, string>, opts: { devDeps?: Record<string, string>; installed?: boolean } = {}) {
   const dir = tempDir('si-manners-');
-  const env = cleanEnv(registry.url);
+  const log = join(dir, 'scripts.log');
+  const env = cleanEnv(registry.url, { SI_TEST_LOG: log });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', dependencies: deps, devDependencies: opts.devDeps ?? {} }, null, 2));
   const lock = await npm(['install', '--package-lock-only', '--ignore-scripts'], { cwd: dir, env });
   expect(lock.code, lock.stderr).toBe(0);
@@ -50,7 +52,8 @@ async function project(deps: Record<string, string>, opts: { devDeps?: Record<st
     walk(dir);
     return out.sort();
   };
-  return { dir, env, marker, snapshot, run: (...args: string[]) => cli(args, { cwd: dir, env }) };
+  const ran = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : []);
+  return { dir, env, marker, snapshot, ran, run: (...args: string[]) => cli(args, { cwd: dir, env }) };
 }
 
 describe('a typo never installs', () => {
@@ -128,6 +131,36 @@ describe('a typo never installs', () => {
     expect(foo.code, foo.stdout + foo.stderr).toBe(0);
     expect(foo.stdout).toContain('Installing with npm ci --ignore-scripts --foo');
     expect(foo.stdout + foo.stderr).toMatch(/Unknown cli config "--foo"/); // npm's own words: it was npm that got it
+  });
+});
+
+describe('flags after `--` that would undo the guard or install nothing are refused', () => {
+  it('--ignore-scripts=false: npm takes the last one and runs every script; safe-install refuses it before anything runs', async () => {
+    // Where the guard is absent: the same flags on npm ci turn the scripts back on (npm keeps the last one).
+    const plain = await project({ scripted: '1.0.0' });
+    expect((await npm(['ci', '--ignore-scripts', '--ignore-scripts=false'], { cwd: plain.dir, env: plain.env })).code).toBe(0);
+    expect(plain.ran()).toEqual(['scripted:postinstall']);
+
+    const p = await project({ scripted: '1.0.0' }, { installed: true });
+    const before = p.snapshot();
+    for (const flag of ['--ignore-scripts=false', '--no-ignore-scripts', '--ignore_scripts=false']) {
+      const res = await p.run('--', flag);
+      expect(res.code, res.stdout + res.stderr).toBe(2);
+      expect(res.stderr).toContain(`\`${flag}\` after \`--\` is not passed to the package manager`);
+      expect(res.stderr).toContain('safe-install scripts allow <name>');
+    }
+    expect(p.ran()).toEqual([]);
+    expect(p.snapshot()).toEqual(before);
+  });
+
+  it.each([['--dry-run'], ['--version'], ['-v'], ['--help']])('-- %s: npm would install nothing while safe-install said "Installed."; refused, node_modules untouched', async (flag) => {
+    const p = await project({ plain: '1.0.0' }, { installed: true });
+    const before = p.snapshot();
+    const res = await p.run('--', flag);
+    expect(res.code, res.stdout + res.stderr).toBe(2);
+    expect(res.stderr).toContain(`\`${flag}\` after \`--\` is not passed to the package manager`);
+    expect(res.stdout).not.toContain('Installed.');
+    expect(p.snapshot()).toEqual(before);
   });
 });
 
