@@ -15,12 +15,24 @@ import { defaultCommands } from '../checks/bins.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 import { humanStream, say } from './output.js';
 import { displayText, mapStrings } from '../util/safe-text.js';
+import { GuardError } from '../errors.js';
+import { interruptible, type Phase } from './interrupt.js';
 
-export async function ciCommand(flags: CommonFlags, npmArgs: string[]): Promise<number> {
+export interface CiFlags extends CommonFlags {
+  /** Only the check, and what the install would run: nothing installed, no file written. */
+  dryRun?: boolean;
+}
+
+const CHECKING: Phase = { what: 'while checking', state: 'nothing was installed; node_modules was not touched.' };
+
+export async function ciCommand(flags: CiFlags, npmArgs: string[]): Promise<number> {
+  refusePassthrough(npmArgs);
   const style = makeStyle(colourWanted(humanStream(), flags.color));
   const options = toCheckOptions(flags);
-  const first = await runCheck(options);
+  // The prompt and the approvals it records are not under this handler: approving is a transaction of its own.
+  const first = await interruptible(CHECKING, () => runCheck(options));
   out(toText(first, style, flags));
+  if (flags.dryRun) return dryRun(first, npmArgs, style);
   out(await recordLedger(first, style, flags));
   const { result, code } = await offerApprovals(first, options, flags, style);
   if (code !== 0) {
@@ -28,7 +40,47 @@ export async function ciCommand(flags: CommonFlags, npmArgs: string[]): Promise<
     out(style.red(`Nothing was installed: node_modules was not touched.\n`));
     return code;
   }
-  return installChecked(result, npmArgs, style);
+  return interruptible(CHECKING, (setPhase) => installChecked(result, npmArgs, style, setPhase));
+}
+
+/**
+ * Flags after `--` go to the package manager's install as given, after the guard's own: one that undoes the
+ * guard's (scripts back on: the package manager takes the last --ignore-scripts) or makes the package manager
+ * install nothing (a dry run, its version or help) while safe-install reports "Installed." is refused before
+ * anything runs.
+ */
+export function refusePassthrough(args: readonly string[]): void {
+  for (const arg of args) {
+    const flag = arg.toLowerCase().replace(/_/g, '-').replace(/=.*$/, '');
+    let why: string | undefined;
+    let remedy: string | undefined;
+    if (flag === '--ignore-scripts' || flag === '--no-ignore-scripts' || flag === '--enable-scripts' || flag === '--no-enable-scripts') {
+      why = 'safe-install installs with every script off and then runs only the allowed install scripts; this flag would change that';
+      remedy = 'allow a package\'s scripts with `safe-install scripts allow <name>` (or deny them); nothing was installed';
+    } else if (flag === '--dry-run') {
+      why = "the package manager's dry run installs nothing while safe-install would go on as if it had";
+      remedy = 'to check without installing: `safe-install --dry-run` (before `--`); nothing was installed';
+    } else if (['-v', '--version', '-h', '--help', '-?', '--usage'].includes(flag)) {
+      why = 'the package manager would print this and install nothing while safe-install would go on as if it had';
+      remedy = "`safe-install --version`, `safe-install --help` (before `--`) are safe-install's own; nothing was installed";
+    }
+    if (why) throw new GuardError('bad-usage', `\`${displayText(arg)}\` after \`--\` is not passed to the package manager: ${why}`, { remedy });
+  }
+}
+
+/** --dry-run: the check's report and what the install would run; no install, no ledger, no prompt, no file. */
+async function dryRun(result: CheckResult, npmArgs: string[], style: Style): Promise<number> {
+  const code = exitCodeOf(result);
+  if (code === 1) out(approveHints(result, style));
+  const runner = await runnerFor(result.packageManager.pm, result.tree.format);
+  const would =
+    code === 0
+      ? `without --dry-run it would run ${runner.describe(npmArgs)}, then only the allowed install scripts`
+      : code === 1
+        ? 'without --dry-run the install would be refused (held or blocked versions above)'
+        : 'the check did not complete, so the install would not run';
+  out(style.bold(`\nDry run: nothing was installed and no file was written (node_modules is as it was); ${displayText(would)}.\n`));
+  return code;
 }
 
 const out = say;
@@ -58,10 +110,14 @@ export async function offerApprovals(
 }
 
 /** The install proper, for a tree whose check passed: the frozen install with scripts off, then the allowed scripts. */
-export async function installChecked(result: CheckResult, npmArgs: string[], style: Style): Promise<number> {
+export async function installChecked(result: CheckResult, npmArgs: string[], style: Style, setPhase: (p: Phase) => void = () => {}): Promise<number> {
   const dir = result.tree.root.dir;
   const runner = await runnerFor(result.packageManager.pm, result.tree.format);
   out(style.bold(`\nInstalling with ${runner.describe(npmArgs)}\n`));
+  setPhase({
+    what: `during ${displayText(runner.describe(npmArgs))}`,
+    state: 'node_modules may be emptied or incomplete and no install script has run: run safe-install again to install.',
+  });
   await runner.installWithoutScripts(dir, npmArgs);
 
   const installed = await runner.scan(result.tree);
@@ -83,6 +139,10 @@ export async function installChecked(result: CheckResult, npmArgs: string[], sty
     return 1;
   }
   const projectScripts = result.policy.scripts.rootScripts;
+  setPhase({
+    what: 'while running the allowed install scripts',
+    state: 'the packages are installed but not every allowed script has run: run safe-install again to finish.',
+  });
   const projectRan = await runner.runAllowed(dir, plan.decisions.filter((d) => d.kind === 'run').map((d) => d.item), result.tree, { projectScripts });
   out(reportScripts(plan, style, true));
   if (shadows.length) out(reportBins(shadows, style));

@@ -1,7 +1,8 @@
 // `safe-install fix`: explicit, never implicit. Runs the check; for every quarantined version with a fallback,
 // has npm rewrite the lockfile to the fallback (lockfile only, scripts off), keeps backups, re-checks, shows
 // what changed, and restores both files when the result is not clean. Exit 0: everything held was replaced
-// and the re-check passes; 1: something stays held (or nothing was applied); 2: could not check, npm failed.
+// and the re-check passes; 1: something stays held (or --dry-run); 2: could not check, npm failed; 3
+// (EXIT_NOT_CONFIRMED): not confirmed (no terminal without --yes, or answered no), nothing was changed.
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { runCheck, type CheckResult } from '../pipeline.js';
@@ -10,7 +11,7 @@ import { exitCodeOf, summarize } from '../report/summary.js';
 import { colourWanted, makeStyle, toText, type Style } from '../report/text.js';
 import { applyFix, assertNpmLockfile, planFix, readExact, type FixOutcome, type FixPlan, type ManifestChange, type VersionChange } from '../quarantine/fix.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
-import { canPrompt, ledgerNote, recordLedger } from './held.js';
+import { canPrompt, EXIT_NOT_CONFIRMED, ledgerNote, recordLedger } from './held.js';
 import { recordReplaced } from '../quarantine/ledger.js';
 import { displayText, mapStrings } from '../util/safe-text.js';
 import { shown } from '../report/shown.js';
@@ -67,12 +68,12 @@ export async function fixCommand(flags: FixFlags): Promise<number> {
   }
   if (!flags.yes) {
     if (!canPrompt(flags)) {
-      out(`\nNot applied: with no one to confirm (no terminal, CI or --no-input), fix changes files only with --yes:\n  ${applyCommand(flags)}\n`);
-      return 1;
+      out(`\nNot applied (exit ${EXIT_NOT_CONFIRMED}): with no one to confirm (no terminal, CI or --no-input), fix changes files only with --yes:\n  ${applyCommand(flags)}\n`);
+      return EXIT_NOT_CONFIRMED;
     }
     if (!(await confirm(`\nRewrite ${show(plan.manifestPath)} and ${lockName} as above? [y/N] `))) {
-      out('Nothing was changed.\n');
-      return 1;
+      out(`Nothing was changed (exit ${EXIT_NOT_CONFIRMED}).\n`);
+      return EXIT_NOT_CONFIRMED;
     }
   }
 

@@ -14,6 +14,13 @@ import type { PackageVerdict } from '../verdict/verdict.js';
 import type { Style } from '../report/text.js';
 import { displayText, mapStrings } from '../util/safe-text.js';
 
+/**
+ * The exit code of a command that changes files only once confirmed (init, fix) and was not: no one to ask (no
+ * terminal, CI, --no-input) without --yes, or the person answered no. Nothing was written. Not 1, which means
+ * something is held or blocked, nor 2, which means something failed.
+ */
+export const EXIT_NOT_CONFIRMED = 3;
+
 /** Prompt only for a person at a terminal: never in CI, without a TTY, or with --no-input. */
 export function canPrompt(flags: { input?: boolean }): boolean {
   return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.env.CI && flags.input !== false;

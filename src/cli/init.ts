@@ -3,11 +3,12 @@
 // package.json `pnpm` field for pnpm 9; yarn 2+: .yarnrc.yml, package.json dependenciesMeta), the hook (yarn 2+:
 // a committed plugin that runs it), and with --ci github a workflow.
 // Idempotent; shows the diff of every file it would change and asks (or --yes; never asks without a terminal).
+// Exit 0: written or nothing to change; 3 (EXIT_NOT_CONFIRMED): not confirmed, nothing written; 2: failed.
 import { projectRoot } from '../lockfile/index.js';
 import { createInterface } from 'node:readline/promises';
 import { applyChanges, diffText, planInit, type Arrangement } from '../init/plan.js';
 import { colourWanted, makeStyle } from '../report/text.js';
-import { canPrompt } from './held.js';
+import { canPrompt, EXIT_NOT_CONFIRMED } from './held.js';
 import { displayText } from '../util/safe-text.js';
 
 export interface InitFlags {
@@ -33,15 +34,15 @@ export async function initCommand(flags: InitFlags): Promise<number> {
   for (const n of notes) out(style.yellow(`note: ${displayText(n)}\n`));
   if (!flags.yes) {
     if (!canPrompt(flags)) {
-      out(`\nNothing was written. Re-run with --yes to apply these changes.\n`);
-      return 1;
+      out(`\nNothing was written: there is no one to confirm (no terminal, CI or --no-input). Re-run with --yes to apply these changes (exit ${EXIT_NOT_CONFIRMED}).\n`);
+      return EXIT_NOT_CONFIRMED;
     }
     const rl = createInterface({ input: process.stdin, output: process.stdout });
     const answer = (await rl.question(`\nWrite these ${changes.length} file(s)? [y/N] `)).trim().toLowerCase();
     rl.close();
     if (answer !== 'y' && answer !== 'yes') {
-      out('Nothing was written.\n');
-      return 1;
+      out(`Nothing was written (exit ${EXIT_NOT_CONFIRMED}).\n`);
+      return EXIT_NOT_CONFIRMED;
     }
   }
   await applyChanges(dir, changes, { label: 'init', policyPath: flags.policy });

@@ -12,6 +12,8 @@ import type { AddFlags } from './add.js';
 import type { InitFlags } from './init.js';
 import type { InspectFlags } from './inspect.js';
 import type { CommonFlags } from './options.js';
+import type { CiFlags } from './ci.js';
+import { didYouMean } from './suggest.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -19,7 +21,26 @@ export async function main(argv: string[]): Promise<number> {
     .description('Install a locked dependency tree only if every package passes the project policy.')
     .exitOverride()
     .option('--debug', 'on an internal error (a bug), print its stack (same as SAFE_INSTALL_DEBUG=1)')
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .version(ownVersion(), '-V, --version', "print safe-install's version")
+    .showSuggestionAfterError()
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Without a command, safe-install runs `ci`: the check, then the install. A word or flag it does not know is an',
+        'error (exit 2) and nothing is installed. Flags for the package manager go after `--`:',
+        '  safe-install -- --omit=dev        (npm ci)',
+        '  safe-install -- --prod            (pnpm install)',
+        '  safe-install -- --production      (yarn 1 install)',
+        'They come after the guard\'s own; --ignore-scripts in any form, --dry-run, --version and --help are refused there',
+        '(they would turn scripts back on or install nothing); `safe-install --dry-run` checks without installing.',
+        '',
+        'Exit codes: 0 done (every package allowed), 1 something is held or blocked, 2 could not complete (error, bad',
+        'usage: nothing is allowed), 3 not confirmed (init, fix: no terminal to ask, or answered no: nothing was',
+        'written; re-run with --yes), 130 interrupted (Ctrl-C; 143 SIGTERM, 129 SIGHUP).',
+      ].join('\n'),
+    );
 
   const check = program
     .command('check')
@@ -162,12 +183,17 @@ export async function main(argv: string[]): Promise<number> {
   const ci = program
     .command('ci', { isDefault: true })
     .description('check, then the frozen install with every script off (npm ci, pnpm install --frozen-lockfile or yarn install --immutable), then only the allowed install scripts (the default command)')
-    .argument('[npm-args...]', 'passed through to the package manager\'s install (e.g. --omit=dev for npm, --prod for pnpm)')
+    .usage('[options] [-- <package manager flags...>]')
+    .argument('[pm-args...]', "after `--` only: passed to the package manager's install (e.g. -- --omit=dev for npm, -- --prod for pnpm, -- --production for yarn 1)")
+    .option('--dry-run', 'only check, and show what the install would run: nothing is installed and no file is written')
+    // Unknown words and flags are refused in the action (passThrough), an unknown word first: commander would
+    // report a flag of the mistyped command (`aprove x --reason y`) before the mistyped command itself.
     .allowUnknownOption()
     .allowExcessArguments();
   for (const o of commonOptions()) ci.addOption(o);
-  ci.action(async (npmArgs: string[], flags: CommonFlags) => {
-    exitCode = await (await import('./ci.js')).ciCommand(flags, npmArgs);
+  ci.action(async (words: string[], flags: CiFlags) => {
+    const pmArgs = passThrough(program, ci, words, argv);
+    exitCode = await (await import('./ci.js')).ciCommand(flags, pmArgs);
   });
 
   try {
@@ -179,6 +205,54 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : 2;
     }
     return reportError(err, argv);
+  }
+}
+
+/**
+ * The default command's words: what follows the first `--` goes to the package manager; anything before it that
+ * no command or flag of safe-install matched is a usage error (exit 2) with a suggestion, raised before anything
+ * runs: a typo never reaches `npm ci` (which would empty node_modules and reinstall).
+ */
+export function passThrough(program: Command, ci: Command, words: string[], argv: readonly string[]): string[] {
+  const dash = argv.indexOf('--');
+  const tail = dash < 0 ? [] : argv.slice(dash + 1);
+  const endsWithTail = words.length >= tail.length && tail.every((w, i) => words[words.length - tail.length + i] === w);
+  const before = endsWithTail ? words.slice(0, words.length - tail.length) : [...words];
+  // commander keeps the `--` among the words once an unknown flag came before it.
+  if (endsWithTail && before[before.length - 1] === '--') before.pop();
+  if (!before.length) return endsWithTail ? tail : [];
+  const first = before[0];
+  const shown = displayText(first);
+  const nothing = (what: string) => `safe-install: nothing was installed and no file was changed; \`safe-install --help\` lists the ${what}.`;
+  if (first.startsWith('-')) {
+    const longs = [ci, program].flatMap((c) => c.options.filter((o) => o.long && !o.hidden).map((o) => o.long as string));
+    const suggestion = didYouMean(first, longs);
+    // No flag of safe-install's is close: say where a package manager's flag goes, as the command to type.
+    const hint = suggestion ? [] : [`  -> a flag for the package manager goes after \`--\`: ${displayText(movedAfterDashes(argv, before, tail))}`];
+    ci.error([`error: unknown option '${shown}'${suggestion}`, ...hint, nothing('flags')].join('\n'), { exitCode: 2, code: 'commander.unknownOption' });
+  }
+  const names = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+  program.error([`error: unknown command '${shown}'${didYouMean(first, names)}`, nothing('commands')].join('\n'), { exitCode: 2, code: 'commander.unknownCommand' });
+}
+
+/** The command line with the words safe-install did not know moved after `--`. */
+function movedAfterDashes(argv: readonly string[], unknown: readonly string[], tail: readonly string[]): string {
+  const dash = argv.indexOf('--');
+  const rest = dash < 0 ? [...argv] : argv.slice(0, dash);
+  for (const w of unknown) {
+    const i = rest.indexOf(w);
+    if (i >= 0) rest.splice(i, 1);
+  }
+  const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  return ['safe-install', ...rest, '--', ...unknown, ...tail].map(quote).join(' ');
+}
+
+/** This package's version (package.json), for --version. */
+function ownVersion(): string {
+  try {
+    return (createRequire(import.meta.url)('../../package.json') as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
 }
 

@@ -128,7 +128,7 @@ describe('init itself', () => {
     const dir = tempDir('si-init-');
     writeFileSync(join(dir, 'package.json'), '{"name":"x","version":"1.0.0"}\n');
     const res = await cli(['init'], { cwd: dir, env: cleanEnv(registry.url) });
-    expect(res.code).toBe(1);
+    expect(res.code).toBe(3); // not confirmed (1 means held or blocked)
     expect(res.stdout).toContain('Re-run with --yes');
     expect(existsSync(join(dir, '.npmrc'))).toBe(false);
     expect(readFileSync(join(dir, 'package.json'), 'utf8')).toBe('{"name":"x","version":"1.0.0"}\n');

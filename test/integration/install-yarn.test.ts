@@ -179,7 +179,7 @@ describe('yarn 1 lifecycle', () => {
     expect(p.ran()).toEqual(events.map((e) => `app:${e}`));
     // --production: yarn 1 runs neither prepublish nor prepare.
     const q = await project('yarn1', { plain: '1.0.0' }, { pkg });
-    ok(await q.install('--production'), 'safe-install --production');
+    ok(await q.install('--', '--production'), 'safe-install -- --production');
     expect(q.ran()).toEqual(['app:preinstall', 'app:install', 'app:postinstall']);
   });
 });

@@ -139,9 +139,9 @@ describe('safe-install (in place of npm ci) with the real npm', () => {
     expect(q.ran()).toEqual(['native-dep:postinstall']);
   });
 
-  it('passes npm arguments through (--omit=dev)', async () => {
+  it('passes npm arguments after -- through (--omit=dev)', async () => {
     const p = await project({ plain: '1.0.0' }, { pkg: { devDependencies: { 'native-dep': '1.0.0' } } });
-    const res = await p.install('--omit=dev');
+    const res = await p.install('--', '--omit=dev');
     expect(res.code, res.stdout).toBe(0);
     expect(existsSync(join(p.dir, 'node_modules/plain'))).toBe(true);
     expect(existsSync(join(p.dir, 'node_modules/native-dep'))).toBe(false);
