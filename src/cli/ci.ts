@@ -14,6 +14,7 @@ import { removeLinks, shadowingBinsOnDisk, type ShadowOnDisk } from '../install/
 import { defaultCommands } from '../checks/bins.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 import { humanStream, say } from './output.js';
+import { phase } from './progress.js';
 import { displayText, mapStrings } from '../util/safe-text.js';
 
 export async function ciCommand(flags: CommonFlags, npmArgs: string[]): Promise<number> {
@@ -62,6 +63,7 @@ export async function installChecked(result: CheckResult, npmArgs: string[], sty
   const dir = result.tree.root.dir;
   const runner = await runnerFor(result.packageManager.pm, result.tree.format);
   out(style.bold(`\nInstalling with ${runner.describe(npmArgs)}\n`));
+  phase(`installing: ${runner.describe(npmArgs)} (${result.tree.packages.length} packages, every script off)...`);
   await runner.installWithoutScripts(dir, npmArgs);
 
   const installed = await runner.scan(result.tree);
@@ -83,6 +85,8 @@ export async function installChecked(result: CheckResult, npmArgs: string[], sty
     return 1;
   }
   const projectScripts = result.policy.scripts.rootScripts;
+  const toRun = plan.decisions.filter((d) => d.kind === 'run').map((d) => `${d.item.pkg.name}@${d.item.pkg.version}`);
+  phase(`running install scripts: ${toRun.length ? `${toRun.length} allowed (${toRun.slice(0, 3).join(', ')}${toRun.length > 3 ? ` and ${toRun.length - 3} more` : ''})` : 'none allowed'}${projectScripts ? ", then the project's own" : ''}...`);
   const projectRan = await runner.runAllowed(dir, plan.decisions.filter((d) => d.kind === 'run').map((d) => d.item), result.tree, { projectScripts });
   out(reportScripts(plan, style, true));
   if (shadows.length) out(reportBins(shadows, style));
