@@ -51,6 +51,8 @@ export interface CheckStatus {
   waiting: { host: string; names: string[] }[];
   /** How each request is bounded, and the deadline, in words (for a "still waiting" line). */
   bounds: string;
+  /** When a registry last answered anything (Date.now()); undefined while none has. */
+  lastAnswerAt?: number;
 }
 
 export interface CheckResult {
@@ -130,6 +132,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     done,
     total: byName.size,
     waiting: client.waitingFor(),
+    lastAnswerAt: client.lastAnswerAt,
     bounds: `timeout ${shortDuration(timeoutMs)} per request, ${retries} ${retries === 1 ? 'retry' : 'retries'}${deadlineMs > 0 ? `, deadline ${shortDuration(deadlineMs)}` : ''}`,
   });
   const deadline =

@@ -1,12 +1,14 @@
 // What the guard is doing while it works, on stderr. On a terminal: one line, redrawn in place (names checked of
 // the total, the phase: checking, installing, running scripts) and erased before any other output. Without a
-// terminal (CI logs): none of that; only when the registry part stalls (no name finished for STALL_MS while
-// requests are out) one line saying what it waits for, repeated every REPEAT_MS while the stall lasts.
+// terminal (CI logs): none of that; only when the registry part stalls (no answer from any registry for
+// FIRST_ANSWER_MS at the start, or STALL_MS later, while requests are out) one line saying what it waits for,
+// repeated every REPEAT_MS while the stall lasts.
 import type { CheckStatus } from '../pipeline.js';
 import { describeWaiting, shortDuration } from '../registry/health.js';
 import { displayText } from '../util/safe-text.js';
 
-const STALL_MS = 1500;
+const FIRST_ANSWER_MS = 1500;
+const STALL_MS = 10_000;
 const REPEAT_MS = 15_000;
 const REDRAW_MS = 100;
 
@@ -48,22 +50,23 @@ export function watchCheck(status: () => CheckStatus): () => void {
       draw(`safe-install: checking ${s.done}/${s.total} names (${shortDuration(Date.now() - started)}${host})`);
     }, REDRAW_MS);
   } else {
-    let lastDone = -1;
-    let since = started;
     let said = 0;
     timer = setInterval(() => {
       const s = status();
       const now = Date.now();
-      if (s.done !== lastDone) {
-        lastDone = s.done;
-        since = now;
+      // Quiet: no registry has answered anything for a while, with requests out. Before the first answer that
+      // is said soon (a registry that accepts and never answers); once answers have come, only after a longer
+      // silence (a slow registry, or a busy machine, is not worth a line in the log).
+      const quiet = now - (s.lastAnswerAt ?? started);
+      const limit = s.lastAnswerAt === undefined ? FIRST_ANSWER_MS : STALL_MS;
+      if (!s.waiting.length || quiet < limit) {
         said = 0;
         return;
       }
-      if (!s.waiting.length || now - since < STALL_MS || (said && now - said < REPEAT_MS)) return;
+      if (said && now - said < REPEAT_MS) return;
       said = now;
       stream.write(
-        `safe-install: waiting for ${displayText(describeWaiting(s.waiting))}: ${s.done} of ${s.total} names checked, nothing answered for ${shortDuration(now - since)} (${s.bounds})\n`,
+        `safe-install: waiting for ${displayText(describeWaiting(s.waiting))}: ${s.done} of ${s.total} names checked, nothing answered for ${shortDuration(quiet)} (${s.bounds})\n`,
       );
     }, 250);
   }

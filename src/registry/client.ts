@@ -99,6 +99,11 @@ export class RegistryClient {
     this.health.stopAll(new HostDownError(message, remedy, 'deadline'));
   }
 
+  /** When a registry last answered anything (Date.now()), if one has. */
+  get lastAnswerAt(): number | undefined {
+    return this.health.lastAnswerAt;
+  }
+
   /** What is being fetched now: per registry host, the names waited for. */
   waitingFor(): { host: string; names: string[] }[] {
     return [...this.inFlight].filter(([, names]) => names.size).map(([host, names]) => ({ host, names: [...names] }));

@@ -45,6 +45,8 @@ export class HostHealth {
   private readonly hosts = new Map<string, HostState>();
   /** Set by stopAll (the deadline): every host, known or not, fails with it. */
   private stopped?: HostDownError;
+  /** When any host last answered (Date.now()), if one has. */
+  lastAnswerAt?: number;
 
   /** `tried` says how each request is made (timeout and retries), for the message. */
   constructor(private readonly tried: string) {}
@@ -87,6 +89,7 @@ export class HostHealth {
     const s = this.state(origin);
     s.consecutive = 0;
     s.kinds.clear();
+    this.lastAnswerAt = Date.now();
   }
 
   /** An attempt failed; a connection-level failure counts toward marking the host down. */
