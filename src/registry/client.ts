@@ -258,7 +258,7 @@ export class RegistryClient {
       }
       return slimPackument(doc, registry, now, full);
     };
-    const facts = await readBody(res.body, limits, parsePackument, `the metadata of ${name}`);
+    const facts = await bodyOf(this.health, registry, readBody(res.body, limits, parsePackument, `the metadata of ${name}`));
     if (facts.name !== name) throw new MalformedPackumentError(`the packument is for "${facts.name}", not "${name}"`);
     const entry: CacheEntry = {
       checkedAt: now.toISOString(),
@@ -326,7 +326,7 @@ async function getJson(transport: Transport, url: string, what: string, registry
     const res = await transport.get(url, { registry, headers: { accept } });
     if (res === null) return null;
     // Small documents normally; one that is not takes the large-body slots like a packument.
-    const text = await readBody(res.body, limits, (t) => t, what);
+    const text = await bodyOf(health, registry, readBody(res.body, limits, (t) => t, what));
     try {
       return JSON.parse(text);
     } catch {
@@ -334,6 +334,23 @@ async function getJson(transport: Transport, url: string, what: string, registry
     }
   } catch (err) {
     throw toGuardError(err, what, registry, health);
+  }
+}
+
+/**
+ * A body read: a host that sends headers and then stalls (or drops the connection) mid-body fails there, not in
+ * the transport; that counts toward marking it down too.
+ */
+async function bodyOf<T>(health: HostHealth | undefined, registry: string, reading: Promise<T>): Promise<T> {
+  try {
+    return await reading;
+  } catch (err) {
+    try {
+      health?.failed(new URL(registry).origin, asFetchError(err));
+    } catch {
+      // not a URL: no host state
+    }
+    throw err;
   }
 }
 

@@ -228,3 +228,35 @@ describe('progress: on a terminal, and not in a log', () => {
     expect(res.stdout).toContain('Installed.');
   });
 });
+
+describe('a registry that sends the headers and then stalls mid-body', () => {
+  it('counts as not answering: exit 2 naming the host, long before every package waits out its timeout', async () => {
+    const registry = await TestRegistry.start();
+    try {
+      const names = Array.from({ length: 60 }, (_, i) => `stall-${i}`);
+      for (const name of names) {
+        registry.addPackage({ name, versions: [{ version: '1.0.0', publishedAt: OLD }] });
+        // The status line and the first bytes, then nothing: a body that never ends.
+        registry.fault(name, {
+          packumentOnly: true,
+          stream: async function* () {
+            yield Buffer.from('{"name":');
+            await new Promise(() => {});
+          },
+        });
+      }
+      const dir = tempDir('si-stuck-');
+      writeProject(dir, registry, Object.fromEntries(names.map((n) => [n, '1.0.0'])));
+      // 60 names at 16 at a time, 2 s each, would be 8 s of timeouts one wave after another; the host is marked
+      // down on the first wave instead.
+      const res = await cli(['check', '--timeout', '2s', '--deadline', '0'], { cwd: dir, env: cleanEnv(registry.url) });
+      expect(res.code, res.stdout + res.stderr).toBe(2);
+      expect(res.stdout).toMatch(/the registry host 127\.0\.0\.1:\d+ is not answering: the last 3 requests to it failed with no answer in between \(3 x timed out\)/);
+      // The failures before the host was marked down may be told per package (at most the 2 before it); the rest is the one cause.
+      expect(res.stdout.match(/^ {2}x /gm)!.length, res.stdout).toBeLessThanOrEqual(3);
+      expect(registry.requestCount()).toBeLessThan(60);
+    } finally {
+      await registry.close();
+    }
+  });
+});
