@@ -14,6 +14,8 @@ export type GuardErrorCode =
   | 'registry-timeout'
   | 'registry-malformed'
   | 'registry-too-large'
+  | 'registry-down'
+  | 'deadline'
   | 'cache-miss'
   | 'install-failed'
   | 'bad-ledger'

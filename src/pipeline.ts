@@ -12,6 +12,7 @@ import { readPnpmInputs } from './project/pnpm-settings.js';
 import { readProjectYarnrc, readYarnInputs, yarnRegistry } from './project/yarn-settings.js';
 import { choosePackageManager, ownGuards, type PackageManagerInfo } from './project/package-manager.js';
 import { RegistryClient, type FetchStats } from './registry/client.js';
+import { describeWaiting, shortDuration } from './registry/health.js';
 import { defaultCacheDir, FactsCache } from './registry/cache.js';
 import { CHECKS } from './checks/index.js';
 import { binConflicts, declaredBins, defaultCommands } from './checks/bins.js';
@@ -36,6 +37,22 @@ export interface CheckOptions {
   maxBodyBytes?: number;
   /** --pm: the package manager whose lockfile to read and install with. */
   pm?: PackageManager;
+  /** --deadline: the longest the registry part of the check may take (ms; 0: none). Past it, the check stops (exit 2). */
+  deadlineMs?: number;
+  /** Told when fetching starts (with a way to read how far it is); the function it returns is called when it ends. */
+  watch?: (status: () => CheckStatus) => () => void;
+}
+
+/** How far the registry part of a check is: names done of total, and what is being waited for now. */
+export interface CheckStatus {
+  done: number;
+  total: number;
+  /** Per registry host, the names whose metadata is being fetched now. */
+  waiting: { host: string; names: string[] }[];
+  /** How each request is bounded, and the deadline, in words (for a "still waiting" line). */
+  bounds: string;
+  /** When a registry last answered anything (Date.now()); undefined while none has. */
+  lastAnswerAt?: number;
 }
 
 export interface CheckResult {
@@ -57,7 +74,7 @@ export interface CheckResult {
   facts: Map<string, PackageFacts>;
 }
 
-export const DEFAULTS = { concurrency: 16, timeoutMs: 30_000, retries: 2, ttlMs: 10 * 60_000 };
+export const DEFAULTS = { concurrency: 16, timeoutMs: 30_000, retries: 2, ttlMs: 10 * 60_000, deadlineMs: 5 * 60_000 };
 
 export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const started = Date.now();
@@ -107,31 +124,67 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     if (!errors.includes(error)) errors.push(error);
     for (const pkg of pkgs) verdicts.set(pkg, unavailable(pkg, error));
   };
-  await Promise.all(
-    [...byName].map(async ([name, pkgs]) => {
-      const registry = registryFor(name, npm);
-      const [result, keys] = await Promise.all([
-        client.facts(name, pkgs.map((p) => p.version)),
-        evidence.keys(registry).catch((err: unknown) => {
-          if (err instanceof GuardError) return err;
-          throw err;
-        }),
-      ]);
-      if (result.kind === 'error') return fail(pkgs, result.error);
-      if (keys instanceof GuardError) return fail(pkgs, keys);
-      const facts: PackageFacts | 'missing' = result.kind === 'facts' ? result.facts : 'missing';
-      if (facts !== 'missing') factsByName.set(name, facts);
-      for (const pkg of pkgs) {
+  // Bounded: past the deadline every request still running or to come fails at once with one error (exit 2)
+  // that says what was still awaited.
+  const deadlineMs = opts.deadlineMs ?? DEFAULTS.deadlineMs;
+  const timeoutMs = opts.timeoutMs || DEFAULTS.timeoutMs;
+  const retries = opts.retries ?? DEFAULTS.retries;
+  let done = 0;
+  const status = (): CheckStatus => ({
+    done,
+    total: byName.size,
+    waiting: client.waitingFor(),
+    lastAnswerAt: client.lastAnswerAt,
+    bounds: `timeout ${shortDuration(timeoutMs)} per request, ${retries} ${retries === 1 ? 'retry' : 'retries'}${deadlineMs > 0 ? `, deadline ${shortDuration(deadlineMs)}` : ''}`,
+  });
+  const deadline =
+    deadlineMs > 0
+      ? setTimeout(() => {
+          const s = status();
+          client.stop(
+            `the check did not finish within its deadline of ${shortDuration(deadlineMs)} (--deadline): ${s.done} of ${s.total} names were checked; still waiting for ${describeWaiting(s.waiting)}`,
+            'if the registry is just slow, allow more time with --deadline (e.g. --deadline 15m; 0 for none); otherwise check the registry and the network',
+          );
+        }, deadlineMs)
+      : undefined;
+  const unwatch = opts.watch?.(status);
+  try {
+    await Promise.all(
+      [...byName].map(async ([name, pkgs]) => {
         try {
-          const provenance = facts === 'missing' ? undefined : await evidence.provenance(facts, pkg.version, keys);
-          judge(pkg, { facts, keys, provenance, download: downloadOf(pkg, registry, npm, pmInfo.pm, tree.format) });
-        } catch (err) {
-          if (!(err instanceof GuardError)) throw err;
-          fail([pkg], err);
+          await checkName(name, pkgs);
+        } finally {
+          done++;
         }
+      }),
+    );
+  } finally {
+    clearTimeout(deadline);
+    unwatch?.();
+  }
+  async function checkName(name: string, pkgs: LockedPackage[]): Promise<void> {
+    const registry = registryFor(name, npm);
+    const [result, keys] = await Promise.all([
+      client.facts(name, pkgs.map((p) => p.version)),
+      evidence.keys(registry).catch((err: unknown) => {
+        if (err instanceof GuardError) return err;
+        throw err;
+      }),
+    ]);
+    if (result.kind === 'error') return fail(pkgs, result.error);
+    if (keys instanceof GuardError) return fail(pkgs, keys);
+    const facts: PackageFacts | 'missing' = result.kind === 'facts' ? result.facts : 'missing';
+    if (facts !== 'missing') factsByName.set(name, facts);
+    for (const pkg of pkgs) {
+      try {
+        const provenance = facts === 'missing' ? undefined : await evidence.provenance(facts, pkg.version, keys);
+        judge(pkg, { facts, keys, provenance, download: downloadOf(pkg, registry, npm, pmInfo.pm, tree.format) });
+      } catch (err) {
+        if (!(err instanceof GuardError)) throw err;
+        fail([pkg], err);
       }
-    }),
-  );
+    }
+  }
   for (const pkg of tree.packages) if (!verdicts.has(pkg)) judge(pkg, { facts: undefined });
   // Bin names two packages link into the same .bin folder: known only once every package's facts are in.
   for (const [pkg, extra] of binConflicts(tree, (p) => raw.get(p)?.bins ?? [], policy)) {

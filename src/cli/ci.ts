@@ -14,6 +14,7 @@ import { removeLinks, shadowingBinsOnDisk, type ShadowOnDisk } from '../install/
 import { defaultCommands } from '../checks/bins.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 import { humanStream, say } from './output.js';
+import { phase } from './progress.js';
 import { displayText, mapStrings } from '../util/safe-text.js';
 import { GuardError } from '../errors.js';
 import { interruptible, type Phase } from './interrupt.js';
@@ -118,6 +119,7 @@ export async function installChecked(result: CheckResult, npmArgs: string[], sty
     what: `during ${displayText(runner.describe(npmArgs))}`,
     state: 'node_modules may be emptied or incomplete and no install script has run: run safe-install again to install.',
   });
+  phase(`installing: ${runner.describe(npmArgs)} (${result.tree.packages.length} packages, every script off)...`);
   await runner.installWithoutScripts(dir, npmArgs);
 
   const installed = await runner.scan(result.tree);
@@ -143,6 +145,8 @@ export async function installChecked(result: CheckResult, npmArgs: string[], sty
     what: 'while running the allowed install scripts',
     state: 'the packages are installed but not every allowed script has run: run safe-install again to finish.',
   });
+  const toRun = plan.decisions.filter((d) => d.kind === 'run').map((d) => `${d.item.pkg.name}@${d.item.pkg.version}`);
+  phase(`running install scripts: ${toRun.length ? `${toRun.length} allowed (${toRun.slice(0, 3).join(', ')}${toRun.length > 3 ? ` and ${toRun.length - 3} more` : ''})` : 'none allowed'}${projectScripts ? ", then the project's own" : ''}...`);
   const projectRan = await runner.runAllowed(dir, plan.decisions.filter((d) => d.kind === 'run').map((d) => d.item), result.tree, { projectScripts });
   out(reportScripts(plan, style, true));
   if (shadows.length) out(reportBins(shadows, style));

@@ -4,6 +4,7 @@ import { Option } from 'commander';
 import { GuardError } from '../errors.js';
 import { parseDuration } from '../policy/duration.js';
 import type { CheckOptions } from '../pipeline.js';
+import { watchCheck } from './progress.js';
 import { parsePmFlag } from '../project/package-manager.js';
 import { DEFAULT_MAX_BODY, MAX_BODY_ENV, MAX_BODY_FLAG } from '../registry/client.js';
 import { formatBytes, parseSize } from '../util/size.js';
@@ -22,6 +23,7 @@ export interface CommonFlags {
   offline?: boolean;
   cacheTtl?: string;
   maxBodySize?: string;
+  deadline?: string;
   color?: boolean;
   /** false with --no-input: never prompt. */
   input?: boolean;
@@ -41,6 +43,7 @@ export function commonOptions(): Option[] {
     new Option('--concurrency <n>', 'registry requests at once (default 16)'),
     new Option('--timeout <duration>', 'per-request timeout, e.g. 30s (default 30s)'),
     new Option('--retries <n>', 'retries of a failed request (default 2)'),
+    new Option('--deadline <duration>', 'the longest the registry part of the check may take, e.g. 5m; past it the check stops (exit 2) saying what it still waited for (default 5m; 0 for none)'),
     new Option('--offline', 'use only the metadata cache; a miss is an error'),
     new Option('--cache-ttl <duration>', 'use cached metadata this long without asking the registry (default 10m; 0 revalidates every entry)'),
     new Option('--max-body-size <size>', `most bytes read from one registry answer, e.g. 512MiB (default ${formatBytes(DEFAULT_MAX_BODY).replace(' ', '')}; also ${MAX_BODY_ENV})`),
@@ -84,6 +87,14 @@ export function toCheckOptions(flags: CommonFlags): CheckOptions {
       throw new GuardError('bad-usage', `--timeout: ${(err as Error).message}`);
     }
   }
+  let deadlineMs: number | undefined;
+  if (flags.deadline !== undefined) {
+    try {
+      deadlineMs = flags.deadline === '0' ? 0 : /^\d+$/.test(flags.deadline) ? Number(flags.deadline) * 1000 : parseDuration(flags.deadline);
+    } catch (err) {
+      throw new GuardError('bad-usage', `--deadline: ${(err as Error).message}`);
+    }
+  }
   let ttlMs: number | undefined;
   if (flags.cacheTtl !== undefined) {
     try {
@@ -106,5 +117,7 @@ export function toCheckOptions(flags: CommonFlags): CheckOptions {
     offline: flags.offline,
     maxBodyBytes: maxBodyBytes(flags.maxBodySize),
     pm: parsePmFlag(flags.pm),
+    deadlineMs,
+    watch: watchCheck,
   };
 }

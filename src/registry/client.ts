@@ -11,6 +11,7 @@ import { limiter } from './limit.js';
 import { BodyTooLargeError, countByte, formatBytes, readBody, type BodyLimits } from './body.js';
 import { asFetchError, createTransport, type Transport } from './http.js';
 import type { RegistryKey } from '../checks/types.js';
+import { HostDownError, HostHealth, hostOf } from './health.js';
 
 const KEYS_TTL_MS = 24 * 3_600_000;
 /**
@@ -78,11 +79,35 @@ export class RegistryClient {
 
   /** HTTP GETs with npm's settings (http.ts); the options are built once (npm's flat config has ~130 keys and the CA bundle). */
   private readonly transport: Transport;
+  /** Attempts per registry host: a host clearly down, or the deadline (stop), fails every request to it at once. */
+  private readonly health: HostHealth;
+  /** Names whose metadata is being fetched from the network now, by host: what the run is waiting for. */
+  private readonly inFlight = new Map<string, Set<string>>();
 
   constructor(private readonly opts: RegistryClientOptions) {
     this.cache = new FactsCache(opts.cacheDir);
     this.limit = limiter(opts.concurrency);
-    this.transport = createTransport({ fetchOptions: fetchOptionsFrom(opts.settings.flat, opts.concurrency), timeoutMs: this.timeoutMs, retries: opts.retries });
+    const t = this.timeoutMs;
+    this.health = new HostHealth(`each request waits up to ${t % 1000 ? `${t}ms` : `${t / 1000}s`} for an answer and is tried ${opts.retries + 1} time${opts.retries ? 's' : ''}`);
+    this.transport = createTransport({ fetchOptions: fetchOptionsFrom(opts.settings.flat, opts.concurrency), timeoutMs: this.timeoutMs, retries: opts.retries, health: this.health });
+  }
+
+  /**
+   * End every request now, in flight or to come, with `message` (the deadline passed): each fails with one
+   * shared error (code `deadline`), so the check ends at once with exit 2 and says it once.
+   */
+  stop(message: string, remedy: string): void {
+    this.health.stopAll(new HostDownError(message, remedy, 'deadline'));
+  }
+
+  /** When a registry last answered anything (Date.now()), if one has. */
+  get lastAnswerAt(): number | undefined {
+    return this.health.lastAnswerAt;
+  }
+
+  /** What is being fetched now: per registry host, the names waited for. */
+  waitingFor(): { host: string; names: string[] }[] {
+    return [...this.inFlight].filter(([, names]) => names.size).map(([host, names]) => ({ host, names: [...names] }));
   }
 
   /** npm-registry-fetch's reading of a timeout: 0 means its default, 30 s. */
@@ -119,7 +144,7 @@ export class RegistryClient {
     if (this.opts.offline) {
       throw new GuardError('cache-miss', `no cached signing keys for ${redact(registry)} (--offline)`, { remedy: 'run once without --offline to fill the cache' });
     }
-    const doc = await this.limit(() => getJson(this.transport, `${registry}-/npm/v1/keys`, 'the registry signing keys', registry, this.limits));
+    const doc = await this.limit(() => getJson(this.transport, `${registry}-/npm/v1/keys`, 'the registry signing keys', registry, this.limits, undefined, this.health));
     let keys: RegistryKey[] | null = null;
     if (doc !== null) {
       const list = (doc as { keys?: unknown }).keys;
@@ -142,7 +167,7 @@ export class RegistryClient {
     } catch {
       // keep the standard path
     }
-    return this.limit(() => getJson(this.transport, `${registry}${path}`, `attestations of ${name}@${version}`, registry, this.limits));
+    return this.limit(() => getJson(this.transport, `${registry}${path}`, `attestations of ${name}@${version}`, registry, this.limits, undefined, this.health));
   }
 
   private async load(name: string, needVersions: string[]): Promise<FactsResult> {
@@ -189,12 +214,24 @@ export class RegistryClient {
       const revalidate = cached && hasAll && fresh(cached.facts.fetchedAt, FULL_FETCH_MS) ? cached : undefined;
       return await this.fetchFromRegistry(name, registry, full, revalidate);
     } catch (err) {
-      return { kind: 'error', error: toGuardError(err, name, registry) };
+      return { kind: 'error', error: toGuardError(err, name, registry, this.health) };
     }
   }
 
   /** `cached` (revalidated by ETag/Last-Modified) is given only when it has full facts for every version asked for. */
   private async fetchFromRegistry(name: string, registry: string, full: ReadonlySet<string>, cached?: CacheEntry): Promise<FactsResult> {
+    const host = hostOf(registry);
+    const waiting = this.inFlight.get(host) ?? new Set<string>();
+    this.inFlight.set(host, waiting);
+    waiting.add(name);
+    try {
+      return await this.fetchPackument(name, registry, full, cached);
+    } finally {
+      waiting.delete(name);
+    }
+  }
+
+  private async fetchPackument(name: string, registry: string, full: ReadonlySet<string>, cached?: CacheEntry): Promise<FactsResult> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (cached?.etag) headers['if-none-match'] = cached.etag;
     if (cached?.lastModified) headers['if-modified-since'] = cached.lastModified;
@@ -235,7 +272,7 @@ export class RegistryClient {
         },
       };
     };
-    const facts = await readBody(res.body, limits, parsePackument, `the metadata of ${name}`, streamPackument, denseBody);
+    const facts = await bodyOf(this.health, registry, readBody(res.body, limits, parsePackument, `the metadata of ${name}`, streamPackument, denseBody));
     if (facts.name !== name) throw new MalformedPackumentError(`the packument is for "${facts.name}", not "${name}"`);
     const entry: CacheEntry = {
       checkedAt: now.toISOString(),
@@ -309,19 +346,36 @@ export async function fetchBoundedJson(
 }
 
 /** GET a JSON document from a registry; null for 404. Errors become GuardErrors naming `what`. */
-async function getJson(transport: Transport, url: string, what: string, registry: string, limits: BodyLimits, accept = '*/*'): Promise<unknown | null> {
+async function getJson(transport: Transport, url: string, what: string, registry: string, limits: BodyLimits, accept = '*/*', health?: HostHealth): Promise<unknown | null> {
   try {
     const res = await transport.get(url, { registry, headers: { accept } });
     if (res === null) return null;
     // Small documents normally; one that is not takes the large-body slots like a packument.
-    const text = await readBody(res.body, limits, (t) => t, what);
+    const text = await bodyOf(health, registry, readBody(res.body, limits, (t) => t, what));
     try {
       return JSON.parse(text);
     } catch {
       throw new MalformedPackumentError(`the registry answered with a body that is not JSON (${text.length} bytes)`);
     }
   } catch (err) {
-    throw toGuardError(err, what, registry);
+    throw toGuardError(err, what, registry, health);
+  }
+}
+
+/**
+ * A body read: a host that sends headers and then stalls (or drops the connection) mid-body fails there, not in
+ * the transport; that counts toward marking it down too.
+ */
+async function bodyOf<T>(health: HostHealth | undefined, registry: string, reading: Promise<T>): Promise<T> {
+  try {
+    return await reading;
+  } catch (err) {
+    try {
+      health?.failed(new URL(registry).origin, asFetchError(err));
+    } catch {
+      // not a URL: no host state
+    }
+    throw err;
   }
 }
 
@@ -329,7 +383,27 @@ export function escapeName(name: string): string {
   return name.startsWith('@') ? `@${encodeURIComponent(name.slice(1))}` : encodeURIComponent(name);
 }
 
-function toGuardError(err: unknown, name: string, registry: string): GuardError {
+/** One GuardError per HostDownError: every package it stopped reports the same error, said once. */
+const stoppedErrors = new WeakMap<HostDownError, GuardError>();
+
+function toGuardError(err: unknown, name: string, registry: string, health?: HostHealth): GuardError {
+  // A request aborted because its host was marked down (or the deadline passed) fails with that shared cause,
+  // whatever the abort looked like where it surfaced (a body read cut short, say).
+  let stopped = err instanceof HostDownError ? err : undefined;
+  const own = err instanceof BodyTooLargeError || err instanceof MalformedPackumentError || typeof (err as { statusCode?: unknown })?.statusCode === 'number';
+  try {
+    if (!own) stopped ??= health?.stoppedFor(new URL(registry).origin);
+  } catch {
+    // not a URL: no host state
+  }
+  if (stopped) {
+    let g = stoppedErrors.get(stopped);
+    if (!g) {
+      g = new GuardError(stopped.code, stopped.message, { remedy: stopped.remedy });
+      stoppedErrors.set(stopped, g);
+    }
+    return g;
+  }
   err = asFetchError(err);
   const e = err as { code?: string; type?: string; statusCode?: number; message?: string };
   const where = `${name} from ${redact(registry)}`;

@@ -10,6 +10,7 @@ import { createBrotliDecompress, createUnzip } from 'node:zlib';
 import { pipeline, type Readable } from 'node:stream';
 import type npmFetchType from 'npm-registry-fetch';
 import type { Pool } from 'undici';
+import type { HostHealth } from './health.js';
 
 const require = createRequire(import.meta.url);
 
@@ -37,6 +38,8 @@ export interface TransportOptions {
   fetchOptions: Record<string, unknown>;
   timeoutMs: number;
   retries: number;
+  /** Records each attempt per host; a host marked down (or a passed deadline) fails every request to it at once. */
+  health?: HostHealth;
 }
 
 const RETRY = { factor: 2, minTimeout: 300, maxTimeout: 3000, randomize: true };
@@ -62,6 +65,10 @@ export class NpmFetchTransport implements Transport {
   constructor(private readonly opts: TransportOptions) {}
 
   async get(url: string, { registry, headers }: GetOptions): Promise<HttpResponse | null> {
+    const health = this.opts.health;
+    const origin = new URL(url).origin;
+    health?.check(origin);
+    health?.attempt(origin);
     const res = await npmFetch(url, {
       ...this.opts.fetchOptions,
       registry,
@@ -71,10 +78,15 @@ export class NpmFetchTransport implements Transport {
       preferOnline: true,
       timeout: this.opts.timeoutMs,
       retry: { retries: this.opts.retries, ...RETRY },
+      signal: health?.signal(origin),
     } as npmFetchType.Options).catch((err: { statusCode?: number }) => {
       if (err.statusCode === 404) return null;
+      // Its retries are its own: the request as a whole counts once.
+      if (err.statusCode === undefined) health?.failed(origin, err);
+      health?.check(origin);
       throw err;
     });
+    health?.answered(origin);
     if (res === null) return null;
     const body = res.body as unknown as HttpResponse['body'] & { resume(): void };
     return { status: res.status, header: (n) => res.headers.get(n) ?? undefined, body, discard: () => body.resume() };
@@ -121,16 +133,23 @@ export class UndiciTransport implements Transport {
     const pool = this.pool(target.origin, auth);
     const path = `${target.pathname}${target.search}`;
 
+    const health = this.opts.health;
     for (let attempt = 0; ; attempt++) {
       const last = attempt >= this.opts.retries;
       let res: Awaited<ReturnType<Pool['request']>>;
+      health?.check(target.origin);
+      health?.attempt(target.origin);
       try {
-        res = await pool.request({ method: 'GET', path, headers: all });
+        res = await pool.request({ method: 'GET', path, headers: all, signal: health?.signal(target.origin) });
       } catch (err) {
+        health?.failed(target.origin, asFetchError(err));
+        // Marked down (by this failure or another request's), or the deadline passed: the shared error, now.
+        health?.check(target.origin);
         if (last) throw asFetchError(err);
-        await backoff(attempt);
+        await backoff(attempt, health?.signal(target.origin));
         continue;
       }
+      health?.answered(target.origin);
       const status = res.statusCode;
       if (status === 404 || status >= 400 || REDIRECTS.includes(status)) {
         await res.body.dump().catch(() => {});
@@ -194,9 +213,18 @@ function decoded(body: Readable, encoding: string | undefined): HttpResponse['bo
 }
 
 /** make-fetch-happen's backoff (the `retry` package): min(max, min * factor^attempt * random[1, 2)). */
-function backoff(attempt: number): Promise<void> {
+function backoff(attempt: number, signal?: AbortSignal): Promise<void> {
   const ms = Math.min(RETRY.maxTimeout, RETRY.minTimeout * Math.pow(RETRY.factor, attempt) * (RETRY.randomize ? 1 + Math.random() : 1));
-  return new Promise((r) => setTimeout(r, ms));
+  // Cut short when the host is marked down or the deadline passes (the loop then throws the shared error).
+  return new Promise((r) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      r();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** undici's errors with the codes and types npm's stack uses, so client.ts maps them the same way. */

@@ -340,6 +340,8 @@ const NOTIFICATIONS: Record<GuardErrorCode, string> = {
   'registry-timeout': 'A registry request timed out.',
   'registry-malformed': 'The registry sent malformed data.',
   'registry-too-large': 'A registry answer was larger than the size limit (--max-body-size), or held more than the guard reads (over 30,000 versions, a field it reads over 1 MiB).',
+  'registry-down': 'A registry host did not answer several requests in a row (timeouts or refused connections); the check stopped.',
+  'deadline': 'The check did not finish within its deadline (--deadline); it stopped.',
   'cache-miss': 'Offline, and the metadata cache has no entry.',
   'install-failed': 'The package manager failed.',
   'bad-ledger': 'The quarantine ledger is malformed.',

@@ -71,12 +71,14 @@ export function toText(raw: CheckResult, style: Style, opts: TextOptions = {}): 
   );
 
   if (result.errors.length) {
-    lines.push('', style.red(style.bold(`Could not check (${result.errors.length})`)));
-    for (const e of result.errors.slice(0, FOLD_AFTER)) {
-      lines.push(`  ${style.red('x')} ${e.message}`);
-      if (e.remedy) lines.push(`      ${style.dim('-> ' + e.remedy)}`);
+    // One line per distinct cause: the same failure for many packages is said once, with how many it stopped.
+    const causes = groupErrors(result.errors);
+    lines.push('', style.red(style.bold(`Could not check (${result.errors.length}${causes.length < result.errors.length ? `; ${causes.length} distinct cause${causes.length === 1 ? '' : 's'}` : ''})`)));
+    for (const c of causes.slice(0, FOLD_AFTER)) {
+      lines.push(`  ${style.red('x')} ${c.message}`);
+      if (c.remedy) lines.push(`      ${style.dim('-> ' + c.remedy)}`);
     }
-    if (result.errors.length > FOLD_AFTER) lines.push(`  ... and ${result.errors.length - FOLD_AFTER} more (--json lists all)`);
+    if (causes.length > FOLD_AFTER) lines.push(`  ... and ${causes.length - FOLD_AFTER} more causes (--json lists every error)`);
   }
 
   const shared = sharedFindings(result);
@@ -141,6 +143,32 @@ export function toText(raw: CheckResult, style: Style, opts: TextOptions = {}): 
   else if (s.exitCode === 1) lines.push(style.red(style.bold(`Install refused: ${counts} (exit 1)`)));
   else lines.push(style.green(style.bold(`OK: ${counts}`)));
   return lines.join('\n') + '\n';
+}
+
+/**
+ * Errors that differ only by the package they name ("timed out fetching a from R", "... b from R") as one cause:
+ * the message with the package replaced by how many packages and the first few names.
+ */
+export function groupErrors(errors: readonly CheckResult['errors'][number][]): { message: string; remedy?: string }[] {
+  const groups = new Map<string, { pattern: string; remedy?: string; names: string[] }>();
+  for (const e of errors) {
+    let pattern = e.message;
+    if (e.pkg) {
+      // The package as the registry messages place it (`<name> from <registry>`); other messages stay as they are.
+      const at = e.message.indexOf(` ${e.pkg} from `);
+      if (at >= 0) pattern = `${e.message.slice(0, at + 1)}\0${e.message.slice(at + 1 + e.pkg.length)}`;
+    }
+    const key = `${e.code}\n${pattern}\n${e.remedy ?? ''}`;
+    const g = groups.get(key) ?? { pattern, remedy: e.remedy, names: [] };
+    if (e.pkg) g.names.push(e.pkg);
+    groups.set(key, g);
+  }
+  return [...groups.values()].map((g) => {
+    if (!g.pattern.includes('\0')) return { message: g.pattern, remedy: g.remedy };
+    const n = g.names.length;
+    const who = n === 1 ? g.names[0] : `${n} packages (${g.names.slice(0, 3).join(', ')}${n > 3 ? ` and ${n - 3} more` : ''})`;
+    return { message: g.pattern.replace('\0', who), remedy: g.remedy };
+  });
 }
 
 function label(v: PackageVerdict): string {
