@@ -10,7 +10,7 @@ import type { Check, CheckInput } from './types.js';
 import { finding } from './finding.js';
 import { fullVersion } from '../registry/facts.js';
 import { isOnRegistry } from '../project/npm-config.js';
-import { specKind } from '../project/package-json.js';
+import { remoteUrl, specKind } from '../project/package-json.js';
 
 const EXOTIC: Partial<Record<LockedPackage['source'], { code: FindingCode; what: string }>> = {
   git: { code: 'git-source', what: 'a git repository' },
@@ -60,11 +60,17 @@ export const source: Check = {
   },
 };
 
-/** A package.json spec that may legitimately resolve to the package's (non-registry) source. */
+/**
+ * A package.json spec that may legitimately resolve to the package's (non-registry) source. A tarball URL spec must
+ * resolve to that URL itself, as npm's arborist requires (dep-valid: `resolved === fetchSpec`): pnpm
+ * (`resolution.tarball`) and yarn 1 (`resolved`) download whatever URL the lockfile names under the spec's key.
+ */
 function asksFor(spec: string, pkg: LockedPackage): boolean {
   const kind = specKind(pkg.name, spec);
   if (kind === 'unknown') return true; // a protocol npm does not know (yarn's exec:, patch:...): the project chose it
-  return MAY_RESOLVE_TO[kind]?.includes(pkg.source) ?? false;
+  if (!(MAY_RESOLVE_TO[kind]?.includes(pkg.source) ?? false)) return false;
+  if (kind === 'remote') return pkg.resolved !== undefined && sameUrl(remoteUrl(pkg.name, spec) ?? spec, pkg.resolved);
+  return true;
 }
 
 function offRegistry(pkg: LockedPackage, input: CheckInput, policy: Parameters<Check['run']>[2]['policy']): Finding[] {

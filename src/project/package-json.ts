@@ -84,6 +84,16 @@ export function specKind(name: string, spec: string): 'registry' | 'git' | 'remo
   }
 }
 
+/** The URL a `remote` spec (a tarball URL, or an `npm:` alias of one) downloads, as npm-package-arg reads it. */
+export function remoteUrl(name: string, spec: string): string | undefined {
+  try {
+    const parsed = npa.resolve(name, spec, '/');
+    return parsed.type === 'remote' && parsed.fetchSpec ? parsed.fetchSpec : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'];
 
 /** What the project's own package.json files ask for: per folder (`''` is the root), and through overrides. */
