@@ -94,6 +94,40 @@ export function remoteUrl(name: string, spec: string): string | undefined {
   }
 }
 
+/**
+ * Which git repository a git spec or a lockfile's git source names, and the commit when it is a full one: hosted
+ * repositories as `<domain>/<user>/<project>` (lower case; `github:u/p`, `git+ssh://git@github.com/u/p.git` and a
+ * `https://codeload.github.com/u/p/tar.gz/<sha>` download are one repository), others as host and path without
+ * `.git`. Undefined when it names no git repository.
+ */
+export function gitRepo(name: string, spec: string): { repo: string; commit?: string } | undefined {
+  // A bare commit, or yarn berry's `commit=<sha>` (`#head=main&commit=<sha>`).
+  const fullCommit = (c: string | null | undefined) => (c ? /(?:^|[=&])([0-9a-f]{40})(?=&|$)/i.exec(c)?.[1]?.toLowerCase() : undefined);
+  // Hosted-git tarball downloads (yarn 1 and pnpm write them for hosted git specs).
+  const tarball = /^https:\/\/(?:codeload\.(github\.com)\/([^/]+)\/([^/]+)\/tar\.gz\/([^/?#]+)|(gitlab\.com)\/([^/]+)\/([^/]+)\/-\/archive\/([^/?#]+)\/|(bitbucket\.org)\/([^/]+)\/([^/]+)\/get\/([^/?#]+?)\.tar\.gz)/i.exec(spec);
+  if (tarball) {
+    const [domain, user, project, ref] = tarball.slice(1).filter((x) => x !== undefined);
+    return { repo: `${domain}/${user}/${project.replace(/\.git$/i, '')}`.toLowerCase(), commit: fullCommit(ref) };
+  }
+  // pnpm writes a git resolution's repo without the `git+` prefix (`https://host/u/p.git`, `file:///...`).
+  const asGit = /^(?:https?|ssh|file):\/\//i.test(spec) ? `git+${spec}` : spec;
+  let parsed: Npa.Result;
+  try {
+    parsed = npa.resolve(name, asGit, '/');
+  } catch {
+    return undefined;
+  }
+  if (parsed.type !== 'git') return undefined;
+  const commit = fullCommit(parsed.gitCommittish);
+  if (parsed.hosted) return { repo: `${parsed.hosted.domain}/${parsed.hosted.user}/${parsed.hosted.project}`.toLowerCase(), commit };
+  try {
+    const u = new URL((parsed.fetchSpec ?? '').replace(/^git\+/, ''));
+    return { repo: `${u.host.toLowerCase()}${u.pathname.replace(/\/+$/, '').replace(/\.git$/i, '')}`, commit };
+  } catch {
+    return undefined;
+  }
+}
+
 const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'];
 
 /** What the project's own package.json files ask for: per folder (`''` is the root), and through overrides. */
