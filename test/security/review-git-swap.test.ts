@@ -106,3 +106,53 @@ describe('pnpm 10: a git dependency whose lockfile resolution names another repo
     expect(p.ran()).toEqual(['good victim:postinstall']);
   });
 });
+
+describe("pnpm 10: a workspace dependency (workspace:*) the lockfile resolves to a git repository", () => {
+  async function workspaceProject(swap: boolean) {
+    const p = attackProject(registry, { dependencies: { victim: 'workspace:*' } }, { CI: '1' });
+    const env = withTools(p.env, { pnpm: 'pnpm' });
+    mkdirSync(join(p.dir, 'packages', 'victim'), { recursive: true });
+    writeFileSync(join(p.dir, 'packages', 'victim', 'package.json'), JSON.stringify({ name: 'victim', version: '1.0.0' }));
+    writeFileSync(join(p.dir, 'packages', 'victim', 'log.js'), '// the project\'s own code\n');
+    writeFileSync(join(p.dir, '.npmrc'), `registry=${registry.url}\nstore-dir=${join(p.dir, '.store')}\ncache-dir=${join(p.dir, '.cache')}\n`);
+    writeFileSync(join(p.dir, 'pnpm-workspace.yaml'), "packages:\n  - 'packages/*'\nonlyBuiltDependencies:\n  - 'victim'\n");
+    const pnpm = (...args: string[]) => run('pnpm', args, { cwd: p.dir, env });
+    const lock = await pnpm('install', '--lockfile-only');
+    expect(lock.code, lock.stdout + lock.stderr).toBe(0);
+    writeFileSync(join(p.dir, 'safe-install.policy.json'), JSON.stringify(POLICY));
+    if (swap) {
+      const file = join(p.dir, 'pnpm-lock.yaml');
+      const before = readFileSync(file, 'utf8');
+      const id = `victim@git+file://${join(repos, 'evil')}#${commits.evil}`;
+      const text =
+        before.replace('version: link:packages/victim', `version: git+file://${join(repos, 'evil')}#${commits.evil}`) +
+        `\npackages:\n\n  ${id}:\n    resolution: {commit: ${commits.evil}, repo: file://${join(repos, 'evil')}, type: git}\n    version: 1.0.0\n\nsnapshots:\n\n  ${id}: {}\n`;
+      expect(text).not.toBe(before);
+      writeFileSync(file, text);
+    }
+    return { ...p, env, pnpm };
+  }
+
+  it("plain pnpm install --frozen-lockfile installs the repository's code in place of the workspace; safe-install blocks it", async () => {
+    const plain = await workspaceProject(true);
+    const install = await plain.pnpm('install', '--frozen-lockfile');
+    expect(install.code, install.stdout + install.stderr).toBe(0);
+    expect(installed(plain.dir)).toContain("'evil victim:postinstall");
+
+    const guarded = await workspaceProject(true);
+    const res = await run(process.execPath, [BIN], { cwd: guarded.dir, env: guarded.env });
+    expect(res.code, res.stdout + res.stderr).toBe(1);
+    expect(res.stdout).toContain('package.json asks for "workspace:*" but the lockfile resolves it to a git repository');
+    expect(noStackTrace(res.stdout + res.stderr)).toBe(true);
+    expect(guarded.ran()).toEqual([]);
+    expect(existsSync(join(guarded.dir, 'node_modules', 'victim'))).toBe(false);
+  });
+
+  it('the workspace link itself is the project, allowed', async () => {
+    const p = await workspaceProject(false);
+    const res = await run(process.execPath, [BIN], { cwd: p.dir, env: p.env });
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(installed(p.dir)).toBe("// the project's own code\n");
+  });
+});
+
