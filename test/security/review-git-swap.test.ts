@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
-import { BIN, run, tempDir, withTools } from '../integration/helpers.js';
+import { BIN, OLD, run, tempDir, withTools } from '../integration/helpers.js';
 import { attackProject, noStackTrace } from './attack.js';
 
 const POLICY = { scripts: { allow: ['victim'] } };
@@ -37,6 +37,8 @@ async function repo(who: string, env: NodeJS.ProcessEnv): Promise<string> {
 
 beforeAll(async () => {
   registry = await TestRegistry.start();
+  // The registry's victim, which a catalog range asks for.
+  registry.addPackage({ name: 'victim', versions: [{ version: '1.0.0', publishedAt: OLD, files: { 'log.js': '// the registry package\n' } }] });
   repos = tempDir('si-git-repos-');
   const env = { ...process.env, HOME: repos, GIT_CONFIG_NOSYSTEM: '1' };
   await repo('good', env);
@@ -156,3 +158,48 @@ describe("pnpm 10: a workspace dependency (workspace:*) the lockfile resolves to
   });
 });
 
+describe('pnpm 10: a catalog dependency (catalog:, a registry range in pnpm-workspace.yaml) the lockfile resolves to a git repository', () => {
+  async function catalogProject(swap: boolean, entry = '^1.0.0', spec = 'catalog:') {
+    const p = attackProject(registry, { dependencies: { victim: spec } }, { CI: '1' });
+    const env = withTools(p.env, { pnpm: 'pnpm' });
+    writeFileSync(join(p.dir, '.npmrc'), `registry=${registry.url}\nstore-dir=${join(p.dir, '.store')}\ncache-dir=${join(p.dir, '.cache')}\n`);
+    writeFileSync(join(p.dir, 'pnpm-workspace.yaml'), `catalogs:\n  default:\n    victim: ${JSON.stringify(entry)}\n  tools:\n    victim: ${JSON.stringify(entry)}\nonlyBuiltDependencies:\n  - 'victim'\n`);
+    const pnpm = (...args: string[]) => run('pnpm', args, { cwd: p.dir, env });
+    const lock = await pnpm('install', '--lockfile-only');
+    expect(lock.code, lock.stdout + lock.stderr).toBe(0);
+    writeFileSync(join(p.dir, 'safe-install.policy.json'), JSON.stringify(POLICY));
+    if (swap) {
+      const file = join(p.dir, 'pnpm-lock.yaml');
+      const before = readFileSync(file, 'utf8');
+      const git = `git+file://${join(repos, 'evil')}#${commits.evil}`;
+      const text = before
+        .replace(/(importers:[\s\S]*?specifier: 'catalog:'\n\s+version: )1\.0\.0/, `$1${git}`)
+        .replace(/\n  victim@1\.0\.0:\n    resolution: \{[^}]+\}/, `\n  victim@${git}:\n    resolution: {commit: ${commits.evil}, repo: file://${join(repos, 'evil')}, type: git}\n    version: 1.0.0`)
+        .replace(/\n  victim@1\.0\.0: \{\}/, `\n  victim@${git}: {}`);
+      expect(text).not.toBe(before);
+      writeFileSync(file, text);
+    }
+    return { ...p, env, pnpm };
+  }
+
+  it("plain pnpm install --frozen-lockfile installs the repository's code; safe-install blocks it", async () => {
+    const plain = await catalogProject(true);
+    const install = await plain.pnpm('install', '--frozen-lockfile');
+    expect(install.code, install.stdout + install.stderr + readFileSync(join(plain.dir, 'pnpm-lock.yaml'), 'utf8')).toBe(0);
+    expect(installed(plain.dir)).toContain("'evil victim:postinstall");
+
+    const guarded = await catalogProject(true);
+    const res = await run(process.execPath, [BIN], { cwd: guarded.dir, env: guarded.env });
+    expect(res.code, res.stdout + res.stderr).toBe(1);
+    expect(res.stdout).toContain('package.json asks for "^1.0.0" but the lockfile resolves it to a git repository');
+    expect(noStackTrace(res.stdout + res.stderr)).toBe(true);
+    expect(guarded.ran()).toEqual([]);
+  });
+
+  it('a catalog entry that is itself a git repository is the project\'s choice, allowed (a named catalog too)', async () => {
+    const p = await catalogProject(false, `git+file://${join(repos, 'good')}`, 'catalog:tools');
+    const res = await run(process.execPath, [BIN], { cwd: p.dir, env: p.env });
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(p.ran()).toEqual(['good victim:postinstall']);
+  });
+});
