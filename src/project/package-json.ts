@@ -156,12 +156,17 @@ function overridden(key: string): string {
   return at > 0 ? seg.slice(0, at) : seg;
 }
 
-function addOverrides(asks: Asks, map: unknown, parent?: string): void {
+/**
+ * npm's `"$name"` override value is a reference to the root package.json's own spec for `name` (npm refuses one it
+ * cannot resolve): the spec it stands for, never a protocol of its own.
+ */
+function addOverrides(asks: Asks, map: unknown, rootDeps: Asks, parent?: string): void {
   if (!isObj(map)) return;
   for (const [key, value] of Object.entries(map)) {
     const name = key === '.' ? parent : overridden(key);
     if (name === undefined) continue;
-    if (isObj(value)) addOverrides(asks, value, name);
+    if (isObj(value)) addOverrides(asks, value, rootDeps, name);
+    else if (typeof value === 'string' && value.startsWith('$')) for (const spec of rootDeps.get(value.slice(1)) ?? []) addAsk(asks, name, spec);
     else addAsk(asks, name, value);
   }
 }
@@ -188,11 +193,12 @@ export function projectAsksByFolder(root: string, workspaces: string[], pnpmOver
       if (isObj(m)) for (const [name, spec] of Object.entries(m)) addAsk(deps, name, spec);
     }
     out.folders.push({ folder, deps });
-    addOverrides(out.overrides, doc.overrides);
-    addOverrides(out.overrides, doc.resolutions);
-    addOverrides(out.overrides, isObj(doc.pnpm) ? doc.pnpm.overrides : undefined);
+    const rootDeps = out.folders.find((f) => f.folder === '')?.deps ?? new Map();
+    addOverrides(out.overrides, doc.overrides, rootDeps);
+    addOverrides(out.overrides, doc.resolutions, rootDeps);
+    addOverrides(out.overrides, isObj(doc.pnpm) ? doc.pnpm.overrides : undefined, rootDeps);
   }
-  addOverrides(out.overrides, pnpmOverrides);
+  addOverrides(out.overrides, pnpmOverrides, out.folders.find((f) => f.folder === '')?.deps ?? new Map());
   return out;
 }
 
