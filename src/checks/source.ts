@@ -71,9 +71,9 @@ function asksFor(spec: string, pkg: LockedPackage): boolean {
   // A workspace (pnpm and yarn `workspace:`) or a local link (`link:`, `portal:`) is this project's own folder:
   // never anything downloaded (pnpm installs a git or tarball `version` an edited lockfile gives it).
   if (/^(?:workspace|link|portal):/.test(spec)) return pkg.source === 'link';
-  // A catalog entry the reader could not look up (lockfile/index.ts gives the catalog's own spec): no choice made.
-  if (spec.startsWith('catalog:')) return false;
-  if (kind === 'unknown') return true; // another protocol npm does not know (yarn's exec:, patch:...): the project chose it
+  // yarn's exec: (a local generator script) and patch: (a patch on a base of any source) choose their source;
+  // anything else npm cannot read (an unresolved reference or catalog, a typo) chooses none.
+  if (kind === 'unknown') return /^(?:exec|patch):/.test(spec);
   if (!(MAY_RESOLVE_TO[kind]?.includes(pkg.source) ?? false)) return false;
   if (kind === 'remote') return pkg.resolved !== undefined && sameUrl(remoteUrl(pkg.name, spec) ?? spec, pkg.resolved);
   if (kind === 'git') {
