@@ -4,10 +4,10 @@
 // guard, which compared only the kinds (a git spec may resolve to "git"), allowed it as a direct git dependency.
 // The repositories are local (git+file:), which pnpm fetches as it would any other.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
-import { BIN, OLD, run, tempDir, withTools } from '../integration/helpers.js';
+import { BIN, OLD, TOOLS, run, tempDir, withTools } from '../integration/helpers.js';
 import { attackProject, noStackTrace } from './attack.js';
 
 const POLICY = { scripts: { allow: ['victim'] } };
@@ -203,3 +203,46 @@ describe('pnpm 10: a catalog dependency (catalog:, a registry range in pnpm-work
     expect(p.ran()).toEqual(['good victim:postinstall']);
   });
 });
+
+describe('yarn 1: a git dependency whose yarn.lock resolved names another repository', () => {
+  async function yarnProject(swap: boolean) {
+    const spec = `git+file://${join(repos, 'good')}`;
+    const p = attackProject(registry, { license: 'MIT', dependencies: { victim: spec } }, { YARN_CACHE_FOLDER: tempDir('si-yarn-cache-') });
+    const yarn = (...args: string[]) => run(process.execPath, [TOOLS.yarn1, ...args, '--non-interactive'], { cwd: p.dir, env: p.env });
+    const lock = await yarn('install', '--ignore-scripts');
+    expect(lock.code, lock.stdout + lock.stderr).toBe(0);
+    rmSync(join(p.dir, 'node_modules'), { recursive: true, force: true });
+    writeFileSync(join(p.dir, 'safe-install.policy.json'), JSON.stringify(POLICY));
+    if (swap) {
+      const file = join(p.dir, 'yarn.lock');
+      const before = readFileSync(file, 'utf8');
+      const text = before.replace(/resolved "[^"]+"/, `resolved "git+file://${join(repos, 'evil')}#${commits.evil}"`);
+      expect(text).not.toBe(before);
+      writeFileSync(file, text);
+    }
+    return { ...p, yarn, spec };
+  }
+
+  it('plain yarn install --frozen-lockfile installs the other repository and runs its script; safe-install blocks it', async () => {
+    const plain = await yarnProject(true);
+    const install = await plain.yarn('install', '--frozen-lockfile');
+    expect(install.code, install.stdout + install.stderr).toBe(0);
+    expect(plain.ran()).toEqual(['evil victim:postinstall']);
+
+    const guarded = await yarnProject(true);
+    const res = await run(process.execPath, [BIN], { cwd: guarded.dir, env: withTools(guarded.env, { yarn: 'yarn1' }) });
+    expect(res.code, res.stdout + res.stderr).toBe(1);
+    expect(res.stdout).toContain(`package.json asks for "${guarded.spec}" but the lockfile resolves it to a git repository`);
+    expect(noStackTrace(res.stdout + res.stderr)).toBe(true);
+    expect(guarded.ran()).toEqual([]);
+    expect(existsSync(join(guarded.dir, 'node_modules', 'victim'))).toBe(false);
+  });
+
+  it('the repository package.json asks for is allowed', async () => {
+    const p = await yarnProject(false);
+    const res = await run(process.execPath, [BIN], { cwd: p.dir, env: withTools(p.env, { yarn: 'yarn1' }) });
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(p.ran()).toEqual(['good victim:postinstall']);
+  });
+});
+
