@@ -9,7 +9,14 @@ import { basename, delimiter, dirname, isAbsolute, join, sep } from 'node:path';
 export const PROTECTED_COMMANDS: readonly string[] = [
   'node', 'nodejs', 'npm', 'npx', 'pnpm', 'pnpx', 'yarn', 'yarnpkg', 'corepack', 'bun', 'deno',
   'sh', 'bash', 'dash', 'zsh', 'env', 'git', 'python', 'python3', 'make', 'cc', 'gcc', 'g++', 'c++', 'clang', 'clang++', 'ld',
+  // npm runs `node-gyp rebuild` for native packages (their install script, or its default one for a binding.gyp)
+  // from its own node-gyp-bin folder, which @npmcli/run-script puts after every node_modules/.bin: not on the
+  // guard's PATH, yet a dependency's `node-gyp` bin would run in its place for every allowed native build.
+  'node-gyp',
 ];
+
+/** A protected command that one registry package is: that package may link it (the real node-gyp as a dependency). */
+const OWNED_BY: Readonly<Record<string, string>> = { 'node-gyp': 'node-gyp' };
 
 export interface ShadowableCommands {
   /** Why a dependency named `pkgName` may not link a bin called `bin`, or undefined when it may. */
@@ -62,7 +69,10 @@ export function shadowableCommands(path: string | undefined = process.env.PATH):
   if (fold('A') === 'a') for (const [n, f] of [...onPath]) if (!onPath.has(fold(n))) onPath.set(fold(n), f);
   return {
     shadows(bin, pkgName) {
-      if (statics.has(fold(bin))) return `\`${bin}\`, a command scripts and people rely on`;
+      if (statics.has(fold(bin))) {
+        if (OWNED_BY[fold(bin)] === pkgName) return undefined;
+        return `\`${bin}\`, a command scripts and people rely on`;
+      }
       const file = onPath.get(fold(bin));
       if (!file) return undefined;
       if (packageOfCommand(file) === pkgName) return undefined;

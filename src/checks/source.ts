@@ -10,7 +10,7 @@ import type { Check, CheckInput } from './types.js';
 import { finding } from './finding.js';
 import { fullVersion } from '../registry/facts.js';
 import { isOnRegistry } from '../project/npm-config.js';
-import { specKind } from '../project/package-json.js';
+import { gitRepo, remoteUrl, specKind } from '../project/package-json.js';
 
 const EXOTIC: Partial<Record<LockedPackage['source'], { code: FindingCode; what: string }>> = {
   git: { code: 'git-source', what: 'a git repository' },
@@ -60,11 +60,30 @@ export const source: Check = {
   },
 };
 
-/** A package.json spec that may legitimately resolve to the package's (non-registry) source. */
+/**
+ * A package.json spec that may legitimately resolve to the package's (non-registry) source. A tarball URL spec must
+ * resolve to that URL itself, as npm's arborist requires (dep-valid: `resolved === fetchSpec`), and a git spec to
+ * the same repository (and commit, when it names a full one): pnpm (`resolution.tarball`, `resolution.repo`) and
+ * yarn 1 (`resolved`) download whatever the lockfile names under the spec's key.
+ */
 function asksFor(spec: string, pkg: LockedPackage): boolean {
   const kind = specKind(pkg.name, spec);
-  if (kind === 'unknown') return true; // a protocol npm does not know (yarn's exec:, patch:...): the project chose it
-  return MAY_RESOLVE_TO[kind]?.includes(pkg.source) ?? false;
+  // A workspace (pnpm and yarn `workspace:`) or a local link (`link:`, `portal:`) is this project's own folder:
+  // never anything downloaded (pnpm installs a git or tarball `version` an edited lockfile gives it).
+  if (/^(?:workspace|link|portal):/.test(spec)) return pkg.source === 'link';
+  // yarn's exec: (a local generator script) and patch: (a patch on a base of any source) choose their source;
+  // anything else npm cannot read (an unresolved reference or catalog, a typo) chooses none.
+  if (kind === 'unknown') return /^(?:exec|patch):/.test(spec);
+  if (!(MAY_RESOLVE_TO[kind]?.includes(pkg.source) ?? false)) return false;
+  if (kind === 'remote') return pkg.resolved !== undefined && sameUrl(remoteUrl(pkg.name, spec) ?? spec, pkg.resolved);
+  if (kind === 'git') {
+    // The same repository (npm's dep-valid: same repo, and the same commit when the spec names one); pnpm and yarn 1
+    // fetch whatever repository or commit the lockfile names under the spec's key.
+    const asked = gitRepo(pkg.name, spec);
+    const got = pkg.resolved === undefined ? undefined : gitRepo(pkg.name, pkg.resolved);
+    return !!asked && !!got && asked.repo === got.repo && (!asked.commit || asked.commit === got.commit);
+  }
+  return true;
 }
 
 function offRegistry(pkg: LockedPackage, input: CheckInput, policy: Parameters<Check['run']>[2]['policy']): Finding[] {

@@ -50,13 +50,29 @@ function withRequested(tree: LockedTree): LockedTree {
   const direct = tree.packages.filter((p) => p.direct && EXOTIC_SOURCES.has(p.source));
   if (!direct.length) return tree;
   let pnpmOverrides: unknown;
+  let catalogs: { catalog?: unknown; catalogs?: unknown } = {};
   if (tree.format.startsWith('pnpm')) {
     try {
-      pnpmOverrides = (jsYaml().load(readFileSync(join(tree.root.dir, 'pnpm-workspace.yaml'), 'utf8')) as { overrides?: unknown } | undefined)?.overrides;
+      const doc = jsYaml().load(readFileSync(join(tree.root.dir, 'pnpm-workspace.yaml'), 'utf8')) as { overrides?: unknown; catalog?: unknown; catalogs?: unknown } | undefined;
+      pnpmOverrides = doc?.overrides;
+      catalogs = { catalog: doc?.catalog, catalogs: doc?.catalogs };
     } catch {
       pnpmOverrides = undefined; // none, or unreadable: its overrides ask for nothing
     }
   }
+  /**
+   * pnpm's `catalog:` / `catalog:<name>` is the spec pnpm-workspace.yaml's catalog gives the name: that spec, not the
+   * protocol, says which source the project chose (one it cannot find stays `catalog:`, which chooses none).
+   */
+  const fromCatalog = (name: string, spec: string): string => {
+    const m = /^catalog:(.*)$/.exec(spec);
+    if (!m) return spec;
+    const which = m[1].trim() || 'default';
+    const get = (map: unknown, key: string): unknown =>
+      map && typeof map === 'object' && !Array.isArray(map) && Object.hasOwn(map, key) ? (map as Record<string, unknown>)[key] : undefined;
+    const value = which === 'default' ? (get(catalogs.catalog, name) ?? get(get(catalogs.catalogs, 'default'), name)) : get(get(catalogs.catalogs, which), name);
+    return typeof value === 'string' ? value : spec;
+  };
   const asks = projectAsksByFolder(tree.root.dir, tree.workspaces, pnpmOverrides);
   const npmPaths = new Set(tree.format.startsWith('npm') ? tree.packages.flatMap((p) => p.paths) : []);
   /** npm: the install path Node finds `name` at from `folder` (its own node_modules, then each parent's). */
@@ -82,11 +98,11 @@ function withRequested(tree: LockedTree): LockedTree {
             gets = p.paths.includes(`${name}@${spec}`) || p.paths.includes(`${name}@npm:${spec}`) ? true : undefined;
           }
           // Undecided (pnpm; a yarn descriptor written in another form; nothing at the lookup path): the spec counts.
-          if (gets !== false && (gets === true || !decidedElsewhere(tree, p, name, spec))) requested.add(spec);
+          if (gets !== false && (gets === true || !decidedElsewhere(tree, p, name, spec))) requested.add(fromCatalog(name, spec));
         }
       }
     }
-    for (const name of names) for (const spec of asks.overrides.get(name) ?? []) requested.add(spec);
+    for (const name of names) for (const spec of asks.overrides.get(name) ?? []) requested.add(fromCatalog(name, spec));
     p.requested = [...requested];
   }
   return tree;

@@ -84,6 +84,50 @@ export function specKind(name: string, spec: string): 'registry' | 'git' | 'remo
   }
 }
 
+/** The URL a `remote` spec (a tarball URL, or an `npm:` alias of one) downloads, as npm-package-arg reads it. */
+export function remoteUrl(name: string, spec: string): string | undefined {
+  try {
+    const parsed = npa.resolve(name, spec, '/');
+    return parsed.type === 'remote' && parsed.fetchSpec ? parsed.fetchSpec : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Which git repository a git spec or a lockfile's git source names, and the commit when it is a full one: hosted
+ * repositories as `<domain>/<user>/<project>` (lower case; `github:u/p`, `git+ssh://git@github.com/u/p.git` and a
+ * `https://codeload.github.com/u/p/tar.gz/<sha>` download are one repository), others as host and path without
+ * `.git`. Undefined when it names no git repository.
+ */
+export function gitRepo(name: string, spec: string): { repo: string; commit?: string } | undefined {
+  // A bare commit, or yarn berry's `commit=<sha>` (`#head=main&commit=<sha>`).
+  const fullCommit = (c: string | null | undefined) => (c ? /(?:^|[=&])([0-9a-f]{40})(?=&|$)/i.exec(c)?.[1]?.toLowerCase() : undefined);
+  // Hosted-git tarball downloads (yarn 1 and pnpm write them for hosted git specs).
+  const tarball = /^https:\/\/(?:codeload\.(github\.com)\/([^/]+)\/([^/]+)\/tar\.gz\/([^/?#]+)|(gitlab\.com)\/([^/]+)\/([^/]+)\/-\/archive\/([^/?#]+)\/|(bitbucket\.org)\/([^/]+)\/([^/]+)\/get\/([^/?#]+?)\.tar\.gz)/i.exec(spec);
+  if (tarball) {
+    const [domain, user, project, ref] = tarball.slice(1).filter((x) => x !== undefined);
+    return { repo: `${domain}/${user}/${project.replace(/\.git$/i, '')}`.toLowerCase(), commit: fullCommit(ref) };
+  }
+  // pnpm writes a git resolution's repo without the `git+` prefix (`https://host/u/p.git`, `file:///...`).
+  const asGit = /^(?:https?|ssh|file):\/\//i.test(spec) ? `git+${spec}` : spec;
+  let parsed: Npa.Result;
+  try {
+    parsed = npa.resolve(name, asGit, '/');
+  } catch {
+    return undefined;
+  }
+  if (parsed.type !== 'git') return undefined;
+  const commit = fullCommit(parsed.gitCommittish);
+  if (parsed.hosted) return { repo: `${parsed.hosted.domain}/${parsed.hosted.user}/${parsed.hosted.project}`.toLowerCase(), commit };
+  try {
+    const u = new URL((parsed.fetchSpec ?? '').replace(/^git\+/, ''));
+    return { repo: `${u.host.toLowerCase()}${u.pathname.replace(/\/+$/, '').replace(/\.git$/i, '')}`, commit };
+  } catch {
+    return undefined;
+  }
+}
+
 const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'];
 
 /** What the project's own package.json files ask for: per folder (`''` is the root), and through overrides. */
@@ -112,12 +156,17 @@ function overridden(key: string): string {
   return at > 0 ? seg.slice(0, at) : seg;
 }
 
-function addOverrides(asks: Asks, map: unknown, parent?: string): void {
+/**
+ * npm's `"$name"` override value is a reference to the root package.json's own spec for `name` (npm refuses one it
+ * cannot resolve): the spec it stands for, never a protocol of its own.
+ */
+function addOverrides(asks: Asks, map: unknown, rootDeps: Asks, parent?: string): void {
   if (!isObj(map)) return;
   for (const [key, value] of Object.entries(map)) {
     const name = key === '.' ? parent : overridden(key);
     if (name === undefined) continue;
-    if (isObj(value)) addOverrides(asks, value, name);
+    if (isObj(value)) addOverrides(asks, value, rootDeps, name);
+    else if (typeof value === 'string' && value.startsWith('$')) for (const spec of rootDeps.get(value.slice(1)) ?? []) addAsk(asks, name, spec);
     else addAsk(asks, name, value);
   }
 }
@@ -144,11 +193,12 @@ export function projectAsksByFolder(root: string, workspaces: string[], pnpmOver
       if (isObj(m)) for (const [name, spec] of Object.entries(m)) addAsk(deps, name, spec);
     }
     out.folders.push({ folder, deps });
-    addOverrides(out.overrides, doc.overrides);
-    addOverrides(out.overrides, doc.resolutions);
-    addOverrides(out.overrides, isObj(doc.pnpm) ? doc.pnpm.overrides : undefined);
+    const rootDeps = out.folders.find((f) => f.folder === '')?.deps ?? new Map();
+    addOverrides(out.overrides, doc.overrides, rootDeps);
+    addOverrides(out.overrides, doc.resolutions, rootDeps);
+    addOverrides(out.overrides, isObj(doc.pnpm) ? doc.pnpm.overrides : undefined, rootDeps);
   }
-  addOverrides(out.overrides, pnpmOverrides);
+  addOverrides(out.overrides, pnpmOverrides, out.folders.find((f) => f.folder === '')?.deps ?? new Map());
   return out;
 }
 

@@ -152,12 +152,29 @@ describe('the source check on direct exotic packages: package.json must ask for 
     expect(source.run({ ...tarball, requested: ['github:a/victim'] }, { facts: undefined }, ctx())[0].code).toBe('source-mismatch');
   });
 
-  it('the matching exotic spec keeps the old rule (sources.direct), as do unknown protocols and transitive packages', () => {
+  it('the matching exotic spec keeps the old rule (sources.direct), as do yarn exec:/patch: specs and transitive packages', () => {
     expect(source.run({ ...tarball, requested: ['https://evil.test/victim.tgz'] }, { facts: undefined }, ctx())[0]).toMatchObject({ code: 'tarball-source', action: 'allow' });
     expect(source.run({ ...git, requested: ['github:a/g'] }, { facts: undefined }, ctx())[0]).toMatchObject({ code: 'git-source', action: 'allow' });
     expect(source.run({ ...git, requested: ['git+ssh://git@github.com/a/g.git'] }, { facts: undefined }, ctx())[0].code).toBe('git-source');
     expect(source.run({ ...tarball, requested: ['exec:./gen.js'] }, { facts: undefined }, ctx())[0].code).toBe('tarball-source');
     expect(source.run({ ...tarball, direct: false, requested: undefined }, { facts: undefined }, ctx())[0]).toMatchObject({ code: 'tarball-source', action: 'block' });
+  });
+
+  it('the same kind is not enough: another URL, another repository or commit, a workspace, a reference or a spec npm cannot read is blocked', () => {
+    const SHA = 'a'.repeat(40);
+    const pinned = { ...git, resolved: `git+ssh://git@github.com/a/g.git#${SHA}` };
+    const mismatch = (p: typeof tarball, spec: string) => expect(source.run({ ...p, requested: [spec] }, { facts: undefined }, ctx())[0]?.code, spec).toBe('source-mismatch');
+    mismatch(tarball, 'https://good.test/victim.tgz');
+    mismatch(git, 'github:evil/g');
+    mismatch(pinned, `github:a/g#${'b'.repeat(40)}`);
+    mismatch(tarball, 'workspace:*');
+    mismatch(git, 'link:../g');
+    mismatch(tarball, '$victim');
+    mismatch(tarball, 'catalog:');
+    mismatch(tarball, 'beta%');
+    expect(source.run({ ...pinned, requested: [`github:A/G#${SHA}`] }, { facts: undefined }, ctx())[0].code).toBe('git-source');
+    expect(source.run({ ...tarball, requested: ['https://evil.test/victim.tgz#frag'] }, { facts: undefined }, ctx())[0].code).toBe('tarball-source');
+    expect(source.run({ ...git, requested: ['patch:g@github%3Aa%2Fg#./p.patch'] }, { facts: undefined }, ctx())[0].code).toBe('git-source');
   });
 
   it('specKind is npm-package-arg\'s reading', () => {
