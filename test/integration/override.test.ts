@@ -119,8 +119,9 @@ function terminal(p: Awaited<ReturnType<typeof project>>) {
     burst: (...keys: string[]) => {
       for (const k of keys) child.stdin.write(k);
     },
+    /** The exit code; a CLI still running after 30 s is killed (and the test fails on its code). */
     exit: async () => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
       const code = await closed;
       clearTimeout(timer);
       return code;
@@ -172,7 +173,14 @@ describe('the interactive prompt in a real pseudo-terminal', () => {
     const p = await project();
     const term = terminal(p);
     await term.waitFor('Held versions: approve an urgent one');
-    term.burst('\r', 'a', ...'needed for the CVE fix', '\r', '2', '0', 'd', '\r');
+    await term.press('\r');
+    await term.waitFor('a: approve');
+    await term.press('a');
+    await term.waitFor('Reason (required)');
+    await term.press('needed for the CVE fix');
+    await term.press('\r');
+    await term.waitFor('Expires in');
+    term.burst('2', '0', 'd', '\r');
     await term.waitFor('between 1m and 14d (policy)');
     term.burst(DEL, DEL, DEL, '4', '8', 'h', '\r');
     await term.waitFor('for 48h because "needed for the CVE fix"? y/n');
