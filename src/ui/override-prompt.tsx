@@ -1,9 +1,17 @@
 // The interactive override: a person picks a held version, reads why it is held (and what changed), and
 // approves it with a required reason and a bounded expiry, or declines. Keyboard only; fits 80 columns.
 // Nothing is written here: approvals are returned and recorded by the caller, atomically.
-import { useState } from 'react';
-import { Box, Text, render, useApp, useInput } from 'ink';
-import TextInput from 'ink-text-input';
+//
+// Every key counts, however fast it arrives. A fast typist, tmux `send-keys` or a paste delivers several keys
+// before React has re-rendered: ink then calls the input handler of the previous render (its useEffect has not
+// re-subscribed yet), or hands a whole chunk ("20d\r", "\x7f\x7f\x7f") to it as one string. A handler that reads
+// state from its render (what ink-text-input does with `value`) loses or reorders those keys: "20d" + Enter was
+// confirmed as the default expiry, and three Backspaces arriving together were dropped as "pasted control
+// characters". So all the prompt's state lives in one reducer: each key is split out of its chunk (keysOf) and
+// applied, in order, to the latest state (step), never to a render's copy. Side effects (loading the details,
+// handing back the approvals) run from effects on that state.
+import { useCallback, useEffect, useReducer, useState } from 'react';
+import { Box, Text, render, useApp, useInput, type Key } from 'ink';
 import { formatDuration, parseDuration } from '../policy/duration.js';
 import { displayText } from '../util/safe-text.js';
 
@@ -38,97 +46,224 @@ interface Props {
 
 type Screen = 'list' | 'detail' | 'reason' | 'expiry' | 'confirm';
 
+/** One key, as the prompt understands it. */
+export type PromptKey =
+  | { kind: 'char'; char: string }
+  | { kind: 'enter' | 'backspace' | 'left' | 'right' | 'home' | 'end' | 'up' | 'down' | 'escape' | 'interrupt' };
+
+/** What a text field holds at most (a reason is a sentence; a paste of a whole file is not one). */
+export const FIELD_MAX = 500;
+
+/**
+ * The keys in what ink hands the input handler: one key, or a chunk of several that arrived together (typed
+ * fast, sent by tmux, pasted). In a chunk, CR, LF and CRLF are Enter, DEL and BS are Backspace, Ctrl-C
+ * interrupts; other control characters (C0, C1) are not text and are dropped. Escape sequences (arrows,
+ * Delete) reach us one per call: ink's input parser splits them out of the chunk.
+ */
+export function keysOf(input: string, key: Key): PromptKey[] {
+  if (key.return) return [{ kind: 'enter' }];
+  if (key.escape) return [{ kind: 'escape' }];
+  if (key.upArrow) return [{ kind: 'up' }];
+  if (key.downArrow) return [{ kind: 'down' }];
+  if (key.leftArrow) return [{ kind: 'left' }];
+  if (key.rightArrow) return [{ kind: 'right' }];
+  if (key.home) return [{ kind: 'home' }];
+  if (key.end) return [{ kind: 'end' }];
+  // ink names DEL (what the Backspace key sends on most terminals) "delete", as it does the forward-Delete
+  // sequence ESC[3~, and gives both the same (empty) input: both erase the character before the caret, as in
+  // ink-text-input. BS (Ctrl-H, some terminals' Backspace) is "backspace".
+  if (key.backspace || key.delete) return [{ kind: 'backspace' }];
+  if (key.tab || key.pageUp || key.pageDown) return [];
+  // Ctrl-<letter> and Alt-<key> are commands, not text; none is one of ours except Ctrl-C (when ink lets it through).
+  if (key.ctrl) return input === 'c' ? [{ kind: 'interrupt' }] : [];
+  if (key.meta) return [];
+  const keys: PromptKey[] = [];
+  const chars = [...input];
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i];
+    if (ch === '\r' || ch === '\n') {
+      keys.push({ kind: 'enter' });
+      if (ch === '\r' && chars[i + 1] === '\n') i++;
+    } else if (ch === '\x7f' || ch === '\b') keys.push({ kind: 'backspace' });
+    else if (ch === '\x03') keys.push({ kind: 'interrupt' });
+    else if (!/[\x00-\x1f\x7f-\x9f]/.test(ch)) keys.push({ kind: 'char', char: ch });
+  }
+  return keys;
+}
+
+export interface PromptState {
+  screen: Screen;
+  cursor: number;
+  reason: string;
+  expiry: string;
+  /** Where the caret is in the field being edited (reason or expiry), in code points. */
+  caret: number;
+  error: string;
+  approved: PromptApproval[];
+  /** Counts the visits to the detail view: each one asks for the details of the item under the cursor. */
+  inspect: number;
+  /** Set once: what the person approved (empty: declined). Keys after it are ignored. */
+  done?: PromptApproval[];
+}
+
+export interface PromptContext {
+  items: HeldItem[];
+  defaultExpiry: string;
+  maxExpiryMs: number;
+}
+
+export const initialPromptState: PromptState = { screen: 'list', cursor: 0, reason: '', expiry: '', caret: 0, error: '', approved: [], inspect: 0 };
+
+const isApprovedIn = (approved: PromptApproval[], i: HeldItem) => approved.some((a) => a.name === i.name && a.version === i.version);
+
+/** Apply one key to the state: pure, so keys that arrive together are applied one after another, in order. */
+export function step(ctx: PromptContext, s: PromptState, k: PromptKey): PromptState {
+  if (s.done) return s;
+  if (k.kind === 'interrupt') return { ...s, done: [] };
+  const item = ctx.items[s.cursor];
+  const ch = k.kind === 'char' ? k.char : undefined;
+  switch (s.screen) {
+    case 'list':
+      if (k.kind === 'up') return { ...s, cursor: Math.max(0, s.cursor - 1) };
+      if (k.kind === 'down') return { ...s, cursor: Math.min(ctx.items.length - 1, s.cursor + 1) };
+      if (k.kind === 'enter') return { ...s, screen: 'detail', error: '', inspect: s.inspect + 1 };
+      if (ch === 'c') return { ...s, done: s.approved };
+      if (ch === 'q' || k.kind === 'escape') return { ...s, done: [] };
+      return s;
+    case 'detail':
+      if (ch === 'a') {
+        if (!item.overridable) return { ...s, error: 'this version cannot be approved (see the reasons)' };
+        if (isApprovedIn(s.approved, item)) return { ...s, error: 'already approved in this session' };
+        return { ...s, screen: 'reason', reason: '', expiry: '', caret: 0, error: '' };
+      }
+      if (ch === 'd' || ch === 'b' || k.kind === 'escape') return { ...s, screen: 'list' };
+      return s;
+    case 'confirm':
+      if (ch === 'y') {
+        const approved = [...s.approved, { name: item.name, version: item.version, reason: s.reason.trim(), expires: s.expiry.trim() }];
+        const all = approved.length === ctx.items.filter((i) => i.overridable).length;
+        return { ...s, approved, screen: 'list', done: all ? approved : undefined };
+      }
+      if (ch === 'n' || k.kind === 'escape') return { ...s, screen: 'list' };
+      return s;
+    case 'reason':
+    case 'expiry':
+      return editField(ctx, s, k);
+  }
+}
+
+function editField(ctx: PromptContext, s: PromptState, k: PromptKey): PromptState {
+  const field = s.screen === 'reason' ? 'reason' : 'expiry';
+  const chars = [...s[field]];
+  const at = Math.min(s.caret, chars.length);
+  const set = (next: string[], caret: number) => ({ ...s, [field]: next.join(''), caret });
+  switch (k.kind) {
+    case 'char':
+      if (chars.length >= FIELD_MAX) return { ...s, error: `at most ${FIELD_MAX} characters` };
+      return set([...chars.slice(0, at), k.char, ...chars.slice(at)], at + 1);
+    case 'backspace':
+      return at > 0 ? set([...chars.slice(0, at - 1), ...chars.slice(at)], at - 1) : s;
+    case 'left':
+      return { ...s, caret: Math.max(0, at - 1) };
+    case 'right':
+      return { ...s, caret: Math.min(chars.length, at + 1) };
+    case 'home':
+      return { ...s, caret: 0 };
+    case 'end':
+      return { ...s, caret: chars.length };
+    case 'escape':
+      return { ...s, screen: 'detail' };
+    case 'enter':
+      return field === 'reason' ? submitReason(s) : submitExpiry(ctx, s);
+    default:
+      return s;
+  }
+}
+
+function submitReason(s: PromptState): PromptState {
+  if (!s.reason.trim()) return { ...s, error: 'a reason is required (what it fixes, why it cannot wait)' };
+  return { ...s, error: '', screen: 'expiry', expiry: '', caret: 0 };
+}
+
+function submitExpiry(ctx: PromptContext, s: PromptState): PromptState {
+  // An empty answer takes the policy's default expiry (and shows it, so a refused default can be edited).
+  const expiry = s.expiry.trim() || ctx.defaultExpiry;
+  const next = { ...s, expiry, caret: [...expiry].length };
+  try {
+    const ms = parseDuration(expiry);
+    if (ms <= 0 || ms > ctx.maxExpiryMs) return { ...next, error: `between 1m and ${formatDuration(ctx.maxExpiryMs)} (policy)` };
+  } catch {
+    return { ...next, error: 'a duration such as 72h or 3d' };
+  }
+  return { ...next, error: '', screen: 'confirm' };
+}
+
+/** A one-line text field with a visible caret (inverse video), or the placeholder when empty. */
+function Field({ value, caret, placeholder }: { value: string; caret: number; placeholder?: string }) {
+  const chars = [...value];
+  if (!chars.length && placeholder) {
+    const [first, ...rest] = [...placeholder];
+    return (
+      <Text>
+        <Text inverse>{first}</Text>
+        <Text dimColor>{rest.join('')}</Text>
+      </Text>
+    );
+  }
+  return (
+    <Text>
+      {t(chars.slice(0, caret).join(''))}
+      <Text inverse>{chars[caret] !== undefined ? t(chars[caret]) : ' '}</Text>
+      {t(chars.slice(caret + 1).join(''))}
+    </Text>
+  );
+}
+
 export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDone }: Props) {
   const { exit } = useApp();
-  const [cursor, setCursor] = useState(0);
-  const [screen, setScreen] = useState<Screen>('list');
-  const [reason, setReason] = useState('');
-  const [expiry, setExpiry] = useState('');
-  const [error, setError] = useState('');
-  const [details, setDetails] = useState<string[] | undefined>();
-  const [approved, setApproved] = useState<PromptApproval[]>([]);
-  const item = items[cursor];
+  const [s, dispatch] = useReducer(
+    (state: PromptState, keys: PromptKey[]) => keys.reduce((x, k) => step({ items, defaultExpiry, maxExpiryMs }, x, k), state),
+    initialPromptState,
+  );
+  const [details, setDetails] = useState<{ visit: number; lines: string[] } | undefined>();
+  const item = items[s.cursor];
   const c = (name: string) => (colour ? name : undefined);
-  const isApproved = (i: HeldItem) => approved.some((a) => a.name === i.name && a.version === i.version);
+  const isApproved = (i: HeldItem) => isApprovedIn(s.approved, i);
 
-  const finish = (list: PromptApproval[]) => {
-    onDone(list);
+  // One handler for the whole prompt, the same function for its whole life: it only queues the keys.
+  useInput(useCallback((input: string, key: Key) => dispatch(keysOf(input, key)), []));
+
+  useEffect(() => {
+    if (!s.inspect) return;
+    const visit = s.inspect;
+    items[s.cursor].details?.().then(
+      (lines) => setDetails({ visit, lines }),
+      (err: Error) => setDetails({ visit, lines: [`(could not inspect: ${err.message})`] }),
+    );
+  }, [s.inspect]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  useEffect(() => {
+    if (!s.done) return;
+    onDone(s.done);
     exit();
-  };
+  }, [s.done]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  useInput((input, key) => {
-    if (screen === 'list') {
-      if (key.upArrow) setCursor((x) => Math.max(0, x - 1));
-      else if (key.downArrow) setCursor((x) => Math.min(items.length - 1, x + 1));
-      else if (key.return) {
-        setError('');
-        setDetails(undefined);
-        setScreen('detail');
-        item.details?.().then(setDetails, (err: Error) => setDetails([`(could not inspect: ${err.message})`]));
-      } else if (input === 'c') finish(approved);
-      else if (input === 'q' || key.escape) finish([]);
-    } else if (screen === 'detail') {
-      if (input === 'a') {
-        if (!item.overridable) setError('this version cannot be approved (see the reasons)');
-        else if (isApproved(item)) setError('already approved in this session');
-        else {
-          setReason('');
-          setExpiry('');
-          setError('');
-          setScreen('reason');
-        }
-      } else if (input === 'd' || input === 'b' || key.escape) setScreen('list');
-    } else if (screen === 'confirm') {
-      if (input === 'y') {
-        const next = [...approved, { name: item.name, version: item.version, reason: reason.trim(), expires: expiry.trim() }];
-        setApproved(next);
-        setScreen('list');
-        if (next.length === items.filter((i) => i.overridable).length) finish(next);
-      } else if (input === 'n' || key.escape) setScreen('list');
-    } else if (key.escape) setScreen('detail');
-  });
-
-  // Pasted text can carry a newline: treat it as Enter, and keep control characters out of the record.
-  const typed = (set: (v: string) => void, submit: (v: string) => void) => (value: string) => {
-    const nl = value.search(/[\r\n]/);
-    const clean = (nl === -1 ? value : value.slice(0, nl)).replace(/[\x00-\x1f\x7f]/g, '');
-    set(clean);
-    if (nl !== -1) submit(clean);
-  };
-  const submitReason = (value: string) => {
-    if (!value.trim()) return setError('a reason is required (what it fixes, why it cannot wait)');
-    setError('');
-    setScreen('expiry');
-  };
-  const submitExpiry = (typed: string) => {
-    // An empty answer takes the policy's default expiry.
-    const value = typed.trim() || defaultExpiry;
-    setExpiry(value);
-    try {
-      const ms = parseDuration(value);
-      if (ms <= 0 || ms > maxExpiryMs) return setError(`between 1m and ${formatDuration(maxExpiryMs)} (policy)`);
-    } catch {
-      return setError('a duration such as 72h or 3d');
-    }
-    setError('');
-    setScreen('confirm');
-  };
-
+  const shown = details?.visit === s.inspect ? details.lines : undefined;
   return (
     <Box flexDirection="column" width={80}>
       <Text bold>Held versions: approve an urgent one, or decline</Text>
-      {screen === 'list' && (
+      {s.screen === 'list' && (
         <>
           {items.map((i, n) => (
-            <Text key={`${i.name}@${i.version}`} color={n === cursor ? c('cyan') : undefined} dimColor={!i.overridable}>
-              {n === cursor ? '>' : ' '} {isApproved(i) ? '[approved] ' : ''}
+            <Text key={`${i.name}@${i.version}`} color={n === s.cursor ? c('cyan') : undefined} dimColor={!i.overridable}>
+              {n === s.cursor ? '>' : ' '} {isApproved(i) ? '[approved] ' : ''}
               {t(i.name)}@{t(i.version)} - {t(i.reasons[0] ?? '')}
             </Text>
           ))}
           <Text dimColor>up/down: choose  enter: details  c: continue  q: quit without approving</Text>
         </>
       )}
-      {screen !== 'list' && (
+      {s.screen !== 'list' && (
         <>
           <Text bold color={c('yellow')}>
             {t(item.name)}@{t(item.version)}
@@ -141,10 +276,10 @@ export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDo
           {!item.overridable && <Text color={c('red')}>This version cannot be approved: a finding above may not be overridden.</Text>}
         </>
       )}
-      {screen === 'detail' && (
+      {s.screen === 'detail' && (
         <>
-          {details === undefined && item.details && <Text dimColor>inspecting...</Text>}
-          {details?.map((l, n) => (
+          {shown === undefined && item.details && <Text dimColor>inspecting...</Text>}
+          {shown?.map((l, n) => (
             <Text key={n} wrap="truncate-end">
               {t(l)}
             </Text>
@@ -152,24 +287,24 @@ export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDo
           <Text dimColor>a: approve  d: decline (back)</Text>
         </>
       )}
-      {screen === 'reason' && (
+      {s.screen === 'reason' && (
         <Box>
           <Text>Reason (required): </Text>
-          <TextInput value={reason} onChange={typed(setReason, submitReason)} onSubmit={submitReason} />
+          <Field value={s.reason} caret={s.caret} />
         </Box>
       )}
-      {screen === 'expiry' && (
+      {s.screen === 'expiry' && (
         <Box>
           <Text>Expires in (enter: {defaultExpiry}, max {formatDuration(maxExpiryMs)}): </Text>
-          <TextInput value={expiry} onChange={typed(setExpiry, submitExpiry)} onSubmit={submitExpiry} placeholder={defaultExpiry} />
+          <Field value={s.expiry} caret={s.caret} placeholder={defaultExpiry} />
         </Box>
       )}
-      {screen === 'confirm' && (
+      {s.screen === 'confirm' && (
         <Text>
-          Approve {t(item.name)}@{t(item.version)} for {t(expiry.trim())} because "{t(reason.trim())}"? y/n
+          Approve {t(item.name)}@{t(item.version)} for {t(s.expiry.trim())} because "{t(s.reason.trim())}"? y/n
         </Text>
       )}
-      {error && <Text color={c('red')}>{error}</Text>}
+      {s.error && <Text color={c('red')}>{s.error}</Text>}
     </Box>
   );
 }

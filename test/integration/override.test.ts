@@ -99,22 +99,47 @@ describe('quarantine ledger and approvals', () => {
   });
 });
 
+/**
+ * The CLI in a real terminal: util-linux `script` gives it a pseudo-terminal, and we type into it like a person.
+ * Bounded: a prompt that stops answering fails the test instead of hanging it.
+ */
+function terminal(p: Awaited<ReturnType<typeof project>>) {
+  const child = spawn('script', ['-qefc', `${process.execPath} ${BIN}`, '/dev/null'], { cwd: p.dir, env: { ...p.env, TERM: 'xterm', COLUMNS: '80', LINES: '40' } });
+  let screen = '';
+  child.stdout.on('data', (d) => (screen += d));
+  const closed = new Promise<number>((r) => child.on('close', (c) => r(c ?? 1)));
+  return {
+    screen: () => screen,
+    waitFor: async (text: string) => {
+      for (let i = 0; i < 300 && !screen.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(screen, `waiting for ${text}`).toContain(text);
+    },
+    /** Like a person: one key, then a pause long enough for the screen to follow. */
+    press: async (keys: string) => {
+      child.stdin.write(keys);
+      await new Promise((r) => setTimeout(r, 150));
+    },
+    /** Like tmux `send-keys` or a fast typist: every key its own write, no pause in between. */
+    burst: (...keys: string[]) => {
+      for (const k of keys) child.stdin.write(k);
+    },
+    /** The exit code; a CLI still running after 30 s is killed (and the test fails on its code). */
+    exit: async () => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const code = await closed;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+const DEL = '\x7f'; // what the Backspace key sends
+
 describe('the interactive prompt in a real pseudo-terminal', () => {
   it('a keystroke approval writes the exception and the install completes', async () => {
     const p = await project();
-    const cmd = `${process.execPath} ${BIN}`;
-    // util-linux `script` gives the CLI a real terminal; we type into it like a person.
-    const child = spawn('script', ['-qefc', cmd, '/dev/null'], { cwd: p.dir, env: { ...p.env, TERM: 'xterm', COLUMNS: '80', LINES: '40' } });
-    let screen = '';
-    child.stdout.on('data', (d) => (screen += d));
-    const waitFor = async (text: string) => {
-      for (let i = 0; i < 300 && !screen.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
-      expect(screen, `waiting for ${text}`).toContain(text);
-    };
-    const press = async (keys: string) => {
-      child.stdin.write(keys);
-      await new Promise((r) => setTimeout(r, 150));
-    };
+    const term = terminal(p);
+    const { waitFor, press } = term;
     await waitFor('Held versions: approve an urgent one');
     await press('\r');
     await waitFor('a: approve');
@@ -126,10 +151,48 @@ describe('the interactive prompt in a real pseudo-terminal', () => {
     await press('\r');
     await waitFor('? y/n');
     await press('y');
-    const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? 1)));
-    expect(screen).toContain('Installed.');
+    const code = await term.exit();
+    expect(term.screen()).toContain('Installed.');
     expect(code).toBe(0);
     expect(p.policy().exceptions[0]).toMatchObject({ package: 'fresh@1.1.0', reason: 'needed for the CVE fix', approvedBy: 'reviewer@example.com' });
     expect(existsSync(join(p.dir, 'node_modules/fresh/package.json'))).toBe(true);
+  });
+
+  it('keys sent with no pauses are all kept, in order: "20d" then Enter records 20 days, not the default', async () => {
+    const p = await project();
+    writeFileSync(join(p.dir, 'safe-install.policy.json'), JSON.stringify({ overrides: { maxExpiry: '30d' } }));
+    const term = terminal(p);
+    await term.waitFor('Held versions: approve an urgent one');
+    // The whole approval as fast as the terminal takes it: details, approve, reason, expiry, confirm.
+    term.burst('\r', 'a', ...'needed for the CVE fix', '\r', '2', '0', 'd', '\r', 'y');
+    const code = await term.exit();
+    expect(code, term.screen()).toBe(0);
+    expect(term.screen()).toContain('Installed.');
+    const [exception] = p.policy().exceptions;
+    expect(exception).toMatchObject({ package: 'fresh@1.1.0', reason: 'needed for the CVE fix' });
+    expect(Date.parse(exception.expires) - Date.parse(exception.approvedAt)).toBe(20 * DAY);
+  });
+
+  it('after an expiry beyond the maximum, Backspace sent at once erases it and the corrected expiry is recorded', async () => {
+    const p = await project();
+    const term = terminal(p);
+    await term.waitFor('Held versions: approve an urgent one');
+    await term.press('\r');
+    await term.waitFor('a: approve');
+    await term.press('a');
+    await term.waitFor('Reason (required)');
+    await term.press('needed for the CVE fix');
+    await term.press('\r');
+    await term.waitFor('Expires in');
+    term.burst('2', '0', 'd', '\r');
+    await term.waitFor('between 1m and 14d (policy)');
+    term.burst(DEL, DEL, DEL, '4', '8', 'h', '\r');
+    await term.waitFor('for 48h because "needed for the CVE fix"? y/n');
+    term.burst('y');
+    const code = await term.exit();
+    expect(code, term.screen()).toBe(0);
+    expect(term.screen()).not.toContain('for 3d because');
+    const [exception] = p.policy().exceptions;
+    expect(Date.parse(exception.expires) - Date.parse(exception.approvedAt)).toBe(48 * 3_600_000);
   });
 });
