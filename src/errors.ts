@@ -16,6 +16,7 @@ export type GuardErrorCode =
   | 'registry-too-large'
   | 'cache-miss'
   | 'install-failed'
+  | 'wrong-package-manager'
   | 'bad-ledger'
   | 'too-large'
   | 'file-system';

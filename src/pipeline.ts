@@ -36,6 +36,11 @@ export interface CheckOptions {
   maxBodyBytes?: number;
   /** --pm: the package manager whose lockfile to read and install with. */
   pm?: PackageManager;
+  /**
+   * For commands that install: ask the package manager that would run for its version first, and stop (exit 2,
+   * before any registry request) when it cannot install this lockfile or is not the declared one.
+   */
+  confirmPm?: boolean;
 }
 
 export interface CheckResult {
@@ -63,7 +68,8 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const now = opts.now ?? new Date();
   const tree = readTree(cwd, opts.lockfile, opts.pm);
   const manifest = await readProjectManifest(tree.root.dir);
-  const pmInfo = choosePackageManager(tree.format, basename(tree.lockfilePath), manifest?.packageManager, { pm: opts.pm, lockfile: opts.lockfile !== undefined });
+  const chosen = choosePackageManager(tree.format, basename(tree.lockfilePath), manifest?.packageManager, { pm: opts.pm, lockfile: opts.lockfile !== undefined });
+  const pmInfo = opts.confirmPm ? await (await import('./install/pm-version.js')).confirmPackageManager(chosen, tree.root.dir) : chosen;
   const yarnrc = pmInfo.pm === 'yarn' || tree.format === 'yarn-berry' ? await readProjectYarnrc(tree.root.dir) : undefined;
   // yarn berry keeps its registry in .yarnrc.yml, not .npmrc (yarn 1 reads .npmrc and .yarnrc); --registry still wins.
   const registry = opts.registry ?? (tree.format === 'yarn-berry' ? yarnRegistry(yarnrc) : undefined);

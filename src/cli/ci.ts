@@ -18,7 +18,8 @@ import { displayText, mapStrings } from '../util/safe-text.js';
 
 export async function ciCommand(flags: CommonFlags, npmArgs: string[]): Promise<number> {
   const style = makeStyle(colourWanted(humanStream(), flags.color));
-  const options = toCheckOptions(flags);
+  // The package manager that would run is asked first: a wrong one stops the run before anything is fetched.
+  const options: CheckOptions = { ...toCheckOptions(flags), confirmPm: true };
   const first = await runCheck(options);
   out(toText(first, style));
   out(await recordLedger(first, style));
