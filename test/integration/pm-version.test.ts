@@ -150,6 +150,19 @@ describe('a package manager that cannot install the lockfile is refused before a
     expect(res.stderr).toMatch(/corepack enable/);
   }, 180_000);
 
+  it('package.json packageManager pnpm@9 with pnpm 10, which fetches the declared pnpm itself and cannot here', async () => {
+    const dir = await project('pnpm', { packageManager: 'pnpm@9.15.9' });
+    const before = snapshot(dir);
+    const res = await cli([], { cwd: dir, env: envFor('pnpm') });
+    expect(res.code, show(res)).toBe(2);
+    // pnpm 10's manage-package-manager-versions: its `--version` already switches to the declared pnpm, and the
+    // test registry has no pnpm to switch to; safe-install says what failed and installs nothing.
+    expect(res.stderr).toMatch(/could not tell which pnpm would run: `pnpm --version` \(\S+pnpm\.cjs\) failed \(exit 1\): /);
+    expect(res.stderr).toMatch(/install pnpm 9\.15\.9 \(package\.json "packageManager"\) and put it first on PATH/);
+    expect(existsSync(join(dir, 'node_modules'))).toBe(false);
+    expect(snapshot(dir)).toEqual(before);
+  }, 180_000);
+
   it('no pnpm on PATH at all', async () => {
     const dir = await project('pnpm');
     const env = { ...cleanEnv(registry.url), PATH: '/usr/bin:/bin' };
