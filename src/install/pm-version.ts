@@ -39,9 +39,10 @@ async function confirm(info: PackageManagerInfo, dir: string): Promise<PackageMa
   const script = await resolvePmScript(pm);
   const corepack = script !== undefined && /[\\/]corepack[\\/]dist[\\/][^\\/]+\.[cm]?js$/.test(script);
   const via = corepack ? 'corepack' : pre.length ? 'npm_execpath' : 'PATH';
-  const path = script ?? cmd;
+  // A wrapper whose script cannot be told is named as the file on PATH.
+  const path = script ?? (pre.length ? undefined : await firstOnPath(cmd)) ?? cmd;
   const shown = displayText(path);
-  const corepackOnPath = corepack || (await onPath('corepack'));
+  const corepackOnPath = corepack || (await firstOnPath('corepack')) !== undefined;
 
   // npm has no per-project switch (no yarnPath, no packageManager download): its package.json tells, without a spawn.
   let version = pm === 'npm' && script && !corepack ? await npmPackageVersion(script) : undefined;
@@ -70,11 +71,13 @@ function errorLine(text: string): string {
   return lines.find((l) => /^(?:\w*Error:|ERR_|ERROR\b|error\b|Usage Error|Internal Error)/.test(l)) ?? lines[0] ?? '';
 }
 
-async function onPath(name: string): Promise<boolean> {
+/** The file `name` on PATH that a spawn would start (the first one), if any. */
+async function firstOnPath(name: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && (await stat(join(dir, name)).then((s) => s.isFile(), () => false))) return true;
+    const file = dir ? join(dir, name) : undefined;
+    if (file && (await stat(file).then((s) => s.isFile(), () => false))) return file;
   }
-  return false;
+  return undefined;
 }
 
 async function npmPackageVersion(script: string): Promise<string | undefined> {
@@ -114,6 +117,10 @@ function askVersion(
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
+      // Whatever it started may still hold the pipes: they no longer keep this process waiting.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      child.unref();
       reject(new GuardError('install-failed', `could not tell which ${pm} would run: ${what} did not answer within ${timeoutMs / 1000} s; nothing was checked or installed`, { remedy }));
     }, timeoutMs);
     timer.unref();

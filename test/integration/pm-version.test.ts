@@ -163,6 +163,23 @@ describe('a package manager that cannot install the lockfile is refused before a
     expect(snapshot(dir)).toEqual(before);
   }, 180_000);
 
+  /** A `yarn` first on PATH that is not one: `body` is its shell script. */
+  function fakeYarn(body: string): NodeJS.ProcessEnv {
+    const bin = tempDir('si-fake-yarn-');
+    writeFileSync(join(bin, 'yarn'), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    return { ...cleanEnv(registry.url), PATH: `${bin}:${process.env.PATH}` };
+  }
+
+  it('a yarn that prints no version', async () => {
+    const dir = await project('yarn1');
+    await refused(dir, fakeYarn('echo "hello from a wrapper"'), /could not tell which yarn would run: `yarn --version` \(\S+\/yarn\) printed no version/);
+  }, 180_000);
+
+  it('a yarn that never answers is stopped (bounded in time, not stuck)', async () => {
+    const dir = await project('yarn1');
+    await refused(dir, fakeYarn('exec sleep 120'), /could not tell which yarn would run: `yarn --version` \(\S+\/yarn\) did not answer within 20 s/);
+  }, 180_000);
+
   it('no pnpm on PATH at all', async () => {
     const dir = await project('pnpm');
     const env = { ...cleanEnv(registry.url), PATH: '/usr/bin:/bin' };
