@@ -90,6 +90,16 @@ describe('the header says which package manager runs, which version, and what de
     }, 180_000);
   }
 
+  it('started by a package manager (npm_execpath: `pnpm exec safe-install`), that one is asked and runs, not the first on PATH', async () => {
+    const dir = await project('pnpm9');
+    const env = { ...envFor('pnpm9', 'pnpm'), npm_execpath: TOOLS.pnpm9 };
+    const res = await cli([], { cwd: dir, env });
+    expect(res.code, show(res)).toBe(0);
+    expect(res.stdout).toContain(`package manager: pnpm ${versionOf('pnpm9')} (from pnpm-lock.yaml v9; ${TOOLS.pnpm9}, the one that started safe-install)`);
+    // What ran is the pnpm the header names: pnpm 9 writes its own version into node_modules/.modules.yaml.
+    expect(readFileSync(join(dir, 'node_modules', '.modules.yaml'), 'utf8')).toMatch(new RegExp(`pnpm@${versionOf('pnpm9').replace(/\./g, '\\.')}`));
+  }, 180_000);
+
   it('check --json: what the lockfile needs and the declared version; no program was started', async () => {
     const dir = await project('pnpm', { packageManager: 'pnpm@10.34.9' });
     const res = await cli(['check', '--json'], { cwd: dir, env: envFor('pnpm') });
