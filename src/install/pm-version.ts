@@ -48,17 +48,20 @@ async function confirm(info: PackageManagerInfo, dir: string): Promise<PackageMa
   let version = pm === 'npm' && script && !corepack ? await npmPackageVersion(script) : undefined;
   if (!version) version = await askVersion(pm, cmd, [...pre, '--version'], dir, corepack ? COREPACK_PROBE_MS : PROBE_MS, info, shown, corepack);
 
+  const where = via === 'PATH' ? 'first on PATH' : via === 'corepack' ? 'through corepack' : 'the one that started safe-install';
   const getIt = (want: string) =>
-    info.declared
+    info.declared && !semver.satisfies(info.declared, info.needs.range)
+      ? `package.json "packageManager" (${pm}@${info.declared}) and ${info.lockfile} (${info.needs.label}) disagree: correct the field, or the lockfile with the declared ${pm}, then run safe-install again`
+      : info.declared
       ? `run \`corepack enable\` (once; it puts shims on PATH) so the declared ${pm}@${info.declared} runs, or install ${want} and put it first on PATH`
       : `install ${want} and put it first on PATH${corepackOnPath ? `, or declare it in package.json ("packageManager": "${pm}@<version>") and run \`corepack enable\`` : ''}`;
   if (!semver.satisfies(version, info.needs.range)) {
-    throw new GuardError('wrong-package-manager', `${info.lockfile} needs ${info.needs.label}, but ${pm} ${version} would run (${shown}${via === 'PATH' ? ', first on PATH' : `, through ${via}`}); nothing was checked or installed`, {
+    throw new GuardError('wrong-package-manager', `${info.lockfile} needs ${info.needs.label}, but ${pm} ${version} would run (${shown}, ${where}); nothing was checked or installed`, {
       remedy: getIt(info.needs.label),
     });
   }
   if (info.declared && semver.major(info.declared) !== semver.major(version)) {
-    throw new GuardError('wrong-package-manager', `package.json "packageManager" declares ${pm}@${info.declared}, but ${pm} ${version} would run (${shown}${via === 'PATH' ? ', first on PATH' : `, through ${via}`}); nothing was checked or installed`, {
+    throw new GuardError('wrong-package-manager', `package.json "packageManager" declares ${pm}@${info.declared}, but ${pm} ${version} would run (${shown}, ${where}); nothing was checked or installed`, {
       remedy: getIt(`${pm} ${semver.major(info.declared)}`),
     });
   }

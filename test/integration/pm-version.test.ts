@@ -143,6 +143,12 @@ describe('a package manager that cannot install the lockfile is refused before a
     await refused(dir, env, /yarn\.lock \(berry\) needs yarn 2 or later, but yarn 1\.22\.22 would run/);
   }, 180_000);
 
+  it('a yarn 1 lockfile whose package.json declares yarn 4: the field and the lockfile disagree, and it says so', async () => {
+    const dir = await project('yarn1', { packageManager: `yarn@${versionOf('yarnBerry')}` });
+    const res = await refused(dir, envFor('yarn1', 'yarnBerry'), /yarn\.lock v1 needs yarn 1, but yarn 4\.\d+\.\d+ would run/);
+    expect(res.stderr).toMatch(/package\.json "packageManager" \(yarn@4\.\d+\.\d+\) and yarn\.lock v1 \(yarn 1\) disagree/);
+  }, 180_000);
+
   it('a pnpm lockfile v6 with pnpm 10 (ERR_PNPM_LOCKFILE_BREAKING_CHANGE from pnpm itself, now said before the check)', async () => {
     const dir = tempDir('si-pmv-v6-');
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', dependencies: { plain: '1.0.0' } }));
