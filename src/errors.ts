@@ -18,6 +18,7 @@ export type GuardErrorCode =
   | 'deadline'
   | 'cache-miss'
   | 'install-failed'
+  | 'wrong-package-manager'
   | 'bad-ledger'
   | 'too-large'
   | 'file-system';

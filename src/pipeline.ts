@@ -41,6 +41,11 @@ export interface CheckOptions {
   deadlineMs?: number;
   /** Told when fetching starts (with a way to read how far it is); the function it returns is called when it ends. */
   watch?: (status: () => CheckStatus) => () => void;
+  /**
+   * For commands that install: ask the package manager that would run for its version first, and stop (exit 2,
+   * before any registry request) when it cannot install this lockfile or is not the declared one.
+   */
+  confirmPm?: boolean;
 }
 
 /** How far the registry part of a check is: names done of total, and what is being waited for now. */
@@ -82,7 +87,8 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const now = opts.now ?? new Date();
   const tree = readTree(cwd, opts.lockfile, opts.pm);
   const manifest = await readProjectManifest(tree.root.dir);
-  const pmInfo = choosePackageManager(tree.format, basename(tree.lockfilePath), manifest?.packageManager, { pm: opts.pm, lockfile: opts.lockfile !== undefined });
+  const chosen = choosePackageManager(tree.format, basename(tree.lockfilePath), manifest?.packageManager, { pm: opts.pm, lockfile: opts.lockfile !== undefined });
+  const pmInfo = opts.confirmPm ? await (await import('./install/pm-version.js')).confirmPackageManager(chosen, tree.root.dir) : chosen;
   const yarnrc = pmInfo.pm === 'yarn' || tree.format === 'yarn-berry' ? await readProjectYarnrc(tree.root.dir) : undefined;
   // yarn berry keeps its registry in .yarnrc.yml, not .npmrc (yarn 1 reads .npmrc and .yarnrc); --registry still wins.
   const registry = opts.registry ?? (tree.format === 'yarn-berry' ? yarnRegistry(yarnrc) : undefined);

@@ -45,7 +45,7 @@ export async function addCommand(kind: 'add' | 'update', specs: string[], flags:
   }
   const style = makeStyle(colourWanted(humanStream(), flags.color));
   const out = say;
-  const options = toCheckOptions(flags);
+  const options = { ...toCheckOptions(flags), confirmPm: true };
   const dir = resolve(options.cwd);
   if (!existsSync(join(dir, 'package.json'))) throw new GuardError('bad-usage', `no package.json in ${dir}`, { remedy: 'run it in the project folder (-C <dir>)' });
   const other = ['pnpm-lock.yaml', 'yarn.lock'].find((f) => existsSync(join(dir, f)));

@@ -29,7 +29,8 @@ const CHECKING: Phase = { what: 'while checking', state: 'nothing was installed;
 export async function ciCommand(flags: CiFlags, npmArgs: string[]): Promise<number> {
   refusePassthrough(npmArgs);
   const style = makeStyle(colourWanted(humanStream(), flags.color));
-  const options = toCheckOptions(flags);
+  // The package manager that would run is asked first: a wrong one stops the run before anything is fetched.
+  const options: CheckOptions = { ...toCheckOptions(flags), confirmPm: true };
   // The prompt and the approvals it records are not under this handler: approving is a transaction of its own.
   const first = await interruptible(CHECKING, () => runCheck(options));
   out(toText(first, style, flags));

@@ -122,7 +122,8 @@ export function runPm(pm: PackageManager, args: string[], opts: RunOptions): Pro
       cwd: opts.cwd,
       stdio: opts.stdio === 'pipe' ? ['ignore', 'pipe', 'pipe'] : inherited(),
       // No inherited marker: what this package manager runs is not the hook's pass unless the caller gave one.
-      env: { ...process.env, ...opts.env, [GUARD_ENV]: opts.env?.[GUARD_ENV] },
+      // corepack (when its shims are on PATH) must not write a packageManager field into the user's package.json.
+      env: { COREPACK_ENABLE_AUTO_PIN: '0', ...process.env, ...opts.env, [GUARD_ENV]: opts.env?.[GUARD_ENV] },
       detached: ownGroups,
     });
     running.add(child);

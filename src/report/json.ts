@@ -18,7 +18,16 @@ export function toJson(raw: CheckResult): object {
     now: result.now.toISOString(),
     registry: result.npm.registry,
     ...(result.packageManager && {
-      packageManager: { name: result.packageManager.pm, version: result.packageManager.version ?? null, source: result.packageManager.source, ownGuards: result.packageManager.guards },
+      packageManager: {
+        name: result.packageManager.pm,
+        version: result.packageManager.version ?? null,
+        declared: result.packageManager.declared ?? null,
+        source: result.packageManager.source,
+        lockfile: result.packageManager.lockfile,
+        needs: result.packageManager.needs.range,
+        runs: result.packageManager.runs ?? null,
+        ownGuards: result.packageManager.guards,
+      },
     }),
     policy: {
       file: result.policy.file ?? null,

@@ -344,6 +344,7 @@ const NOTIFICATIONS: Record<GuardErrorCode, string> = {
   'deadline': 'The check did not finish within its deadline (--deadline); it stopped.',
   'cache-miss': 'Offline, and the metadata cache has no entry.',
   'install-failed': 'The package manager failed.',
+  'wrong-package-manager': 'The package manager that would run cannot install this lockfile, or is not the version package.json declares.',
   'bad-ledger': 'The quarantine ledger is malformed.',
   'too-large': 'A package or file is larger than the limit.',
   'file-system': 'A file or folder could not be read or written.',

@@ -7,6 +7,7 @@ import type { PackageVerdict } from '../verdict/verdict.js';
 import type { Action, Finding } from '../types.js';
 import { countedAs, SAID_ONCE, sharedFindings, summarize } from './summary.js';
 import { shown } from './shown.js';
+import { displayText } from '../util/safe-text.js';
 
 export interface Style {
   red(s: string): string;
@@ -40,6 +41,24 @@ interface Item {
   f: Finding;
 }
 
+/**
+ * `package manager: yarn 1.22.22 (from yarn.lock v1; /usr/lib/node_modules/yarn/bin/yarn.js, first on PATH)`:
+ * which one, which version and what decided it. An install asks the package manager itself (`runs`); `check`
+ * does not start it, so it says what the lockfile needs, or the version package.json declares.
+ */
+export function packageManagerLine(pm: CheckResult['packageManager']): string {
+  const from = [pm.source === '--pm' ? `--pm and ${pm.lockfile}` : pm.source.startsWith('--lockfile') ? `--lockfile ${pm.lockfile}` : pm.lockfile];
+  if (pm.declared) from.push(`package.json packageManager ${pm.pm}@${pm.declared}`);
+  let what: string;
+  if (pm.runs && pm.version) {
+    what = `${pm.pm} ${pm.version}`;
+    const where = pm.runs.via === 'PATH' ? 'first on PATH' : pm.runs.via === 'corepack' ? 'through corepack' : 'the one that started safe-install';
+    return `package manager: ${what} (from ${from.join(' and ')}; ${displayText(pm.runs.path)}, ${where})`;
+  }
+  what = pm.version ? `${pm.pm} ${pm.version}` : pm.needs.label.startsWith(pm.pm) ? pm.needs.label : `${pm.pm} (${pm.needs.label})`;
+  return `package manager: ${what} (from ${from.join(' and ')}; not started by check)`;
+}
+
 const GROUPS: { action: Action; title: string; mark: string }[] = [
   { action: 'block', title: 'Blocked', mark: 'x' },
   { action: 'quarantine', title: 'Quarantined', mark: '!' },
@@ -62,7 +81,7 @@ export function toText(raw: CheckResult, style: Style, opts: TextOptions = {}): 
   lines.push(style.dim(`policy: ${result.policy.file ? relative(process.cwd(), result.policy.file) || result.policy.file : 'shipped default'}; minimum release age ${ages}; as of ${result.now.toISOString()}`));
   const pm = result.packageManager;
   if (pm) {
-    lines.push(style.dim(`package manager: ${pm.pm}${pm.version ? ` ${pm.version}` : ''} (${pm.source})${result.policy.inputs.length ? `; settings read: ${result.policy.inputs.join('; ')}` : ''}`));
+    lines.push(style.dim(`${packageManagerLine(pm)}${result.policy.inputs.length ? `; settings read: ${result.policy.inputs.join('; ')}` : ''}`));
   }
   lines.push(
     style.dim(
