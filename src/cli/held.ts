@@ -62,6 +62,8 @@ export function ledgerNote(err: unknown, style: Style): string {
  * "Released from quarantine" lines: one per version, or (without --verbose) one per family of FAMILY_MIN or more
  * released for the same reason, naming each version.
  */
+const RELEASED_LISTED = 3;
+
 export function releasedLines(released: readonly LedgerEntry[], style: Style, opts: { verbose?: boolean } = {}): string[] {
   const why = (e: LedgerEntry) => (e.releasedBecause === 'approved' ? 'an approval waives what held it' : 'now old enough and passes every check');
   const shown = mapStrings([...released], displayText);
@@ -78,7 +80,10 @@ export function releasedLines(released: readonly LedgerEntry[], style: Style, op
       continue;
     }
     const since = list.map((e) => e.firstSeen).sort()[0];
-    lines.push(style.green(`Released from quarantine: ${key.split('\0')[0]} (${list.length} versions, held since ${since}; ${why(list[0])}): ${list.map((e) => `${e.name}@${e.version}`).join(', ')}`));
+    // Named as the report names a family: the first few, then how many more (--verbose lists each on its own line).
+    const names = list.map((e) => `${e.name}@${e.version}`);
+    const listed = names.length > RELEASED_LISTED ? `${names.slice(0, RELEASED_LISTED).join(', ')} and ${names.length - RELEASED_LISTED} more` : names.join(', ');
+    lines.push(style.green(`Released from quarantine: ${key.split('\0')[0]} (${list.length} versions, held since ${since}; ${why(list[0])}): ${listed}`));
   }
   return lines;
 }

@@ -104,6 +104,7 @@ describe('a family of 20 young platform packages', () => {
     const released = install.stdout.split('\n').filter((l) => l.includes('Released from quarantine'));
     expect(released).toHaveLength(1);
     expect(released[0]).toMatch(/^Released from quarantine: @plat\/\* \(20 versions, held since .*; an approval waives what held it\): /);
-    for (const spec of SPECS) expect(released[0]).toContain(spec);
+    // The family on one line: the first few named, then how many more.
+    expect(released[0]).toMatch(/\): (@plat\/bin-\d\d@1\.0\.0, ){2}@plat\/bin-\d\d@1\.0\.0 and 17 more$/);
   });
 });

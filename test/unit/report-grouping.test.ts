@@ -183,7 +183,7 @@ describe('a package family held for one reason', () => {
     const released = [...PLATFORMS.map((n) => entry(n, 'passes')), entry('ms', 'approved'), entry('@plat/x', 'approved')];
     const lines = releasedLines(released, plain);
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^Released from quarantine: @plat\/\* \(20 versions, held since 2026-06-10T00:00:00\.000Z; now old enough and passes every check\): @plat\/bin-00@1\.0\.0, .*@plat\/bin-19@1\.0\.0$/);
+    expect(lines[0]).toMatch(/^Released from quarantine: @plat\/\* \(20 versions, held since 2026-06-10T00:00:00\.000Z; now old enough and passes every check\): @plat\/bin-00@1\.0\.0, @plat\/bin-01@1\.0\.0, @plat\/bin-02@1\.0\.0 and 17 more$/);
     expect(lines[1]).toMatch(/^Released from quarantine: ms@1\.0\.0 .*an approval waives what held it/);
     expect(releasedLines(released, plain, { verbose: true })).toHaveLength(22);
   });
