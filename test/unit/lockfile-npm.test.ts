@@ -199,11 +199,6 @@ describe('npm/cli v3 lockfile (workspaces, root bundleDependencies, tap bundle)'
     expect(lines).toEqual([...lines].sort((a, b) => a - b));
   });
 
-  it('is fast enough for a lockfile of this size', () => {
-    const start = performance.now();
-    for (let i = 0; i < 5; i++) readNpmLockfile('x/package-lock.json', text);
-    expect((performance.now() - start) / 5).toBeLessThan(500);
-  });
 });
 
 describe('jquery v3 lockfile', () => {
