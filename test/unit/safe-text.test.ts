@@ -18,6 +18,14 @@ describe('redact', () => {
     expect(redact(output)).toBe(output);
   });
 
+  it("npm's own matchers apply with no URL in the text (the cheap pre-test still sends them to @npmcli/redact)", () => {
+    for (const secret of ['0f6f3bb8-2c1e-4c2a-9c1d-1a2b3c4d5e6f', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefghijklmnopqrstuvwxyz123', 'Bearer dXNlcjpwYXNzd29yZA']) {
+      const out = redact(`key ${secret} end`);
+      expect(out).not.toContain(secret.split(/[\s.-]/).pop()!);
+      expect(out).toMatch(/^key .+ end$/);
+    }
+  });
+
   it('masks npm tokens and leaves prose and plain URLs alone', () => {
     expect(redact(`token npm_${'a'.repeat(36)} here`)).toBe('token npm_*** here');
     expect(redact('check the auth token for this registry in your .npmrc')).toBe('check the auth token for this registry in your .npmrc');
