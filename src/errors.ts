@@ -101,8 +101,6 @@ function verbOf(syscall: string | undefined): string {
     case 'rmdir':
     case 'rm':
       return 'remove';
-    case 'spawn':
-      return 'run';
     default:
       return 'use';
   }

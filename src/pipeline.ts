@@ -96,6 +96,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const policy = await loadPolicy(tree.root.dir, opts.policy, npm, await projectInputs(tree.root.dir, pmInfo.pm, manifest, npm, yarnrc));
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
   const cache = new FactsCache(cacheDir);
+  const ttlMs = opts.ttlMs ?? DEFAULTS.ttlMs;
   const client = new RegistryClient({
     settings: npm,
     cacheDir,
@@ -103,7 +104,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     timeoutMs: opts.timeoutMs ?? DEFAULTS.timeoutMs,
     retries: opts.retries ?? DEFAULTS.retries,
     offline: opts.offline ?? false,
-    ttlMs: opts.ttlMs ?? DEFAULTS.ttlMs,
+    ttlMs,
     maxBodyBytes: opts.maxBodyBytes,
   });
 
@@ -125,10 +126,17 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     raw.set(pkg, { findings, bins: declaredBins(pkg, input.facts) });
     verdicts.set(pkg, decide(pkg, findings, policy, now));
   };
-  const evidence = new EvidenceCollector(client, cache, policy, cacheDir, (opts.ttlMs ?? DEFAULTS.ttlMs) > 0);
+  const evidence = new EvidenceCollector(client, cache, policy, cacheDir, ttlMs > 0);
   const fail = (pkgs: LockedPackage[], error: GuardError) => {
     if (!errors.includes(error)) errors.push(error);
     for (const pkg of pkgs) verdicts.set(pkg, unavailable(pkg, error));
+  };
+  // Where each package would be downloaded from: for its check, and once more for the notice about other hosts.
+  const downloads = new Map<LockedPackage, DownloadInput>();
+  const downloadFor = (pkg: LockedPackage, registry: string): DownloadInput => {
+    let d = downloads.get(pkg);
+    if (!d) downloads.set(pkg, (d = downloadOf(pkg, registry, npm, pmInfo.pm, tree.format)));
+    return d;
   };
   // Bounded: past the deadline every request still running or to come fails at once with one error (exit 2)
   // that says what was still awaited.
@@ -184,7 +192,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     for (const pkg of pkgs) {
       try {
         const provenance = facts === 'missing' ? undefined : await evidence.provenance(facts, pkg.version, keys);
-        judge(pkg, { facts, keys, provenance, download: downloadOf(pkg, registry, npm, pmInfo.pm, tree.format) });
+        judge(pkg, { facts, keys, provenance, download: downloadFor(pkg, registry) });
       } catch (err) {
         if (!(err instanceof GuardError)) throw err;
         fail([pkg], err);
@@ -207,7 +215,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     nowGiven: opts.now !== undefined,
     verdicts: tree.packages.map((p) => verdicts.get(p)!),
     errors: errors.sort((a, b) => (a.pkg ?? '').localeCompare(b.pkg ?? '')),
-    notices: mirrorNotices(tree, npm, pmInfo.pm),
+    notices: mirrorNotices(tree, npm, pmInfo.pm, (pkg) => downloadFor(pkg, registryFor(pkg.name, npm))),
     stats: { ...client.stats, names: byName.size, ms: Date.now() - started },
     facts: factsByName,
   };
@@ -294,12 +302,11 @@ function unavailable(pkg: LockedPackage, error: GuardError): PackageVerdict {
  * installing package manager would still download from that host are blocked (`resolved-off-registry`); say once
  * why and what setting makes the check and the install use one registry.
  */
-function mirrorNotices(tree: LockedTree, npm: NpmSettings, pm: PackageManager): string[] {
+function mirrorNotices(tree: LockedTree, npm: NpmSettings, pm: PackageManager, downloadFor: (pkg: LockedPackage) => DownloadInput): string[] {
   const hosts = new Map<string, number>();
   for (const pkg of tree.packages) {
     if (pkg.source !== 'registry' || !pkg.resolved) continue;
-    const registry = registryFor(pkg.name, npm);
-    const url = downloadOf(pkg, registry, npm, pm, tree.format).url;
+    const { url, registry } = downloadFor(pkg);
     if (url === undefined || isOnRegistry(url, registry)) continue;
     let host: string;
     try {

@@ -67,6 +67,7 @@ export function shadowableCommands(path: string | undefined = process.env.PATH):
   const fold = process.platform === 'darwin' || process.platform === 'win32' ? (s: string) => s.toLowerCase() : (s: string) => s;
   const statics = new Set(PROTECTED_COMMANDS.map(fold));
   if (fold('A') === 'a') for (const [n, f] of [...onPath]) if (!onPath.has(fold(n))) onPath.set(fold(n), f);
+  const owners = new Map<string, string | undefined>();
   return {
     shadows(bin, pkgName) {
       if (statics.has(fold(bin))) {
@@ -75,7 +76,9 @@ export function shadowableCommands(path: string | undefined = process.env.PATH):
       }
       const file = onPath.get(fold(bin));
       if (!file) return undefined;
-      if (packageOfCommand(file) === pkgName) return undefined;
+      // Resolved once per PATH file: asked per package and per .bin entry.
+      if (!owners.has(file)) owners.set(file, packageOfCommand(file));
+      if (owners.get(file) === pkgName) return undefined;
       return `\`${bin}\`, the command ${file} on PATH`;
     },
   };

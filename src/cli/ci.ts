@@ -125,7 +125,8 @@ export async function installChecked(result: CheckResult, npmArgs: string[], sty
 
   const installed = await runner.scan(result.tree);
   const plan = planScripts(installed, result.policy, result.facts);
-  const shadows = await shadowingBinsOnDisk(result.tree, installed, plan.decisions.filter((d) => d.kind === 'run').map((d) => d.item), result.facts, result.policy, defaultCommands(), result.now);
+  const allowed = plan.decisions.filter((d) => d.kind === 'run').map((d) => d.item);
+  const shadows = await shadowingBinsOnDisk(result.tree, installed, allowed, result.facts, result.policy, defaultCommands(), result.now);
   const refusedBins = shadows.filter((s) => !s.allowed);
   if (refusedBins.length) {
     const removed = await removeLinks(dir, refusedBins);
@@ -146,9 +147,9 @@ export async function installChecked(result: CheckResult, npmArgs: string[], sty
     what: 'while running the allowed install scripts',
     state: 'the packages are installed but not every allowed script has run: run safe-install again to finish.',
   });
-  const toRun = plan.decisions.filter((d) => d.kind === 'run').map((d) => `${d.item.pkg.name}@${d.item.pkg.version}`);
+  const toRun = allowed.map((i) => `${i.pkg.name}@${i.pkg.version}`);
   phase(`running install scripts: ${toRun.length ? `${toRun.length} allowed (${toRun.slice(0, 3).join(', ')}${toRun.length > 3 ? ` and ${toRun.length - 3} more` : ''})` : 'none allowed'}${projectScripts ? ", then the project's own" : ''}...`);
-  const projectRan = await runner.runAllowed(dir, plan.decisions.filter((d) => d.kind === 'run').map((d) => d.item), result.tree, { projectScripts });
+  const projectRan = await runner.runAllowed(dir, allowed, result.tree, { projectScripts });
   out(reportScripts(plan, style, true));
   if (shadows.length) out(reportBins(shadows, style));
   if (projectRan.length) out(`  project scripts run:\n${describeProjectRuns(projectRan).map((l) => `    ${displayText(l)}\n`).join('')}`);

@@ -79,22 +79,17 @@ export function toCheckOptions(flags: CommonFlags): CheckOptions {
       throw new GuardError('bad-usage', `--now must be an ISO-8601 instant such as 2026-01-31T12:00:00Z, not "${flags.now}"`);
     }
   }
-  let timeoutMs: number | undefined;
-  if (flags.timeout !== undefined) {
+  /** A number of seconds, or a duration such as 90s or 5m. */
+  const secondsOrDuration = (name: string, value: string | undefined): number | undefined => {
+    if (value === undefined) return undefined;
     try {
-      timeoutMs = /^\d+$/.test(flags.timeout) ? Number(flags.timeout) * 1000 : parseDuration(flags.timeout);
+      return /^\d+$/.test(value) ? Number(value) * 1000 : parseDuration(value);
     } catch (err) {
-      throw new GuardError('bad-usage', `--timeout: ${(err as Error).message}`);
+      throw new GuardError('bad-usage', `--${name}: ${(err as Error).message}`);
     }
-  }
-  let deadlineMs: number | undefined;
-  if (flags.deadline !== undefined) {
-    try {
-      deadlineMs = flags.deadline === '0' ? 0 : /^\d+$/.test(flags.deadline) ? Number(flags.deadline) * 1000 : parseDuration(flags.deadline);
-    } catch (err) {
-      throw new GuardError('bad-usage', `--deadline: ${(err as Error).message}`);
-    }
-  }
+  };
+  const timeoutMs = secondsOrDuration('timeout', flags.timeout);
+  const deadlineMs = secondsOrDuration('deadline', flags.deadline);
   let ttlMs: number | undefined;
   if (flags.cacheTtl !== undefined) {
     try {

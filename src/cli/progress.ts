@@ -13,12 +13,7 @@ const REPEAT_MS = 15_000;
 const REDRAW_MS = 100;
 
 let drawn = false;
-let stream: NodeJS.WriteStream = process.stderr;
-
-/** For tests of this module: write elsewhere. */
-export function progressTo(s: NodeJS.WriteStream): void {
-  stream = s;
-}
+const stream: NodeJS.WriteStream = process.stderr;
 
 function onTerminal(): boolean {
   return Boolean(stream.isTTY) && process.env.TERM !== 'dumb';

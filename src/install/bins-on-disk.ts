@@ -132,7 +132,7 @@ export async function shadowingBinsOnDisk(
     const f = shadowFinding(policy, pkg?.name ?? '(unknown package)', pkg?.version ?? '0.0.0', bin, why, where);
     // A link the checked lockfile does not account for is never allowed: no name to allow it by.
     if (!pkg) return { finding: { ...f, action: 'block', severity: 'error', remedy: 'a bin no checked package accounts for: find out what put it there; nothing can allow it' }, allowed: false };
-    const verdict = pkg ? decide(pkg, [f], policy, now).verdict : f.action;
+    const verdict = decide(pkg, [f], policy, now).verdict;
     return { finding: f, allowed: verdict === 'allow' || verdict === 'warn' };
   };
 

@@ -651,6 +651,7 @@ function toPackage(g: Group, groups: Map<string, Group>): LockedPackage {
   const aliases = [...new Set(installed.map((e) => e.installName!).filter((n) => n !== g.name))];
   const dependents = [...g.dependents.values()];
   const firstLine = g.entries.find((e) => e.line !== undefined)?.line;
+  const bins = binsOfGroup(g);
   return {
     id: g.id,
     name: g.name,
@@ -663,7 +664,7 @@ function toPackage(g: Group, groups: Map<string, Group>): LockedPackage {
     dev: g.entries.every((e) => e.dev),
     optional: g.entries.every((e) => e.optional),
     hasInstallScript: g.entries.some((e) => e.hasInstallScript),
-    ...(binsOfGroup(g).length && { bins: binsOfGroup(g) }),
+    ...(bins.length && { bins }),
     paths: g.entries.map((e) => e.path),
     dependents,
     ...(g.ownerKey !== undefined && { bundledIn: groups.get(g.ownerKey)!.id }),

@@ -673,6 +673,7 @@ export function assemble(graph: Graph, opts: { recordedDev: boolean }): LockedPa
     // A copy nothing reaches (yarn berry's patched and unpatched entries of one version: dependents name
     // one of them) says nothing about how the package is used.
     const basis = g.nodes.some(reached) ? g.nodes.filter(reached) : g.nodes;
+    const bins = [...new Set(g.nodes.flatMap((x) => x.bins ?? []))].sort();
     return {
       id: g.id,
       name: n.name,
@@ -685,7 +686,7 @@ export function assemble(graph: Graph, opts: { recordedDev: boolean }): LockedPa
       dev: basis.every(isDev),
       optional: basis.every(isOptional),
       hasInstallScript: g.nodes.some((x) => x.hasInstallScript),
-      ...(g.nodes.some((x) => x.bins?.length) && { bins: [...new Set(g.nodes.flatMap((x) => x.bins ?? []))].sort() }),
+      ...(bins.length && { bins }),
       paths: [...new Set(g.nodes.flatMap((x) => x.paths))],
       dependents,
       ...(lines.length > 0 && { lockfileLine: Math.min(...lines) }),

@@ -374,6 +374,7 @@ function readBerry(file: string, text: string, graph: Graph, manifests: Manifest
       }
     } else {
       const { source, resolved } = berrySource(file, where, name, reference, entryVersion);
+      const bins = berryBins(name, raw.bin);
       const node: GraphNode = {
         key,
         name,
@@ -382,7 +383,7 @@ function readBerry(file: string, text: string, graph: Graph, manifests: Manifest
         ...(resolved !== undefined && { resolved }),
         // No integrity, deliberately: `checksum` is the hash of yarn's cache zip, not of the registry tarball.
         hasInstallScript: false, // berry does not record install scripts: the registry manifest decides
-        ...(berryBins(name, raw.bin).length && { bins: berryBins(name, raw.bin) }),
+        ...(bins.length && { bins }),
         installNames: [...new Set(asked.map(([n]) => n))],
         paths: descriptors,
       };

@@ -3,7 +3,7 @@
 // holds the project's lock (and the policy file's own, when it lives elsewhere), so parallel edits never lose
 // each other's entries, and it is a transaction: a failure or interrupt puts the file back as it was.
 import { readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
 import { detectIndent } from '../util/atomic.js';
 import { fileLockPath, projectLockPath } from '../util/lock.js';

@@ -178,7 +178,7 @@ export function npmDownloadUrl(resolved: string, settings: Pick<NpmSettings, 're
 }
 
 /** The public registry answers under both names (yarn 1 writes registry.yarnpkg.com, npm registry.npmjs.org). */
-const PUBLIC_REGISTRY_HOSTS = new Set(['registry.npmjs.org', 'registry.yarnpkg.com']);
+export const PUBLIC_REGISTRY_HOSTS: ReadonlySet<string> = new Set(['registry.npmjs.org', 'registry.yarnpkg.com']);
 
 /**
  * Whether `url` is on `registry`: same scheme, host and port, under the registry's path (the rule npm's

@@ -16,6 +16,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { PackageFacts } from '../types.js';
 import { redact } from '../util/safe-text.js';
+import { isObject } from './facts.js';
 
 export interface CacheEntry {
   /** When the entry was last confirmed current with the registry (ISO). */
@@ -183,8 +184,6 @@ export class FactsCache {
 // The shape of an entry: exactly what the client writes (slimPackument's output), checked field by field, since
 // a check reads these fields as registry facts.
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optString = (v: unknown) => v === undefined || typeof v === 'string';
 const optTrue = (v: unknown) => v === undefined || v === true;
 const stringMap = (v: unknown) => isObject(v) && Object.values(v).every((s) => typeof s === 'string');

@@ -9,7 +9,7 @@ const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall'] as const;
 
 type Json = Record<string, unknown>;
 
-function isObject(v: unknown): v is Json {
+export function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

@@ -66,7 +66,7 @@ export class HostHealth {
 
   /** Throws the shared error when `origin` is down or the run was stopped. */
   check(origin: string): void {
-    const err = this.stopped ?? this.hosts.get(origin)?.down;
+    const err = this.stoppedFor(origin);
     if (err) throw err;
   }
 

@@ -65,7 +65,7 @@ export interface SharedFinding {
 }
 
 /** A registry-wide finding's message without the package it was found on. */
-export function onceMessage(f: Pick<Finding, 'message'>): string {
+function onceMessage(f: Pick<Finding, 'message'>): string {
   return f.message.replace(/ for \S+,/, ',');
 }
 

@@ -115,9 +115,10 @@ function alive(pid: number): boolean {
   }
 }
 
-async function readOwner(lock: string): Promise<LockOwner | undefined> {
+function parseOwner(text: string | undefined): LockOwner | undefined {
+  if (text === undefined) return undefined;
   try {
-    const o = JSON.parse(await readFile(lock, 'utf8')) as Partial<LockOwner>;
+    const o = JSON.parse(text) as Partial<LockOwner>;
     return typeof o?.pid === 'number' && typeof o.host === 'string' ? (o as LockOwner) : undefined;
   } catch {
     return undefined;
@@ -171,7 +172,7 @@ async function acquire(lock: string, opts: LockOptions): Promise<void> {
     });
     if (created) return;
     const text = await readFile(lock, 'utf8').catch(() => undefined);
-    const owner = await readOwner(lock);
+    const owner = parseOwner(text); // the same read: text and owner are one holder's
     if (text !== undefined && owner && owner.host === me.host && !alive(owner.pid)) {
       await breakStale(lock, text); // its process is gone (killed): the lock says nothing any more
       continue;
@@ -227,9 +228,4 @@ export async function withLocks<T>(locks: string[], fn: () => Promise<T>, opts: 
     }
     for (const d of new Set(taken.map((l) => dirname(l)).filter(isScratchDir))) await tidyScratchDir(d);
   }
-}
-
-/** `withLocks` for one file's read-modify-write: its lock is `.safe-install/tmp/<name>.lock` beside it (fileLockPath). */
-export function withFileLock<T>(file: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
-  return withLocks([fileLockPath(file)], fn, { what: file, ...opts });
 }

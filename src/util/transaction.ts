@@ -218,7 +218,7 @@ export async function transaction<T>(opts: TransactionOptions, fn: (t: Transacti
       const told = t.undone; // the command already undid it (and said so)
       await t.restore();
       // A known file-system failure (a file where a folder goes, a dangling link, a full disk) says which file.
-      const known = err instanceof GuardError ? err : classifyError(err);
+      const known = classifyError(err);
       if (known) {
         err = known;
         if (t.files().length && !told) quietWrite(`safe-install ${opts.label} did not complete: ${t.describeFiles()} ${t.files().length === 1 ? 'is' : 'are'} as before, byte for byte.\n`);

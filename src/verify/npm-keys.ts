@@ -8,13 +8,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RegistryKey } from './provenance.js';
 import { toolDir } from '../util/tool-dir.js';
+import { PUBLIC_REGISTRY_HOSTS } from '../project/npm-config.js';
 
 /** The TUF target name, as npm and corepack read it. */
 export const NPM_KEYS_TARGET = 'registry.npmjs.org/keys.json';
 export const NPM_KEYS_FILE = 'npm-keys.json';
 export const NPM_REGISTRY = 'https://registry.npmjs.org/';
 /** Hosts that serve the public npm registry itself (the yarn host is a CNAME of it, with the same signatures). */
-const NPM_HOSTS = new Set(['registry.npmjs.org', 'registry.yarnpkg.com']);
 
 export interface LoadedNpmKeys {
   keys: RegistryKey[];
@@ -36,7 +36,7 @@ export function cachedNpmKeysPath(cacheDir: string): string {
 export function isNpmRegistry(url: string): boolean {
   try {
     const u = new URL(url);
-    return NPM_HOSTS.has(u.hostname.toLowerCase()) && (u.pathname === '/' || u.pathname === '') && !u.port;
+    return PUBLIC_REGISTRY_HOSTS.has(u.hostname.toLowerCase()) && (u.pathname === '/' || u.pathname === '') && !u.port;
   } catch {
     return false;
   }

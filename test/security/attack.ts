@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestRegistry } from '../registry/server.js';
-import { cleanEnv, cli, npm, tempDir, type RunResult } from '../integration/helpers.js';
+import { cleanEnv, cli, npm, scriptedWith, tempDir, type RunResult } from '../integration/helpers.js';
 
 export interface AttackProject {
   dir: string;
@@ -44,3 +44,9 @@ export function writeResolvedLockfile(dir: string, registry: TestRegistry, deps:
   }
   writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2));
 }
+
+/** What an attacker's copy of a package logs to $SI_TEST_LOG: "EVIL <name>:<event>", beside the honest "<name>:<event>". */
+export const EVIL_LOGGER = "require('fs').appendFileSync(process.env.SI_TEST_LOG, 'EVIL ' + require('./package.json').name + ':' + process.argv[2] + '\\n')";
+
+/** Version 1.0.0 whose postinstall runs `node log.js postinstall`, with `logger` as log.js (EVENT_LOGGER or EVIL_LOGGER). */
+export const postinstallVersion = (logger: string) => scriptedWith(logger)('1.0.0', ['postinstall']);

@@ -6,10 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
-import { BIN, EVENT_LOGGER, OLD, TOOLS, run, tempDir, withTools } from '../integration/helpers.js';
-import { attackProject, noStackTrace, type AttackProject } from './attack.js';
+import { BIN, EVENT_LOGGER, TOOLS, run, tempDir, withTools } from '../integration/helpers.js';
+import { attackProject, noStackTrace, type AttackProject, EVIL_LOGGER, postinstallVersion } from './attack.js';
 
-const EVIL_LOGGER = "require('fs').appendFileSync(process.env.SI_TEST_LOG, 'EVIL ' + require('./package.json').name + ':' + process.argv[2] + '\\n')";
 const POLICY = { scripts: { allow: ['victim'] } };
 
 let registry: TestRegistry;
@@ -20,7 +19,7 @@ let yarnCache: string;
 beforeAll(async () => {
   registry = await TestRegistry.start();
   evil = await TestRegistry.start();
-  const version = (logger: string) => ({ version: '1.0.0', publishedAt: OLD, scripts: { postinstall: 'node log.js postinstall' }, files: { 'log.js': logger, 'index.js': 'module.exports = 1;\n' } });
+  const version = postinstallVersion;
   registry.addPackage({ name: 'victim', versions: [version(EVENT_LOGGER)] });
   // The attacker's tarball (package.json name victim, version 1.0.0) at a plain download URL, not a registry path.
   evil.addPackage({ name: 'victim', versions: [version(EVIL_LOGGER)] });

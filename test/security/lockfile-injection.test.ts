@@ -9,10 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
-import { BIN, EVENT_LOGGER, OLD, TOOLS, run, tempDir, withTools } from '../integration/helpers.js';
-import { attackProject, noStackTrace, type AttackProject } from './attack.js';
+import { BIN, EVENT_LOGGER, TOOLS, run, tempDir, withTools } from '../integration/helpers.js';
+import { attackProject, noStackTrace, type AttackProject, EVIL_LOGGER, postinstallVersion } from './attack.js';
 
-const EVIL_LOGGER = "require('fs').appendFileSync(process.env.SI_TEST_LOG, 'EVIL ' + require('./package.json').name + ':' + process.argv[2] + '\\n')";
 const POLICY = { scripts: { allow: ['victim'] } };
 
 let registry: TestRegistry;
@@ -23,7 +22,7 @@ beforeAll(async () => {
   registry = await TestRegistry.start();
   evil = await TestRegistry.start();
   // The real victim@1.0.0 has a postinstall its users allow; the attacker's copy has the same script, other code.
-  const version = (logger: string) => ({ version: '1.0.0', publishedAt: OLD, scripts: { postinstall: 'node log.js postinstall' }, files: { 'log.js': logger, 'index.js': 'module.exports = 1;\n' } });
+  const version = postinstallVersion;
   registry.addPackage({ name: 'victim', versions: [version(EVENT_LOGGER)] });
   evil.addPackage({ name: 'victim', versions: [version(EVIL_LOGGER)] });
   yarnCache = tempDir('si-yarn-cache-');

@@ -6,10 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
-import { EVENT_LOGGER, OLD } from '../integration/helpers.js';
-import { attackProject, noStackTrace } from './attack.js';
+import { EVENT_LOGGER } from '../integration/helpers.js';
+import { attackProject, noStackTrace, EVIL_LOGGER, postinstallVersion } from './attack.js';
 
-const EVIL_LOGGER = "require('fs').appendFileSync(process.env.SI_TEST_LOG, 'EVIL ' + require('./package.json').name + ':' + process.argv[2] + '\\n')";
 const POLICY = { scripts: { allow: ['victim'] } };
 
 let registry: TestRegistry;
@@ -19,7 +18,7 @@ let evilUrl: string;
 beforeAll(async () => {
   registry = await TestRegistry.start();
   evil = await TestRegistry.start();
-  const version = (logger: string) => ({ version: '1.0.0', publishedAt: OLD, scripts: { postinstall: 'node log.js postinstall' }, files: { 'log.js': logger, 'index.js': 'module.exports = 1;\n' } });
+  const version = postinstallVersion;
   registry.addPackage({ name: 'victim', versions: [version(EVENT_LOGGER)] });
   evil.addPackage({ name: 'victim', versions: [version(EVIL_LOGGER)] });
   evilUrl = `${evil.url}dl/-/victim.tgz`;
