@@ -50,7 +50,7 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     check: 'integrity',
     action: 'block',
     short: 'Lockfile integrity differs from the registry',
-    meaning: "The lockfile's integrity hash differs from the registry's: the lockfile or the registry content changed.",
+    meaning: "The lockfile's integrity hash differs from the registry's, or lists a digest the registry does not publish for that version (`sha512-<registry's> sha512-<other>` is not a match): the lockfile or the registry content changed.",
     todo: 'Do not install. Find out why (the lockfile history in version control, the registry, the upstream registry). No exception waives it by default.',
   },
   'version-not-in-registry': {
@@ -74,8 +74,8 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     check: 'integrity',
     action: 'warn',
     short: 'The lockfile records no integrity hash',
-    meaning: 'The lockfile records no integrity hash for this package, so the downloaded bytes are not pinned.',
-    todo: 'Regenerate the lockfile with a current npm.',
+    meaning: "The lockfile records no hash and no download URL for this package (npm's `omit-lockfile-registry-resolved`, yarn berry, whose checksum hashes yarn's own archive): the package manager fetches `name@version` from the checked registry and verifies the registry's own hash, so the bytes are pinned by the registry, not by the lockfile.",
+    todo: 'npm: regenerate the lockfile with a current npm; yarn berry: nothing to regenerate, keep `checksumBehavior: throw` and install with `--immutable`.',
   },
   'integrity-uncomparable': {
     inDefaultPolicy: true,
@@ -261,7 +261,7 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     action: 'block',
     short: 'The lockfile swaps a registry dependency for another source',
     meaning:
-      "A direct dependency resolves to git, a remote tarball or a local path in the lockfile, but the project's package.json asks for a registry version (lockfile injection).",
+      "The lockfile gives a direct dependency a source no package.json asks for (root, workspace, override or resolution; a `$name` override and a pnpm `catalog:` entry count as the spec they stand for): a range swapped to git, a remote tarball or a local path, a git dependency swapped to another repository or another commit than the one pinned, a tarball URL swapped to another URL, a `workspace:`/`link:` dependency resolved elsewhere (lockfile injection). npm refuses the URL and repository swaps itself; pnpm and yarn 1 install what the lockfile names.",
     todo: 'Restore the lockfile from version control or regenerate it from package.json, and review the diff.',
   },
   'resolved-off-registry': {
@@ -330,7 +330,7 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     action: 'block',
     short: 'A dependency bin shadows a command',
     meaning:
-      "The package links a bin named like a command scripts and people rely on (node, npm, npx, pnpm, yarn, sh, bash, git, python, make, cc, env...) or like a command on the PATH the guard ran with. node_modules/.bin comes first on every script's PATH, so it would run in place of that command, in allowed install scripts and the project's own scripts alike. Decided from the registry manifest and the lockfile before download, and from the installed package.json files and node_modules/.bin folders after extraction.",
+      "The package links a bin named like a command scripts and people rely on (node, npm, npx, pnpm, yarn, sh, bash, git, python, make, cc, env, node-gyp (only the node-gyp package may)...) or like a command on the PATH the guard ran with. node_modules/.bin comes first on every script's PATH, so it would run in place of that command, in allowed install scripts and the project's own scripts alike. Decided from the registry manifest and the lockfile before download, and from the installed package.json files and node_modules/.bin folders after extraction.",
     todo: 'Do not install it. If you trust the package to replace that command (a project that depends on the npm package, say), add it to the policy\'s `bins.allow`.',
   },
   'bin-name-conflict': {

@@ -84,7 +84,7 @@ export function buildProgram(argv: readonly string[], setExit: (code: number) =>
     scripts
       .command(kind)
       .description(`${kind} install scripts of packages matching a name, glob or name@range (edits the policy)`)
-      .argument('<patterns...>')
+      .argument('<patterns...>', 'package names, globs or name@range (esbuild, @swc/*, sharp@^0.33)')
       .option('-C, --cwd <dir>', 'project folder')
       .option('--policy <path>', 'policy file to edit')
       .action(async (patterns: string[], flags: CommonFlags) => {
@@ -101,7 +101,7 @@ export function buildProgram(argv: readonly string[], setExit: (code: number) =>
           ? 'add dependencies through the guard: npm resolves (lockfile only, scripts off, nothing younger than the release age), every check runs, then it installs'
           : 'update dependencies within their package.json ranges, through the guard (as add)',
       )
-      .argument(name === 'add' ? '<specs...>' : '[packages...]')
+      .argument(name === 'add' ? '<specs...>' : '[packages...]', name === 'add' ? 'what to add, as npm install takes it (foo, foo@^2, @scope/bar@1.2.3)' : 'the dependencies to update (default: all)')
       .option('-D, --save-dev', 'save as a devDependency')
       .option('-O, --save-optional', 'save as an optionalDependency')
       .option('-E, --save-exact', 'save the exact version')
@@ -115,7 +115,7 @@ export function buildProgram(argv: readonly string[], setExit: (code: number) =>
 
   program
     .command('init')
-    .description('set the project up: policy, the package manager settings kept in sync with it (npm or pnpm), the install hook, and a CI workflow')
+    .description('set the project up: policy, the package manager settings kept in sync with it (npm, pnpm or yarn), the install hook, and a CI workflow')
     .option('-C, --cwd <dir>', 'project folder')
     .option('--policy <path>', 'policy file')
     .option('--ci <provider>', 'also write a CI workflow (github)')
