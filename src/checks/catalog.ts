@@ -42,7 +42,7 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     check: 'release-age',
     action: 'block',
     short: 'The registry gives no publish time',
-    meaning: 'The registry gives no publish time for the locked version, so its age is unknown.',
+    meaning: 'The registry gives no publish time for the locked version, or one that is not an ISO 8601 timestamp with a time zone (as registries write them), so its age is unknown.',
     todo: 'Check the registry (a mirror that drops publish times?), or add a policy exception with a reason.',
   },
   'integrity-mismatch': {
@@ -236,7 +236,7 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     action: 'block',
     direct: 'allow',
     short: 'Installed from a git repository',
-    meaning: 'The package comes from a git repository: no registry age, integrity or signature applies.',
+    meaning: 'The package comes from a git repository: no registry age, integrity or signature applies. "Direct" means package.json itself asks for that source.',
     todo: 'Prefer a registry release; allow it with the policy\'s `sources` if it is intended.',
   },
   'tarball-source': {
@@ -244,7 +244,7 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     action: 'block',
     direct: 'allow',
     short: 'Installed from a remote tarball',
-    meaning: 'The package comes from a remote tarball URL: no registry age, integrity or signature applies.',
+    meaning: 'The package comes from a remote tarball URL: no registry age, integrity or signature applies. "Direct" means package.json itself asks for that source.',
     todo: 'Prefer a registry release; allow it with the policy\'s `sources` if it is intended.',
   },
   'local-source': {
@@ -252,7 +252,7 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     action: 'block',
     direct: 'allow',
     short: 'Installed from a local path',
-    meaning: 'The package comes from a local path: no registry age, integrity or signature applies.',
+    meaning: 'The package comes from a local path: no registry age, integrity or signature applies. "Direct" means package.json itself asks for that source.',
     todo: 'Prefer a registry release; allow it with the policy\'s `sources` if it is intended.',
   },
   'source-mismatch': {
@@ -270,7 +270,7 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     action: 'block',
     short: "The lockfile downloads a registry package from another host",
     meaning:
-      "The lockfile's resolved URL (after npm's replace-registry-host) is not on the registry the package was checked against, so the install would fetch bytes from a host that can serve anything under that name and version.",
+      "The lockfile's resolved URL (after npm's replace-registry-host and scoped registries) is not on the registry the package was checked against, so the install would fetch bytes from a host that can serve anything under that name and version.",
     todo: 'If the host is a mirror of your registry, configure the same registry for the check and the install (registry=, replace-registry-host=); otherwise restore or regenerate the lockfile.',
   },
   'workspace-link': {
@@ -291,7 +291,7 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     check: 'scripts',
     action: 'allow',
     short: 'Install scripts allowed by the policy',
-    meaning: 'The package has install scripts and the allowlist allows them. Reported only.',
+    meaning: 'The package has install scripts and the allowlist allows them (bundled packages too: they follow the allowlist). Reported only.',
     todo: 'Nothing to do.',
   },
   'install-script-denied': {
