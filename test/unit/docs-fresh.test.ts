@@ -1,7 +1,7 @@
 // The reference pages in docs/reference/ are generated (npm run docs) from the command definitions the CLI parses
 // with and from the finding catalog; a command, flag or finding changed without regenerating them fails here.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CATALOG, FINDING_CODES } from '../../src/checks/catalog.js';
 import { commonOptions } from '../../src/cli/options.js';
@@ -45,5 +45,46 @@ describe('the generated reference pages', () => {
       expect(page).toContain(`### ${code}\n`);
       expect(page).toContain(CATALOG[code].todo);
     }
+  });
+});
+
+// Pages other work is writing (issue 17's siblings); remove an entry once its page is merged.
+const PENDING = new Set(['docs/architecture.md', 'docs/guide/advisories.md', 'docs/guide/pinning-the-guard.md']);
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+function anchorsOf(markdown: string): Set<string> {
+  const prose = markdown.replace(/```[\s\S]*?```/g, '');
+  return new Set([...prose.matchAll(/^#+ (.*)$/gm)].map((m) => (m[1] ?? '').trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')));
+}
+
+function markdownFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? markdownFiles(join(dir, e.name)) : e.name.endsWith('.md') ? [join(dir, e.name)] : [],
+  );
+}
+
+describe('the README and docs/', () => {
+  it('the README stays short (at most ~10 KB): the rest belongs in docs/', () => {
+    expect(statSync(resolve('README.md')).size).toBeLessThanOrEqual(10 * 1024);
+  });
+
+  it('every relative link and anchor points at something that exists', () => {
+    const files = ['README.md', 'CONTRIBUTING.md', 'SECURITY.md', 'CHANGELOG.md', ...markdownFiles('docs')];
+    const broken: string[] = [];
+    for (const file of files) {
+      const prose = readFileSync(resolve(file), 'utf8').replace(/```[\s\S]*?```/g, '');
+      for (const m of prose.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const link = m[1] ?? '';
+        if (/^[a-z]+:/.test(link)) continue;
+        const [path = '', anchor] = link.split('#');
+        const target = path ? normalize(join(dirname(file), path)) : file;
+        if (!existsSync(resolve(target))) {
+          if (!PENDING.has(target)) broken.push(`${file}: ${link}`);
+          continue;
+        }
+        if (anchor && target.endsWith('.md') && !anchorsOf(readFileSync(resolve(target), 'utf8')).has(anchor)) broken.push(`${file}: ${link}`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 });
