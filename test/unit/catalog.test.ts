@@ -55,3 +55,27 @@ describe('the finding catalog', () => {
     expect(finding(strictPolicy, 'provenance-missing', 'm', { stricter: true }).action).toBe('allow');
   });
 });
+
+describe('the policy schema names what a policy may act on', () => {
+  const schema = JSON.parse(readFileSync(resolve('policies/policy.schema.json'), 'utf8')) as {
+    properties: { actions: { propertyNames: { enum: string[] } } };
+  };
+  const named = new Set(schema.properties.actions.propertyNames.enum);
+  // Not set through `actions`: the source codes (the policy's `sources`), what is reported only (default allow), and
+  // the run's own findings (registry: exit 2; policy: about the exceptions themselves).
+  const actionable = (c: FindingCode) => !CATALOG[c].direct && CATALOG[c].action !== 'allow' && CATALOG[c].check !== 'registry' && CATALOG[c].check !== 'policy';
+
+  it("every finding code a policy may act on is among the schema's actions keys, and no other code is", () => {
+    const codes = new Set<string>(FINDING_CODES);
+    expect(FINDING_CODES.filter(actionable).filter((c) => !named.has(c))).toEqual([]);
+    expect([...named].filter((k) => codes.has(k) && !actionable(k as FindingCode))).toEqual([]);
+  });
+
+  it("the schema's other keys are the check ids of those codes", () => {
+    const codes = new Set<string>(FINDING_CODES);
+    const checks = new Set(FINDING_CODES.filter(actionable).map((c) => CATALOG[c].check));
+    // A key that is no finding code is a check id; `trust-downgrade` is both.
+    const checkKeys = [...named].filter((k) => !codes.has(k) || checks.has(k as never));
+    expect(new Set(checkKeys)).toEqual(checks);
+  });
+});
