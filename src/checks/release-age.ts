@@ -37,7 +37,7 @@ export const releaseAge: Check = {
     const published = Date.parse(version.publishedAt ?? '');
     if (!Number.isFinite(published)) {
       return [
-        finding(policy, 'release-age', 'no-publish-time', 'block', `the registry gives no publish time for ${pkg.name}@${pkg.version}, so its age is unknown`, {
+        finding(policy, 'no-publish-time', `the registry gives no publish time for ${pkg.name}@${pkg.version}, so its age is unknown`, {
           remedy: `check the registry's metadata, or add an exception for ${pkg.name}@${pkg.version} with a reason`,
         }),
       ];
@@ -48,7 +48,7 @@ export const releaseAge: Check = {
     const fallback = findFallback(pkg, facts, (v) => oldEnough(facts, v, policy, now));
     const ageText = age < 0 ? 'published in the future of --now' : `published ${formatDuration(age)} ago`;
     return [
-      finding(policy, 'release-age', 'too-young', 'quarantine', `${ageText} (${version.publishedAt}); ${rule.source} requires ${formatDuration(rule.ms)}`, {
+      finding(policy, 'too-young', `${ageText} (${version.publishedAt}); ${rule.source} requires ${formatDuration(rule.ms)}`, {
         remedy: fallback
           ? `use ${pkg.name}@${fallback} (newest version that passes and satisfies every dependent), or wait until ${eligibleAt}`
           : `no older version satisfies every dependent's range; wait until ${eligibleAt}, or add an exception with a reason`,

@@ -51,7 +51,7 @@ export async function initCommand(flags: InitFlags): Promise<number> {
   return 0;
 }
 
-/** What now guards a teammate's plain install, per arrangement (measured; README "Set a project up"). */
+/** What now guards a teammate's plain install, per arrangement (measured; docs/security.md "A teammate's plain install"). */
 function guardsText(a: Arrangement): string {
   if (a.pm === 'yarn' && a.yarnMajor === 1) {
     return [

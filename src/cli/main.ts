@@ -17,6 +17,26 @@ import { didYouMean } from './suggest.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
+  const program = buildProgram(argv, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version are not errors; anything else is a usage error.
+      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : 2;
+    }
+    return reportError(err, argv);
+  }
+}
+
+/**
+ * The command definitions, built without running anything: `main` parses argv with them, and `npm run docs`
+ * (scripts/gen-docs.mjs) writes docs/reference/commands.md from them. Each action hands its exit code to `setExit`.
+ */
+export function buildProgram(argv: readonly string[], setExit: (code: number) => void = () => {}): Command {
   const program = new Command('safe-install')
     .description('Install a locked dependency tree only if every package passes the project policy.')
     .exitOverride()
@@ -49,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--format <list>', 'reports: text, json, sarif, github, each optionally =file, comma-separated (e.g. json=out.json,github); at most one to stdout');
   for (const o of commonOptions()) check.addOption(o);
   check.action(async (flags: CheckFlags) => {
-    exitCode = await (await import('./check.js')).checkCommand(flags);
+    setExit(await (await import('./check.js')).checkCommand(flags));
   });
 
   const scripts = program
@@ -58,17 +78,17 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print JSON');
   for (const o of commonOptions()) scripts.addOption(o);
   scripts.action(async (flags: CommonFlags & { json?: boolean }) => {
-    exitCode = await (await import('./scripts.js')).scriptsListCommand(flags);
+    setExit(await (await import('./scripts.js')).scriptsListCommand(flags));
   });
   for (const kind of ['allow', 'deny'] as const) {
     scripts
       .command(kind)
       .description(`${kind} install scripts of packages matching a name, glob or name@range (edits the policy)`)
-      .argument('<patterns...>')
+      .argument('<patterns...>', 'package names, globs or name@range (esbuild, @swc/*, sharp@^0.33)')
       .option('-C, --cwd <dir>', 'project folder')
       .option('--policy <path>', 'policy file to edit')
       .action(async (patterns: string[], flags: CommonFlags) => {
-        exitCode = await (await import('./scripts.js')).scriptsEditCommand(kind, patterns, flags);
+        setExit(await (await import('./scripts.js')).scriptsEditCommand(kind, patterns, flags));
       });
   }
 
@@ -81,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
           ? 'add dependencies through the guard: npm resolves (lockfile only, scripts off, nothing younger than the release age), every check runs, then it installs'
           : 'update dependencies within their package.json ranges, through the guard (as add)',
       )
-      .argument(name === 'add' ? '<specs...>' : '[packages...]')
+      .argument(name === 'add' ? '<specs...>' : '[packages...]', name === 'add' ? 'what to add, as npm install takes it (foo, foo@^2, @scope/bar@1.2.3)' : 'the dependencies to update (default: all)')
       .option('-D, --save-dev', 'save as a devDependency')
       .option('-O, --save-optional', 'save as an optionalDependency')
       .option('-E, --save-exact', 'save the exact version')
@@ -89,13 +109,13 @@ export async function main(argv: string[]): Promise<number> {
       .option('--json', 'print the change summary and the check as JSON on stdout (progress goes to stderr)');
     for (const o of commonOptions()) cmd.addOption(o);
     cmd.action(async (specs: string[], flags: AddFlags) => {
-      exitCode = await (await import('./add.js')).addCommand(name, specs, flags);
+      setExit(await (await import('./add.js')).addCommand(name, specs, flags));
     });
   }
 
   program
     .command('init')
-    .description('set the project up: policy, the package manager settings kept in sync with it (npm or pnpm), the install hook, and a CI workflow')
+    .description('set the project up: policy, the package manager settings kept in sync with it (npm, pnpm or yarn), the install hook, and a CI workflow')
     .option('-C, --cwd <dir>', 'project folder')
     .option('--policy <path>', 'policy file')
     .option('--ci <provider>', 'also write a CI workflow (github)')
@@ -103,13 +123,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-input', 'never ask')
     .option('--no-color', 'no colours')
     .action(async (flags: InitFlags) => {
-      exitCode = await (await import('./init.js')).initCommand(flags);
+      setExit(await (await import('./init.js')).initCommand(flags));
     });
 
   const hook = program.command('hook').description("the project's preinstall hook (set up by init): check after extraction, remove what is blocked, fail the install");
   for (const o of commonOptions()) hook.addOption(o);
   hook.action(async (flags: CommonFlags) => {
-    exitCode = await (await import('./hook.js')).hookCommand(flags);
+    setExit(await (await import('./hook.js')).hookCommand(flags));
   });
 
   const fix = program
@@ -119,7 +139,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--dry-run', 'show what would change; write nothing');
   for (const o of commonOptions()) fix.addOption(o);
   fix.action(async (flags: FixFlags) => {
-    exitCode = await (await import('./fix.js')).fixCommand(flags);
+    setExit(await (await import('./fix.js')).fixCommand(flags));
   });
 
   program
@@ -136,13 +156,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('--max-files <n>', 'stop if a tarball has more entries than this (default 100000)')
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
     .action(async (spec: string, flags: InspectFlags) => {
-      exitCode = await (await import('./inspect.js')).inspectCommand(spec, flags);
+      setExit(await (await import('./inspect.js')).inspectCommand(spec, flags));
     });
 
   const quarantine = program.command('quarantine').description('list the quarantine ledger: what is held, why, and what each waits for').option('--json', 'print JSON');
   quarantine.option('-C, --cwd <dir>', 'project folder').option('--policy <path>', 'policy file (its approvals are shown at once)').option('--no-color', 'no colours');
   quarantine.action(async (flags: CommonFlags & { json?: boolean }) => {
-    exitCode = await (await import('./quarantine.js')).quarantineCommand(flags);
+    setExit(await (await import('./quarantine.js')).quarantineCommand(flags));
   });
 
   const approveCmd = program
@@ -154,7 +174,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--expires <duration>', 'how long the approval lasts (default and maximum from the policy: 72h, 14d)');
   for (const o of commonOptions()) approveCmd.addOption(o);
   approveCmd.action(async (specs: string[], flags: CommonFlags & { reason?: string; expires?: string; allHeld?: boolean }) => {
-    exitCode = await (await import('./quarantine.js')).approveCommand(specs, flags);
+    setExit(await (await import('./quarantine.js')).approveCommand(specs, flags));
   });
 
   program
@@ -166,7 +186,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print JSON')
     .option('--no-color', 'no colours')
     .action(async (flags: CommonFlags & { json?: boolean }) => {
-      exitCode = await (await import('./quarantine.js')).approvalsCommand(flags);
+      setExit(await (await import('./quarantine.js')).approvalsCommand(flags));
     });
 
   program
@@ -177,7 +197,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--cache-dir <dir>', 'cache folder (default: $XDG_CACHE_HOME/safe-install)')
     .option('--mirror-url <url>', 'a TUF mirror instead of the public-good one')
     .action(async (flags: { cacheDir?: string; mirrorUrl?: string }) => {
-      exitCode = await (await import('./trust.js')).trustRefreshCommand(flags);
+      setExit(await (await import('./trust.js')).trustRefreshCommand(flags));
     });
 
   const ci = program
@@ -193,19 +213,10 @@ export async function main(argv: string[]): Promise<number> {
   for (const o of commonOptions()) ci.addOption(o);
   ci.action(async (words: string[], flags: CiFlags) => {
     const pmArgs = passThrough(program, ci, words, argv);
-    exitCode = await (await import('./ci.js')).ciCommand(flags, pmArgs);
+    setExit(await (await import('./ci.js')).ciCommand(flags, pmArgs));
   });
 
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return exitCode;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version are not errors; anything else is a usage error.
-      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : 2;
-    }
-    return reportError(err, argv);
-  }
+  return program;
 }
 
 /**

@@ -107,7 +107,7 @@ export function choosePackageManager(
 
 /**
  * What the package manager itself checks when it installs this lockfile frozen, next to what safe-install
- * checked. Facts from each tool's changelog and source (see README "Package managers' own guards").
+ * checked. Facts from each tool's changelog and source (see docs/security.md "What each package manager guards itself").
  */
 export function ownGuards(info: PackageManagerInfo, policy: Policy, tree: LockedTree): string[] {
   const ageFrom = (prefix: string) => policy.ageRules.filter((r) => r.source.startsWith(prefix)).map((r) => r.source);

@@ -12,7 +12,8 @@ import { tempDir, writeProject } from '../integration/helpers.js';
 import { runCheck, type CheckResult } from '../../src/pipeline.js';
 import { GuardError } from '../../src/errors.js';
 import type { FindingCode } from '../../src/types.js';
-import { FINGERPRINT_KEY, RULES, toSarif } from '../../src/report/sarif.js';
+import { FINGERPRINT_KEY, toSarif } from '../../src/report/sarif.js';
+import { CATALOG } from '../../src/checks/catalog.js';
 import { cell, escapeData, escapeProperty, toGithubCommands, toGithubSummary, workflowCommand } from '../../src/report/github.js';
 import { emitReports, formatsFromFlags, parseFormats } from '../../src/report/formats.js';
 import { makeStyle } from '../../src/report/text.js';
@@ -117,7 +118,7 @@ describe('SARIF', () => {
     expect(driver.version).toBe(JSON.parse(readFileSync(resolve('package.json'), 'utf8')).version);
     expect(driver.informationUri).toMatch(/^https:\/\//);
     const ids = (driver.rules ?? []).map((r) => r.id);
-    expect(ids.sort()).toEqual((Object.keys(RULES) as FindingCode[]).sort());
+    expect(ids.sort()).toEqual((Object.keys(CATALOG) as FindingCode[]).sort());
     for (const r of driver.rules ?? []) {
       expect(r.name).toMatch(/^[A-Z][A-Za-z]+$/);
       expect(r.shortDescription?.text).toBeTruthy();
