@@ -46,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('check')
     .description('check the lockfile against the registry and the policy; exit 0 (all allowed), 1 (held) or 2 (could not check)')
     .option('--json', 'print the JSON report (same as --format json)')
-    .option('--format <list>', 'reports: text, json, sarif, github, each optionally =file, comma-separated (e.g. json=out.json,github); at most one to stdout');
+    .option('--format <list>', 'reports: text, json, sarif, github, cyclonedx (a CycloneDX 1.6 SBOM), each optionally =file, comma-separated (e.g. json=out.json,github); at most one to stdout');
   for (const o of commonOptions()) check.addOption(o);
   check.action(async (flags: CheckFlags) => {
     exitCode = await (await import('./check.js')).checkCommand(flags);
