@@ -66,7 +66,7 @@ export function buildProgram(argv: readonly string[], setExit: (code: number) =>
     .command('check')
     .description('check the lockfile against the registry and the policy; exit 0 (all allowed), 1 (held) or 2 (could not check)')
     .option('--json', 'print the JSON report (same as --format json)')
-    .option('--format <list>', 'reports: text, json, sarif, github, each optionally =file, comma-separated (e.g. json=out.json,github); at most one to stdout');
+    .option('--format <list>', 'reports: text, json, sarif, github, cyclonedx (a CycloneDX 1.6 SBOM), each optionally =file, comma-separated (e.g. json=out.json,github); at most one to stdout');
   for (const o of commonOptions()) check.addOption(o);
   check.action(async (flags: CheckFlags) => {
     setExit(await (await import('./check.js')).checkCommand(flags));

@@ -5,12 +5,13 @@ import { dirname, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
 import type { CheckResult } from '../pipeline.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { toCycloneDx } from './cyclonedx.js';
 import { toGithubOutput, toGithubSummary } from './github.js';
 import { toJson } from './json.js';
 import { toSarif } from './sarif.js';
 import { makeStyle, toText, type Style } from './text.js';
 
-export const FORMATS = ['text', 'json', 'sarif', 'github'] as const;
+export const FORMATS = ['text', 'json', 'sarif', 'github', 'cyclonedx'] as const;
 export type FormatName = (typeof FORMATS)[number];
 
 export interface FormatSpec {
@@ -19,7 +20,7 @@ export interface FormatSpec {
   path?: string;
 }
 
-const USAGE = 'use --format with text, json, sarif or github, each optionally =file, comma-separated: --format json=out.json,github';
+const USAGE = 'use --format with text, json, sarif, github or cyclonedx, each optionally =file, comma-separated: --format json=out.json,github';
 
 /**
  * Parse `--format` values (a comma-separated list; the flag may be given more than once). Paths are resolved
@@ -120,6 +121,8 @@ function render(result: CheckResult, format: FormatName, style: Style, extras: E
       return JSON.stringify(toSarif(result), null, 2) + '\n';
     case 'github':
       return toGithubOutput(result, toText(result, style, extras) + (extras.textSuffix ?? ''));
+    case 'cyclonedx':
+      return toCycloneDx(result);
   }
 }
 
@@ -137,5 +140,5 @@ async function appendStepSummary(markdown: string): Promise<void> {
 }
 
 function extensionOf(format: FormatName): string {
-  return format === 'text' ? 'txt' : format === 'github' ? 'github.txt' : format;
+  return format === 'text' ? 'txt' : format === 'github' ? 'github.txt' : format === 'cyclonedx' ? 'cdx.json' : format;
 }
