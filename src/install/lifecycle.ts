@@ -2,7 +2,7 @@
 // package.json can differ from its registry manifest ("manifest confusion"), and only the disk is what would run.
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LockedPackage, LockedTree } from '../types.js';
+import type { LockedPackage, LockedTree } from '../lockfile/types.js';
 
 /** The lifecycle events npm runs for a dependency at install time, in npm's order. */
 export const INSTALL_EVENTS = ['preinstall', 'install', 'postinstall'] as const;

@@ -7,10 +7,10 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GuardError } from '../errors.js';
 import { GUARD_ENV, inherited, resolvePmScript, runPm, type RunOptions } from './spawn.js';
-import type { InstallRunner } from './runner.js';
+import type { InstallRunner } from './types.js';
 import { INSTALL_EVENTS, installScriptsOf, scanInstallScripts, type InstalledScripts } from './lifecycle.js';
 import { readProjectFolder, readWorkspaces, runProjectEvents, type ProjectScriptsRun } from './project-scripts.js';
-import type { LockedTree } from '../types.js';
+import type { LockedTree } from '../lockfile/types.js';
 
 const require = createRequire(import.meta.url);
 

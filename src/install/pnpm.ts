@@ -28,10 +28,10 @@ import { depPathToFilename, parse as parseDepPath, refToRelative, removeSuffix }
 // js-yaml: what pnpm writes these files with (its fork @zkochan/js-yaml), and much faster than `yaml` here.
 import jsYaml from 'js-yaml';
 import { GuardError } from '../errors.js';
-import type { LockedPackage, LockedTree } from '../types.js';
+import type { LockedPackage, LockedTree } from '../lockfile/types.js';
 import { INSTALL_EVENTS, scriptsOnDisk, type InstalledScripts } from './lifecycle.js';
 import { GUARD_ENV, inherited, resolvePmScript, runPm } from './spawn.js';
-import type { InstallRunner } from './runner.js';
+import type { InstallRunner } from './types.js';
 import { mergeRuns, readProjectFolder, readWorkspaces, runProjectEvents, type ProjectFolder } from './project-scripts.js';
 import semver from 'semver';
 import { displayText } from '../util/safe-text.js';

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GuardError } from '../errors.js';
-import type { LockedTree } from '../types.js';
+import type { LockedTree } from '../lockfile/types.js';
 import { withHookPass, withoutMarker } from './hook-pass.js';
 import { inherited } from './spawn.js';
 

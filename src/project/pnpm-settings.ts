@@ -9,7 +9,7 @@ import { lazy } from '../util/lazy.js';
 const yaml = lazy<typeof Yaml>('yaml');
 import { GuardError } from '../errors.js';
 import type { NpmSettings } from './npm-config.js';
-import type { ProjectInputs } from '../policy/load.js';
+import type { ProjectInputs } from './inputs.js';
 
 export interface BuildLists {
   allow: string[];

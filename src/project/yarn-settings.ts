@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import type * as Yaml from 'yaml';
 import { lazy } from '../util/lazy.js';
 import { GuardError } from '../errors.js';
-import { formatDuration, parseDuration } from '../policy/duration.js';
-import type { ProjectInputs } from '../policy/load.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
+import type { ProjectInputs } from './inputs.js';
 
 const yaml = lazy<typeof Yaml>('yaml');
 

@@ -1,9 +1,8 @@
 // Packument -> slim facts: a small summary of every version (what release age, its fallback and trust
 // downgrade read across versions) and full facts only for the versions asked for (the locked ones), so the
 // cache stays small and a 10 MB packument is dropped as soon as it has been read.
-import { GuardError } from '../errors.js';
 import { binNamesOf } from '../util/bin-names.js';
-import type { PackageFacts, VersionFacts, VersionSummary } from '../types.js';
+import type { PackageFacts, VersionFacts, VersionSummary } from '../facts.js';
 
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall'] as const;
 
@@ -70,28 +69,6 @@ export function slimPackument(doc: unknown, registry: string, fetchedAt: Date, f
     if (isObject(manifest._npmUser)) hasPublisherData = true;
   }
   return { name, registry, fetchedAt: fetchedAt.toISOString(), distTags, versions: out, hasPublisherData };
-}
-
-/** The versions that carry full facts. */
-export function fullVersions(facts: PackageFacts): string[] {
-  return Object.keys(facts.versions).filter((v) => facts.versions[v].full);
-}
-
-/**
- * The full facts of a locked version; undefined when the registry has no such version. The client loads full
- * facts for every version it is asked for, so a summary here is a bug: it stops the package (fails closed)
- * rather than read as "no integrity" or "no signature".
- */
-export function fullVersion(facts: PackageFacts, version: string): VersionFacts | undefined {
-  const v = facts.versions[version];
-  if (!v) return undefined;
-  if (!v.full) {
-    throw new GuardError('cache-miss', `only summary metadata was loaded for ${facts.name}@${version}, not its full facts`, {
-      pkg: facts.name,
-      remedy: 'retry; if it persists, remove the safe-install cache folder and report a bug',
-    });
-  }
-  return v;
 }
 
 function summaryOf(manifest: Json, publishedAt: string | undefined): VersionSummary {

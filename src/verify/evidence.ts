@@ -3,13 +3,14 @@
 // and the verified outcome of a version's attestations. Verification results are content-addressed (name,
 // version, integrity), so a verified version is never verified again.
 import { GuardError } from '../errors.js';
-import type { PackageFacts } from '../types.js';
-import type { KeysInput, ProvenanceInput, RegistryKey } from '../checks/types.js';
+import { type PackageFacts, fullVersion } from '../facts.js';
+import type { KeysInput, ProvenanceInput } from './types.js';
+import type { RegistryKey } from '../types.js';
 import { registryUrlKey, type Policy } from '../policy/load.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { FactsCache } from '../registry/cache.js';
-import { fullVersion } from '../registry/facts.js';
-import { isNpmRegistry, loadNpmKeys } from './npm-keys.js';
+import { loadNpmKeys } from './npm-keys.js';
+import { isNpmRegistry } from '../project/npm-config.js';
 
 export class EvidenceCollector {
   private readonly keysByRegistry = new Map<string, Promise<KeysInput>>();

@@ -15,13 +15,7 @@ import {
 } from '@sigstore/verify';
 import ssri from 'ssri';
 import { loadTrustedRoot } from './trusted-root.js';
-
-export interface RegistryKey {
-  keyid: string;
-  /** base64 SPKI DER */
-  key: string;
-  expires: string | null;
-}
+import type { RegistryKey } from '../types.js';
 
 export type ProvenanceCode =
   | 'attestations-malformed'
