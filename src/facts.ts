@@ -57,7 +57,7 @@ export interface PackageFacts {
 
 /** The versions that carry full facts. */
 export function fullVersions(facts: PackageFacts): string[] {
-  return Object.keys(facts.versions).filter((v) => facts.versions[v].full);
+  return Object.entries(facts.versions).filter(([, v]) => v.full).map(([version]) => version);
 }
 
 /**
