@@ -8,7 +8,8 @@ import type { LockfileFormat } from '../types.js';
 import type { LockedPackage, LockedTree, SourceKind } from './types.js';
 import { LockfileError } from './errors.js';
 import { binNamesOf } from '../util/bin-names.js';
-import { isRegistryTarball, type Json, malformed, isObject } from './registry-url.js';
+import { isRegistryTarball, malformed } from './registry-url.js';
+import { type Json, isObject } from '../util/is-object.js';
 
 export interface NpmLockfileOptions {
   /**

@@ -30,7 +30,8 @@ const dependencyPath = lazy<typeof DependencyPath>('@pnpm/dependency-path');
 import type { LockfileFormat } from '../types.js';
 import type { LockedPackage, LockedTree, SourceKind } from './types.js';
 import { LockfileError } from './errors.js';
-import { isRegistryTarball, type Json, malformed, isObject, q } from './registry-url.js';
+import { isRegistryTarball, malformed, q } from './registry-url.js';
+import { type Json, isObject } from '../util/is-object.js';
 export { isRegistryTarball };
 
 type Major = 5 | 6 | 9;

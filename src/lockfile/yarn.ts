@@ -21,7 +21,8 @@ import semver from 'semver';
 import ssri from 'ssri';
 import type { LockedTree, SourceKind } from './types.js';
 import { LockfileError } from './errors.js';
-import { type Json, malformed, isObject, q } from './registry-url.js';
+import { malformed, q } from './registry-url.js';
+import { type Json, isObject } from '../util/is-object.js';
 import { Graph, assemble, checkPackageName, isRegistryTarball, type GraphNode } from './pnpm.js';
 import { binNamesOf } from '../util/bin-names.js';
 

@@ -12,6 +12,7 @@ import { type NpmSettings, NPM_REGISTRY, isNpmRegistry } from '../project/npm-co
 import type { ProjectInputs } from '../project/inputs.js';
 import { parseDuration } from '../util/duration.js';
 import { parsePattern, type PackagePattern } from './pattern.js';
+import { once } from '../util/lazy.js';
 
 const require = createRequire(import.meta.url);
 
@@ -84,10 +85,10 @@ export interface Policy {
   overrides: { defaultExpiryMs: number; maxExpiryMs: number; nonOverridable: string[] };
 }
 
-let validator: ((doc: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null };
+type Validator = ((doc: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null };
 
 /** The validator `npm run build` generates from the schema (scripts/compile-policy-schema.cjs): no compile at start-up. */
-function prebuiltValidator(): typeof validator | undefined {
+function prebuiltValidator(): Validator | undefined {
   try {
     return require('./policy-validator.cjs');
   } catch {
@@ -95,7 +96,7 @@ function prebuiltValidator(): typeof validator | undefined {
   }
 }
 
-export function compileValidator(): typeof validator {
+export function compileValidator(): Validator {
   const Ajv = require('ajv');
   const addFormats = require('ajv-formats');
   const ajv = new Ajv({ allErrors: true, strict: false });
@@ -103,8 +104,10 @@ export function compileValidator(): typeof validator {
   return ajv.compile(JSON.parse(readFileSync(join(POLICIES_DIR, 'policy.schema.json'), 'utf8')));
 }
 
+const policyValidator = once(() => prebuiltValidator() ?? compileValidator());
+
 function validate(doc: unknown, file: string): void {
-  validator ??= prebuiltValidator() ?? compileValidator();
+  const validator = policyValidator();
   if (validator(doc)) return;
   const problems = (validator.errors ?? []).map((e) => {
     const field = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';

@@ -32,6 +32,7 @@ import { runNpm } from '../install/npm.js';
 import { detectIndent } from '../util/atomic.js';
 import { projectLockPath, scratchDir } from '../util/lock.js';
 import { transaction } from '../util/transaction.js';
+import { isObject } from '../util/is-object.js';
 
 export const BACKUP_SUFFIX = '.backup';
 
@@ -226,9 +227,6 @@ function specAdmits(spec: string, version: string): boolean {
   return semver.intersects(range, version);
 }
 
-function isObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
 
 function parseManifest(text: string, path: string): Record<string, unknown> {
   let doc: unknown;

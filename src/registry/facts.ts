@@ -2,15 +2,11 @@
 // downgrade read across versions) and full facts only for the versions asked for (the locked ones), so the
 // cache stays small and a 10 MB packument is dropped as soon as it has been read.
 import { binNamesOf } from '../util/bin-names.js';
+import { isObject, type Json } from '../util/is-object.js';
 import type { PackageFacts, VersionFacts, VersionSummary } from '../facts.js';
 
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall'] as const;
 
-type Json = Record<string, unknown>;
-
-export function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
 

@@ -11,6 +11,7 @@ import type { RegistryClient } from '../registry/client.js';
 import type { FactsCache } from '../registry/cache.js';
 import { loadNpmKeys } from './npm-keys.js';
 import { isNpmRegistry } from '../project/npm-config.js';
+import { isObject } from '../util/is-object.js';
 
 export class EvidenceCollector {
   private readonly keysByRegistry = new Map<string, Promise<KeysInput>>();
@@ -129,5 +130,5 @@ function isVerifiedOutcome(v: unknown): v is ProvenanceInput & { kind: 'verified
   const o = v as { kind?: unknown; message?: unknown; identity?: unknown };
   if (o.kind !== 'verified' || typeof o.message !== 'string') return false;
   if (o.identity === undefined) return true;
-  return !!o.identity && typeof o.identity === 'object' && !Array.isArray(o.identity) && Object.values(o.identity).every((x) => typeof x === 'string');
+  return isObject(o.identity) && Object.values(o.identity).every((x) => typeof x === 'string');
 }
