@@ -1,5 +1,6 @@
-// The few types every stage shares. Data flows one way:
-// lockfile -> registry facts -> checks -> verdicts -> install/report.
+// The shared vocabulary: the names every stage uses (package managers, lockfile formats, checks, finding codes,
+// actions) and the types more than one stage makes (a finding, a registry key). A type one stage makes lives in that
+// stage (lockfile/types.ts, facts.ts, verify/types.ts, checks/types.ts...); see docs/architecture.md.
 
 /** The package managers whose lockfiles are read and which install them. */
 export type PackageManager = 'npm' | 'pnpm' | 'yarn';
