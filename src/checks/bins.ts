@@ -2,7 +2,8 @@
 // of that command for every script of the project, the allowed install scripts included, because
 // node_modules/.bin comes first on their PATH. Known before download from the registry manifest and the lockfile
 // (npm links what the lockfile records); the install runner checks what is really on disk again (installed.ts).
-import type { Finding, LockedPackage, LockedTree } from '../types.js';
+import type { Finding } from '../types.js';
+import type { LockedPackage, LockedTree } from '../lockfile/types.js';
 import type { Policy, ScriptRule } from '../policy/load.js';
 import { matchesPattern } from '../policy/pattern.js';
 import type { Check, CheckContext, FactsInput } from './types.js';

@@ -1,7 +1,8 @@
 // The newest version that would pass: old enough, same release channel, and satisfying every dependent's
 // range in the lockfile, so swapping it in does not break the tree.
 import semver from 'semver';
-import type { LockedPackage, PackageFacts } from '../types.js';
+import type { PackageFacts } from '../facts.js';
+import type { LockedPackage } from '../lockfile/types.js';
 
 /** The semver range a dependent asked for, or undefined when it is not a plain range (tag, URL...). */
 export function dependentRange(range: string): string | undefined {

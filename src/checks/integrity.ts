@@ -1,10 +1,11 @@
 // integrity: the lockfile's integrity must be the registry's for that version. A difference means the
 // lockfile was tampered with (or points at other bytes than the registry serves now).
 import ssri from 'ssri';
-import type { Finding, LockedPackage, VersionFacts } from '../types.js';
+import type { Finding } from '../types.js';
+import { type VersionFacts, fullVersion } from '../facts.js';
+import type { LockedPackage } from '../lockfile/types.js';
 import type { Check } from './types.js';
 import { finding } from './finding.js';
-import { fullVersion } from '../registry/facts.js';
 
 /** The registry's hashes as one SRI: dist.integrity plus the legacy sha1 shasum. */
 function registryHashes(v: Partial<VersionFacts>): ReturnType<typeof ssri.parse> | undefined {

@@ -5,7 +5,7 @@ import type { Finding } from '../types.js';
 import { matchesAny, matchesPattern } from '../policy/pattern.js';
 import type { Check } from './types.js';
 import { finding } from './finding.js';
-import { fullVersion } from '../registry/facts.js';
+import { fullVersion } from '../facts.js';
 
 /** github.com/owner/repo from the many ways a repository is written (git+https, ssh, shorthand, .git). */
 export function normalizeRepository(url: string | undefined): string | undefined {

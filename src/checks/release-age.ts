@@ -1,10 +1,12 @@
 // release-age: a version younger than the minimum release age is held. Most malicious versions are found
 // and unpublished within days, so waiting is cheap protection. Every held version is reported at once, with
 // when it becomes eligible and the newest version that would pass instead.
-import type { Finding, LockedPackage, PackageFacts } from '../types.js';
+import type { Finding } from '../types.js';
+import type { PackageFacts } from '../facts.js';
+import type { LockedPackage } from '../lockfile/types.js';
 import type { AgeRule, Policy } from '../policy/load.js';
 import { matchesAny } from '../policy/pattern.js';
-import { formatDuration } from '../policy/duration.js';
+import { formatDuration } from '../util/duration.js';
 import type { Check } from './types.js';
 import { finding } from './finding.js';
 import { findFallback } from './fallback.js';

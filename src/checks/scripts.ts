@@ -1,7 +1,8 @@
 // scripts: which packages will want to run install scripts, and whether the policy lets them. Known before
 // extraction from the lockfile flag and the registry manifest; the install runner checks the extracted
 // package.json files again (a tarball can carry scripts its registry manifest does not show).
-import type { Finding, LockedPackage } from '../types.js';
+import type { Finding } from '../types.js';
+import type { LockedPackage } from '../lockfile/types.js';
 import { allowCommand, scriptStatus } from '../policy/scripts.js';
 import type { Check, FactsInput } from './types.js';
 import { finding } from './finding.js';

@@ -4,10 +4,11 @@
 // keys endpoint must not turn a tampered version into a warning. Only an unsigned version from a registry that serves
 // no keys (a mirror that strips signatures) is a warning, said once per registry.
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import type { Finding, LockedPackage } from '../types.js';
-import type { Check, RegistryKey } from './types.js';
+import type { Finding, RegistryKey } from '../types.js';
+import type { LockedPackage } from '../lockfile/types.js';
+import type { Check } from './types.js';
 import { finding } from './finding.js';
-import { fullVersion } from '../registry/facts.js';
+import { fullVersion } from '../facts.js';
 
 const keyObjects = new Map<string, KeyObject | null>();
 

@@ -5,10 +5,11 @@
 // lockfile that turns a registry range into a URL is lockfile injection, not a choice the project made.
 // A registry package must also be downloaded from the registry it was checked against: a lockfile `resolved` on
 // another host (after npm's replace-registry-host) serves whatever that host likes under the checked name@version.
-import type { Finding, FindingCode, LockedPackage } from '../types.js';
+import type { Finding, FindingCode } from '../types.js';
+import type { LockedPackage } from '../lockfile/types.js';
 import type { Check, CheckInput } from './types.js';
 import { finding } from './finding.js';
-import { fullVersion } from '../registry/facts.js';
+import { fullVersion } from '../facts.js';
 import { isOnRegistry } from '../project/npm-config.js';
 import { gitRepo, remoteUrl, specKind } from '../project/package-json.js';
 

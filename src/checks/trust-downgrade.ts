@@ -3,7 +3,8 @@
 // all majors; prereleases skipped for a stable version), as pnpm's `trustPolicy: no-downgrade`. Unlike pnpm,
 // the locked version's provenance counts only when its attestation verified: a forged field cannot pass.
 import semver from 'semver';
-import type { Finding, PackageFacts, VersionFacts, VersionSummary } from '../types.js';
+import type { Finding } from '../types.js';
+import type { PackageFacts, VersionFacts, VersionSummary } from '../facts.js';
 import { matchesAny } from '../policy/pattern.js';
 import type { Check } from './types.js';
 import { finding } from './finding.js';

@@ -2,14 +2,14 @@
 // told how to approve an urgent one (or, on a terminal outside CI, asked).
 import { classifyError } from '../errors.js';
 import type { CheckResult } from '../pipeline.js';
-import { formatDuration } from '../policy/duration.js';
+import { formatDuration } from '../util/duration.js';
 import { recordVerdicts } from '../quarantine/ledger.js';
 import semver from 'semver';
 import { requiredAge } from '../checks/release-age.js';
 import { approveManyCommandText, heldVersions, isAgeOnly } from '../quarantine/approve.js';
 import type { LedgerEntry } from '../quarantine/ledger.js';
 import { FAMILY_MIN, familyOf } from '../report/text.js';
-import type { PackageFacts } from '../types.js';
+import type { PackageFacts } from '../facts.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 import type { Style } from '../report/text.js';
 import { displayText, mapStrings } from '../util/safe-text.js';

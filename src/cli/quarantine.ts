@@ -6,7 +6,7 @@ import { projectRoot } from '../lockfile/index.js';
 import { runCheck } from '../pipeline.js';
 import { loadPolicy, type Policy } from '../policy/load.js';
 import { matchesPattern } from '../policy/pattern.js';
-import { formatDuration } from '../policy/duration.js';
+import { formatDuration } from '../util/duration.js';
 import { approveMany } from '../quarantine/approve.js';
 import { LEDGER_FILE, readLedger, type LedgerEntry } from '../quarantine/ledger.js';
 import { colourWanted, makeStyle } from '../report/text.js';

@@ -25,6 +25,7 @@ import type { Policy } from '../policy/load.js';
 import { GUARD_ENV, PASS_NAME } from '../install/hook-pass.js';
 import { nameOf, policyEntries } from './policy-entries.js';
 import { itemText, seqOf } from './yaml-doc.js';
+import { isObject } from '../util/is-object.js';
 
 export const YARN_PLUGIN_PATH = '.yarn/plugins/safe-install.cjs';
 /** The comment on an npmPreapprovedPackages entry written for an approval: the next sync removes it. */
@@ -218,10 +219,10 @@ function lockfileMeta(meta: unknown): Record<string, Record<string, boolean>> | 
 
 /** JSON with sorted keys and scalars as text: the lockfile's order is its serializer's, and parseSyml reads `true` as "true". */
 const canonical = (v: unknown): string =>
-  v && typeof v === 'object' && !Array.isArray(v)
+  isObject(v)
     ? `{${Object.keys(v)
         .sort()
-        .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+        .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
         .join(',')}}`
     : JSON.stringify(v === undefined || v === null ? null : String(v));
 

@@ -6,7 +6,9 @@
 import { lstat, readdir, readFile, readlink, realpath, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { GuardError } from '../errors.js';
-import type { Finding, LockedPackage, LockedTree, PackageFacts } from '../types.js';
+import type { Finding } from '../types.js';
+import type { PackageFacts } from '../facts.js';
+import type { LockedPackage, LockedTree } from '../lockfile/types.js';
 import type { Policy } from '../policy/load.js';
 import { declaredBins, shadowFinding } from '../checks/bins.js';
 import type { ShadowableCommands } from '../checks/commands.js';

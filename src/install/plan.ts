@@ -1,6 +1,7 @@
 // After extraction: decide, from what is on disk, which install locations may run their scripts.
 // Pure over its inputs so every rule is testable without npm.
-import type { Finding, PackageFacts } from '../types.js';
+import type { Finding } from '../types.js';
+import type { PackageFacts } from '../facts.js';
 import type { Policy } from '../policy/load.js';
 import { allowCommand, scriptStatus } from '../policy/scripts.js';
 import { finding } from '../checks/finding.js';

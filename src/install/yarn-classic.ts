@@ -12,20 +12,19 @@ import { createRequire } from 'node:module';
 import { readFile, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { GuardError } from '../errors.js';
-import type { LockedPackage, LockedTree } from '../types.js';
-import { INSTALL_EVENTS, type InstalledScripts } from './lifecycle.js';
-import type { InstallRunner } from './runner.js';
+import type { LockedPackage, LockedTree } from '../lockfile/types.js';
+import { INSTALL_EVENTS, runScript, type InstalledScripts } from './lifecycle.js';
+import type { InstallRunner } from './types.js';
 import { mergeRuns, readProjectFolder, readWorkspaces, runProjectEvents, type ProjectFolder, type ProjectScriptsRun } from './project-scripts.js';
 import { GUARD_ENV, inherited, pmCommand, resolvePmScript, runPm } from './spawn.js';
 import { CLASSIC_ROOT_EVENTS, missing, runYarn, yarnScriptsOnDisk } from './yarn-shared.js';
 import { displayText } from '../util/safe-text.js';
+import { isObject, type Json } from '../util/is-object.js';
 
 const require = createRequire(import.meta.url);
 // Same reason as the lockfile reader: the bundle's `parse` is only on module.exports.
 const yarnLockfile = require('@yarnpkg/lockfile') as typeof import('@yarnpkg/lockfile');
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** yarn 1's production mode (src/config.js): --production/--prod, or NODE_ENV=production unless turned off. */
 export function classicProduction(passthrough: string[], env: NodeJS.ProcessEnv = process.env): boolean {
@@ -336,7 +335,6 @@ export function classicRunner(): InstallRunner {
       const steps = topological(graph, dir, workspaces).filter((s) => ('pkg' in s ? byPkg.has(s.pkg) : true));
       // Anything allowed that the walk from the project does not reach still runs, after the rest.
       for (const p of byPkg.keys()) if (!steps.some((s) => 'pkg' in s && s.pkg === p)) steps.push({ pkg: p });
-      const runScript = require('@npmcli/run-script');
       for (const step of steps) {
         if ('workspace' in step) {
           // package-install-scripts builds a workspace like a dependency: preinstall, install, postinstall.
@@ -353,7 +351,7 @@ export function classicRunner(): InstallRunner {
                 .map(async (c) => {
                   const abs = join(dir, c.path);
                   const manifest = (await readJson(join(abs, 'package.json'))) ?? {};
-                  await runScript({
+                  await runScript()({
                     event,
                     path: abs,
                     pkg: manifest,

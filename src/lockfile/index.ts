@@ -2,8 +2,10 @@ import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, rea
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type * as JsYaml from 'js-yaml';
 import { lazy } from '../util/lazy.js';
+import { isObject } from '../util/is-object.js';
 import { minimatch } from 'minimatch';
-import type { LockedTree, PackageManager } from '../types.js';
+import type { PackageManager } from '../types.js';
+import type { LockedTree } from './types.js';
 import { projectAsksByFolder } from '../project/package-json.js';
 import { LockfileError } from './errors.js';
 import { describeFsFailure } from '../errors.js';
@@ -69,7 +71,7 @@ function withRequested(tree: LockedTree): LockedTree {
     if (!m) return spec;
     const which = m[1].trim() || 'default';
     const get = (map: unknown, key: string): unknown =>
-      map && typeof map === 'object' && !Array.isArray(map) && Object.hasOwn(map, key) ? (map as Record<string, unknown>)[key] : undefined;
+      isObject(map) && Object.hasOwn(map, key) ? map[key] : undefined;
     const value = which === 'default' ? (get(catalogs.catalog, name) ?? get(get(catalogs.catalogs, 'default'), name)) : get(get(catalogs.catalogs, which), name);
     return typeof value === 'string' ? value : spec;
   };
@@ -316,6 +318,3 @@ function findWorkspaces(root: string, manifest: unknown): { dir: string; manifes
   return [...found].map(([dir, m]) => ({ dir, manifest: m }));
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

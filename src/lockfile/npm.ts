@@ -4,10 +4,12 @@
 
 import { dirname } from 'node:path';
 import { minimatch } from 'minimatch';
-import type { LockedPackage, LockedTree, LockfileFormat, SourceKind } from '../types.js';
+import type { LockfileFormat } from '../types.js';
+import type { LockedPackage, LockedTree, SourceKind } from './types.js';
 import { LockfileError } from './errors.js';
 import { binNamesOf } from '../util/bin-names.js';
-import { isRegistryTarball, type Json, malformed, isObject } from './registry-url.js';
+import { isRegistryTarball, malformed } from './registry-url.js';
+import { type Json, isObject } from '../util/is-object.js';
 
 export interface NpmLockfileOptions {
   /**
@@ -128,7 +130,6 @@ export function readNpmLockfile(path: string, text: string, options: NpmLockfile
 // ---------------------------------------------------------------------------------------------
 // Parsing and validation
 
-
 function parseJson(path: string, text: string): Json {
   let value: unknown;
   try {
@@ -140,8 +141,6 @@ function parseJson(path: string, text: string): Json {
   if (!isObject(value)) throw malformed(path, 'the top level is not a JSON object');
   return value;
 }
-
-
 
 function optString(file: string, v: unknown, where: string): string | undefined {
   if (v === undefined) return undefined;
@@ -512,7 +511,6 @@ function parentPath(path: string): string | undefined {
   if (i >= 0) return path.slice(0, i);
   return path.startsWith(NM) ? '' : undefined;
 }
-
 
 function sourceOf(file: string, e: Entry): SourceKind {
   if (e.fixedSource) return e.fixedSource;

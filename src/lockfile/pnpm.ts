@@ -27,9 +27,11 @@ import { lazy } from '../util/lazy.js';
 
 const jsYaml = lazy<typeof JsYaml>('js-yaml');
 const dependencyPath = lazy<typeof DependencyPath>('@pnpm/dependency-path');
-import type { LockedPackage, LockedTree, LockfileFormat, SourceKind } from '../types.js';
+import type { LockfileFormat } from '../types.js';
+import type { LockedPackage, LockedTree, SourceKind } from './types.js';
 import { LockfileError } from './errors.js';
-import { isRegistryTarball, type Json, malformed, isObject, q } from './registry-url.js';
+import { isRegistryTarball, malformed, q } from './registry-url.js';
+import { type Json, isObject } from '../util/is-object.js';
 export { isRegistryTarball };
 
 type Major = 5 | 6 | 9;
@@ -150,9 +152,6 @@ function lockfileMajor(path: string, v: unknown): Major {
 
 // ---------------------------------------------------------------------------------------------
 // Validation helpers (the YAML is read with the failsafe schema: scalars are strings)
-
-
-
 
 function optObject(file: string, v: unknown, where: string): Json | undefined {
   if (v === undefined || v === '') return undefined; // `key:` with nothing after it
@@ -500,7 +499,6 @@ function isGitHostedTarballUrl(url: string): boolean {
   const u = url.toLowerCase();
   return (u.startsWith('https://codeload.github.com/') || u.startsWith('https://bitbucket.org/') || u.startsWith('https://gitlab.com/')) && u.includes('tar.gz');
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Shared with the yarn readers: nodes and edges -> LockedPackage[]

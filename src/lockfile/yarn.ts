@@ -19,9 +19,10 @@ import type * as YarnParsers from '@yarnpkg/parsers';
 import { lazy } from '../util/lazy.js';
 import semver from 'semver';
 import ssri from 'ssri';
-import type { LockedTree, SourceKind } from '../types.js';
+import type { LockedTree, SourceKind } from './types.js';
 import { LockfileError } from './errors.js';
-import { type Json, malformed, isObject, q } from './registry-url.js';
+import { malformed, q } from './registry-url.js';
+import { type Json, isObject } from '../util/is-object.js';
 import { Graph, assemble, checkPackageName, isRegistryTarball, type GraphNode } from './pnpm.js';
 import { binNamesOf } from '../util/bin-names.js';
 
@@ -35,7 +36,6 @@ export interface YarnLockfileOptions {
   /** The workspaces: folder relative to the lockfile's folder (`/`-separated) and its parsed package.json. */
   workspaces?: { dir: string; manifest: unknown }[];
 }
-
 
 // @yarnpkg/lockfile is a webpack bundle flagged __esModule whose `parse` is only on module.exports: an ESM
 // default import gives module.exports under Node but `exports.default` under bundler interop; require is exact.
@@ -70,9 +70,6 @@ export function readYarnLockfile(path: string, text: string, options: YarnLockfi
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-
-
 
 function optStr(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;

@@ -180,6 +180,19 @@ export function npmDownloadUrl(resolved: string, settings: Pick<NpmSettings, 're
 /** The public registry answers under both names (yarn 1 writes registry.yarnpkg.com, npm registry.npmjs.org). */
 export const PUBLIC_REGISTRY_HOSTS: ReadonlySet<string> = new Set(['registry.npmjs.org', 'registry.yarnpkg.com']);
 
+/** The public npm registry's root URL. */
+export const NPM_REGISTRY = 'https://registry.npmjs.org/';
+
+/** The registry URL (any scheme, with or without a trailing slash) is the public npm registry's root. */
+export function isNpmRegistry(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return PUBLIC_REGISTRY_HOSTS.has(u.hostname.toLowerCase()) && (u.pathname === '/' || u.pathname === '') && !u.port;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Whether `url` is on `registry`: same scheme, host and port, under the registry's path (the rule npm's
  * arborist uses to tell a registry tarball from a remote one). registry.npmjs.org and registry.yarnpkg.com count as one.

@@ -5,7 +5,7 @@ import { userInfo } from 'node:os';
 import { GuardError } from '../errors.js';
 import { editPolicy, policyLocks } from '../policy/edit.js';
 import { transaction } from '../util/transaction.js';
-import { formatDuration, parseDuration } from '../policy/duration.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
 import type { CheckResult } from '../pipeline.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 import type { CheckId } from '../types.js';

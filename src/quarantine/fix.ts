@@ -24,13 +24,15 @@ import { basename, dirname, join } from 'node:path';
 import semver from 'semver';
 import { GuardError } from '../errors.js';
 import type { CheckResult } from '../pipeline.js';
-import type { Finding, LockedPackage, LockedTree } from '../types.js';
+import type { Finding } from '../types.js';
+import type { LockedPackage, LockedTree } from '../lockfile/types.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 import { dependentRange } from '../checks/fallback.js';
 import { runNpm } from '../install/npm.js';
 import { detectIndent } from '../util/atomic.js';
 import { projectLockPath, scratchDir } from '../util/lock.js';
 import { transaction } from '../util/transaction.js';
+import { isObject } from '../util/is-object.js';
 
 export const BACKUP_SUFFIX = '.backup';
 
@@ -225,9 +227,6 @@ function specAdmits(spec: string, version: string): boolean {
   return semver.intersects(range, version);
 }
 
-function isObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
 
 function parseManifest(text: string, path: string): Record<string, unknown> {
   let doc: unknown;

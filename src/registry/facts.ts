@@ -1,17 +1,12 @@
 // Packument -> slim facts: a small summary of every version (what release age, its fallback and trust
 // downgrade read across versions) and full facts only for the versions asked for (the locked ones), so the
 // cache stays small and a 10 MB packument is dropped as soon as it has been read.
-import { GuardError } from '../errors.js';
 import { binNamesOf } from '../util/bin-names.js';
-import type { PackageFacts, VersionFacts, VersionSummary } from '../types.js';
+import { isObject, type Json } from '../util/is-object.js';
+import type { PackageFacts, VersionFacts, VersionSummary } from '../facts.js';
 
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall'] as const;
 
-type Json = Record<string, unknown>;
-
-export function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
@@ -70,28 +65,6 @@ export function slimPackument(doc: unknown, registry: string, fetchedAt: Date, f
     if (isObject(manifest._npmUser)) hasPublisherData = true;
   }
   return { name, registry, fetchedAt: fetchedAt.toISOString(), distTags, versions: out, hasPublisherData };
-}
-
-/** The versions that carry full facts. */
-export function fullVersions(facts: PackageFacts): string[] {
-  return Object.keys(facts.versions).filter((v) => facts.versions[v].full);
-}
-
-/**
- * The full facts of a locked version; undefined when the registry has no such version. The client loads full
- * facts for every version it is asked for, so a summary here is a bug: it stops the package (fails closed)
- * rather than read as "no integrity" or "no signature".
- */
-export function fullVersion(facts: PackageFacts, version: string): VersionFacts | undefined {
-  const v = facts.versions[version];
-  if (!v) return undefined;
-  if (!v.full) {
-    throw new GuardError('cache-miss', `only summary metadata was loaded for ${facts.name}@${version}, not its full facts`, {
-      pkg: facts.name,
-      remedy: 'retry; if it persists, remove the safe-install cache folder and report a bug',
-    });
-  }
-  return v;
 }
 
 function summaryOf(manifest: Json, publishedAt: string | undefined): VersionSummary {

@@ -3,10 +3,11 @@
 // versions that were passed over because they are too young.
 import semver from 'semver';
 import type { CheckResult } from '../pipeline.js';
-import type { LockedTree, PackageFacts, VersionFacts, VersionSummary } from '../types.js';
+import type { PackageFacts, VersionFacts, VersionSummary } from '../facts.js';
+import type { LockedTree } from '../lockfile/types.js';
 import { diffLockfiles } from '../lockfile/diff.js';
 import { requiredAge } from '../checks/release-age.js';
-import { formatDuration } from '../policy/duration.js';
+import { formatDuration } from '../util/duration.js';
 import type { Style } from './text.js';
 import { displayText, mapStrings } from '../util/safe-text.js';
 

@@ -1,7 +1,7 @@
 // Human report: problems grouped by verdict, one line each with the reason and the next step. Colours only
 // on a TTY and never with NO_COLOR. Long runs of the same code are folded so the output fits a CI log.
 import { relative } from 'node:path';
-import { formatDuration } from '../policy/duration.js';
+import { formatDuration } from '../util/duration.js';
 import type { CheckResult } from '../pipeline.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 import type { Action, Finding } from '../types.js';

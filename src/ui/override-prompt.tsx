@@ -12,7 +12,7 @@
 // handing back the approvals) run from effects on that state.
 import { useCallback, useEffect, useReducer, useState } from 'react';
 import { Box, Text, render, useApp, useInput, type Key } from 'ink';
-import { formatDuration, parseDuration } from '../policy/duration.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
 import { displayText } from '../util/safe-text.js';
 
 /** Names, versions, reasons and details come from the lockfile, the registry and tarballs: shown as inert text. */

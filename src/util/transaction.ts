@@ -11,7 +11,7 @@ import { mkdir, readFile, rmdir, unlink } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { classifyError, GuardError } from '../errors.js';
-import { setOwnProcessGroups, stopRunning } from '../install/spawn.js';
+import { setOwnProcessGroups, stopRunning } from './children.js';
 import { writeFileAtomic } from './atomic.js';
 import { withLocks, type LockOptions } from './lock.js';
 

@@ -3,13 +3,15 @@
 // and the verified outcome of a version's attestations. Verification results are content-addressed (name,
 // version, integrity), so a verified version is never verified again.
 import { GuardError } from '../errors.js';
-import type { PackageFacts } from '../types.js';
-import type { KeysInput, ProvenanceInput, RegistryKey } from '../checks/types.js';
+import { type PackageFacts, fullVersion } from '../facts.js';
+import type { KeysInput, ProvenanceInput } from './types.js';
+import type { RegistryKey } from '../types.js';
 import { registryUrlKey, type Policy } from '../policy/load.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { FactsCache } from '../registry/cache.js';
-import { fullVersion } from '../registry/facts.js';
-import { isNpmRegistry, loadNpmKeys } from './npm-keys.js';
+import { loadNpmKeys } from './npm-keys.js';
+import { isNpmRegistry } from '../project/npm-config.js';
+import { isObject } from '../util/is-object.js';
 
 export class EvidenceCollector {
   private readonly keysByRegistry = new Map<string, Promise<KeysInput>>();
@@ -128,5 +130,5 @@ function isVerifiedOutcome(v: unknown): v is ProvenanceInput & { kind: 'verified
   const o = v as { kind?: unknown; message?: unknown; identity?: unknown };
   if (o.kind !== 'verified' || typeof o.message !== 'string') return false;
   if (o.identity === undefined) return true;
-  return !!o.identity && typeof o.identity === 'object' && !Array.isArray(o.identity) && Object.values(o.identity).every((x) => typeof x === 'string');
+  return isObject(o.identity) && Object.values(o.identity).every((x) => typeof x === 'string');
 }

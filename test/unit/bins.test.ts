@@ -11,7 +11,7 @@ import { slimPackument } from '../../src/registry/facts.js';
 import { readNpmLockfile } from '../../src/lockfile/npm.js';
 import { readYarnLockfile } from '../../src/lockfile/yarn.js';
 import { decide } from '../../src/verdict/verdict.js';
-import type { LockedTree } from '../../src/types.js';
+import type { LockedTree } from '../../src/lockfile/types.js';
 import { NOW, facts, pkg, policy } from './helpers.js';
 
 const noPath = shadowableCommands('');

@@ -7,7 +7,7 @@ import semver from 'semver';
 import { MAX_NESTING, readNpmLockfile } from '../../src/lockfile/npm.js';
 import { MAX_LOCKFILE_BYTES, readLockfile } from '../../src/lockfile/index.js';
 import { lockfileError } from './helpers.js';
-import type { LockedPackage, LockedTree } from '../../src/types.js';
+import type { LockedPackage, LockedTree } from '../../src/lockfile/types.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/lockfiles');
 const NPM_V3 = 'npm_cli@780afc50e3a3__package-lock.json';
@@ -88,7 +88,6 @@ function pkg(tree: LockedTree, path: string): LockedPackage {
   if (!p) throw new Error(`no package at ${path}`);
   return p;
 }
-
 
 const SHA = 'sha512-' + 'A'.repeat(86) + '==';
 const reg = (name: string, version: string) =>

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { readYarnLockfile, type YarnLockfileOptions } from '../../src/lockfile/yarn.js';
 import { readLockfile } from '../../src/lockfile/index.js';
 import { lockfileError } from './helpers.js';
-import type { LockedPackage, LockedTree } from '../../src/types.js';
+import type { LockedPackage, LockedTree } from '../../src/lockfile/types.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/lockfiles');
 const V1 = 'vuejs_core@914e2e3880e5__yarn.lock';
@@ -33,7 +33,6 @@ function lineOf(text: string, line: string): number {
   if (i < 0) throw new Error(`no line ${line}`);
   return i + 1;
 }
-
 
 /**
  * Independent of the parsers: the entries of a yarn.lock as text. Each key line (column 0, not a comment)

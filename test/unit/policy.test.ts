@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPolicy } from '../../src/policy/load.js';
-import { parseDuration } from '../../src/policy/duration.js';
+import { parseDuration } from '../../src/util/duration.js';
 import { matchesPattern, parsePattern } from '../../src/policy/pattern.js';
 import { GuardError } from '../../src/errors.js';
 

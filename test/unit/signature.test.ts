@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signature, verifyRegistrySignature } from '../../src/checks/signature.js';
-import type { KeysInput, RegistryKey } from '../../src/checks/types.js';
+import type { KeysInput } from '../../src/verify/types.js';
+import type { RegistryKey } from '../../src/types.js';
 import { loadNpmKeys, parseNpmKeysTarget, shippedNpmKeysPath } from '../../src/verify/npm-keys.js';
 import { facts, pkg, policy } from './helpers.js';
 

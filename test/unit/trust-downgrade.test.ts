@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { trustDowngrade } from '../../src/checks/trust-downgrade.js';
-import type { ProvenanceInput } from '../../src/checks/types.js';
-import type { VersionFacts } from '../../src/types.js';
+import type { ProvenanceInput } from '../../src/verify/types.js';
+import type { VersionFacts } from '../../src/facts.js';
 import { DAY, NOW, ago, facts, pkg, policy } from './helpers.js';
 
 const PROV = { attestationsUrl: 'http://r/-/npm/v1/attestations/x', provenancePredicate: 'https://slsa.dev/provenance/v1' };
