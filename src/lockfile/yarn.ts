@@ -3,7 +3,7 @@
 // package.json files, when the caller has them) in, LockedTree out. Like the npm reader it fails closed:
 // anything it cannot interpret throws LockfileError('malformed').
 //
-// The model (see types.ts and pnpm.ts, which holds the graph code shared by both readers): one LockedPackage
+// The model (see types.ts and graph.ts, the graph code shared with the pnpm reader): one LockedPackage
 // per name@version and source; `paths` are the entry's descriptors (`name@range`, as written in the key);
 // `lockfileLine` is the line of the entry's key; the root project and its workspaces are the direct
 // dependents, named `(root)`; workspaces are `link` packages.
@@ -21,8 +21,8 @@ import semver from 'semver';
 import ssri from 'ssri';
 import type { LockedTree, SourceKind } from '../types.js';
 import { LockfileError } from './errors.js';
-import { type Json, malformed, isObject, q } from './registry-url.js';
-import { Graph, assemble, checkPackageName, isRegistryTarball, type GraphNode } from './pnpm.js';
+import { isRegistryTarball, type Json, malformed, isObject, q } from './registry-url.js';
+import { Graph, assemble, checkPackageName, type GraphNode } from './graph.js';
 import { binNamesOf } from '../util/bin-names.js';
 
 export interface YarnLockfileOptions {
