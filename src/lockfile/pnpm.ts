@@ -27,7 +27,7 @@ import { lazy } from '../util/lazy.js';
 
 const jsYaml = lazy<typeof JsYaml>('js-yaml');
 const dependencyPath = lazy<typeof DependencyPath>('@pnpm/dependency-path');
-import type { LockedPackage, LockedTree, LockfileFormat, SourceKind } from '../types.js';
+import type { LockedTree, LockfileFormat, SourceKind } from '../types.js';
 import { LockfileError } from './errors.js';
 import { isRegistryTarball, type Json, malformed, isObject, q } from './registry-url.js';
 import { Graph, assemble, checkPackageName, type GraphNode } from './graph.js';

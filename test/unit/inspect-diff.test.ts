@@ -14,7 +14,7 @@ import {
   type VersionMeta,
 } from '../../src/inspect/diff.js';
 import { chooseBase, parseSpec, resolveVersion, versionMeta, type Packument } from '../../src/inspect/fetch.js';
-import { clean, formatInspectText } from '../../src/cli/inspect.js';
+import { clean, formatInspectText } from '../../src/report/inspect-text.js';
 import { makeStyle } from '../../src/report/text.js';
 import { GuardError } from '../../src/errors.js';
 
