@@ -8,7 +8,8 @@ import { DEFAULT_UNPACK_LIMITS, type UnpackLimits } from '../inspect/unpack.js';
 import { parseSize } from '../util/size.js';
 import { colourWanted, makeStyle } from '../report/text.js';
 import { formatInspectText } from '../report/inspect-text.js';
-import { inspectTrees, type InspectReport } from '../inspect/diff.js';
+import { inspectTrees } from '../inspect/diff.js';
+import type { InspectReport } from '../inspect/types.js';
 import { chooseBase, createFetchContext, extractVersion, fetchPackument, lockedVersions, parseSpec, resolveVersion, versionMeta } from '../inspect/fetch.js';
 import { maxBodyBytes } from './options.js';
 

@@ -2,7 +2,8 @@
 // package (paths, scripts, diffs, publisher names) is shown as inert text.
 import { neutralize } from '../util/safe-text.js';
 import type { Style } from './text.js';
-import { formatBytes, type CallFinding, type InspectReport, type VersionMeta } from '../inspect/diff.js';
+import { formatBytes } from '../inspect/tree.js';
+import type { CallFinding, InspectReport, VersionMeta } from '../inspect/types.js';
 
 const FOLD_FILES = 50;
 const DIFF_LINES_PER_FILE = 120;

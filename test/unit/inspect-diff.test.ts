@@ -3,16 +3,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import {
-  codeHeuristics,
-  diffLines,
-  filesRunBy,
-  inspectTrees,
-  scanCalls,
-  unifiedDiff,
-  type InspectInput,
-  type VersionMeta,
-} from '../../src/inspect/diff.js';
+import { inspectTrees } from '../../src/inspect/diff.js';
+import { codeHeuristics } from '../../src/inspect/heuristics.js';
+import { filesRunBy, scanCalls } from '../../src/inspect/install-surface.js';
+import type { InspectInput, VersionMeta } from '../../src/inspect/types.js';
+import { diffLines, unifiedDiff } from '../../src/util/line-diff.js';
 import { chooseBase, parseSpec, resolveVersion, versionMeta, type Packument } from '../../src/inspect/fetch.js';
 import { clean, formatInspectText } from '../../src/report/inspect-text.js';
 import { makeStyle } from '../../src/report/text.js';
