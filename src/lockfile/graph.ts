@@ -13,7 +13,7 @@ import { malformed, q } from './registry-url.js';
 export function checkPackageName(file: string, name: string, where: string): void {
   const parts = name.startsWith('@') ? name.split('/') : [name];
   const ok =
-    (name.startsWith('@') ? parts.length === 2 && parts[0].length > 1 : !name.includes('/')) &&
+    (name.startsWith('@') ? parts.length === 2 && (parts[0]?.length ?? 0) > 1 : !name.includes('/')) &&
     parts.every((p) => p !== '' && p !== '.' && p !== '..' && !p.includes('\\'));
   if (!ok) throw malformed(file, `${where}: ${q(name)} is not a valid package name`);
 }
@@ -135,7 +135,7 @@ export function assemble(graph: Graph, opts: { recordedDev: boolean }): LockedPa
   // second copy of the same id.
   const used = new Set<string>();
   for (const g of groups.values()) {
-    const n = g.nodes[0];
+    const n = g.nodes[0]!; // a group is made with its first node
     const resolved = g.nodes.find((x) => x.resolved !== undefined)?.resolved;
     const base = n.source === 'registry' ? `${n.name}@${n.version}` : `${n.name}@${resolved ?? n.paths[0]}`;
     let id = base;
@@ -178,7 +178,7 @@ export function assemble(graph: Graph, opts: { recordedDev: boolean }): LockedPa
   const isOptional = (n: GraphNode) => (n.optional !== undefined ? n.optional : reached(n) && !required.has(n));
 
   return [...groups.values()].map((g): LockedPackage => {
-    const n = g.nodes[0];
+    const n = g.nodes[0]!;
     const dependents = [...g.dependents.values()];
     const lines = g.nodes.map((x) => x.line).filter((l): l is number => l !== undefined);
     const resolved = g.nodes.find((x) => x.resolved !== undefined)?.resolved;

@@ -16,7 +16,7 @@ export const MAX_NESTING = 100;
 export function checkInstallName(file: string, name: string, where: string): void {
   const parts = name.startsWith('@') ? name.split('/') : [name];
   const ok =
-    (name.startsWith('@') ? parts.length === 2 && parts[0].length > 1 : !name.includes('/')) &&
+    (name.startsWith('@') ? parts.length === 2 && (parts[0]?.length ?? 0) > 1 : !name.includes('/')) &&
     parts.every((p) => p !== '' && p !== '.' && p !== '..' && !p.includes('\\'));
   if (!ok) throw malformed(file, `${where}: ${JSON.stringify(name)} is not a valid package folder name`);
 }

@@ -275,7 +275,7 @@ function readDependenciesSection(
   };
   open(section, '', 'dependencies', 1);
   while (stack.length) {
-    const level = stack[stack.length - 1];
+    const level = stack[stack.length - 1]!;
     const next = level.items.next();
     if (next.done) {
       stack.pop();
@@ -388,7 +388,7 @@ function resolveDep(from: Folder, dep: string): Entry | undefined {
     if (dir.segment === '..') return undefined;
     if (dir.segment === 'node_modules') continue;
     let f = dir.children.get('node_modules');
-    for (let i = 0; f && i < segments.length; i++) f = f.children.get(segments[i]);
+    for (let i = 0; f && i < segments.length; i++) f = f.children.get(segments[i]!);
     if (f?.entry) return f.entry;
   }
   return undefined;
@@ -436,8 +436,9 @@ function buildPackages(file: string, entries: Map<string, Entry>, guessRootDeps:
   for (const [target, links] of linksTo) {
     const t = entries.get(target);
     const folder = t?.top ? t : undefined; // a link into node_modules leaves that entry its own package
-    const name = folder ? folderName(folder) : links[0].installName!;
-    const g = { key: `link\0${target}`, name, version: folder?.version ?? '', source: 'link' as const, resolved: links[0].resolved };
+    const first = links[0]!; // listed only with a link
+    const name = folder ? folderName(folder) : first.installName!;
+    const g = { key: `link\0${target}`, name, version: folder?.version ?? '', source: 'link' as const, resolved: first.resolved };
     for (const e of folder ? [...links, folder] : links) add(e, g);
   }
   for (const e of entries.values()) {
@@ -481,10 +482,10 @@ function buildPackages(file: string, entries: Map<string, Entry>, guessRootDeps:
 
   // Lockfile order; ids unique (a second copy of name@version with a different resolved/integrity gets `#2`).
   for (const g of groups.values()) g.entries.sort((a, b) => a.order - b.order);
-  const ordered = [...groups.values()].sort((a, b) => a.entries[0].order - b.entries[0].order);
+  const ordered = [...groups.values()].sort((a, b) => a.entries[0]!.order - b.entries[0]!.order);
   const used = new Set<string>();
   for (const g of ordered) {
-    const base = g.source === 'registry' ? `${g.name}@${g.version}` : `${g.name}@${g.resolved ?? g.entries[0].path}`;
+    const base = g.source === 'registry' ? `${g.name}@${g.version}` : `${g.name}@${g.resolved ?? g.entries[0]!.path}`;
     let id = base;
     for (let n = 2; used.has(id); n++) id = `${base}#${n}`;
     used.add(id);

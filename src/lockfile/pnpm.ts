@@ -42,8 +42,8 @@ export function readPnpmLockfile(path: string, text: string): LockedTree {
   // document is v9-shaped and its packages are installed too, so they are read like the main ones.
   let env: ParsedDoc | undefined;
   let main: ParsedDoc;
-  if (docs.length === 2 && /^(?:\uFEFF)?---\r?\n/.test(text)) [env, main] = docs;
-  else if (docs.length === 1) main = docs[0];
+  if (docs.length === 2 && /^(?:\uFEFF)?---\r?\n/.test(text)) [env, main] = docs as [ParsedDoc, ParsedDoc];
+  else if (docs.length === 1) main = docs[0]!;
   else throw malformed(path, `expected one YAML document (or pnpm 11's env document and the lockfile), found ${docs.length}`);
 
   const major = lockfileMajor(path, main.value.lockfileVersion);
@@ -103,7 +103,7 @@ function keyLines(text: string): Map<string, Map<string, number>>[] {
   const lines = text.split('\n');
   let content = false; // any line so far but comments and blank ones (a marker included)
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].replace(/\r$/, '');
+    const line = lines[i]!.replace(/\r$/, '');
     if (/^---(?:\s|$)/.test(line)) {
       // A document marker: a new document, unless it opens the first one.
       if (content) docs.push(new Map());
@@ -115,11 +115,11 @@ function keyLines(text: string): Map<string, Map<string, number>>[] {
     const top = /^([^\s#'"][^:]*|'(?:[^']|'')*'|"(?:[^"\\]|\\.)*"):(?:\s|$)/.exec(line);
     if (top) {
       section = new Map();
-      docs[docs.length - 1].set(unquote(top[1]), section);
+      docs[docs.length - 1]!.set(unquote(top[1]!), section);
       continue;
     }
     const key = /^ {2}([^\s#'"].*?|'(?:[^']|'')*'|"(?:[^"\\]|\\.)*"):(?:\s|$)/.exec(line);
-    if (key && section) section.set(unquote(key[1]), i + 1);
+    if (key && section) section.set(unquote(key[1]!), i + 1);
   }
   return docs;
 }
@@ -470,7 +470,7 @@ function parseV5Key(key: string): { name?: string; version?: string } {
   const nameParts = parts[0]?.startsWith('@') ? 2 : 1;
   if (parts.length !== nameParts + 1) return {};
   const name = parts.slice(0, nameParts).join('/');
-  const last = parts[nameParts];
+  const last = parts[nameParts]!; // parts has nameParts + 1 items
   const underscore = last.indexOf('_');
   const version = underscore < 0 ? last : last.slice(0, underscore);
   return semver.valid(version) ? { name, version } : {};

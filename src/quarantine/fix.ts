@@ -181,11 +181,12 @@ export function planFix(result: CheckResult, manifestText: string): FixPlan {
       const overrides: Record<string, unknown> = (doc.overrides as Record<string, unknown> | undefined) ?? {};
       doc.overrides = overrides;
       for (const r of overrideRoutes) {
-        if (r.path.length === 1) {
-          overrides[r.path[0]] = r.value;
+        // `[name]` or `[parent, name]`.
+        const [parent, key] = r.path as [string, string?];
+        if (key === undefined) {
+          overrides[parent] = r.value;
           continue;
         }
-        const [parent, key] = r.path;
         const existing = overrides[parent];
         // A string override for the parent itself becomes npm's `"."` form so the nested rule can sit beside it.
         const scoped: Record<string, unknown> = isObject(existing) ? existing : existing === undefined ? {} : { '.': existing };
