@@ -232,6 +232,15 @@ describe('helpers', () => {
     expect(capped.map((o) => `${o.op}${o.line}`)).toEqual(['-1', '-2', '-3', '+4', '+5', '+6']);
   });
 
+  it('diffLines: the edit cap bounds the work; past it the changed region shows as replaced, at it line by line', () => {
+    const a = ['1', 'x', '2', 'y', '3'];
+    const b = ['4', 'x', '5', 'y', '6'];
+    // Six edits (three lines replaced) with x and y kept: within a cap of six.
+    expect(diffLines(a, b, 6).map((o) => `${o.op}${o.line}`)).toEqual(['-1', '+4', ' x', '-2', '+5', ' y', '-3', '+6']);
+    // A cap of five: no line-by-line match; everything removed, then everything added.
+    expect(diffLines(a, b, 5).map((o) => `${o.op}${o.line}`)).toEqual(['-1', '-x', '-2', '-y', '-3', '+4', '+x', '+5', '+y', '+6']);
+  });
+
   it('diffLines: random edits reconstruct both sides, with no more edits than an LCS table allows', () => {
     let seed = 42;
     const rand = (n: number) => {
