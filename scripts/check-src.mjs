@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 const ALLOWED = new Set([
   // Types for @npmcli/redact, which ships none (a hand-written declaration, not tsc output).
   'util/npmcli-redact.d.ts',
+  // Types for @npmcli/package-json, which ships none.
+  'util/npmcli-package-json.d.ts',
 ]);
 
 const root = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'src'));

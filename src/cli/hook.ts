@@ -11,7 +11,7 @@
 import { rm } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { runCheck } from '../pipeline.js';
-import { exitCodeOf } from '../report/summary.js';
+import { exitCodeOf } from '../verdict/exit-code.js';
 import { colourWanted, makeStyle, toText } from '../report/text.js';
 import { claimHookPass, GUARD_ENV } from '../install/hook-pass.js';
 import { approveHints, recordLedger } from './held.js';

@@ -8,7 +8,7 @@ import { editPolicy, policyLocks } from '../policy/edit.js';
 import { transaction } from '../util/transaction.js';
 import { syncNpmSettings } from '../init/plan.js';
 import { colourWanted, makeStyle } from '../report/text.js';
-import { exitCodeOf } from '../report/summary.js';
+import { exitCodeOf } from '../verdict/exit-code.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 import { displayText, mapStrings, redact } from '../util/safe-text.js';
 

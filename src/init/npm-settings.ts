@@ -4,7 +4,7 @@
 // (globs, semver ranges) is left out, so npm's strict mode refuses it: never wider than the policy. Exact versions
 // (`name@1.2.3 || 1.2.4`) npm matches against the lockfile's `resolved` URL (arborist script-allowed.js); without
 // one (omit-lockfile-registry-resolved) it refuses a versioned allow, which is fail-closed too.
-import { detectIndent } from '../util/atomic.js';
+import { editPackageJson } from '../project/package-json-text.js';
 import type { Policy } from '../policy/load.js';
 import { PLAIN, policyEntries } from './policy-entries.js';
 
@@ -73,13 +73,14 @@ export function applyNpmrc(text: string, s: NpmGuardSettings): string {
 
 /** package.json with allowScripts merged (existing entries kept; a denial wins) and the hook in preinstall. */
 export function applyPackageJson(text: string, s: NpmGuardSettings): string {
-  const doc = JSON.parse(text) as Record<string, any>;
-  const allow: Record<string, boolean> = { ...(doc.allowScripts ?? {}) };
-  for (const [name, value] of Object.entries(s.allowScripts)) allow[name] = allow[name] === false ? false : value;
-  if (Object.keys(allow).length || doc.allowScripts) doc.allowScripts = allow;
-  doc.scripts ??= {};
-  const pre: string | undefined = doc.scripts.preinstall;
-  if (!pre) doc.scripts.preinstall = HOOK;
-  else if (!pre.includes(HOOK)) doc.scripts.preinstall = `${HOOK} && ${pre}`;
-  return JSON.stringify(doc, null, detectIndent(text)) + (text.endsWith('\n') ? '\n' : '');
+  return editPackageJson(text, (manifest) => {
+    const doc = manifest as Record<string, any>;
+    const allow: Record<string, boolean> = { ...(doc.allowScripts ?? {}) };
+    for (const [name, value] of Object.entries(s.allowScripts)) allow[name] = allow[name] === false ? false : value;
+    if (Object.keys(allow).length || doc.allowScripts) doc.allowScripts = allow;
+    doc.scripts ??= {};
+    const pre: string | undefined = doc.scripts.preinstall;
+    if (!pre) doc.scripts.preinstall = HOOK;
+    else if (!pre.includes(HOOK)) doc.scripts.preinstall = `${HOOK} && ${pre}`;
+  });
 }

@@ -8,7 +8,7 @@ import { readLockfile } from '../lockfile/index.js';
 import { readProjectManifest } from '../project/package-json.js';
 import { loadPolicy, POLICY_FILE } from '../policy/load.js';
 import { policyLocks, SCHEMA_REF } from '../policy/edit.js';
-import { diffLines, unifiedDiff } from '../inspect/diff.js';
+import { diffLines, unifiedDiff } from '../util/line-diff.js';
 import { transaction } from '../util/transaction.js';
 import { displayText } from '../util/safe-text.js';
 import { applyNpmrc, applyPackageJson, npmSettingsFromPolicy, NPMRC_MARKER } from './npm-settings.js';

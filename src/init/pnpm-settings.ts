@@ -14,7 +14,7 @@
 // the policy.
 import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLSeq } from 'yaml';
 import { GuardError } from '../errors.js';
-import { detectIndent } from '../util/atomic.js';
+import { editPackageJson } from '../project/package-json-text.js';
 import type { Policy } from '../policy/load.js';
 import { HOOK } from './npm-settings.js';
 import { nameOf, policyEntries } from './policy-entries.js';
@@ -118,22 +118,24 @@ export function applyWorkspaceYaml(text: string | null, s: PnpmGuardSettings, pa
  */
 export function applyPnpmPackageJson(text: string, s: PnpmGuardSettings, opts: { legacyBuilds: boolean }): { text: string; notes: string[] } {
   const notes: string[] = [];
-  const doc = JSON.parse(text) as Record<string, any>;
-  doc.scripts ??= {};
-  const pre: string | undefined = doc.scripts[PNPM_HOOK_SCRIPT];
-  if (!pre) doc.scripts[PNPM_HOOK_SCRIPT] = HOOK;
-  else if (!pre.includes(HOOK)) doc.scripts[PNPM_HOOK_SCRIPT] = `${HOOK} && ${pre}`;
-  if (opts.legacyBuilds) {
-    doc.pnpm ??= {};
-    if (doc.pnpm.neverBuiltDependencies) {
-      notes.push('package.json pnpm.neverBuiltDependencies is set, and pnpm 9 cannot have it beside onlyBuiltDependencies: pnpm itself keeps building every other package (the hook still checks before anything is fetched)');
-    } else {
-      // An empty list still matters: with it pnpm 9 builds nothing unlisted (without it, everything).
-      const denied = new Set(s.deny);
-      const only = strings(doc.pnpm.onlyBuiltDependencies).filter((e) => !denied.has(nameOf(e)));
-      for (const a of s.allow) if (!only.includes(a)) only.push(a);
-      doc.pnpm.onlyBuiltDependencies = only;
+  const after = editPackageJson(text, (manifest) => {
+    const doc = manifest as Record<string, any>;
+    doc.scripts ??= {};
+    const pre: string | undefined = doc.scripts[PNPM_HOOK_SCRIPT];
+    if (!pre) doc.scripts[PNPM_HOOK_SCRIPT] = HOOK;
+    else if (!pre.includes(HOOK)) doc.scripts[PNPM_HOOK_SCRIPT] = `${HOOK} && ${pre}`;
+    if (opts.legacyBuilds) {
+      doc.pnpm ??= {};
+      if (doc.pnpm.neverBuiltDependencies) {
+        notes.push('package.json pnpm.neverBuiltDependencies is set, and pnpm 9 cannot have it beside onlyBuiltDependencies: pnpm itself keeps building every other package (the hook still checks before anything is fetched)');
+      } else {
+        // An empty list still matters: with it pnpm 9 builds nothing unlisted (without it, everything).
+        const denied = new Set(s.deny);
+        const only = strings(doc.pnpm.onlyBuiltDependencies).filter((e) => !denied.has(nameOf(e)));
+        for (const a of s.allow) if (!only.includes(a)) only.push(a);
+        doc.pnpm.onlyBuiltDependencies = only;
+      }
     }
-  }
-  return { text: JSON.stringify(doc, null, detectIndent(text)) + (text.endsWith('\n') ? '\n' : ''), notes };
+  });
+  return { text: after, notes };
 }

@@ -19,7 +19,7 @@
 import { parseSyml, stringifySyml } from '@yarnpkg/parsers';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { GuardError } from '../errors.js';
-import { detectIndent } from '../util/atomic.js';
+import { editPackageJson } from '../project/package-json-text.js';
 import { ageGateMs } from '../project/yarn-settings.js';
 import type { Policy } from '../policy/load.js';
 import { GUARD_ENV, PASS_NAME } from '../install/hook-pass.js';
@@ -125,23 +125,25 @@ export function applyYarnrc(text: string | null, s: YarnGuardSettings): string {
  */
 export function applyYarnPackageJson(text: string, s: YarnGuardSettings): { text: string; notes: string[] } {
   const notes: string[] = [];
-  const doc = JSON.parse(text) as Record<string, any>;
-  const before = doc.dependenciesMeta && typeof doc.dependenciesMeta === 'object' ? (doc.dependenciesMeta as Record<string, any>) : {};
-  const meta: Record<string, any> = { ...before };
-  const denied = new Set(Object.entries(s.built).filter(([, b]) => !b).map(([k]) => nameOf(k)));
-  for (const [key, built] of Object.entries(s.built)) {
-    const entry = meta[key] && typeof meta[key] === 'object' ? meta[key] : {};
-    meta[key] = { ...entry, built: entry.built === false ? false : built };
-  }
-  for (const [key, entry] of Object.entries(meta)) {
-    if (!entry || typeof entry !== 'object') continue;
-    if (denied.has(nameOf(key)) && entry.built !== false) meta[key] = { ...entry, built: false };
-    else if (entry.built === true && s.built[key] === undefined) {
-      notes.push(`package.json dependenciesMeta "${key}" already says built: true: yarn builds it, and safe-install reads it as allowed (deny it with \`safe-install scripts deny ${nameOf(key)}\`)`);
+  const after = editPackageJson(text, (manifest) => {
+    const doc = manifest as Record<string, any>;
+    const before = doc.dependenciesMeta && typeof doc.dependenciesMeta === 'object' ? (doc.dependenciesMeta as Record<string, any>) : {};
+    const meta: Record<string, any> = { ...before };
+    const denied = new Set(Object.entries(s.built).filter(([, b]) => !b).map(([k]) => nameOf(k)));
+    for (const [key, built] of Object.entries(s.built)) {
+      const entry = meta[key] && typeof meta[key] === 'object' ? meta[key] : {};
+      meta[key] = { ...entry, built: entry.built === false ? false : built };
     }
-  }
-  if (Object.keys(meta).length) doc.dependenciesMeta = meta;
-  return { text: JSON.stringify(doc, null, detectIndent(text)) + (text.endsWith('\n') ? '\n' : ''), notes };
+    for (const [key, entry] of Object.entries(meta)) {
+      if (!entry || typeof entry !== 'object') continue;
+      if (denied.has(nameOf(key)) && entry.built !== false) meta[key] = { ...entry, built: false };
+      else if (entry.built === true && s.built[key] === undefined) {
+        notes.push(`package.json dependenciesMeta "${key}" already says built: true: yarn builds it, and safe-install reads it as allowed (deny it with \`safe-install scripts deny ${nameOf(key)}\`)`);
+      }
+    }
+    if (Object.keys(meta).length) doc.dependenciesMeta = meta;
+  });
+  return { text: after, notes };
 }
 
 /**

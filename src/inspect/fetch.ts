@@ -11,7 +11,7 @@ import { GuardError, redact } from '../errors.js';
 import { loadNpmSettings, registryFor, type NpmSettings } from '../project/npm-config.js';
 import { DEFAULT_MAX_BODY, fetchBoundedJson } from '../registry/client.js';
 import { readLockfile } from '../lockfile/index.js';
-import type { BaseReason, InstallEvent, VersionMeta } from './diff.js';
+import type { BaseReason, InstallEvent, VersionMeta } from './types.js';
 import { DEFAULT_UNPACK_LIMITS, unpackBounded, type Unpacked, type UnpackLimits } from './unpack.js';
 import { publishTime } from '../registry/facts.js';
 import { lazy } from '../util/lazy.js';

@@ -16,7 +16,7 @@ import { fullVersion, type PackageFacts } from '../facts.js';
 import { formatDuration } from '../util/duration.js';
 import { redacted } from './shown.js';
 import { toolMetadata } from './sarif.js';
-import { exitCodeOf } from './summary.js';
+import { exitCodeOf } from '../verdict/exit-code.js';
 
 const NS = 'safe-install';
 

@@ -2,8 +2,8 @@
 // finding the policy acts on (warn, quarantine, block), located at the package's line in the lockfile. Run-level
 // errors (the check could not complete) are tool execution notifications with executionSuccessful: false.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Log, Notification, ReportingConfiguration, ReportingDescriptor, Result, Run } from 'sarif';
 import type { CheckResult } from '../pipeline.js';
@@ -13,6 +13,7 @@ import type { LockedPackage } from '../lockfile/types.js';
 import { SAID_ONCE, sharedFindings, summarize } from './summary.js';
 import { shown } from './shown.js';
 import { CATALOG, FINDING_CODES, statedDefault } from '../checks/catalog.js';
+import { packageLabel, relativeToRoot, repositoryRoot, reported } from './location.js';
 
 export const SARIF_SCHEMA = 'https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json';
 /** The key of our own entry in `partialFingerprints`. */
@@ -42,23 +43,12 @@ const NOTIFICATIONS: Record<GuardErrorCode, string> = {
 
 const LEVEL: Record<Exclude<Action, 'allow'>, Result.level> = { block: 'error', quarantine: 'error', warn: 'warning' };
 
-/** The actions a report shows: allowed findings are omitted. */
-export function reported(f: Finding): f is Finding & { action: Exclude<Action, 'allow'> } {
-  return f.action !== 'allow';
-}
-
 /** `too-young` -> `TooYoung`. */
 export function ruleName(code: string): string {
   return code
     .split('-')
     .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
     .join('');
-}
-
-/** `name@version`, with the install names of an alias. */
-export function packageLabel(pkg: LockedPackage): string {
-  const base = pkg.source === 'registry' || pkg.source === 'bundled' ? `${pkg.name}@${pkg.version}` : pkg.id;
-  return pkg.aliases.length ? `${base} (as ${pkg.aliases.join(', ')})` : base;
 }
 
 let toolInfo: { name: string; version: string; informationUri: string } | undefined;
@@ -78,27 +68,6 @@ export function toolMetadata(): { name: string; version: string; informationUri:
   const informationUri = [manifest.homepage, repoUrl].find((u) => u && /^https?:\/\//.test(u)) ?? `https://www.npmjs.com/package/${name}`;
   toolInfo = { name: 'safe-install', version: manifest.version ?? '0.0.0', informationUri };
   return toolInfo;
-}
-
-/**
- * The repository root paths are reported against: the nearest folder at or above the lockfile's folder that holds
- * `.git` (the git top level), else the current folder.
- */
-export function repositoryRoot(lockfilePath: string): string {
-  let dir = dirname(resolve(lockfilePath));
-  const top = parse(dir).root;
-  for (;;) {
-    if (existsSync(join(dir, '.git'))) return dir;
-    if (dir === top) return process.cwd();
-    dir = dirname(dir);
-  }
-}
-
-/** The lockfile's path relative to `root` with `/` separators, or undefined when it lies outside `root`. */
-export function relativeToRoot(lockfilePath: string, root: string): string | undefined {
-  const rel = relative(root, resolve(lockfilePath));
-  if (rel === '' || rel === '..' || rel.startsWith('..' + sep) || isAbsolute(rel)) return undefined;
-  return rel.split(sep).join('/');
 }
 
 export interface SarifOptions {

@@ -9,7 +9,7 @@ import { TestRegistry } from '../registry/server.js';
 import { cleanEnv, cli, ROOT, tempDir, writeProject } from './helpers.js';
 import { buildInspectReport, inspectCommand } from '../../src/cli/inspect.js';
 import { GuardError } from '../../src/errors.js';
-import type { InspectReport } from '../../src/inspect/diff.js';
+import type { InspectReport } from '../../src/inspect/types.js';
 
 const OLD = '2024-01-01T00:00:00.000Z';
 const NEWER = '2024-02-01T00:00:00.000Z';
