@@ -1,7 +1,7 @@
 // The CLI entry: parses arguments, runs one command, and maps every GuardError to exit 2 in this one place.
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { classifyError, debugWanted, GuardError } from '../errors.js';
+import { classifyError, debugWanted, type GuardError } from '../errors.js';
 import { displayText } from '../util/safe-text.js';
 import { commonOptions } from './options.js';
 // Each command's module is imported when that command runs: start-up stays small (no ink, pacote or Sigstore

@@ -7,6 +7,7 @@
 import { detectIndent } from '../util/atomic.js';
 import type { Policy } from '../policy/load.js';
 import { PLAIN, policyEntries } from './policy-entries.js';
+import { type JsonObject, objectField, parsePackageDoc, prependHook } from './package-doc.js';
 
 export const NPMRC_MARKER = '# safe-install: the lines below are kept in sync with the policy (safe-install init)';
 export const HOOK = 'safe-install hook';
@@ -73,13 +74,13 @@ export function applyNpmrc(text: string, s: NpmGuardSettings): string {
 
 /** package.json with allowScripts merged (existing entries kept; a denial wins) and the hook in preinstall. */
 export function applyPackageJson(text: string, s: NpmGuardSettings): string {
-  const doc = JSON.parse(text) as Record<string, any>;
-  const allow: Record<string, boolean> = { ...(doc.allowScripts ?? {}) };
+  const doc = parsePackageDoc(text);
+  const before = objectField(doc, 'allowScripts');
+  const allow: JsonObject = { ...before };
   for (const [name, value] of Object.entries(s.allowScripts)) allow[name] = allow[name] === false ? false : value;
-  if (Object.keys(allow).length || doc.allowScripts) doc.allowScripts = allow;
-  doc.scripts ??= {};
-  const pre: string | undefined = doc.scripts.preinstall;
-  if (!pre) doc.scripts.preinstall = HOOK;
-  else if (!pre.includes(HOOK)) doc.scripts.preinstall = `${HOOK} && ${pre}`;
+  if (Object.keys(allow).length || before) doc.allowScripts = allow;
+  const scripts = objectField(doc, 'scripts') ?? {};
+  doc.scripts = scripts;
+  prependHook(scripts, 'preinstall', HOOK);
   return JSON.stringify(doc, null, detectIndent(text)) + (text.endsWith('\n') ? '\n' : '');
 }

@@ -19,6 +19,7 @@ import type { Policy } from '../policy/load.js';
 import { HOOK } from './npm-settings.js';
 import { nameOf, policyEntries } from './policy-entries.js';
 import { itemText, seqOf, strings } from './yaml-doc.js';
+import { objectField, parsePackageDoc, prependHook } from './package-doc.js';
 
 export const PNPM_HOOK_SCRIPT = 'pnpm:devPreinstall';
 /** The comment on a minimumReleaseAgeExclude entry written for an approval: the next sync removes it. */
@@ -118,21 +119,21 @@ export function applyWorkspaceYaml(text: string | null, s: PnpmGuardSettings, pa
  */
 export function applyPnpmPackageJson(text: string, s: PnpmGuardSettings, opts: { legacyBuilds: boolean }): { text: string; notes: string[] } {
   const notes: string[] = [];
-  const doc = JSON.parse(text) as Record<string, any>;
-  doc.scripts ??= {};
-  const pre: string | undefined = doc.scripts[PNPM_HOOK_SCRIPT];
-  if (!pre) doc.scripts[PNPM_HOOK_SCRIPT] = HOOK;
-  else if (!pre.includes(HOOK)) doc.scripts[PNPM_HOOK_SCRIPT] = `${HOOK} && ${pre}`;
+  const doc = parsePackageDoc(text);
+  const scripts = objectField(doc, 'scripts') ?? {};
+  doc.scripts = scripts;
+  prependHook(scripts, PNPM_HOOK_SCRIPT, HOOK);
   if (opts.legacyBuilds) {
-    doc.pnpm ??= {};
-    if (doc.pnpm.neverBuiltDependencies) {
+    const pnpm = objectField(doc, 'pnpm') ?? {};
+    doc.pnpm = pnpm;
+    if (pnpm.neverBuiltDependencies) {
       notes.push('package.json pnpm.neverBuiltDependencies is set, and pnpm 9 cannot have it beside onlyBuiltDependencies: pnpm itself keeps building every other package (the hook still checks before anything is fetched)');
     } else {
       // An empty list still matters: with it pnpm 9 builds nothing unlisted (without it, everything).
       const denied = new Set(s.deny);
-      const only = strings(doc.pnpm.onlyBuiltDependencies).filter((e) => !denied.has(nameOf(e)));
+      const only = strings(pnpm.onlyBuiltDependencies).filter((e) => !denied.has(nameOf(e)));
       for (const a of s.allow) if (!only.includes(a)) only.push(a);
-      doc.pnpm.onlyBuiltDependencies = only;
+      pnpm.onlyBuiltDependencies = only;
     }
   }
   return { text: JSON.stringify(doc, null, detectIndent(text)) + (text.endsWith('\n') ? '\n' : ''), notes };

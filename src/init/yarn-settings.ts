@@ -25,6 +25,7 @@ import type { Policy } from '../policy/load.js';
 import { GUARD_ENV, PASS_NAME } from '../install/hook-pass.js';
 import { nameOf, policyEntries } from './policy-entries.js';
 import { itemText, seqOf } from './yaml-doc.js';
+import { type JsonObject, objectField, parsePackageDoc } from './package-doc.js';
 
 export const YARN_PLUGIN_PATH = '.yarn/plugins/safe-install.cjs';
 /** The comment on an npmPreapprovedPackages entry written for an approval: the next sync removes it. */
@@ -124,16 +125,16 @@ export function applyYarnrc(text: string | null, s: YarnGuardSettings): string {
  */
 export function applyYarnPackageJson(text: string, s: YarnGuardSettings): { text: string; notes: string[] } {
   const notes: string[] = [];
-  const doc = JSON.parse(text) as Record<string, any>;
-  const before = doc.dependenciesMeta && typeof doc.dependenciesMeta === 'object' ? (doc.dependenciesMeta as Record<string, any>) : {};
-  const meta: Record<string, any> = { ...before };
+  const doc = parsePackageDoc(text);
+  const meta: JsonObject = { ...objectField(doc, 'dependenciesMeta') };
   const denied = new Set(Object.entries(s.built).filter(([, b]) => !b).map(([k]) => nameOf(k)));
   for (const [key, built] of Object.entries(s.built)) {
-    const entry = meta[key] && typeof meta[key] === 'object' ? meta[key] : {};
+    const entry = objectField(meta, key, `"dependenciesMeta"."${key}"`) ?? {};
     meta[key] = { ...entry, built: entry.built === false ? false : built };
   }
-  for (const [key, entry] of Object.entries(meta)) {
-    if (!entry || typeof entry !== 'object') continue;
+  for (const key of Object.keys(meta)) {
+    const entry = objectField(meta, key, `"dependenciesMeta"."${key}"`);
+    if (!entry) continue;
     if (denied.has(nameOf(key)) && entry.built !== false) meta[key] = { ...entry, built: false };
     else if (entry.built === true && s.built[key] === undefined) {
       notes.push(`package.json dependenciesMeta "${key}" already says built: true: yarn builds it, and safe-install reads it as allowed (deny it with \`safe-install scripts deny ${nameOf(key)}\`)`);

@@ -233,6 +233,7 @@ export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDo
   // One handler for the whole prompt, the same function for its whole life: it only queues the keys.
   useInput(useCallback((input: string, key: Key) => dispatch(keysOf(input, key)), []));
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs once per visit to the details (s.inspect), for the item under the cursor then; the list does not change while the prompt is open
   useEffect(() => {
     if (!s.inspect) return;
     const visit = s.inspect;
@@ -240,13 +241,14 @@ export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDo
       (lines) => setDetails({ visit, lines }),
       (err: Error) => setDetails({ visit, lines: [`(could not inspect: ${err.message})`] }),
     );
-  }, [s.inspect]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [s.inspect]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs once, when the answer is final; onDone and exit are the caller's and ink's, not state
   useEffect(() => {
     if (!s.done) return;
     onDone(s.done);
     exit();
-  }, [s.done]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [s.done]);
 
   const shown = details?.visit === s.inspect ? details.lines : undefined;
   return (
@@ -280,6 +282,7 @@ export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDo
         <>
           {shown === undefined && item.details && <Text dimColor>inspecting...</Text>}
           {shown?.map((l, n) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: the lines are fixed once read and may repeat: their place is their identity
             <Text key={n} wrap="truncate-end">
               {t(l)}
             </Text>

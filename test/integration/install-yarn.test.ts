@@ -15,6 +15,7 @@ const LOGGER = [
   "const p = require('./package.json'), path = require('path'), log = process.env.SI_TEST_LOG;",
   "const where = path.relative(path.dirname(log), process.cwd()) || '.';",
   "const agent = (process.env.npm_config_user_agent || '-').split(' ')[0];",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the script's own template literal, run by node in the package
   "require('fs').appendFileSync(log, `${p.name}@${p.version}:${process.argv[2]} ${where} ${agent} ${process.env.npm_lifecycle_event}\\n`);",
 ].join('\n');
 const ROOT_LOG = (e: string) => `node -e "require('fs').appendFileSync(process.env.SI_TEST_LOG, 'app:${e}\\n')"`;

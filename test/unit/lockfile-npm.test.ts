@@ -587,7 +587,7 @@ describe('readLockfile', () => {
     }
     return d;
   };
-  const lock = (v: string) => v3({ '': { name: 'app' }, [`node_modules/a`]: { version: v } });
+  const lock = (v: string) => v3({ '': { name: 'app' }, 'node_modules/a': { version: v } });
 
   it('prefers npm-shrinkwrap.json over package-lock.json, as npm does', () => {
     const d = project('both', { 'npm-shrinkwrap.json': lock('2.0.0'), 'package-lock.json': lock('1.0.0') });
