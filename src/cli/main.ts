@@ -220,8 +220,8 @@ export function passThrough(program: Command, ci: Command, words: string[], argv
   const before = endsWithTail ? words.slice(0, words.length - tail.length) : [...words];
   // commander keeps the `--` among the words once an unknown flag came before it.
   if (endsWithTail && before[before.length - 1] === '--') before.pop();
-  if (!before.length) return endsWithTail ? tail : [];
   const first = before[0];
+  if (first === undefined) return endsWithTail ? tail : [];
   const shown = displayText(first);
   const nothing = (what: string) => `safe-install: nothing was installed and no file was changed; \`safe-install --help\` lists the ${what}.`;
   if (first.startsWith('-')) {

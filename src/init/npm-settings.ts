@@ -57,11 +57,12 @@ export function applyNpmrc(text: string, s: NpmGuardSettings): string {
   const kept = lines.filter((line) => {
     if (line.trim() === NPMRC_MARKER) return false;
     const m = /^\s*([^=#;\s]+)\s*=\s*(.*)$/.exec(line);
-    if (!m || !MANAGED.includes(m[1])) return true;
-    if (m[1] === 'min-release-age') existingAge = Number(m[2]) || 0;
+    const key = m?.[1];
+    if (!m || key === undefined || !MANAGED.includes(key)) return true;
+    if (key === 'min-release-age') existingAge = Number(m[2]) || 0;
     return false;
   });
-  while (kept.length && kept[kept.length - 1].trim() === '') kept.pop();
+  while (kept.at(-1)?.trim() === '') kept.pop();
   const block = [
     NPMRC_MARKER,
     // A stricter age already in the file stays: init never weakens a setting.

@@ -70,7 +70,7 @@ function addItems(doc: Document, seq: YAMLSeq, entries: string[]): void {
  */
 export function applyWorkspaceYaml(text: string | null, s: PnpmGuardSettings, packageJsonPnpm?: Record<string, unknown>): string {
   const doc = parseDocument(text ?? '');
-  if (doc.errors.length) throw new GuardError('bad-config', `pnpm-workspace.yaml is not valid YAML: ${doc.errors[0].message}`, { remedy: 'fix pnpm-workspace.yaml' });
+  if (doc.errors.length) throw new GuardError('bad-config', `pnpm-workspace.yaml is not valid YAML: ${doc.errors[0]?.message}`, { remedy: 'fix pnpm-workspace.yaml' });
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) doc.contents = doc.createNode({}) as never;
   if (!isMap(doc.contents)) throw new GuardError('bad-config', 'pnpm-workspace.yaml is not a mapping', { remedy: 'fix pnpm-workspace.yaml' });
 

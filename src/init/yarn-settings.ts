@@ -86,7 +86,7 @@ export function hasYarnPlugin(text: string | null): boolean {
  */
 export function applyYarnrc(text: string | null, s: YarnGuardSettings): string {
   const doc = parseDocument(text ?? '');
-  if (doc.errors.length) throw new GuardError('bad-config', `.yarnrc.yml is not valid YAML: ${doc.errors[0].message}`, { remedy: 'fix .yarnrc.yml' });
+  if (doc.errors.length) throw new GuardError('bad-config', `.yarnrc.yml is not valid YAML: ${doc.errors[0]?.message}`, { remedy: 'fix .yarnrc.yml' });
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) doc.contents = doc.createNode({}) as never;
   if (!isMap(doc.contents)) throw new GuardError('bad-config', '.yarnrc.yml is not a mapping', { remedy: 'fix .yarnrc.yml' });
 

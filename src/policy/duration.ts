@@ -1,3 +1,4 @@
+import { group } from '../util/at.js';
 // Durations as users write them: "7d", "48h", "90m", "2w", or a bare number of minutes (pnpm's unit).
 const UNIT_MS: Record<string, number> = { w: 7 * 86_400_000, d: 86_400_000, h: 3_600_000, m: 60_000, min: 60_000, s: 1000 };
 
@@ -8,7 +9,9 @@ export function parseDuration(value: string | number): number {
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*(w|d|h|m|min|s)\s*$/.exec(value);
   if (!m) throw new Error(`not a duration: "${value}" (use e.g. "7d", "48h", "90m", or minutes as a number)`);
-  return Number(m[1]) * UNIT_MS[m[2]];
+  const unit = UNIT_MS[group(m, 2)];
+  if (unit === undefined) throw new Error(`not a duration: "${value}" (unknown unit)`);
+  return Number(m[1]) * unit;
 }
 
 export function formatDuration(ms: number): string {

@@ -15,6 +15,7 @@ import {
 } from '@sigstore/verify';
 import ssri from 'ssri';
 import { loadTrustedRoot } from './trusted-root.js';
+import { at } from '../util/at.js';
 
 export interface RegistryKey {
   keyid: string;
@@ -334,7 +335,7 @@ function builderOf(predicate: unknown): string | undefined {
 
 function derUtf8String(der: Buffer | undefined): string | undefined {
   if (!der || der.length < 2 || der[0] !== 0x0c) return undefined;
-  let length = der[1];
+  let length = at(der, 1); // der.length >= 2 above
   let offset = 2;
   if (length & 0x80) {
     const bytes = length & 0x7f;
