@@ -108,7 +108,7 @@ describe.each(['yarn1', 'berry-pnp', 'berry-nm'] as Tool[])('safe-install with t
     expect(res.code, res.stdout + res.stderr).toBe(0);
     const guarded = p.ran();
     expect(names(guarded)).toEqual(['native-dep@1.0.0:postinstall', 'native-allowed@2.0.0:preinstall', 'native-allowed@2.0.0:install', 'native-allowed@2.0.0:postinstall', 'app:postinstall']);
-    for (const line of guarded.filter((l) => !l.startsWith('app:'))) expect(line.split(' ').slice(2)).toEqual([agent, line.split(' ')[0].split(':')[1]]);
+    for (const line of guarded.filter((l) => !l.startsWith('app:'))) expect(line.split(' ').slice(2)).toEqual([agent, line.split(' ')[0]?.split(':')[1]]);
 
     // The reference: plain yarn with scripts on (yarn 1), or with the same packages built (berry: dependenciesMeta).
     const ref = await project(tool, deps, { pkg });

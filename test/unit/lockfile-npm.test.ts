@@ -8,6 +8,7 @@ import { MAX_NESTING, readNpmLockfile } from '../../src/lockfile/npm.js';
 import { MAX_LOCKFILE_BYTES, readLockfile } from '../../src/lockfile/index.js';
 import { lockfileError } from './helpers.js';
 import type { LockedPackage, LockedTree } from '../../src/types.js';
+import { at } from '../../src/util/at.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/lockfiles');
 const NPM_V3 = 'npm_cli@780afc50e3a3__package-lock.json';
@@ -61,7 +62,7 @@ function badLines(tree: LockedTree, text: string, v1: boolean): string[] {
   const lines = text.split('\n');
   const bad: string[] = [];
   for (const p of tree.packages) {
-    const key = p.paths[0];
+    const key = at(p.paths, 0);
     const depth = key.split('node_modules/').length - 1;
     const expected = v1
       ? `${' '.repeat(4 * depth)}${JSON.stringify(key.slice(key.lastIndexOf('node_modules/') + 13))}: {`
