@@ -74,7 +74,7 @@ export function slimPackument(doc: unknown, registry: string, fetchedAt: Date, f
 
 /** The versions that carry full facts. */
 export function fullVersions(facts: PackageFacts): string[] {
-  return Object.entries(facts.versions).flatMap(([v, facts]) => (facts.full ? [v] : []));
+  return Object.entries(facts.versions).flatMap(([v, f]) => (f.full ? [v] : []));
 }
 
 /**
