@@ -18,8 +18,10 @@ const LAYERS = [
   { name: 'verdict', paths: ['src/verdict/'] },
   { name: 'install', paths: ['src/install/'] },
   { name: 'pipeline', paths: ['src/pipeline.ts'] },
-  // What the commands build on the pipeline's result: reports, the override prompt, a package's contents.
-  { name: 'report, ui, inspect', paths: ['src/report/', 'src/ui/', 'src/inspect/'] },
+  // A package's contents, read and compared (inspect), below the reports that render it.
+  { name: 'inspect', paths: ['src/inspect/'] },
+  // What the commands show of the pipeline's result: reports and the override prompt.
+  { name: 'report, ui', paths: ['src/report/', 'src/ui/'] },
   { name: 'init', paths: ['src/init/'] },
   { name: 'quarantine', paths: ['src/quarantine/'] },
   { name: 'cli', paths: ['src/cli/'] },

@@ -841,7 +841,7 @@ async function hostileRows(TestRegistry, work, opts) {
       return undefined;
     };
     const check = (id, label, dir, validate, fault) => {
-      let cache = join(work, `hostile-cache-${id}`);
+      const cache = join(work, `hostile-cache-${id}`);
       return {
         id,
         label,

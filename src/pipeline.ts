@@ -240,7 +240,10 @@ async function projectInputs(
   // pnpm's build lists were read for every project before pnpm installs were supported; keep that.
   const pnpm = await readPnpmInputs(dir, manifest?.pnpm, npm);
   if (pm === 'pnpm') parts.push(pnpm);
-  else if (pnpm.builds) parts.push({ builds: pnpm.builds, settings: pnpm.settings?.filter((s) => s.startsWith(pnpm.builds![0].source)) });
+  else if (pnpm.builds) {
+    const source = pnpm.builds[0]?.source;
+    parts.push({ builds: pnpm.builds, settings: pnpm.settings?.filter((s) => source !== undefined && s.startsWith(source)) });
+  }
   if (pm === 'yarn') parts.push(await readYarnInputs(yarnrc, manifest?.dependenciesMeta));
   return mergeInputs(...parts);
 }

@@ -20,7 +20,7 @@ export function findFallback(
   const candidates = Object.keys(facts.versions)
     .filter((v) => semver.valid(v) && v !== pkg.version)
     .filter((v) => prerelease || semver.prerelease(v) === null)
-    .filter((v) => !facts.versions[v].deprecated)
+    .filter((v) => !facts.versions[v]?.deprecated)
     .filter((v) => ranges.every((r) => semver.satisfies(v, r, { includePrerelease: prerelease })))
     .sort(semver.rcompare);
   return candidates.find((v) => passes(v));

@@ -178,7 +178,10 @@ async function requestedRanges(dir: string, kind: 'add' | 'update', specs: strin
   const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'));
   const all: Record<string, string> = { ...pkg.optionalDependencies, ...pkg.devDependencies, ...pkg.peerDependencies, ...pkg.dependencies };
   const names = specs.length ? specs.map(specName) : kind === 'update' ? tree.packages.filter((p) => p.direct).map((p) => p.name) : [];
-  return Object.fromEntries(names.filter((n) => all[n]).map((n) => [n, all[n]]));
+  return Object.fromEntries(names.flatMap((n) => {
+    const range = all[n];
+    return range ? [[n, range]] : [];
+  }));
 }
 
 function specName(spec: string): string {

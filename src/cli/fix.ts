@@ -9,7 +9,7 @@ import { runCheck, type CheckResult } from '../pipeline.js';
 import { GuardError } from '../errors.js';
 import { exitCodeOf } from '../verdict/exit-code.js';
 import { colourWanted, makeStyle, toText } from '../report/text.js';
-import { describeOutcome, describePlan, show } from '../report/fix-text.js';
+import { describeOutcome, describePlan, show } from '../quarantine/fix-text.js';
 import { applyFix, assertNpmLockfile, planFix, readExact } from '../quarantine/fix.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 import { canPrompt, EXIT_NOT_CONFIRMED, ledgerNote, recordLedger } from './held.js';

@@ -1,7 +1,7 @@
 // The CLI entry: parses arguments, runs one command, and maps every GuardError to exit 2 in this one place.
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { classifyError, debugWanted, GuardError } from '../errors.js';
+import { classifyError, debugWanted, type GuardError } from '../errors.js';
 import { displayText } from '../util/safe-text.js';
 import { commonOptions } from './options.js';
 // Each command's module is imported when that command runs: start-up stays small (no ink, pacote or Sigstore
@@ -231,8 +231,8 @@ export function passThrough(program: Command, ci: Command, words: string[], argv
   const before = endsWithTail ? words.slice(0, words.length - tail.length) : [...words];
   // commander keeps the `--` among the words once an unknown flag came before it.
   if (endsWithTail && before[before.length - 1] === '--') before.pop();
-  if (!before.length) return endsWithTail ? tail : [];
   const first = before[0];
+  if (first === undefined) return endsWithTail ? tail : [];
   const shown = displayText(first);
   const nothing = (what: string) => `safe-install: nothing was installed and no file was changed; \`safe-install --help\` lists the ${what}.`;
   if (first.startsWith('-')) {

@@ -26,6 +26,7 @@ import { GUARD_ENV, PASS_NAME } from '../install/hook-pass.js';
 import { nameOf, policyEntries } from './policy-entries.js';
 import { itemText, seqOf } from './yaml-doc.js';
 import { isObject } from '../util/is-object.js';
+import { type JsonObject, objectField, parsePackageDoc } from './package-doc.js';
 
 export const YARN_PLUGIN_PATH = '.yarn/plugins/safe-install.cjs';
 /** The comment on an npmPreapprovedPackages entry written for an approval: the next sync removes it. */
@@ -86,7 +87,7 @@ export function hasYarnPlugin(text: string | null): boolean {
  */
 export function applyYarnrc(text: string | null, s: YarnGuardSettings): string {
   const doc = parseDocument(text ?? '');
-  if (doc.errors.length) throw new GuardError('bad-config', `.yarnrc.yml is not valid YAML: ${doc.errors[0].message}`, { remedy: 'fix .yarnrc.yml' });
+  if (doc.errors.length) throw new GuardError('bad-config', `.yarnrc.yml is not valid YAML: ${doc.errors[0]?.message}`, { remedy: 'fix .yarnrc.yml' });
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) doc.contents = doc.createNode({}) as never;
   if (!isMap(doc.contents)) throw new GuardError('bad-config', '.yarnrc.yml is not a mapping', { remedy: 'fix .yarnrc.yml' });
 
@@ -125,17 +126,18 @@ export function applyYarnrc(text: string | null, s: YarnGuardSettings): string {
  */
 export function applyYarnPackageJson(text: string, s: YarnGuardSettings): { text: string; notes: string[] } {
   const notes: string[] = [];
+  parsePackageDoc(text); // a document that is not an object is the user's to fix (bad-config), not a crash
   const after = editPackageJson(text, (manifest) => {
-    const doc = manifest as Record<string, any>;
-    const before = doc.dependenciesMeta && typeof doc.dependenciesMeta === 'object' ? (doc.dependenciesMeta as Record<string, any>) : {};
-    const meta: Record<string, any> = { ...before };
+    const doc = manifest as JsonObject;
+    const meta: JsonObject = { ...objectField(doc, 'dependenciesMeta') };
     const denied = new Set(Object.entries(s.built).filter(([, b]) => !b).map(([k]) => nameOf(k)));
     for (const [key, built] of Object.entries(s.built)) {
-      const entry = meta[key] && typeof meta[key] === 'object' ? meta[key] : {};
+      const entry = objectField(meta, key, `"dependenciesMeta"."${key}"`) ?? {};
       meta[key] = { ...entry, built: entry.built === false ? false : built };
     }
-    for (const [key, entry] of Object.entries(meta)) {
-      if (!entry || typeof entry !== 'object') continue;
+    for (const key of Object.keys(meta)) {
+      const entry = objectField(meta, key, `"dependenciesMeta"."${key}"`);
+      if (!entry) continue;
       if (denied.has(nameOf(key)) && entry.built !== false) meta[key] = { ...entry, built: false };
       else if (entry.built === true && s.built[key] === undefined) {
         notes.push(`package.json dependenciesMeta "${key}" already says built: true: yarn builds it, and safe-install reads it as allowed (deny it with \`safe-install scripts deny ${nameOf(key)}\`)`);

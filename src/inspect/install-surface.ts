@@ -189,7 +189,6 @@ export function filesRunBy(command: string, tree: { files: Map<string, unknown> 
           const eq = w.indexOf('=');
           if (eq > 0 && FILE_OPTIONS.has(w.slice(0, eq))) add(w.slice(eq + 1));
         } else if (w === 'run' && cmd === 'deno') {
-          continue;
         } else {
           add(w);
           break;

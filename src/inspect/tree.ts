@@ -66,7 +66,7 @@ function hashInPieces(abs: string): TreeFile {
     const buf = Buffer.allocUnsafe(1024 * 1024);
     let size = 0;
     let binary = false;
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) {
+    for (let n: number; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) {
       const chunk = buf.subarray(0, n);
       hash.update(chunk);
       if (!binary) {

@@ -9,6 +9,7 @@ import { ownProcessGroups, stopping, track } from '../util/children.js';
 import type { PackageManager } from '../types.js';
 
 import { GUARD_ENV } from './hook-pass.js';
+import { group } from '../util/at.js';
 
 export { GUARD_ENV };
 
@@ -61,7 +62,7 @@ async function scriptOfShim(file: string, pm: PackageManager): Promise<string | 
   if (head[0] === 0x7f || (head[0] === 0x4d && head[1] === 0x5a)) return file; // ELF or PE
   const m = new RegExp(`["']?((?:\\$basedir|/)[^"'\\s]*/${pm}(?:-cli)?\\.[cm]?js)["']?`).exec(head.toString('utf8'));
   if (!m) return undefined;
-  const script = resolve(m[1].replace('$basedir', dirname(file)));
+  const script = resolve(group(m, 1).replace('$basedir', dirname(file)));
   return (await stat(script).then((s) => s.isFile(), () => false)) ? script : undefined;
 }
 

@@ -222,10 +222,11 @@ async function yarnConfig(dir: string): Promise<YarnConfig> {
     })
     .filter((l) => l?.type === 'inspect' && isObject(l.data))
     .map((l) => l!.data as Json);
-  if (code !== 0 || inspect.length !== 2) {
+  const [yarn, npm] = inspect;
+  if (code !== 0 || inspect.length !== 2 || !yarn || !npm) {
     throw new GuardError('install-failed', `yarn config list failed (exit ${code}); the allowed install scripts did not run`, { remedy: 'run `yarn config list` to see why' });
   }
-  return { yarn: inspect[0], npm: inspect[1] };
+  return { yarn, npm };
 }
 
 /**

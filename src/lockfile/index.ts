@@ -12,6 +12,7 @@ import { describeFsFailure } from '../errors.js';
 import { readNpmLockfile } from './npm.js';
 import { readPnpmLockfile } from './pnpm.js';
 import { readYarnLockfile } from './yarn.js';
+import { group } from '../util/at.js';
 
 /** Which package manager's lockfile a file is. */
 type Kind = PackageManager;
@@ -69,7 +70,7 @@ function withRequested(tree: LockedTree): LockedTree {
   const fromCatalog = (name: string, spec: string): string => {
     const m = /^catalog:(.*)$/.exec(spec);
     if (!m) return spec;
-    const which = m[1].trim() || 'default';
+    const which = group(m, 1).trim() || 'default';
     const get = (map: unknown, key: string): unknown =>
       isObject(map) && Object.hasOwn(map, key) ? map[key] : undefined;
     const value = which === 'default' ? (get(catalogs.catalog, name) ?? get(get(catalogs.catalogs, 'default'), name)) : get(get(catalogs.catalogs, which), name);
@@ -163,7 +164,8 @@ function findLockfile(dir: string, pm?: Kind): { path: string; kind: Kind } {
       `more than one lockfile: ${names.join(', ')}; pass --pm npm|pnpm|yarn or --lockfile <file> to say which one your package manager uses (and delete the others)`,
     );
   }
-  if (usable.length > 0) return { path: usable[0].path, kind: usable[0].kind };
+  const [only] = usable; // more than one was refused above
+  if (only) return { path: only.path, kind: only.kind };
   const others = [...present.map((l) => `${l.name} (empty)`), ...OTHER_LOCKFILES.filter((n) => existsSync(join(dir, n)))];
   throw new LockfileError(
     'no-lockfile',

@@ -253,7 +253,7 @@ class Lockfile {
       // v5/v6 `requiresBuild: true`; v9 no longer records it, so the registry manifest decides.
       // pnpm 5/6 `requiresBuild` means "might need a build" (set for packages with no install script at all), so
       // it is validated but not trusted: the registry manifest decides before install, the disk scan after.
-      hasInstallScript: (optBool(this.file, info.requiresBuild, `${where}.requiresBuild`), false),
+      hasInstallScript: validatedOnly(optBool(this.file, info.requiresBuild, `${where}.requiresBuild`)),
       installNames: [],
       paths: [this.installPath(key, name)],
       ...(line !== undefined && { line }),
@@ -486,4 +486,9 @@ function keyIsNonSemver(major: Major, key: string): boolean {
 function isGitHostedTarballUrl(url: string): boolean {
   const u = url.toLowerCase();
   return (u.startsWith('https://codeload.github.com/') || u.startsWith('https://bitbucket.org/') || u.startsWith('https://gitlab.com/')) && u.includes('tar.gz');
+}
+
+/** A field that is checked for its type but whose value is not trusted (pnpm 5/6 `requiresBuild`): always false. */
+function validatedOnly(_checked: boolean | undefined): false {
+  return false;
 }

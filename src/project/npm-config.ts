@@ -37,11 +37,9 @@ export const PNPM_NPMRC_KEYS = [
 
 /** npm's install folder, for its builtin npmrc; absent is fine (no builtin config). */
 function npmPath(): string {
-  const candidates = [
-    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm'),
-    join(dirname(process.execPath), 'node_modules', 'npm'),
-  ];
-  return candidates.find((p) => existsSync(p)) ?? candidates[0];
+  const unix = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm');
+  const windows = join(dirname(process.execPath), 'node_modules', 'npm');
+  return [unix, windows].find((p) => existsSync(p)) ?? unix;
 }
 
 export async function loadNpmSettings(cwd: string, overrides: { registry?: string } = {}): Promise<NpmSettings> {

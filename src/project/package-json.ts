@@ -107,8 +107,11 @@ export function gitRepo(name: string, spec: string): { repo: string; commit?: st
   // Hosted-git tarball downloads (yarn 1 and pnpm write them for hosted git specs).
   const tarball = /^https:\/\/(?:codeload\.(github\.com)\/([^/]+)\/([^/]+)\/tar\.gz\/([^/?#]+)|(gitlab\.com)\/([^/]+)\/([^/]+)\/-\/archive\/([^/?#]+)\/|(bitbucket\.org)\/([^/]+)\/([^/]+)\/get\/([^/?#]+?)\.tar\.gz)/i.exec(spec);
   if (tarball) {
+    // Exactly one of the three alternatives matched: its four groups, in order.
     const [domain, user, project, ref] = tarball.slice(1).filter((x) => x !== undefined);
-    return { repo: `${domain}/${user}/${project.replace(/\.git$/i, '')}`.toLowerCase(), commit: fullCommit(ref) };
+    if (domain !== undefined && user !== undefined && project !== undefined) {
+      return { repo: `${domain}/${user}/${project.replace(/\.git$/i, '')}`.toLowerCase(), commit: fullCommit(ref) };
+    }
   }
   // pnpm writes a git resolution's repo without the `git+` prefix (`https://host/u/p.git`, `file:///...`).
   const asGit = /^(?:https?|ssh|file):\/\//i.test(spec) ? `git+${spec}` : spec;
@@ -151,7 +154,9 @@ function addAsk(asks: Asks, name: string, spec: unknown): void {
 /** An override key names the package last: `a>b`, `**\/a/b`, `b@^1`, `@s/b@1`. */
 function overridden(key: string): string {
   const parts = key.slice(key.lastIndexOf('>') + 1).split('/');
-  const seg = parts.length > 1 && parts[parts.length - 2].startsWith('@') ? parts.slice(-2).join('/') : parts[parts.length - 1];
+  const last = parts.at(-1) ?? ''; // split returns at least one part
+  const scope = parts.at(-2);
+  const seg = scope?.startsWith('@') ? `${scope}/${last}` : last;
   const at = seg.indexOf('@', 1);
   return at > 0 ? seg.slice(0, at) : seg;
 }

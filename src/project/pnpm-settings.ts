@@ -107,7 +107,8 @@ export async function readPnpmInputs(dir: string, packageJsonPnpm: unknown, npm:
     );
     if (fromRc) inputs.builds = [fromRc];
   }
-  if (inputs.builds) said(`${inputs.builds[0].source}: ${inputs.builds[0].allow.length} allowed, ${inputs.builds[0].deny.length} denied builds`);
+  const [read] = inputs.builds ?? [];
+  if (read) said(`${read.source}: ${read.allow.length} allowed, ${read.deny.length} denied builds`);
 
   const age = get('minimum-release-age');
   if (age) {

@@ -49,7 +49,7 @@ export type FixRoute =
   /** A dependency of the root package.json: installed exactly by npm, then package.json's range restored. */
   | { kind: 'direct'; field: (typeof DEP_FIELDS)[number]; key: string; spec: string; installSpec: string }
   /** Anything else: an `overrides` entry at `path` (top level, or under a dependent). */
-  | { kind: 'override'; path: string[]; value: string };
+  | { kind: 'override'; path: [string] | [string, string]; value: string };
 
 export interface PlannedFix {
   pkg: LockedPackage;

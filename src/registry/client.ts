@@ -177,7 +177,10 @@ export class RegistryClient {
     if (this.opts.offline) {
       // A version the entry knows only as a summary cannot be checked from the cache. (One it does not know
       // at all is served as before: the integrity check reports it missing from the registry.)
-      const summaryOnly = cached && needVersions.find((v) => v in cached.facts.versions && !cached.facts.versions[v].full);
+      const summaryOnly = cached && needVersions.find((v) => {
+        const known = cached.facts.versions[v];
+        return known !== undefined && !known.full;
+      });
       if (summaryOnly) {
         return {
           kind: 'error',

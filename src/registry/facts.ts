@@ -20,7 +20,7 @@ export function publishTime(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length > 40) return undefined;
   const m = ISO_8601.exec(value);
   if (!m) return undefined;
-  const [y, mo, d, h, mi, s, oh, om] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x)));
+  const [y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, oh = 0, om = 0] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x)));
   if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) return undefined;
   // The day exists in that month (Date.UTC rolls 02-30 over to March).
   if (new Date(Date.UTC(y, mo - 1, d)).getUTCDate() !== d) return undefined;

@@ -207,7 +207,7 @@ function decoded(body: Readable, encoding: string | undefined): HttpResponse['bo
 
 /** make-fetch-happen's backoff (the `retry` package): min(max, min * factor^attempt * random[1, 2)). */
 function backoff(attempt: number, signal?: AbortSignal): Promise<void> {
-  const ms = Math.min(RETRY.maxTimeout, RETRY.minTimeout * Math.pow(RETRY.factor, attempt) * (RETRY.randomize ? 1 + Math.random() : 1));
+  const ms = Math.min(RETRY.maxTimeout, RETRY.minTimeout * RETRY.factor ** attempt * (RETRY.randomize ? 1 + Math.random() : 1));
   // Cut short when the host is marked down or the deadline passes (the loop then throws the shared error).
   return new Promise((r) => {
     const done = () => {

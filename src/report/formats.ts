@@ -10,6 +10,7 @@ import { toGithubOutput, toGithubSummary } from './github.js';
 import { toJson } from './json.js';
 import { toSarif } from './sarif.js';
 import { makeStyle, toText, type Style } from './text.js';
+import { at } from '../util/at.js';
 
 export const FORMATS = ['text', 'json', 'sarif', 'github', 'cyclonedx'] as const;
 export type FormatName = (typeof FORMATS)[number];
@@ -49,7 +50,7 @@ export function parseFormats(value: string | readonly string[], base: string = p
   const toStdout = specs.filter((s) => !s.path);
   if (toStdout.length > 1) {
     throw new GuardError('bad-usage', `--format: only one report can go to stdout, not ${toStdout.map((s) => s.format).join(' and ')}`, {
-      remedy: `write the others to files, e.g. --format ${toStdout[0].format},${toStdout
+      remedy: `write the others to files, e.g. --format ${at(toStdout, 0).format},${toStdout
         .slice(1)
         .map((s) => `${s.format}=safe-install.${extensionOf(s.format)}`)
         .join(',')}`,

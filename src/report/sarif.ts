@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Log, Notification, ReportingConfiguration, ReportingDescriptor, Result, Run } from 'sarif';
 import type { CheckResult } from '../pipeline.js';
 import type { GuardErrorCode } from '../errors.js';
-import type { Action, CheckId, Finding, FindingCode } from '../types.js';
+import type { Action, FindingCode } from '../types.js';
 import type { LockedPackage } from '../lockfile/types.js';
 import { SAID_ONCE, sharedFindings, summarize } from './summary.js';
 import { shown } from './shown.js';

@@ -220,9 +220,8 @@ export async function transaction<T>(opts: TransactionOptions, fn: (t: Transacti
       // A known file-system failure (a file where a folder goes, a dangling link, a full disk) says which file.
       const known = classifyError(err);
       if (known) {
-        err = known;
         if (t.files().length && !told) quietWrite(`safe-install ${opts.label} did not complete: ${t.describeFiles()} ${t.files().length === 1 ? 'is' : 'are'} as before, byte for byte.\n`);
-        throw err;
+        throw known;
       }
       throw new GuardError('bad-config', `${opts.label} did not complete: ${(err as Error).message}`, {
         remedy: `nothing was changed (${t.describeFiles() || 'no file'} as before); fix the cause and run it again`,

@@ -65,7 +65,7 @@ export class EvidenceCollector {
     // whether it serves keys only says whether it keeps signatures: a host answering for registry.npmjs.org that
     // serves none (a transparent mirror, as on this machine) is treated as the mirror it is.
     if (isNpmRegistry(url)) {
-      return { ...this.npmKeys(), kind: 'keys', npm: true, ...(served && served.length ? {} : { mirror: { registry, upstream: registry } }) };
+      return { ...this.npmKeys(), kind: 'keys', npm: true, ...(served?.length ? {} : { mirror: { registry, upstream: registry } }) };
     }
     const upstream = this.policy.registryMirrorOf[url];
     if (upstream) {
@@ -76,10 +76,10 @@ export class EvidenceCollector {
         kind: 'keys',
         ...trusted,
         source: `${trusted.source}; ${registry} is declared a mirror of ${upstream}`,
-        ...(served && served.length ? {} : { mirror: { registry, upstream } }),
+        ...(served?.length ? {} : { mirror: { registry, upstream } }),
       };
     }
-    return served && served.length ? { kind: 'keys', keys: served, source: `${registry}-/npm/v1/keys` } : { kind: 'none', registry };
+    return served?.length ? { kind: 'keys', keys: served, source: `${registry}-/npm/v1/keys` } : { kind: 'none', registry };
   }
 
   private npmKeys(): { keys: RegistryKey[]; source: string } {
@@ -105,7 +105,7 @@ export class EvidenceCollector {
     }
     const registryKeys: RegistryKey[] = keys.kind === 'keys' ? keys.keys : [];
     const { verify, root } = await this.loadVerifier();
-    let result;
+    let result: ReturnType<typeof verify>;
     try {
       result = verify({ name: facts.name, version, integrity: v.integrity, body, keys: registryKeys, trustedRoot: root });
     } catch (err) {

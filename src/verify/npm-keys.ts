@@ -70,7 +70,7 @@ export function parseNpmKeysTarget(text: string): RegistryKey[] {
   const keys: RegistryKey[] = [];
   for (const k of list as unknown[]) {
     const entry = k as { keyId?: unknown; keyUsage?: unknown; publicKey?: { rawBytes?: unknown; keyDetails?: unknown; validFor?: { end?: unknown } } } | null;
-    if (!entry || entry.keyUsage !== 'npm:signatures') continue;
+    if (entry?.keyUsage !== 'npm:signatures') continue;
     const { keyId } = entry;
     const raw = entry.publicKey?.rawBytes;
     const end = entry.publicKey?.validFor?.end;

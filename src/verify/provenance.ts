@@ -17,6 +17,7 @@ import ssri from 'ssri';
 import { loadTrustedRoot } from './trusted-root.js';
 import type { RegistryKey } from '../types.js';
 import { isObject } from '../util/is-object.js';
+import { at } from '../util/at.js';
 
 export type ProvenanceCode =
   | 'attestations-malformed'
@@ -329,7 +330,7 @@ function builderOf(predicate: unknown): string | undefined {
 
 function derUtf8String(der: Buffer | undefined): string | undefined {
   if (!der || der.length < 2 || der[0] !== 0x0c) return undefined;
-  let length = der[1];
+  let length = at(der, 1); // der.length >= 2 above
   let offset = 2;
   if (length & 0x80) {
     const bytes = length & 0x7f;

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
 import { BIN, cleanEnv, cli, npm, tempDir } from './helpers.js';
+import { at } from '../../src/util/at.js';
 
 const DAY = 86_400_000;
 const ago = (d: number) => new Date(Date.now() - d * DAY).toISOString();
@@ -66,7 +67,7 @@ describe('safe-install add / update', () => {
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/npm could not resolve only-young: only-young@0\.1\.0 is too young \(published .*default policy requires 7d\), eligible /);
     const after = p.files();
-    expect(after[0].equals(before[0]) && after[1].equals(before[1])).toBe(true);
+    expect(after[0]?.equals(at(before, 0)) && after[1]?.equals(at(before, 1))).toBe(true);
     expect(existsSync(join(p.dir, 'node_modules'))).toBe(false);
   });
 
@@ -99,7 +100,7 @@ describe('safe-install add / update', () => {
     expect(res.stdout).toContain('provenance-required');
     expect(res.stdout).toContain('restored byte for byte');
     const after = p.files();
-    expect(after[0].equals(before[0]) && after[1].equals(before[1])).toBe(true);
+    expect(after[0]?.equals(at(before, 0)) && after[1]?.equals(at(before, 1))).toBe(true);
     expect(existsSync(join(p.dir, 'node_modules'))).toBe(false);
   });
 
@@ -119,7 +120,7 @@ describe('safe-install add / update', () => {
       expect(output).toMatch(/Interrupted \(SIGINT\): add undone; package.json and package-lock.json are as before, byte for byte/);
       expect(code).toBe(130);
       const after = p.files();
-      expect(after[0].equals(before[0]) && after[1].equals(before[1])).toBe(true);
+      expect(after[0]?.equals(at(before, 0)) && after[1]?.equals(at(before, 1))).toBe(true);
     } finally {
       registry.clearFaults();
     }

@@ -9,6 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
 import { BIN, OLD, cleanEnv, cli, tempDir, writeProject } from './helpers.js';
+import { at } from '../../src/util/at.js';
 
 /** A lockfile of `n` registry packages, with or without `resolved` URLs on `registry`. */
 function bigProject(registry: string, n: number, resolved: boolean): string {
@@ -102,7 +103,7 @@ describe('a registry that accepts connections and never answers', () => {
     // Said early what it waits for: the first stderr line came while the check was still waiting (before any
     // report, nothing checked yet), naming the host and the names.
     expect(res.chunks.length).toBeGreaterThan(0);
-    const first = res.chunks[0];
+    const first = at(res.chunks, 0);
     expect(first.at).toBeLessThan(res.endedAt);
     expect(first.stdoutSoFar).toBe(0);
     expect(first.text).toMatch(new RegExp(`^safe-install: waiting for 16 names from 127\\.0\\.0\\.1:${port} \\(pkg-\\d+, pkg-\\d+, pkg-\\d+ and 13 more\\): 0 of 500 names checked`));

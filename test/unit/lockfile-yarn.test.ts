@@ -49,7 +49,9 @@ function scan(text: string): { line: number; descriptors: string[]; fields: Reco
       return;
     }
     const m = /^ {2}([a-zA-Z]+):? "?([^"]*)"?$/.exec(l);
-    if (m && out.length) out[out.length - 1].fields[m[1]] = m[2];
+    const [, field, value] = m ?? [];
+    const last = out.at(-1);
+    if (last && field !== undefined && value !== undefined) last.fields[field] = value;
   });
   return out;
 }
@@ -101,7 +103,7 @@ describe('vuejs/core yarn.lock v1', () => {
 describe('nodejs/corepack yarn.lock (berry)', () => {
   const { text, tree } = load(BERRY);
   const entries = scan(text);
-  const resolutions = entries.map((e) => e.fields.resolution);
+  const resolutions = entries.flatMap((e) => e.fields.resolution ?? []);
 
   it('reads one registry package per npm: resolution, the patched ones merged into it', () => {
     expect(tree.format).toBe('yarn-berry');
@@ -117,7 +119,7 @@ describe('nodejs/corepack yarn.lock (berry)', () => {
     expect(new Set(tree.packages.map((p) => p.id))).toEqual(new Set(npm.map((r) => r.replace('@npm:', '@'))));
     expect(tree.packages.every((p) => p.source === 'registry')).toBe(true);
     const all = tree.packages.flatMap((p) => p.paths);
-    expect(all.sort()).toEqual(entries.filter((e) => !e.fields.resolution.includes('@workspace:')).flatMap((e) => e.descriptors).sort());
+    expect(all.sort()).toEqual(entries.filter((e) => !e.fields.resolution?.includes('@workspace:')).flatMap((e) => e.descriptors).sort());
   });
 
   it('records no integrity: the checksum hashes yarn’s zip, not the registry tarball', () => {

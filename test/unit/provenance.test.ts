@@ -77,7 +77,7 @@ function editPayload(bundle: any, from: string, to: string): void {
 
 function flipLastSignatureByte(bundle: any): void {
   const sig = Buffer.from(bundle.dsseEnvelope.signatures[0].sig, 'base64');
-  sig[sig.length - 1] ^= 0x01;
+  sig.writeUInt8(sig.readUInt8(sig.length - 1) ^ 0x01, sig.length - 1);
   bundle.dsseEnvelope.signatures[0].sig = sig.toString('base64');
 }
 

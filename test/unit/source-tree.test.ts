@@ -83,7 +83,7 @@ describe('the dependency rule (.dependency-cruiser.cjs)', () => {
       'layer:registry: src/registry/client.ts -> src/checks/types.ts',
       'no-circular: src/install/a.ts -> src/install/b.ts', // a cycle is reported once
       'no-layer: src/newstage/x.ts -> src/types.ts',
-      'peers:report, ui, inspect: src/report/text.ts -> src/ui/prompt.tsx',
+      'peers:report, ui: src/report/text.ts -> src/ui/prompt.tsx',
     ]);
   });
 

@@ -2,11 +2,11 @@
 // runs), and the outcome (what npm changed, the re-check, backups). Names, versions and npm's messages are
 // shown as inert text.
 import { relative } from 'node:path';
-import type { FixOutcome, FixPlan, ManifestChange, VersionChange } from '../quarantine/fix.js';
+import type { FixOutcome, FixPlan, ManifestChange, VersionChange } from './fix.js';
 import { displayText, mapStrings } from '../util/safe-text.js';
-import { shown } from './shown.js';
-import { summarize } from './summary.js';
-import type { Style } from './text.js';
+import { shown } from '../report/shown.js';
+import { summarize } from '../report/summary.js';
+import type { Style } from '../report/text.js';
 
 /** A path as the user reads it: relative to the current folder. */
 export function show(path: string): string {
