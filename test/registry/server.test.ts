@@ -8,6 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TestRegistry, type FakePackage } from './server.js';
 import { buildTar, buildTarball } from './tarball.js';
+import { NPM_CLI } from '../integration/helpers.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -433,8 +434,9 @@ describe('TestRegistry with the real npm CLI', () => {
       npm_config_registry: reg.url,
     };
     await execFileAsync(
-      'npm',
+      process.execPath,
       [
+        NPM_CLI, // the pinned npm, not the one on PATH
         'install',
         '--registry',
         reg.url,
