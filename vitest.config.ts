@@ -16,6 +16,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/unit/**/*.test.tsx'],
+          // Fails a unit test that starts a package manager or connects off this machine (test/unit/isolation.ts).
+          setupFiles: ['test/unit/isolation.ts'],
         },
       },
       {
