@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
 import { BIN, cleanEnv, cli, npm, tempDir } from './helpers.js';
 import { at } from '../../src/util/at.js';
+import { waitFor } from '../wait.js';
 
 const DAY = 86_400_000;
 const ago = (d: number) => new Date(Date.now() - d * DAY).toISOString();
@@ -113,8 +114,9 @@ describe('safe-install add / update', () => {
       let output = '';
       child.stdout.on('data', (d) => (output += d));
       child.stderr.on('data', (d) => (output += d));
-      for (let i = 0; i < 200 && !output.includes('Resolving with npm'); i++) await new Promise((r) => setTimeout(r, 50));
-      await new Promise((r) => setTimeout(r, 1500)); // npm is now waiting on the registry
+      // npm is resolving: it has asked the registry for the package and waits for an answer that never comes.
+      await waitFor(() => registry.requestCount('slow') > 0, () => `npm's request for slow:\n${output}`);
+      expect(output).toContain('Resolving with npm');
       child.kill('SIGINT');
       const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
       expect(output).toMatch(/Interrupted \(SIGINT\): add undone; package.json and package-lock.json are as before, byte for byte/);
