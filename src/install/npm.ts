@@ -2,6 +2,7 @@
 // `npm rebuild <their folders>` (npm's own code: same order, environment, node-gyp handling and error
 // output as a normal install), the workspaces' in the same rebuild (npm builds them as links, after the
 // dependencies), then the root project's lifecycle as `npm ci` runs it.
+import { loadRunScript } from './node-gyp.js';
 import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -75,7 +76,7 @@ export async function npmRebuild(cwd: string, paths: string[]): Promise<void> {
  * its whole parent (rebuild-bundle), which would run the parent's and every sibling's scripts too.
  */
 export async function runBundled(cwd: string, items: InstalledScripts[]): Promise<void> {
-  const runScript = require('@npmcli/run-script');
+  const runScript = await loadRunScript();
   const depth = (p: string) => p.split('/node_modules/').length;
   const ordered = [...items].sort((a, b) => depth(a.path) - depth(b.path) || a.path.localeCompare(b.path));
   for (const event of INSTALL_EVENTS) {

@@ -20,6 +20,7 @@
 //   npm_config_node_gyp (pnpm's bundled node-gyp), INIT_CWD (the lockfile folder), PNPM_SCRIPT_SRC_DIR, and
 //   TMPDIR when pnpm runs as root without unsafe-perm.
 // - an optional dependency whose build fails is skipped with a warning, as pnpm does (buildDependency).
+import { loadRunScript } from './node-gyp.js';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { access, mkdir, readFile } from 'node:fs/promises';
@@ -468,7 +469,7 @@ export async function pnpmRunAllowed(dir: string, items: InstalledScripts[], tre
   // Every copy that needs a build shapes the chunks (pnpm's graph has them all; it skips the disallowed ones
   // when their turn comes), and so do patched packages, which pnpm's build step patches.
   const chunks = buildSequence(children, installed.roots, (k) => Boolean(copies.get(k)?.item) || k.includes('(patch_hash='));
-  const runScript = require('@npmcli/run-script');
+  const runScript = await loadRunScript();
   const ctx = await contextOnce(dir);
   const say = (line: string) => (inherited() === 'inherit' ? process.stdout : process.stderr).write(line);
   for (const chunk of chunks) {

@@ -2,6 +2,7 @@
 // dependency's, so they run when the policy says (scripts.rootScripts), each package manager deciding the order
 // (its runner's runAllowed). Measured with npm 11.19, pnpm 10.34.9/9.15.9, yarn 1.22.22 and 4.18.1: every one
 // of them runs the workspaces' install scripts on a plain install, so leaving them out breaks monorepos.
+import { loadRunScript } from './node-gyp.js';
 import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -78,7 +79,7 @@ export async function runProjectEvents(
   events: readonly string[],
   env: Record<string, string | undefined> = {},
 ): Promise<ProjectScriptsRun | undefined> {
-  const runScript = require('@npmcli/run-script');
+  const runScript = await loadRunScript();
   const ran: string[] = [];
   const path = join(root, p.folder);
   for (const event of events) {

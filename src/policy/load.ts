@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { toolDir } from '../util/tool-dir.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeFsFailure, GuardError } from '../errors.js';
@@ -17,7 +18,8 @@ import { NPM_REGISTRY, isNpmRegistry } from '../verify/npm-keys.js';
 const require = createRequire(import.meta.url);
 
 export const POLICY_FILE = 'safe-install.policy.json';
-const POLICIES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies');
+// The shipped policies/ folder, beside the package.json of the tool (src/, dist/ and the one-file bundle alike).
+const policiesDir = () => join(toolDir(), 'policies');
 
 /** The policy file as written (after merging with the default). */
 export interface PolicyDocument {
@@ -134,7 +136,7 @@ export function compileValidator(): typeof validator {
   const addFormats = require('ajv-formats');
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats(ajv);
-  return ajv.compile(JSON.parse(readFileSync(join(POLICIES_DIR, 'policy.schema.json'), 'utf8')));
+  return ajv.compile(JSON.parse(readFileSync(join(policiesDir(), 'policy.schema.json'), 'utf8')));
 }
 
 function validate(doc: unknown, file: string): void {
@@ -151,7 +153,7 @@ function validate(doc: unknown, file: string): void {
 }
 
 export function defaultPolicyDocument(): PolicyDocument {
-  return JSON.parse(readFileSync(join(POLICIES_DIR, 'default.json'), 'utf8'));
+  return JSON.parse(readFileSync(join(policiesDir(), 'default.json'), 'utf8'));
 }
 
 /** Find the project's policy: an explicit --policy path, else safe-install.policy.json in the project root. */

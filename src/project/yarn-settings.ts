@@ -4,12 +4,16 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type * as Yaml from 'yaml';
+import { createRequire } from 'node:module';
 import { lazy } from '../util/lazy.js';
+
+// A plain require (not a computed name), so the bundler (scripts/bundle.mjs) sees and includes each library.
+const require = createRequire(import.meta.url);
 import { GuardError } from '../errors.js';
 import { formatDuration, parseDuration } from '../policy/duration.js';
 import type { ProjectInputs } from '../policy/load.js';
 
-const yaml = lazy<typeof Yaml>('yaml');
+const yaml = lazy<typeof Yaml>(() => require('yaml'));
 
 async function readRc(path: string): Promise<Record<string, unknown> | undefined> {
   let text: string;

@@ -3,6 +3,7 @@
 // errors (the check could not complete) are tool execution notifications with executionSuccessful: false.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { toolDir } from '../util/tool-dir.js';
 import { dirname, isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Log, Notification, ReportingConfiguration, ReportingDescriptor, Result, Run } from 'sarif';
@@ -375,8 +376,7 @@ let toolInfo: { name: string; version: string; informationUri: string } | undefi
 /** This tool's name, version and home, from its own package.json. */
 export function toolMetadata(): { name: string; version: string; informationUri: string } {
   if (toolInfo) return toolInfo;
-  // src/report/sarif.ts and dist/report/sarif.js are both two folders below the package root.
-  const manifest = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8')) as {
+  const manifest = JSON.parse(readFileSync(join(toolDir(), 'package.json'), 'utf8')) as {
     name?: string;
     version?: string;
     homepage?: string;
