@@ -65,6 +65,8 @@ export async function keepGuardCopy(projectDir: string): Promise<string | undefi
       await mkdir(join(fresh, 'dist'), { recursive: true });
       await cp(join(build.dir, BUNDLE), join(fresh, BUNDLE));
       for (const d of SHIPPED) if (existsSync(join(build.dir, d))) await cp(join(build.dir, d), join(fresh, d), { recursive: true });
+      // The release data too (init --ci github from the copy pins the same action).
+      if (existsSync(join(build.dir, 'dist', 'release.json'))) await cp(join(build.dir, 'dist', 'release.json'), join(fresh, 'dist', 'release.json'));
       await writeFile(join(fresh, 'package.json'), JSON.stringify({ name: 'safe-install', version: build.version, private: true, description: 'A copy of the guard kept by safe-install (init, the hook, the install): run it as node .safe-install/guard/dist/safe-install.mjs when node_modules is gone' }, null, 2) + '\n');
       await writeFile(join(fresh, '.gitignore'), '# a copy of the guard, rewritten by safe-install: never committed\n*\n');
       await writeFile(join(fresh, STAMP), build.stamp);
