@@ -36,6 +36,22 @@ const noDevtools = {
   },
 };
 
+// iconv-lite is an optional dependency of minipass-fetch (only for textConverted(), which nothing here calls),
+// half a megabyte of code tables: left out (its require fails, as when it is not installed). React, its
+// reconciler and scheduler (ink's) pick their production build from NODE_ENV: only that one is bundled; the
+// guard's own code and every other library still read the real NODE_ENV (yarn 1's production mode).
+const trimmed = {
+  name: 'trimmed',
+  setup(b) {
+    b.onResolve({ filter: /^iconv-lite$/ }, () => ({ path: 'iconv-lite', namespace: 'absent' }));
+    b.onLoad({ filter: /.*/, namespace: 'absent' }, () => ({ contents: "throw new Error('iconv-lite is not part of the safe-install build');", loader: 'js' }));
+    b.onLoad({ filter: /[\\/]node_modules[\\/](react|react-reconciler|scheduler)[\\/].*\.js$/ }, async (args) => ({
+      contents: (await readFile(args.path, 'utf8')).replace(/process\.env\.NODE_ENV/g, '"production"'),
+      loader: 'js',
+    }));
+  },
+};
+
 // Libraries' own run-time lookups from one file: __dirname and __filename name the bundle (CommonJS code inside
 // an ES module has none otherwise). @npmcli/run-script's default node-gyp lookup is not used (we always pass
 // nodeGyp, src/install/node-gyp.ts); its node-gyp-bin folder (the `node-gyp` command an install script calls,
@@ -56,9 +72,12 @@ const common = {
       'const __dirname = __siDirname(__filename);',
     ].join(' '),
   },
-  plugins: [ownRequire, noDevtools],
+  plugins: [ownRequire, noDevtools, trimmed],
   jsx: 'automatic',
-  legalComments: 'eof',
+  // The libraries' licence notices go to dist/*.LEGAL.txt (shipped): the bundle itself stays pure ASCII, which
+  // V8 keeps as a one-byte string (a single non-ASCII character in a comment made it parse as two-byte text).
+  legalComments: 'external',
+  minify: process.env.SI_BUNDLE_MINIFY !== '0',
   logLevel: 'warning',
 };
 
