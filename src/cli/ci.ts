@@ -1,6 +1,5 @@
 // `safe-install` / `safe-install ci`: the check, then `npm ci` with every script off, then only the allowed
 // install scripts, then the project's own lifecycle. Held versions stop it before anything is downloaded.
-import { keepGuardCopy } from '../util/guard-copy.js';
 import { runCheck, type CheckOptions, type CheckResult } from '../pipeline.js';
 import { approve, heldVersions } from '../quarantine/approve.js';
 import type { HeldItem } from '../ui/override-prompt.js';
@@ -36,8 +35,6 @@ export async function ciCommand(flags: CiFlags, npmArgs: string[]): Promise<numb
   const first = await interruptible(CHECKING, () => runCheck(options));
   out(toText(first, style, flags));
   if (flags.dryRun) return dryRun(first, npmArgs, style);
-  // The install replaces node_modules (the guard's own folder too): the copy the next step can run from.
-  await keepGuardCopy(first.tree.root.dir);
   out(await recordLedger(first, style, flags));
   const { result, code } = await offerApprovals(first, options, flags, style);
   if (code !== 0) {

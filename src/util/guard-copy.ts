@@ -1,16 +1,20 @@
 // The guard never removes itself (issue 19). A project's node_modules can lose the guard: `npm ci` deletes
 // node_modules before it installs, and when it then fails before extraction (npm's own min-release-age gate, a
 // script refused by strict-allow-scripts) nothing is put back, so `safe-install approve ...`, the command that
-// would let the install through, could not run. So the commands that set up or guard the project (init, the
-// hook, the install) keep a copy of the running guard in the project, .safe-install/guard/: the one-file build
+// would let the install through, could not run. So the commands that set up or guard the project (init and the
+// hook) keep a copy of the running guard in the project, .safe-install/guard/: the one-file build
 // with the data it reads beside it (policies/, trust/, lib/node-gyp-bin, a package.json naming its version),
 // a few MB, ignored by git through its own .gitignore. It is written only when the running guard differs from the
 // copy (another version or build), into a fresh folder renamed into place, so a half-written copy is never used.
 // `node .safe-install/guard/dist/safe-install.mjs <command>` then runs the same guard with no node_modules.
+// Only the one-file build copies itself (a checkout's multi-file dist/ is not a thing to copy), and only init and
+// the hook do (the commands a project set up with init runs from node_modules/.bin); `safe-install` itself
+// leaves nothing but the ledger (test/integration/read-only.test.ts).
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join, posix, resolve, sep } from 'node:path';
+import { basename, join, posix, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { toolDir } from './tool-dir.js';
 
 export const GUARD_COPY_DIR = join('.safe-install', 'guard');
@@ -21,11 +25,14 @@ const STAMP = '.stamp';
 /** The command that runs the project's copy, from the project root. */
 export const GUARD_COPY_COMMAND = `node ${posix.join('.safe-install', 'guard', 'dist', 'safe-install.mjs')}`;
 
-/** The running guard's bundle and what identifies that build (version, size, time), or undefined from src/. */
+/** The running guard's bundle and what identifies that build (version, size, time); undefined unless it is one. */
 function runningBuild(): { dir: string; stamp: string; version: string } | undefined {
+  // This module is inside the bundle only when the guard runs from it (dist/safe-install.mjs).
+  const self = fileURLToPath(import.meta.url);
+  if (basename(self) !== basename(BUNDLE)) return undefined;
   const dir = toolDir();
   const file = join(dir, BUNDLE);
-  if (!existsSync(file)) return undefined;
+  if (!existsSync(file) || realpathSync(file) !== realpathSync(self)) return undefined;
   const st = statSync(file);
   const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
   return { dir, version, stamp: `${version} ${st.size} ${Math.trunc(st.mtimeMs)}\n` };
