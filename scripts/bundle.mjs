@@ -103,7 +103,13 @@ try {
 } catch {
   // no cache: the same guard, compiled each time
 }
-await import('./safe-install.mjs');
+// A package with its bundle missing (half removed) is said in one line, never with a stack (--debug shows it).
+await import('./safe-install.mjs').catch((err) => {
+  const file = new URL('./safe-install.mjs', import.meta.url).pathname;
+  process.stderr.write(\`safe-install: cannot load \${file}: \${err?.code ?? err?.message ?? err}\\n  -> reinstall safe-install (npm ci), or run node .safe-install/guard/dist/safe-install.mjs <command> from a project set up with init\\n\`);
+  if (process.argv.includes('--debug') || /^(1|true|yes)$/i.test(process.env.SAFE_INSTALL_DEBUG ?? '')) process.stderr.write(\`\${err?.stack ?? err}\\n\`);
+  process.exitCode = 2;
+});
 `,
   { mode: 0o755 },
 );

@@ -25,8 +25,12 @@ export async function hookCommand(flags: CommonFlags): Promise<number> {
   const write = (s: string) => process.stderr.write(s);
   const style = makeStyle(colourWanted(process.stderr, flags.color));
   // Before anything can fail: the copy the next step runs from when node_modules is gone.
-  const root = projectRoot(flags.cwd ?? '.');
-  const copy = await keepGuardCopy(root);
+  let copy: string | undefined;
+  try {
+    copy = await keepGuardCopy(projectRoot(flags.cwd ?? '.'));
+  } catch {
+    copy = undefined; // the check below says what is wrong with the project
+  }
   const result = await runCheck(toCheckOptions({ ...flags, input: false }));
   const checked = exitCodeOf(result);
   // yarn 1 runs every dependency's install scripts or none: one the policy does not allow would run.

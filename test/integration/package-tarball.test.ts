@@ -48,6 +48,15 @@ describe('the packed guard', () => {
     expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
   });
 
+  it('a package half removed (its bundle gone) says so in one line, without a stack', async () => {
+    const p = await projectWithGuard();
+    rmSync(join(p.dir, 'node_modules', 'safe-install', 'dist', 'safe-install.mjs'));
+    const res = await p.npx(['check']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/^safe-install: cannot load \S+safe-install\.mjs: ERR_MODULE_NOT_FOUND\n  -> reinstall safe-install/);
+    expect(res.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('the hook refuses and removes what it holds, and the next steps it prints run from the same project, with node_modules or without', async () => {
     const p = await projectWithGuard();
     const added = await npm(['install', '--save-exact', 'plain@1.0.0', 'fresh@1.1.0'], { cwd: p.dir, env: p.env });
