@@ -48,6 +48,33 @@ describe('the packed guard', () => {
     expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
   });
 
+  it('through npx from a registry: one package fetched (nothing else resolved), and it runs', async () => {
+    // The packed tarball's files, served by the loopback registry as safe-install@<version>.
+    const unpacked = tempDir('si-unpacked-');
+    expect((await run('tar', ['-xzf', tarball, '-C', unpacked], { cwd: unpacked, env: cleanEnv(registry.url) })).code).toBe(0);
+    const files: Record<string, Buffer> = {};
+    const walk = (rel: string): void => {
+      for (const e of readdirSync(join(unpacked, 'package', rel), { withFileTypes: true })) {
+        const r = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) walk(r);
+        else files[r] = readFileSync(join(unpacked, 'package', r));
+      }
+    };
+    walk('');
+    const manifest = JSON.parse(files['package.json']!.toString('utf8')) as { version: string; bin: Record<string, string> };
+    registry.addPackage({ name: 'safe-install', versions: [{ version: manifest.version, publishedAt: OLD, files, bin: manifest.bin }] });
+    const dir = tempDir('si-npx-');
+    const env = cleanEnv(registry.url);
+    const res = await run('npx', ['--yes', `safe-install@${manifest.version}`, '--version'], { cwd: dir, env });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout.trim()).toBe(manifest.version);
+    // What npx installed for it: the one package.
+    const npxDir = join(env.npm_config_cache!, '_npx');
+    const installs = readdirSync(npxDir);
+    expect(installs).toHaveLength(1);
+    expect(readdirSync(join(npxDir, installs[0]!, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['safe-install']);
+  });
+
   it('a package half removed (its bundle gone) says so in one line, without a stack', async () => {
     const p = await projectWithGuard();
     rmSync(join(p.dir, 'node_modules', 'safe-install', 'dist', 'safe-install.mjs'));
