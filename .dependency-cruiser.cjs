@@ -25,6 +25,8 @@ const LAYERS = [
   { name: 'init', paths: ['src/init/'] },
   { name: 'quarantine', paths: ['src/quarantine/'] },
   { name: 'cli', paths: ['src/cli/'] },
+  // The GitHub Action's entry: its inputs turned into a command line.
+  { name: 'action', paths: ['src/action/'] },
   // The generated reference pages read the command definitions and the finding catalog.
   { name: 'docs', paths: ['src/docs/'] },
 ];

@@ -15,6 +15,10 @@ import type { BaseReason, InstallEvent, VersionMeta } from './types.js';
 import { DEFAULT_UNPACK_LIMITS, unpackBounded, type Unpacked, type UnpackLimits } from './unpack.js';
 import { publishTime } from '../registry/facts.js';
 import { lazy } from '../util/lazy.js';
+import { createRequire } from 'node:module';
+
+// A plain require of a literal name, so the bundler (scripts/bundle.mjs) sees and includes each library.
+const require = createRequire(import.meta.url);
 
 
 /** The part of pacote this module uses (pacote ships no types). */
@@ -45,7 +49,7 @@ export interface Manifest {
   dist?: { tarball?: string; integrity?: string; shasum?: string; attestations?: { url?: string; provenance?: { predicateType?: string } } };
 }
 
-const pacote = lazy<Pacote>('pacote');
+const pacote = lazy<Pacote>(() => require('pacote'));
 
 /** `name@version` (or `@scope/name@version`; the version may be a dist-tag). */
 export function parseSpec(spec: string): { name: string; version: string } {

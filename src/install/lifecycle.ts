@@ -3,7 +3,6 @@
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LockedPackage, LockedTree } from '../lockfile/types.js';
-import { lazy } from '../util/lazy.js';
 
 /** The lifecycle events npm runs for a dependency at install time, in npm's order. */
 export const INSTALL_EVENTS = ['preinstall', 'install', 'postinstall'] as const;
@@ -21,8 +20,6 @@ export interface RunScriptOptions {
   scriptShell?: string;
 }
 
-/** @npmcli/run-script, npm's runner of one lifecycle event of one package, loaded when scripts run. */
-export const runScript = lazy<(opts: RunScriptOptions) => Promise<unknown>>('@npmcli/run-script');
 
 export interface InstalledScripts {
   pkg: LockedPackage;

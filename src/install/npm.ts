@@ -2,12 +2,13 @@
 // `npm rebuild <their folders>` (npm's own code: same order, environment, node-gyp handling and error
 // output as a normal install), the workspaces' in the same rebuild (npm builds them as links, after the
 // dependencies), then the root project's lifecycle as `npm ci` runs it.
+import { loadRunScript } from './node-gyp.js';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GuardError } from '../errors.js';
 import { GUARD_ENV, inherited, resolvePmScript, runPm, type RunOptions } from './spawn.js';
 import type { InstallRunner } from './types.js';
-import { INSTALL_EVENTS, installScriptsOf, runScript, scanInstallScripts, type InstalledScripts } from './lifecycle.js';
+import { INSTALL_EVENTS, installScriptsOf, scanInstallScripts, type InstalledScripts } from './lifecycle.js';
 import { readProjectFolder, readWorkspaces, runProjectEvents, type ProjectScriptsRun } from './project-scripts.js';
 import type { LockedTree } from '../lockfile/types.js';
 
@@ -73,6 +74,7 @@ export async function npmRebuild(cwd: string, paths: string[]): Promise<void> {
  * its whole parent (rebuild-bundle), which would run the parent's and every sibling's scripts too.
  */
 export async function runBundled(cwd: string, items: InstalledScripts[]): Promise<void> {
+  const runScript = await loadRunScript();
   const depth = (p: string) => p.split('/node_modules/').length;
   const ordered = [...items].sort((a, b) => depth(a.path) - depth(b.path) || a.path.localeCompare(b.path));
   for (const event of INSTALL_EVENTS) {
@@ -80,7 +82,7 @@ export async function runBundled(cwd: string, items: InstalledScripts[]): Promis
       if (!item.scripts[event]) continue;
       const path = join(cwd, item.path);
       try {
-        await runScript()({ path, args: [], stdio: inherited(), event, env: { npm_package_json: join(path, 'package.json'), [GUARD_ENV]: '1' } });
+        await runScript({ path, args: [], stdio: inherited(), event, env: { npm_package_json: join(path, 'package.json'), [GUARD_ENV]: '1' } });
       } catch (err) {
         throw new GuardError('install-failed', `an allowed install script failed: ${item.pkg.name}@${item.pkg.version} (${item.path}, bundled) ${event}: ${(err as Error).message}`, {
           remedy: 'fix the failing script or deny it; the packages are installed but not built',

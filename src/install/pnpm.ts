@@ -20,6 +20,7 @@
 //   npm_config_node_gyp (pnpm's bundled node-gyp), INIT_CWD (the lockfile folder), PNPM_SCRIPT_SRC_DIR, and
 //   TMPDIR when pnpm runs as root without unsafe-perm.
 // - an optional dependency whose build fails is skipped with a warning, as pnpm does (buildDependency).
+import { loadRunScript } from './node-gyp.js';
 import { createHash } from 'node:crypto';
 import { access, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
@@ -28,7 +29,7 @@ import { depPathToFilename, parse as parseDepPath, refToRelative, removeSuffix }
 import jsYaml from 'js-yaml';
 import { GuardError } from '../errors.js';
 import type { LockedPackage, LockedTree } from '../lockfile/types.js';
-import { INSTALL_EVENTS, runScript, scriptsOnDisk, type InstalledScripts } from './lifecycle.js';
+import { INSTALL_EVENTS, scriptsOnDisk, type InstalledScripts } from './lifecycle.js';
 import { GUARD_ENV, inherited, resolvePmScript, runPm } from './spawn.js';
 import type { InstallRunner } from './types.js';
 import { mergeRuns, readProjectFolder, readWorkspaces, runProjectEvents, type ProjectFolder } from './project-scripts.js';
@@ -464,6 +465,7 @@ export async function pnpmRunAllowed(dir: string, items: InstalledScripts[], tre
   // Every copy that needs a build shapes the chunks (pnpm's graph has them all; it skips the disallowed ones
   // when their turn comes), and so do patched packages, which pnpm's build step patches.
   const chunks = buildSequence(children, installed.roots, (k) => Boolean(copies.get(k)?.item) || k.includes('(patch_hash='));
+  const runScript = await loadRunScript();
   const ctx = await contextOnce(dir);
   const say = (line: string) => (inherited() === 'inherit' ? process.stdout : process.stderr).write(line);
   for (const chunk of chunks) {
@@ -500,7 +502,7 @@ export async function pnpmRunAllowed(dir: string, items: InstalledScripts[], tre
           const cmd = item.scripts[event];
           if (!cmd) continue;
           say(`${displayText(`${item.pkg.name}@${item.pkg.version} ${event}$ ${cmd}`)}\n`);
-          await runScript()({ event, cmd, path: pkgRoot, pkg, env, binPaths, stdio: inherited(), scriptShell: typeof ctx.config.npm_config_script_shell === 'string' && ctx.config.npm_config_script_shell ? ctx.config.npm_config_script_shell : undefined });
+          await runScript({ event, cmd, path: pkgRoot, pkg, env, binPaths, stdio: inherited(), scriptShell: typeof ctx.config.npm_config_script_shell === 'string' && ctx.config.npm_config_script_shell ? ctx.config.npm_config_script_shell : undefined });
         }
       } catch (err) {
         const what = `${item.pkg.name}@${item.pkg.version} (${item.path}): ${(err as Error).message.split('\n')[0]}`;

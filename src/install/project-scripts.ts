@@ -2,13 +2,13 @@
 // dependency's, so they run when the policy says (scripts.rootScripts), each package manager deciding the order
 // (its runner's runAllowed). Measured with npm 11.19, pnpm 10.34.9/9.15.9, yarn 1.22.22 and 4.18.1: every one
 // of them runs the workspaces' install scripts on a plain install, so leaving them out breaks monorepos.
+import { loadRunScript } from './node-gyp.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GuardError } from '../errors.js';
 import type { LockedTree } from '../lockfile/types.js';
 import { withHookPass, withoutMarker } from './hook-pass.js';
 import { inherited } from './spawn.js';
-import { runScript } from './lifecycle.js';
 import { isObject } from '../util/is-object.js';
 
 
@@ -77,13 +77,14 @@ export async function runProjectEvents(
   events: readonly string[],
   env: Record<string, string | undefined> = {},
 ): Promise<ProjectScriptsRun | undefined> {
+  const runScript = await loadRunScript();
   const ran: string[] = [];
   const path = join(root, p.folder);
   for (const event of events) {
     if (!p.scripts[event]) continue;
     try {
       const script = p.scripts[event];
-      const run = (extra: Record<string, string | undefined>) => runScript()({ path, args: [], stdio: inherited(), event, env: { ...env, ...extra } });
+      const run = (extra: Record<string, string | undefined>) => runScript({ path, args: [], stdio: inherited(), event, env: { ...env, ...extra } });
       // The hook's pass only for the root event init puts the hook in, when it names safe-install; every other
       // script runs without the marker, so an install it starts in another project (or this one) is checked.
       if (p.folder === '' && HOOK_EVENTS.includes(event) && /\bsafe-install\b/.test(script)) await withHookPass(root, run);

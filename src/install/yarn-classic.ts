@@ -8,12 +8,13 @@
 //   yarn's topological order (PackageResolver.getTopologicalManifests: dependencies first), each package's
 //   preinstall, install, postinstall in turn, each stage in all its folders at once; with yarn's environment
 //   (util/execute-lifecycle-script.js makeEnv), through @npmcli/run-script.
+import { loadRunScript } from './node-gyp.js';
 import { createRequire } from 'node:module';
 import { readFile, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { GuardError } from '../errors.js';
 import type { LockedPackage, LockedTree } from '../lockfile/types.js';
-import { INSTALL_EVENTS, runScript, type InstalledScripts } from './lifecycle.js';
+import { INSTALL_EVENTS, type InstalledScripts } from './lifecycle.js';
 import type { InstallRunner } from './types.js';
 import { mergeRuns, readProjectFolder, readWorkspaces, runProjectEvents, type ProjectFolder, type ProjectScriptsRun } from './project-scripts.js';
 import { GUARD_ENV, inherited, pmCommand, resolvePmScript, runPm } from './spawn.js';
@@ -336,6 +337,7 @@ export function classicRunner(): InstallRunner {
       const steps = topological(graph, dir, workspaces).filter((s) => ('pkg' in s ? byPkg.has(s.pkg) : true));
       // Anything allowed that the walk from the project does not reach still runs, after the rest.
       for (const p of byPkg.keys()) if (!steps.some((s) => 'pkg' in s && s.pkg === p)) steps.push({ pkg: p });
+      const runScript = await loadRunScript();
       for (const step of steps) {
         if ('workspace' in step) {
           // package-install-scripts builds a workspace like a dependency: preinstall, install, postinstall.
@@ -352,7 +354,7 @@ export function classicRunner(): InstallRunner {
                 .map(async (c) => {
                   const abs = join(dir, c.path);
                   const manifest = (await readJson(join(abs, 'package.json'))) ?? {};
-                  await runScript()({
+                  await runScript({
                     event,
                     path: abs,
                     pkg: manifest,

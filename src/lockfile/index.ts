@@ -1,8 +1,12 @@
 import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type * as JsYaml from 'js-yaml';
+import { createRequire } from 'node:module';
 import { lazy } from '../util/lazy.js';
 import { isObject } from '../util/is-object.js';
+
+// A plain require (not a computed name), so the bundler (scripts/bundle.mjs) sees and includes each library.
+const require = createRequire(import.meta.url);
 import { minimatch } from 'minimatch';
 import type { PackageManager } from '../types.js';
 import type { LockedTree } from './types.js';
@@ -25,7 +29,7 @@ const LOCKFILES: { name: string; kind: Kind }[] = [
   { name: 'yarn.lock', kind: 'yarn' },
 ];
 // Read only when a workspace folder's root is looked for.
-const jsYaml = lazy<typeof JsYaml>('js-yaml');
+const jsYaml = lazy<typeof JsYaml>(() => require('js-yaml'));
 
 const OTHER_LOCKFILES = ['bun.lock', 'bun.lockb'];
 

@@ -23,10 +23,14 @@ import { dirname, posix } from 'node:path';
 import type * as DependencyPath from '@pnpm/dependency-path';
 import semver from 'semver';
 import type * as JsYaml from 'js-yaml';
+import { createRequire } from 'node:module';
 import { lazy } from '../util/lazy.js';
 
-const jsYaml = lazy<typeof JsYaml>('js-yaml');
-const dependencyPath = lazy<typeof DependencyPath>('@pnpm/dependency-path');
+// A plain require (not a computed name), so the bundler (scripts/bundle.mjs) sees and includes each library.
+const require = createRequire(import.meta.url);
+
+const jsYaml = lazy<typeof JsYaml>(() => require('js-yaml'));
+const dependencyPath = lazy<typeof DependencyPath>(() => require('@pnpm/dependency-path'));
 import type { LockfileFormat } from '../types.js';
 import type { LockedTree, SourceKind } from './types.js';
 import { LockfileError } from './errors.js';

@@ -16,7 +16,11 @@
 
 import { dirname } from 'node:path';
 import type * as YarnParsers from '@yarnpkg/parsers';
+import { createRequire } from 'node:module';
 import { lazy } from '../util/lazy.js';
+
+// A plain require (not a computed name), so the bundler (scripts/bundle.mjs) sees and includes each library.
+const require = createRequire(import.meta.url);
 import semver from 'semver';
 import ssri from 'ssri';
 import type { LockedTree, SourceKind } from './types.js';
@@ -39,8 +43,8 @@ export interface YarnLockfileOptions {
 
 // @yarnpkg/lockfile is a webpack bundle flagged __esModule whose `parse` is only on module.exports: an ESM
 // default import gives module.exports under Node but `exports.default` under bundler interop; require is exact.
-const yarnLockfile = lazy<typeof import('@yarnpkg/lockfile')>('@yarnpkg/lockfile');
-const parsers = lazy<typeof YarnParsers>('@yarnpkg/parsers');
+const yarnLockfile = lazy<typeof import('@yarnpkg/lockfile')>(() => require('@yarnpkg/lockfile'));
+const parsers = lazy<typeof YarnParsers>(() => require('@yarnpkg/parsers'));
 
 /**
  * Berry lockfile versions (`__metadata.version`) this reader knows: yarn 2 wrote 4, yarn 4 wrote 8 and 9, and

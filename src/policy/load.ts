@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { toolDir } from '../util/tool-dir.js';
+import { basename, join, resolve } from 'node:path';
 import { describeFsFailure, GuardError } from '../errors.js';
 import type { Action, CheckId, FindingCode, RegistryKey } from '../types.js';
 import { type NpmSettings, NPM_REGISTRY, isNpmRegistry } from '../project/npm-config.js';
@@ -17,7 +17,8 @@ import { once } from '../util/lazy.js';
 const require = createRequire(import.meta.url);
 
 export const POLICY_FILE = 'safe-install.policy.json';
-const POLICIES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies');
+// The shipped policies/ folder, beside the package.json of the tool (src/, dist/ and the one-file bundle alike).
+const policiesDir = () => join(toolDir(), 'policies');
 
 /** The policy file as written (after merging with the default). */
 export interface PolicyDocument {
@@ -101,7 +102,7 @@ export function compileValidator(): Validator {
   const addFormats = require('ajv-formats');
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats(ajv);
-  return ajv.compile(JSON.parse(readFileSync(join(POLICIES_DIR, 'policy.schema.json'), 'utf8')));
+  return ajv.compile(JSON.parse(readFileSync(join(policiesDir(), 'policy.schema.json'), 'utf8')));
 }
 
 const policyValidator = once(() => prebuiltValidator() ?? compileValidator());
@@ -120,7 +121,7 @@ function validate(doc: unknown, file: string): void {
 }
 
 export function defaultPolicyDocument(): PolicyDocument {
-  return JSON.parse(readFileSync(join(POLICIES_DIR, 'default.json'), 'utf8'));
+  return JSON.parse(readFileSync(join(policiesDir(), 'default.json'), 'utf8'));
 }
 
 /** Find the project's policy: an explicit --policy path, else safe-install.policy.json in the project root. */

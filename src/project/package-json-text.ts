@@ -6,8 +6,12 @@
 // copies the peer range over the dependency's (an init that only adds a script would change a range).
 import type PackageJsonType from '@npmcli/package-json';
 import { lazy } from '../util/lazy.js';
+import { createRequire } from 'node:module';
 
-const PackageJson = lazy<{ default: typeof PackageJsonType } | typeof PackageJsonType>('@npmcli/package-json');
+// A plain require of a literal name, so the bundler (scripts/bundle.mjs) sees and includes each library.
+const require = createRequire(import.meta.url);
+
+const PackageJson = lazy<{ default: typeof PackageJsonType } | typeof PackageJsonType>(() => require('@npmcli/package-json'));
 const INDENT = Symbol.for('indent');
 const NEWLINE = Symbol.for('newline');
 const BOM = '\uFEFF';

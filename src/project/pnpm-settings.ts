@@ -4,9 +4,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as Yaml from 'yaml';
+import { createRequire } from 'node:module';
 import { lazy } from '../util/lazy.js';
 
-const yaml = lazy<typeof Yaml>('yaml');
+// A plain require (not a computed name), so the bundler (scripts/bundle.mjs) sees and includes each library.
+const require = createRequire(import.meta.url);
+
+const yaml = lazy<typeof Yaml>(() => require('yaml'));
 import { GuardError } from '../errors.js';
 import type { NpmSettings } from './npm-config.js';
 import type { ProjectInputs } from './inputs.js';

@@ -4,13 +4,17 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type * as Yaml from 'yaml';
+import { createRequire } from 'node:module';
 import { lazy } from '../util/lazy.js';
+
+// A plain require (not a computed name), so the bundler (scripts/bundle.mjs) sees and includes each library.
+const require = createRequire(import.meta.url);
 import { GuardError } from '../errors.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import type { ProjectInputs } from './inputs.js';
 import { isObject } from '../util/is-object.js';
 
-const yaml = lazy<typeof Yaml>('yaml');
+const yaml = lazy<typeof Yaml>(() => require('yaml'));
 
 async function readRc(path: string): Promise<Record<string, unknown> | undefined> {
   let text: string;

@@ -11,6 +11,10 @@ import { pipeline, type Readable } from 'node:stream';
 import type npmFetchType from 'npm-registry-fetch';
 import type { Pool } from 'undici';
 import type { HostHealth } from './health.js';
+import { createRequire } from 'node:module';
+
+// A plain require of a literal name, so the bundler (scripts/bundle.mjs) sees and includes each library.
+const require = createRequire(import.meta.url);
 
 
 export interface HttpResponse {
@@ -54,7 +58,7 @@ export function createTransport(opts: TransportOptions): Transport {
 }
 
 // npm-registry-fetch (and its HTTP stack) loads on first use: with undici it is needed only for a redirect.
-const npmFetchModule = lazy<typeof npmFetchType>('npm-registry-fetch');
+const npmFetchModule = lazy<typeof npmFetchType>(() => require('npm-registry-fetch'));
 const npmFetch = async (url: string, opts: npmFetchType.Options) => npmFetchModule()(url, opts);
 
 export class NpmFetchTransport implements Transport {
@@ -97,9 +101,9 @@ interface Auth {
 }
 type GetAuth = (uri: string, opts: Record<string, unknown>) => Auth;
 
-const undici = lazy<typeof import('undici')>('undici');
-const getAuth = lazy<GetAuth>('npm-registry-fetch/lib/auth.js');
-const defaultOpts = lazy<{ userAgent: string }>('npm-registry-fetch/lib/default-opts.js');
+const undici = lazy<typeof import('undici')>(() => require('undici'));
+const getAuth = lazy<GetAuth>(() => require('npm-registry-fetch/lib/auth.js'));
+const defaultOpts = lazy<{ userAgent: string }>(() => require('npm-registry-fetch/lib/default-opts.js'));
 
 /** Statuses make-fetch-happen retries. */
 const retriable = (status: number) => [408, 420, 429].includes(status) || status >= 500;

@@ -3,8 +3,9 @@
 // errors (the check could not complete) are tool execution notifications with executionSuccessful: false.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { toolDir } from '../util/tool-dir.js';
+import { join, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Log, Notification, ReportingConfiguration, ReportingDescriptor, Result, Run } from 'sarif';
 import type { CheckResult } from '../pipeline.js';
 import type { GuardErrorCode } from '../errors.js';
@@ -55,8 +56,7 @@ let toolInfo: { name: string; version: string; informationUri: string } | undefi
 /** This tool's name, version and home, from its own package.json. */
 export function toolMetadata(): { name: string; version: string; informationUri: string } {
   if (toolInfo) return toolInfo;
-  // src/report/sarif.ts and dist/report/sarif.js are both two folders below the package root.
-  const manifest = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8')) as {
+  const manifest = JSON.parse(readFileSync(join(toolDir(), 'package.json'), 'utf8')) as {
     name?: string;
     version?: string;
     homepage?: string;

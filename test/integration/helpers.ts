@@ -8,7 +8,8 @@ import type { LockedTree } from '../../src/lockfile/types.js';
 import type { FakeVersion, TestRegistry } from '../registry/server.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const BIN = join(ROOT, 'bin', 'safe-install');
+// SAFE_INSTALL_TEST_BIN=dist/safe-install.mjs runs the same tests against the one-file build (scripts/bundle.mjs).
+export const BIN = process.env.SAFE_INSTALL_TEST_BIN ? resolve(ROOT, process.env.SAFE_INSTALL_TEST_BIN) : join(ROOT, 'bin', 'safe-install');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 
 export function tempDir(prefix = 'si-'): string {
