@@ -46,7 +46,7 @@ describe('the repository\'s own workflows', () => {
   it('ci.yml: the guard checks the repository\'s own lockfile (no policy file: the default policy) and installs in place of npm ci; every other job waits for it', () => {
     const wf = yaml.load(read('ci.yml')) as Workflow;
     const runs = wf.jobs.dogfood!.steps.map((s) => s.run ?? '');
-    const check = runs.findIndex((r) => /safe-install check\b/.test(r));
+    const check = runs.findIndex((r) => /safe-install(\.mjs)? check\b/.test(r));
     const guarded = runs.findIndex((r) => /safe-install(\.mjs)? --no-input/.test(r));
     expect(check).toBeGreaterThan(-1);
     expect(guarded).toBeGreaterThan(check);
@@ -69,7 +69,7 @@ describe('the repository\'s own workflows', () => {
       if (job !== publish) expect(job.permissions?.['id-token'], name).toBeUndefined();
       const runs = job.steps.map((s) => s.run ?? '');
       const build = runs.findIndex((r) => /npm run build/.test(r));
-      if (build !== -1) expect(runs.findIndex((r) => /safe-install check\b/.test(r)), `${name}: the guard checks before the release is built on`).toBeGreaterThan(-1);
+      if (build !== -1) expect(runs.findIndex((r) => /safe-install(\.mjs)? check\b/.test(r)), `${name}: the guard checks before the release is built on`).toBeGreaterThan(-1);
     }
   });
 });
