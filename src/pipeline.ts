@@ -20,6 +20,11 @@ import type { CheckInput, DownloadInput } from './checks/types.js';
 import { EvidenceCollector } from './verify/evidence.js';
 import { decide, type PackageVerdict } from './verdict/verdict.js';
 import { severityOf } from './checks/finding.js';
+import type { AdvisoriesInput } from './checks/types.js';
+import { lookupAdvisories, type AdvisoryLookup, type AdvisorySourceStatus } from './advisories/lookup.js';
+import { AdvisoryDbError, openAdvisoryDb, openCachedAdvisoryDb, type OfflineAdvisoryDb } from './advisories/db.js';
+import { fetchOptionsFrom, DEFAULT_MAX_BODY } from './registry/client.js';
+import { redact } from './util/safe-text.js';
 
 export interface CheckOptions {
   cwd: string;
@@ -46,6 +51,10 @@ export interface CheckOptions {
    * before any registry request) when it cannot install this lockfile or is not the declared one.
    */
   confirmPm?: boolean;
+  /** --osv-url: the OSV API's base URL (else the policy's advisories.osvUrl, else https://api.osv.dev). */
+  osvUrl?: string;
+  /** --advisories-db: an offline OSV database used instead of the network (else the policy's advisories.db). */
+  advisoriesDb?: string;
 }
 
 /** How far the registry part of a check is: names done of total, and what is being waited for now. */
@@ -77,6 +86,8 @@ export interface CheckResult {
   stats: FetchStats & { names: number; ms: number };
   /** The registry facts each registry package was checked with (for the install runner's disk comparison). */
   facts: Map<string, PackageFacts>;
+  /** Which advisory sources were asked and how each answered (absent when the advisories check is off). */
+  advisories?: AdvisorySourceStatus[];
 }
 
 export const DEFAULTS = { concurrency: 16, timeoutMs: 30_000, retries: 2, ttlMs: 10 * 60_000, deadlineMs: 5 * 60_000 };
@@ -116,6 +127,12 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     list.push(pkg);
     byName.set(pkg.name, list);
   }
+  // Advisories for every locked registry version, asked while the metadata is fetched; each name's checks wait for them.
+  const advisoryAbort = new AbortController();
+  const advisoryLookup = (await startAdvisories(
+    [...byName].flatMap(([name, pkgs]) => [...new Set(pkgs.map((p) => p.version))].map((version) => ({ name, version }))),
+    { opts, policy, npm, cacheDir, ttlMs, now, signal: advisoryAbort.signal },
+  ))?.lookup;
   const errors: GuardError[] = [];
   const factsByName = new Map<string, PackageFacts>();
   const verdicts = new Map<LockedPackage, PackageVerdict>();
@@ -154,6 +171,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const deadline =
     deadlineMs > 0
       ? setTimeout(() => {
+          advisoryAbort.abort();
           const s = status();
           client.stop(
             `the check did not finish within its deadline of ${shortDuration(deadlineMs)} (--deadline): ${s.done} of ${s.total} names were checked; still waiting for ${describeWaiting(s.waiting)}`,
@@ -175,15 +193,18 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   } finally {
     clearTimeout(deadline);
     unwatch?.();
+    advisoryAbort.abort();
   }
+  const advisorySources = advisoryLookup ? (await advisoryLookup).sources : undefined;
   async function checkName(name: string, pkgs: LockedPackage[]): Promise<void> {
     const registry = registryFor(name, npm);
-    const [result, keys] = await Promise.all([
+    const [result, keys, advisories] = await Promise.all([
       client.facts(name, pkgs.map((p) => p.version)),
       evidence.keys(registry).catch((err: unknown) => {
         if (err instanceof GuardError) return err;
         throw err;
       }),
+      advisoryLookup?.then((l) => advisoriesFor(l, name)),
     ]);
     if (result.kind === 'error') return fail(pkgs, result.error);
     if (keys instanceof GuardError) return fail(pkgs, keys);
@@ -192,7 +213,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     for (const pkg of pkgs) {
       try {
         const provenance = facts === 'missing' ? undefined : await evidence.provenance(facts, pkg.version, keys);
-        judge(pkg, { facts, keys, provenance, download: downloadFor(pkg, registry) });
+        judge(pkg, { facts, keys, provenance, download: downloadFor(pkg, registry), advisories });
       } catch (err) {
         if (!(err instanceof GuardError)) throw err;
         fail([pkg], err);
@@ -215,10 +236,70 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     nowGiven: opts.now !== undefined,
     verdicts: tree.packages.map((p) => verdicts.get(p)!),
     errors: errors.sort((a, b) => (a.pkg ?? '').localeCompare(b.pkg ?? '')),
-    notices: mirrorNotices(tree, npm, pmInfo.pm, (pkg) => downloadFor(pkg, registryFor(pkg.name, npm))),
+    notices: [...mirrorNotices(tree, npm, pmInfo.pm, (pkg) => downloadFor(pkg, registryFor(pkg.name, npm))), ...(advisorySources ?? []).map(sourceNotice)],
     stats: { ...client.stats, names: byName.size, ms: Date.now() - started },
     facts: factsByName,
+    ...(advisorySources ? { advisories: advisorySources } : {}),
   };
+}
+
+/**
+ * Start asking the advisory sources about `pkgs`: the offline database when one is in use (--advisories-db, the
+ * policy's advisories.db, or the cached one while younger than advisories.maxAge), else the network sources the
+ * policy names. Undefined when the check is off (no source) or there is nothing to ask about. An explicit database
+ * that cannot be opened stops the run (exit 2); a cached one that cannot be read is skipped.
+ */
+async function startAdvisories(
+  pkgs: { name: string; version: string }[],
+  ctx: { opts: CheckOptions; policy: Policy; npm: NpmSettings; cacheDir: string; ttlMs: number; now: Date; signal: AbortSignal },
+): Promise<{ lookup: Promise<AdvisoryLookup> } | undefined> {
+  const { opts, policy } = ctx;
+  if (!pkgs.length) return undefined;
+  const explicit = opts.advisoriesDb ?? policy.advisories.db;
+  let db: OfflineAdvisoryDb | undefined;
+  if (explicit) {
+    try {
+      db = await openAdvisoryDb(resolve(opts.cwd, explicit));
+    } catch (err) {
+      throw new GuardError('bad-usage', `cannot use the advisory database ${explicit}: ${redact((err as Error).message)}`, {
+        remedy: err instanceof AdvisoryDbError ? 'check the path (a folder of OSV JSON records, or OSV\'s npm zip export)' : 'give a folder of OSV JSON records or OSV\'s npm zip export',
+      });
+    }
+  } else {
+    db = await openCachedAdvisoryDb({ cacheDir: ctx.cacheDir, maxAgeMs: policy.advisories.maxAgeMs }).catch(() => undefined);
+  }
+  if (!db && !policy.advisories.sources.osv && !policy.advisories.sources.registry) return undefined;
+  const timeoutMs = opts.timeoutMs || DEFAULTS.timeoutMs;
+  const lookup = lookupAdvisories(pkgs, {
+    npm: ctx.npm,
+    fetchOptions: fetchOptionsFrom(ctx.npm.flat, opts.concurrency ?? DEFAULTS.concurrency),
+    osvUrl: (opts.osvUrl ?? policy.advisories.osvUrl).replace(/\/+$/, ''),
+    sources: policy.advisories.sources,
+    cacheDir: ctx.cacheDir,
+    ttlMs: ctx.ttlMs,
+    offline: opts.offline ?? false,
+    bounds: { timeoutMs, retries: opts.retries ?? DEFAULTS.retries, maxBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY, signal: ctx.signal },
+    ...(db ? { db } : {}),
+    now: ctx.now,
+  });
+  // Never a crash: a source that fails unexpectedly is a source that did not answer.
+  const safe = lookup.catch((err: unknown): AdvisoryLookup => ({
+    sources: [{ source: 'osv', label: 'the advisory sources', answered: false, detail: redact((err as Error)?.message ?? String(err)) }],
+    forName: () => [],
+    covered: () => false,
+  }));
+  return { lookup: safe };
+}
+
+/** What the advisories check gets for one name: the merged advisories, or why no source answered (one text per run). */
+function advisoriesFor(lookup: AdvisoryLookup, name: string): AdvisoriesInput {
+  if (lookup.covered(name)) return { advisories: lookup.forName(name) };
+  const failed = lookup.sources.filter((s) => !s.answered);
+  return { advisories: [], unavailable: failed.length ? failed.map((s) => `${s.label}: ${s.detail}`).join('; ') : 'no advisory source is configured for this registry' };
+}
+
+function sourceNotice(s: AdvisorySourceStatus): string {
+  return `advisories: ${s.label} ${s.answered ? 'answered' : 'did not answer'} (${s.detail})`;
 }
 
 /**
