@@ -66,7 +66,9 @@ export async function requestJson(url: string, what: string, bounds: HttpBounds,
         signal: bounds.signal,
       });
     } catch (err) {
-      if (last || bounds.signal?.aborted) throw new Error(`${what}: ${redact((err as Error).message ?? String(err))}`);
+      // A host name that does not resolve will not resolve a moment later: no retry for it.
+      const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+      if (last || bounds.signal?.aborted || code === 'ENOTFOUND') throw new Error(`${what}: ${redact(code ?? (err as Error).message ?? String(err))}`);
       await backoff(attempt, bounds.signal);
       continue;
     }
