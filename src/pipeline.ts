@@ -273,7 +273,7 @@ async function startAdvisories(
   const lookup = lookupAdvisories(pkgs, {
     npm: ctx.npm,
     fetchOptions: fetchOptionsFrom(ctx.npm.flat, opts.concurrency ?? DEFAULTS.concurrency),
-    osvUrl: (opts.osvUrl ?? policy.advisories.osvUrl).replace(/\/+$/, ''),
+    osvUrl: (opts.osvUrl ?? envOsvUrl() ?? policy.advisories.osvUrl).replace(/\/+$/, ''),
     sources: policy.advisories.sources,
     cacheDir: ctx.cacheDir,
     ttlMs: ctx.ttlMs,
@@ -289,6 +289,20 @@ async function startAdvisories(
     covered: () => false,
   }));
   return { lookup: safe };
+}
+
+/** SAFE_INSTALL_OSV_URL (an OSV API mirror for the machine), when it is an http(s) URL; --osv-url wins over it. */
+export const OSV_URL_ENV = 'SAFE_INSTALL_OSV_URL';
+function envOsvUrl(): string | undefined {
+  const v = process.env[OSV_URL_ENV];
+  if (!v) return undefined;
+  try {
+    const u = new URL(v);
+    if (u.protocol === 'https:' || u.protocol === 'http:') return u.href;
+  } catch {
+    // said below
+  }
+  throw new GuardError('bad-usage', `${OSV_URL_ENV} must be an http(s) URL, not "${v}"`);
 }
 
 /** What the advisories check gets for one name: the merged advisories, or why no source answered (one text per run). */

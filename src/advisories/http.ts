@@ -66,9 +66,9 @@ export async function requestJson(url: string, what: string, bounds: HttpBounds,
         signal: bounds.signal,
       });
     } catch (err) {
-      // A host name that does not resolve will not resolve a moment later: no retry for it.
+      // A host name that does not resolve (or a host that refuses) will not answer a moment later: no retry.
       const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
-      if (last || bounds.signal?.aborted || code === 'ENOTFOUND') throw new Error(`${what}: ${redact(code ?? (err as Error).message ?? String(err))}`);
+      if (last || bounds.signal?.aborted || code === 'ENOTFOUND' || code === 'ECONNREFUSED') throw new Error(`${what}: ${redact(code ?? (err as Error).message ?? String(err))}`);
       await backoff(attempt, bounds.signal);
       continue;
     }

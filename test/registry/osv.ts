@@ -44,6 +44,8 @@ export class TestOsv {
   private readonly records = new Map<string, any>();
   /** When set, every request is answered with this status. */
   failWith?: number;
+  /** When set, querybatch is answered 200 with this raw text. */
+  batchBody?: string;
   /** The most vulns per querybatch result before a next_page_token. */
   pageSize = 1000;
   private readonly sockets = new Set<Socket>();
@@ -79,7 +81,10 @@ export class TestOsv {
           res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(out.length) }).end(out);
         };
         if (osv.failWith) return send(osv.failWith, { code: osv.failWith, message: 'injected' });
-        if (req.method === 'POST' && path === '/v1/querybatch') return send(200, osv.batch(body));
+        if (req.method === 'POST' && path === '/v1/querybatch') {
+          if (osv.batchBody !== undefined) return void res.writeHead(200, { 'content-type': 'application/json' }).end(osv.batchBody);
+          return send(200, osv.batch(body));
+        }
         const m = /^\/v1\/vulns\/(.+)$/.exec(path);
         if (req.method === 'GET' && m) {
           const rec = osv.records.get(decodeURIComponent(m[1]!));

@@ -192,8 +192,8 @@ export class TestRegistry {
   private readonly attestations = new Map<string, Buffer>();
   private faults: ActiveFault[] = [];
   private keys: Buffer | null = null;
-  /** name -> advisories served by the bulk endpoint; null: no such endpoint (405, as mirrors answer). */
-  private advisories: Map<string, BulkAdvisory[]> | null = null;
+  /** name -> advisories served by the bulk endpoint (default: none); null: no such endpoint (405, as mirrors answer). */
+  private advisories: Map<string, BulkAdvisory[]> | null = new Map();
   /** The bodies (parsed) and authorization headers of the bulk requests received. */
   readonly bulkRequests: { body: unknown; authorization?: string }[] = [];
   private lastModifiedClock = 0;
@@ -344,7 +344,7 @@ export class TestRegistry {
   /**
    * Serve the bulk advisory endpoint with these advisories (by package name); each answer holds, per name asked
    * about, the advisories whose vulnerable_versions include one of the versions asked about, as npm's registry does.
-   * null (the default) answers 405, as mirrors do.
+   * null answers 405, as mirrors do; by default it answers, with no advisories.
    */
   setAdvisories(byName: Record<string, BulkAdvisory[]> | null): void {
     this.advisories = byName === null ? null : new Map(Object.entries(byName));
