@@ -212,6 +212,16 @@ describe('policy', () => {
   });
 });
 
+describe('an offline database', () => {
+  it('one given with --advisories-db that cannot be opened stops the check (exit 2) before any advisory request', async () => {
+    const r = await cli(['check', '--osv-url', osv.url, '--advisories-db', join(tempDir('si-adv-db-'), 'missing')], { cwd: project(BAD), env });
+    expect(r.code).toBe(2);
+    expect(r.stderr + r.stdout).toMatch(/cannot use the advisory database .*missing/);
+    expect(osv.requests).toHaveLength(0);
+    expect(registry.bulkRequests).toHaveLength(0);
+  });
+});
+
 describe('pnpm lockfiles get the same check', () => {
   it('blocks debug@4.4.2 locked by pnpm', async () => {
     const dir = tempDir('si-adv-pnpm-');
