@@ -15,6 +15,7 @@ import { RegistryClient, type FetchStats } from './registry/client.js';
 import { describeWaiting, shortDuration } from './registry/health.js';
 import { defaultCacheDir, FactsCache } from './registry/cache.js';
 import { CHECKS } from './checks/index.js';
+import { advisories as advisoriesCheck } from './checks/advisories.js';
 import { binConflicts, declaredBins, defaultCommands } from './checks/bins.js';
 import type { CheckInput, DownloadInput } from './checks/types.js';
 import { EvidenceCollector } from './verify/evidence.js';
@@ -137,10 +138,10 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const factsByName = new Map<string, PackageFacts>();
   const verdicts = new Map<LockedPackage, PackageVerdict>();
   const ctx = { now, policy, commands: defaultCommands() };
-  const raw = new Map<LockedPackage, { findings: Finding[]; bins: string[] }>();
+  const raw = new Map<LockedPackage, { findings: Finding[]; bins: string[]; input: CheckInput }>();
   const judge = (pkg: LockedPackage, input: CheckInput) => {
     const findings = CHECKS.flatMap((c) => c.run(pkg, input, ctx));
-    raw.set(pkg, { findings, bins: declaredBins(pkg, input.facts) });
+    raw.set(pkg, { findings, bins: declaredBins(pkg, input.facts), input });
     verdicts.set(pkg, decide(pkg, findings, policy, now));
   };
   const evidence = new EvidenceCollector(client, cache, policy, cacheDir, ttlMs > 0);
@@ -180,31 +181,32 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
         }, deadlineMs)
       : undefined;
   const unwatch = opts.watch?.(status);
+  // The advisories are asked alongside (never failing: a source that fails did not answer) and applied once in.
+  let lookup: AdvisoryLookup | undefined;
   try {
-    await Promise.all(
-      [...byName].map(async ([name, pkgs]) => {
+    await Promise.all([
+      ...[...byName].map(async ([name, pkgs]) => {
         try {
           await checkName(name, pkgs);
         } finally {
           done++;
         }
       }),
-    );
+      advisoryLookup?.then((l) => void (lookup = l)),
+    ]);
   } finally {
     clearTimeout(deadline);
     unwatch?.();
     advisoryAbort.abort();
   }
-  const advisorySources = advisoryLookup ? (await advisoryLookup).sources : undefined;
   async function checkName(name: string, pkgs: LockedPackage[]): Promise<void> {
     const registry = registryFor(name, npm);
-    const [result, keys, advisories] = await Promise.all([
+    const [result, keys] = await Promise.all([
       client.facts(name, pkgs.map((p) => p.version)),
       evidence.keys(registry).catch((err: unknown) => {
         if (err instanceof GuardError) return err;
         throw err;
       }),
-      advisoryLookup?.then((l) => advisoriesFor(l, name)),
     ]);
     if (result.kind === 'error') return fail(pkgs, result.error);
     if (keys instanceof GuardError) return fail(pkgs, keys);
@@ -213,7 +215,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     for (const pkg of pkgs) {
       try {
         const provenance = facts === 'missing' ? undefined : await evidence.provenance(facts, pkg.version, keys);
-        judge(pkg, { facts, keys, provenance, download: downloadFor(pkg, registry), advisories });
+        judge(pkg, { facts, keys, provenance, download: downloadFor(pkg, registry) });
       } catch (err) {
         if (!(err instanceof GuardError)) throw err;
         fail([pkg], err);
@@ -221,6 +223,16 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     }
   }
   for (const pkg of tree.packages) if (!verdicts.has(pkg)) judge(pkg, { facts: undefined });
+  // Advisories, for every registry package whose checks ran (first among its findings).
+  if (lookup) {
+    for (const [pkg, r] of raw) {
+      if (pkg.source !== 'registry' || r.input.facts === undefined) continue;
+      const found = advisoriesCheck.run(pkg, { ...r.input, advisories: advisoriesFor(lookup, pkg.name) }, ctx);
+      if (!found.length) continue;
+      r.findings = [...found, ...r.findings];
+      verdicts.set(pkg, decide(pkg, r.findings, policy, now));
+    }
+  }
   // Bin names two packages link into the same .bin folder: known only once every package's facts are in.
   for (const [pkg, extra] of binConflicts(tree, (p) => raw.get(p)?.bins ?? [], policy)) {
     const r = raw.get(pkg);
@@ -236,10 +248,10 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     nowGiven: opts.now !== undefined,
     verdicts: tree.packages.map((p) => verdicts.get(p)!),
     errors: errors.sort((a, b) => (a.pkg ?? '').localeCompare(b.pkg ?? '')),
-    notices: [...mirrorNotices(tree, npm, pmInfo.pm, (pkg) => downloadFor(pkg, registryFor(pkg.name, npm))), ...(advisorySources ?? []).map(sourceNotice)],
+    notices: [...mirrorNotices(tree, npm, pmInfo.pm, (pkg) => downloadFor(pkg, registryFor(pkg.name, npm))), ...(lookup?.sources ?? []).map(sourceNotice)],
     stats: { ...client.stats, names: byName.size, ms: Date.now() - started },
     facts: factsByName,
-    ...(advisorySources ? { advisories: advisorySources } : {}),
+    ...(lookup ? { advisories: lookup.sources } : {}),
   };
 }
 

@@ -140,6 +140,8 @@ export async function lookupAdvisories(pkgs: { name: string; version: string }[]
       );
     }
     await Promise.all(jobs);
+    // Cut short by the check's deadline: say that, not the abort error of whichever request was running.
+    if (opts.bounds.signal?.aborted) for (const s of sources) if (!s.answered) s.detail = "stopped at the check's deadline (--deadline)";
   }
   const merged = new Map<string, Advisory[]>();
   return {
