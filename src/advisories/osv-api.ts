@@ -21,8 +21,10 @@ interface IdRef {
   modified: string;
 }
 
-const isIdList = (v: unknown): v is { ids: IdRef[] } =>
-  isObject(v) && Array.isArray(v.ids) && v.ids.every((x) => isObject(x) && typeof x.id === 'string' && typeof x.modified === 'string');
+const isIdRefs = (v: unknown): v is IdRef[] => Array.isArray(v) && v.every((x) => isObject(x) && typeof x.id === 'string' && typeof x.modified === 'string');
+const isIdList = (v: unknown): v is { ids: IdRef[] } => isObject(v) && isIdRefs(v.ids);
+/** The answers for a whole set of versions (one lockfile): one read for a warm check. */
+const isIdSet = (v: unknown): v is { ids: Record<string, IdRef[]> } => isObject(v) && isObject(v.ids) && Object.values(v.ids).every(isIdRefs);
 
 export interface OsvApiOptions {
   url: string;
@@ -52,7 +54,12 @@ export async function queryOsv(pkgs: { name: string; version: string }[], opts: 
   const idsFor = new Map<string, IdRef[]>();
   const todo: { name: string; version: string }[] = [];
   let oldest: string | undefined;
-  const hits = await Promise.all(pkgs.map((p) => opts.cache.getDoc('osv-query', `${base}\0${p.name}@${p.version}`, isIdList)));
+  const setKey = `${base}\0${JSON.stringify(pkgs.map((p) => `${p.name}@${p.version}`).sort())}`;
+  const whole = await opts.cache.getDoc('osv-query-set', setKey, isIdSet);
+  const wholeFresh = whole && (opts.offline || fresh(whole.checkedAt, opts.ttlMs)) && pkgs.every((p) => `${p.name}@${p.version}` in whole.value.ids);
+  const hits = wholeFresh
+    ? pkgs.map((p) => ({ checkedAt: whole.checkedAt, value: { ids: whole.value.ids[`${p.name}@${p.version}`]! } }))
+    : await Promise.all(pkgs.map((p) => opts.cache.getDoc('osv-query', `${base}\0${p.name}@${p.version}`, isIdList)));
   pkgs.forEach((p, i) => {
     const hit = hits[i];
     if (hit && (opts.offline || fresh(hit.checkedAt, opts.ttlMs))) {
@@ -88,6 +95,9 @@ export async function queryOsv(pkgs: { name: string; version: string }[], opts: 
       for (const q of pending) if (!next.some((n) => n.p === q.p)) idsFor.set(`${q.p.name}@${q.p.version}`, q.ids);
       pending = next;
     }
+  }
+  if (todo.length) {
+    await opts.cache.putDoc('osv-query-set', setKey, { ids: Object.fromEntries(idsFor) }).catch(() => {});
   }
   await Promise.all(todo.map((p) => opts.cache.putDoc('osv-query', `${base}\0${p.name}@${p.version}`, { ids: idsFor.get(`${p.name}@${p.version}`) ?? [] }).catch(() => {})));
 
