@@ -212,7 +212,34 @@ describe('policy', () => {
   });
 });
 
+/** Whether src/advisories/db.ts is the real reader yet (h-advdb) rather than the stub this branch compiles with. */
+async function dbReaderBuilt(): Promise<boolean> {
+  const { openAdvisoryDb } = await import('../../src/advisories/db.js');
+  try {
+    await (await openAdvisoryDb(join(FIXTURES, 'advisories', 'malicious-packages'))).close();
+    return true;
+  } catch (err) {
+    return !/not built yet/.test((err as Error).message);
+  }
+}
+
+const DB_READER = await dbReaderBuilt();
+
 describe('an offline database', () => {
+  it.skipIf(!DB_READER)('--advisories-db with the OpenSSF layout: malware blocked, the clean neighbour allowed, no advisory request made', async () => {
+    osv.failWith = 500;
+    registry.setAdvisories(BULK);
+    const db = join(FIXTURES, 'advisories', 'malicious-packages');
+    const bad = await check(project({ chalk: '5.6.1', debug: '4.4.1' }), ['--advisories-db', db]);
+    expect(bad.code).toBe(1);
+    expect(bad.findings('chalk')[0]).toMatchObject({ code: 'advisory-malware', data: { id: 'MAL-2025-46969', sources: ['db'], fallback: '5.6.0' } });
+    expect(bad.findings('debug')).toEqual([]);
+    expect(bad.report.advisorySources).toEqual([expect.objectContaining({ source: 'db', answered: true })]);
+    expect(osv.requests).toHaveLength(0);
+    expect(registry.bulkRequests).toHaveLength(0);
+  });
+
+
   it('one given with --advisories-db that cannot be opened stops the check (exit 2) before any advisory request', async () => {
     const r = await cli(['check', '--osv-url', osv.url, '--advisories-db', join(tempDir('si-adv-db-'), 'missing')], { cwd: project(BAD), env });
     expect(r.code).toBe(2);
