@@ -73,7 +73,7 @@ export async function queryOsv(pkgs: { name: string; version: string }[], opts: 
   for (let i = 0; i < todo.length; i += BATCH) {
     let pending = todo.slice(i, i + BATCH).map((p) => ({ p, token: undefined as string | undefined, ids: [] as IdRef[], pages: 0 }));
     while (pending.length) {
-      const answer = await requestJson(`${base}/v1/querybatch`, `the OSV API (${base}/v1/querybatch)`, opts.bounds, {
+      const answer = await requestJson(`${base}/v1/querybatch`, `${base}/v1/querybatch`, opts.bounds, {
         method: 'POST',
         body: { queries: pending.map((q) => ({ package: { ecosystem: 'npm', name: q.p.name }, version: q.p.version, ...(q.token ? { page_token: q.token } : {}) })) },
       });
@@ -113,7 +113,7 @@ export async function queryOsv(pkgs: { name: string; version: string }[], opts: 
         let record = hit ? parseOsvRecord(hit.value) : undefined;
         if (!record || record.id !== ref.id) {
           if (opts.offline) throw new Error(`the OSV record ${ref.id} is not cached (--offline)`);
-          const raw = await requestJson(`${base}/v1/vulns/${encodeURIComponent(ref.id)}`, `the OSV API (${base}/v1/vulns/${ref.id})`, { ...opts.bounds, maxBytes: Math.min(opts.bounds.maxBytes, MAX_RECORD_BYTES) }, { method: 'GET' });
+          const raw = await requestJson(`${base}/v1/vulns/${encodeURIComponent(ref.id)}`, `${base}/v1/vulns/${ref.id}`, { ...opts.bounds, maxBytes: Math.min(opts.bounds.maxBytes, MAX_RECORD_BYTES) }, { method: 'GET' });
           record = parseOsvRecord(raw);
           if (!record || record.id !== ref.id) throw new Error(`the OSV API answered ${ref.id} with a malformed record`);
           await opts.cache.putDoc('osv-vuln', `${base}\0${ref.id}\0${record.modified}`, raw).catch(() => {});

@@ -145,6 +145,28 @@ describe('malware is blocked, from each source alone', () => {
     expect(r.stdout + r.stderr).not.toContain('adv-secret-token');
   });
 
+  it('scoped registries: one bulk request per registry, each asked only about its own names', async () => {
+    const corp = await TestRegistry.start();
+    try {
+      corp.addPackage({ name: '@corp/util', versions: [{ version: '1.0.0', publishedAt: OLD }] });
+      corp.setAdvisories({ '@corp/util': [{ id: 9, url: 'https://github.com/advisories/GHSA-corp-0000-0001', title: 'Malware in @corp/util', severity: 'critical', vulnerable_versions: '1.0.0', cwe: [] }] });
+      registry.setAdvisories(BULK);
+      const dir = project({ chalk: '5.6.0' });
+      const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8'));
+      lock.packages[''].dependencies['@corp/util'] = '^1.0.0';
+      lock.packages['node_modules/@corp/util'] = { version: '1.0.0', resolved: corp.tarballUrl('@corp/util', '1.0.0'), integrity: corp.integrityOf('@corp/util', '1.0.0') };
+      writeFileSync(join(dir, 'package-lock.json'), JSON.stringify(lock));
+      writeFileSync(join(dir, '.npmrc'), `@corp:registry=${corp.url}\n`);
+      const r = await check(dir);
+      expect(r.code).toBe(1);
+      expect(r.findings('@corp/util')[0]).toMatchObject({ code: 'advisory-malware', data: { id: 'GHSA-corp-0000-0001', sources: ['registry'] } });
+      expect(registry.bulkRequests.map((q) => q.body)).toEqual([{ chalk: ['5.6.0'] }]);
+      expect(corp.bulkRequests.map((q) => q.body)).toEqual([{ '@corp/util': ['1.0.0'] }]);
+    } finally {
+      await corp.close();
+    }
+  });
+
   it('a second run within the cache TTL asks the OSV API nothing', async () => {
     const dir = project(BAD);
     await check(dir);
