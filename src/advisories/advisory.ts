@@ -92,19 +92,21 @@ function adviceOf(details: string | undefined): string | undefined {
   if (!details) return undefined;
   const parts = details.split(/^## Source: .*$/m);
   const last = (parts.length > 1 ? parts[parts.length - 1] : details.split(/^---$/m)[0]) ?? '';
-  const text = last.trim() || details.trim();
-  return text ? firstLine(text, 400) : undefined;
+  const text = (last.trim() || details.trim()).replace(/\s+/g, ' ');
+  // Its first two sentences: what to do, not the whole essay.
+  const sentences = text.match(/[^.!?]+[.!?]+/g) ?? [text];
+  return text ? firstLine(sentences.slice(0, 2).join('').trim(), 400) : undefined;
 }
 
 function preferredId(ids: string[], malware: boolean): string {
   return (malware ? ids.find((i) => i.startsWith('MAL-')) : undefined) ?? ids.find((i) => i.startsWith('GHSA-')) ?? ids[0] ?? 'unknown';
 }
 
+/** GitHub's page for a GHSA id, else the record's GitHub advisory reference, else OSV's page for the id. */
 function linkFor(id: string, refs: { type: string; url: string }[]): string {
-  const advisory = refs.find((r) => r.type === 'ADVISORY' && /github\.com\/advisories\//.test(r.url)) ?? refs.find((r) => r.type === 'ADVISORY');
-  if (advisory) return advisory.url;
   if (id.startsWith('GHSA-')) return `https://github.com/advisories/${id}`;
-  return `https://osv.dev/vulnerability/${id}`;
+  const github = refs.find((r) => r.type === 'ADVISORY' && /^https:\/\/github\.com\/advisories\/GHSA-[\w-]+$/.test(r.url));
+  return github ? github.url : `https://osv.dev/vulnerability/${encodeURIComponent(id)}`;
 }
 
 export function fromOsv(record: OsvRecord, name: string, source: AdvisorySource): Advisory {

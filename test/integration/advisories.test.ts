@@ -167,6 +167,16 @@ describe('malware is blocked, from each source alone', () => {
     }
   });
 
+  it('--offline answers from the cache alone: still blocked, nothing asked', async () => {
+    const dir = project(BAD);
+    await check(dir);
+    const [osvBefore, bulkBefore] = [osv.requests.length, registry.bulkRequests.length];
+    const r = await check(dir, ['--offline']);
+    expect(r.code).toBe(1);
+    expect(r.findings('chalk')[0].code).toBe('advisory-malware');
+    expect([osv.requests.length, registry.bulkRequests.length]).toEqual([osvBefore, bulkBefore]);
+  });
+
   it('a second run within the cache TTL asks the OSV API nothing', async () => {
     const dir = project(BAD);
     await check(dir);
