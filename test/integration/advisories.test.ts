@@ -202,6 +202,16 @@ describe('when no source answers', () => {
   });
 });
 
+describe('credentials', () => {
+  it('an OSV URL with credentials is never printed with them', async () => {
+    const withCredentials = osv.url.replace('http://', 'http://osvuser:osv-secret-pw@');
+    const res = await cli(['check', '--osv-url', withCredentials, '--retries', '0'], { cwd: project({ chalk: '5.6.1' }), env });
+    const json = await cli(['check', '--json', '--osv-url', withCredentials, '--retries', '0', '--cache-ttl', '0'], { cwd: project({ chalk: '5.6.1' }), env });
+    expect(res.stdout).toMatch(/advisories: the OSV API at /);
+    for (const r of [res, json]) expect(r.stdout + r.stderr).not.toContain('osv-secret-pw');
+  });
+});
+
 describe('policy', () => {
   const future = '2099-01-01T00:00:00.000Z';
   const past = '2020-01-01T00:00:00.000Z';
