@@ -14,6 +14,8 @@ const LAYERS = [
   { name: 'lockfile', paths: ['src/lockfile/'] },
   { name: 'registry', paths: ['src/registry/'] },
   { name: 'verify', paths: ['src/verify/'] },
+  // Advisory data (OSV records, the registry's bulk advisories, an offline database) and its matching.
+  { name: 'advisories', paths: ['src/advisories/'] },
   { name: 'checks', paths: ['src/checks/'] },
   { name: 'verdict', paths: ['src/verdict/'] },
   { name: 'install', paths: ['src/install/'] },

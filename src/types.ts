@@ -7,7 +7,7 @@ export type PackageManager = 'npm' | 'pnpm' | 'yarn';
 
 export type LockfileFormat = 'npm-v1' | 'npm-v2' | 'npm-v3' | 'pnpm-v5' | 'pnpm-v6' | 'pnpm-v9' | 'yarn-v1' | 'yarn-berry';
 
-export type CheckId = 'release-age' | 'integrity' | 'signature' | 'provenance' | 'trust-downgrade' | 'source' | 'scripts' | 'bins' | 'registry' | 'policy';
+export type CheckId = 'release-age' | 'integrity' | 'signature' | 'provenance' | 'trust-downgrade' | 'source' | 'scripts' | 'bins' | 'advisories' | 'registry' | 'policy';
 
 export type FindingCode =
   // release-age
@@ -59,9 +59,16 @@ export type FindingCode =
   // bins
   | 'bin-shadows-command'
   | 'bin-name-conflict'
+  // advisories
+  | 'advisory-malware'
+  | 'advisory-vulnerability'
+  | 'advisories-unavailable'
   // policy
   | 'exception-applied'
   | 'exception-expired';
+
+/** An advisory's severity (GitHub's and npm's scale), lowest to highest; the policy's advisories.block names one. */
+export type Severity = 'low' | 'moderate' | 'high' | 'critical';
 
 /** What the policy does with a finding, weakest to strongest. */
 export type Action = 'allow' | 'warn' | 'quarantine' | 'block';
