@@ -13,6 +13,7 @@ import type { InitFlags } from './init.js';
 import type { InspectFlags } from './inspect.js';
 import type { CommonFlags } from './options.js';
 import type { CiFlags } from './ci.js';
+import type { AdvisoriesUpdateFlags } from './advisories.js';
 import { didYouMean } from './suggest.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -178,6 +179,20 @@ export async function main(argv: string[]): Promise<number> {
     .option('--mirror-url <url>', 'a TUF mirror instead of the public-good one')
     .action(async (flags: { cacheDir?: string; mirrorUrl?: string }) => {
       exitCode = await (await import('./trust.js')).trustRefreshCommand(flags);
+    });
+
+  program
+    .command('advisories')
+    .description('the offline advisory database the advisories check can use instead of asking OSV or the registry')
+    .command('update')
+    .description("download OSV's npm export (malware and vulnerability records) and index it into the cache; checks then use it with no advisory request while it is younger than the policy's advisories.maxAge")
+    .option('--from <url>', 'where to download it from: an http(s) URL, a file: URL or a path to a zip (default https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip)')
+    .option('--cache-dir <dir>', 'cache folder (default: $XDG_CACHE_HOME/safe-install)')
+    .option('--max-size <size>', 'stop if the download is larger than this (default 2GiB)')
+    .option('--timeout <duration>', 'how long the download may stall, e.g. 60s (default 30s)')
+    .option('-C, --cwd <dir>', "folder whose npm settings (proxy, TLS) apply (default: the current folder)")
+    .action(async (flags: AdvisoriesUpdateFlags) => {
+      exitCode = await (await import('./advisories.js')).advisoriesUpdateCommand(flags);
     });
 
   const ci = program
