@@ -20,8 +20,8 @@ import { AdvisoryDbError, advisoriesCacheDir, buildIndexFromZip, buildSuffix, CU
 
 /** OSV's export of every npm record (https://google.github.io/osv.dev/data/#data-dumps). */
 export const OSV_NPM_EXPORT = 'https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip';
-/** The most bytes downloaded (the export is ~100 MB compressed today). */
-export const DEFAULT_MAX_DOWNLOAD = 2 * 2 ** 30;
+/** The most bytes downloaded (the export is ~100 MB compressed today); the index build reads it whole. */
+export const DEFAULT_MAX_DOWNLOAD = DEFAULT_LIMITS.maxZipBytes;
 
 export type UpdateProgress =
   | { phase: 'download'; bytes: number; total?: number }

@@ -188,7 +188,7 @@ export async function main(argv: string[]): Promise<number> {
     .description("download OSV's npm export (malware and vulnerability records) and index it into the cache; checks then use it with no advisory request while it is younger than the policy's advisories.maxAge")
     .option('--from <url>', 'where to download it from: an http(s) URL, a file: URL or a path to a zip (default https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip)')
     .option('--cache-dir <dir>', 'cache folder (default: $XDG_CACHE_HOME/safe-install)')
-    .option('--max-size <size>', 'stop if the download is larger than this (default 2GiB)')
+    .option('--max-size <size>', 'stop if the download is larger than this (default 1GiB)')
     .option('--timeout <duration>', 'how long the download may stall, e.g. 60s (default 30s)')
     .option('-C, --cwd <dir>', "folder whose npm settings (proxy, TLS) apply (default: the current folder)")
     .action(async (flags: AdvisoriesUpdateFlags) => {
