@@ -15,11 +15,17 @@ import { RegistryClient, type FetchStats } from './registry/client.js';
 import { describeWaiting, shortDuration } from './registry/health.js';
 import { defaultCacheDir, FactsCache } from './registry/cache.js';
 import { CHECKS } from './checks/index.js';
+import { advisories as advisoriesCheck } from './checks/advisories.js';
 import { binConflicts, declaredBins, defaultCommands } from './checks/bins.js';
 import type { CheckInput, DownloadInput } from './checks/types.js';
 import { EvidenceCollector } from './verify/evidence.js';
 import { decide, type PackageVerdict } from './verdict/verdict.js';
 import { severityOf } from './checks/finding.js';
+import type { AdvisoriesInput } from './checks/types.js';
+import { lookupAdvisories, type AdvisoryLookup, type AdvisorySourceStatus } from './advisories/lookup.js';
+import { AdvisoryDbError, openAdvisoryDb, openCachedAdvisoryDb, type OfflineAdvisoryDb } from './advisories/db.js';
+import { fetchOptionsFrom, DEFAULT_MAX_BODY } from './registry/client.js';
+import { redact } from './util/safe-text.js';
 
 export interface CheckOptions {
   cwd: string;
@@ -46,6 +52,10 @@ export interface CheckOptions {
    * before any registry request) when it cannot install this lockfile or is not the declared one.
    */
   confirmPm?: boolean;
+  /** --osv-url: the OSV API's base URL (else the policy's advisories.osvUrl, else https://api.osv.dev). */
+  osvUrl?: string;
+  /** --advisories-db: an offline OSV database used instead of the network (else the policy's advisories.db). */
+  advisoriesDb?: string;
 }
 
 /** How far the registry part of a check is: names done of total, and what is being waited for now. */
@@ -77,6 +87,8 @@ export interface CheckResult {
   stats: FetchStats & { names: number; ms: number };
   /** The registry facts each registry package was checked with (for the install runner's disk comparison). */
   facts: Map<string, PackageFacts>;
+  /** Which advisory sources were asked and how each answered (absent when the advisories check is off). */
+  advisories?: AdvisorySourceStatus[];
 }
 
 export const DEFAULTS = { concurrency: 16, timeoutMs: 30_000, retries: 2, ttlMs: 10 * 60_000, deadlineMs: 5 * 60_000 };
@@ -116,14 +128,20 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     list.push(pkg);
     byName.set(pkg.name, list);
   }
+  // Advisories for every locked registry version, asked while the metadata is fetched; each name's checks wait for them.
+  const advisoryAbort = new AbortController();
+  const advisoryLookup = (await startAdvisories(
+    [...byName].flatMap(([name, pkgs]) => [...new Set(pkgs.map((p) => p.version))].map((version) => ({ name, version }))),
+    { opts, policy, npm, cacheDir, ttlMs, now, signal: advisoryAbort.signal },
+  ))?.lookup;
   const errors: GuardError[] = [];
   const factsByName = new Map<string, PackageFacts>();
   const verdicts = new Map<LockedPackage, PackageVerdict>();
   const ctx = { now, policy, commands: defaultCommands() };
-  const raw = new Map<LockedPackage, { findings: Finding[]; bins: string[] }>();
+  const raw = new Map<LockedPackage, { findings: Finding[]; bins: string[]; input: CheckInput }>();
   const judge = (pkg: LockedPackage, input: CheckInput) => {
     const findings = CHECKS.flatMap((c) => c.run(pkg, input, ctx));
-    raw.set(pkg, { findings, bins: declaredBins(pkg, input.facts) });
+    raw.set(pkg, { findings, bins: declaredBins(pkg, input.facts), input });
     verdicts.set(pkg, decide(pkg, findings, policy, now));
   };
   const evidence = new EvidenceCollector(client, cache, policy, cacheDir, ttlMs > 0);
@@ -154,6 +172,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const deadline =
     deadlineMs > 0
       ? setTimeout(() => {
+          advisoryAbort.abort();
           const s = status();
           client.stop(
             `the check did not finish within its deadline of ${shortDuration(deadlineMs)} (--deadline): ${s.done} of ${s.total} names were checked; still waiting for ${describeWaiting(s.waiting)}`,
@@ -162,19 +181,23 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
         }, deadlineMs)
       : undefined;
   const unwatch = opts.watch?.(status);
+  // The advisories are asked alongside (never failing: a source that fails did not answer) and applied once in.
+  let lookup: AdvisoryLookup | undefined;
   try {
-    await Promise.all(
-      [...byName].map(async ([name, pkgs]) => {
+    await Promise.all([
+      ...[...byName].map(async ([name, pkgs]) => {
         try {
           await checkName(name, pkgs);
         } finally {
           done++;
         }
       }),
-    );
+      advisoryLookup?.then((l) => void (lookup = l)),
+    ]);
   } finally {
     clearTimeout(deadline);
     unwatch?.();
+    advisoryAbort.abort();
   }
   async function checkName(name: string, pkgs: LockedPackage[]): Promise<void> {
     const registry = registryFor(name, npm);
@@ -200,6 +223,16 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     }
   }
   for (const pkg of tree.packages) if (!verdicts.has(pkg)) judge(pkg, { facts: undefined });
+  // Advisories, for every registry package whose checks ran (first among its findings).
+  if (lookup) {
+    for (const [pkg, r] of raw) {
+      if (pkg.source !== 'registry' || r.input.facts === undefined) continue;
+      const found = advisoriesCheck.run(pkg, { ...r.input, advisories: advisoriesFor(lookup, pkg.name) }, ctx);
+      if (!found.length) continue;
+      r.findings = [...found, ...r.findings];
+      verdicts.set(pkg, decide(pkg, r.findings, policy, now));
+    }
+  }
   // Bin names two packages link into the same .bin folder: known only once every package's facts are in.
   for (const [pkg, extra] of binConflicts(tree, (p) => raw.get(p)?.bins ?? [], policy)) {
     const r = raw.get(pkg);
@@ -215,10 +248,84 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     nowGiven: opts.now !== undefined,
     verdicts: tree.packages.map((p) => verdicts.get(p)!),
     errors: errors.sort((a, b) => (a.pkg ?? '').localeCompare(b.pkg ?? '')),
-    notices: mirrorNotices(tree, npm, pmInfo.pm, (pkg) => downloadFor(pkg, registryFor(pkg.name, npm))),
+    notices: [...mirrorNotices(tree, npm, pmInfo.pm, (pkg) => downloadFor(pkg, registryFor(pkg.name, npm))), ...(lookup?.sources ?? []).map(sourceNotice)],
     stats: { ...client.stats, names: byName.size, ms: Date.now() - started },
     facts: factsByName,
+    ...(lookup ? { advisories: lookup.sources } : {}),
   };
+}
+
+/**
+ * Start asking the advisory sources about `pkgs`: the offline database when one is in use (--advisories-db, the
+ * policy's advisories.db, or the cached one while younger than advisories.maxAge), else the network sources the
+ * policy names. Undefined when the check is off (no source) or there is nothing to ask about. An explicit database
+ * that cannot be opened stops the run (exit 2); a cached one that cannot be read is skipped.
+ */
+async function startAdvisories(
+  pkgs: { name: string; version: string }[],
+  ctx: { opts: CheckOptions; policy: Policy; npm: NpmSettings; cacheDir: string; ttlMs: number; now: Date; signal: AbortSignal },
+): Promise<{ lookup: Promise<AdvisoryLookup> } | undefined> {
+  const { opts, policy } = ctx;
+  if (!pkgs.length) return undefined;
+  const explicit = opts.advisoriesDb ?? policy.advisories.db;
+  let db: OfflineAdvisoryDb | undefined;
+  if (explicit) {
+    try {
+      db = await openAdvisoryDb(resolve(opts.cwd, explicit));
+    } catch (err) {
+      throw new GuardError('bad-usage', `cannot use the advisory database ${explicit}: ${redact((err as Error).message)}`, {
+        remedy: err instanceof AdvisoryDbError ? 'check the path (a folder of OSV JSON records, or OSV\'s npm zip export)' : 'give a folder of OSV JSON records or OSV\'s npm zip export',
+      });
+    }
+  } else {
+    db = await openCachedAdvisoryDb({ cacheDir: ctx.cacheDir, maxAgeMs: policy.advisories.maxAgeMs }).catch(() => undefined);
+  }
+  if (!db && !policy.advisories.sources.osv && !policy.advisories.sources.registry) return undefined;
+  const timeoutMs = opts.timeoutMs || DEFAULTS.timeoutMs;
+  const lookup = lookupAdvisories(pkgs, {
+    npm: ctx.npm,
+    fetchOptions: fetchOptionsFrom(ctx.npm.flat, opts.concurrency ?? DEFAULTS.concurrency),
+    osvUrl: (opts.osvUrl ?? envOsvUrl() ?? policy.advisories.osvUrl).replace(/\/+$/, ''),
+    sources: policy.advisories.sources,
+    cacheDir: ctx.cacheDir,
+    ttlMs: ctx.ttlMs,
+    offline: opts.offline ?? false,
+    bounds: { timeoutMs, retries: opts.retries ?? DEFAULTS.retries, maxBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY, signal: ctx.signal },
+    ...(db ? { db } : {}),
+    now: ctx.now,
+  });
+  // Never a crash: a source that fails unexpectedly is a source that did not answer.
+  const safe = lookup.catch((err: unknown): AdvisoryLookup => ({
+    sources: [{ source: 'osv', label: 'the advisory sources', answered: false, detail: redact((err as Error)?.message ?? String(err)) }],
+    forName: () => [],
+    covered: () => false,
+  }));
+  return { lookup: safe };
+}
+
+/** SAFE_INSTALL_OSV_URL (an OSV API mirror for the machine), when it is an http(s) URL; --osv-url wins over it. */
+export const OSV_URL_ENV = 'SAFE_INSTALL_OSV_URL';
+function envOsvUrl(): string | undefined {
+  const v = process.env[OSV_URL_ENV];
+  if (!v) return undefined;
+  try {
+    const u = new URL(v);
+    if (u.protocol === 'https:' || u.protocol === 'http:') return u.href;
+  } catch {
+    // said below
+  }
+  throw new GuardError('bad-usage', `${OSV_URL_ENV} must be an http(s) URL, not "${v}"`);
+}
+
+/** What the advisories check gets for one name: the merged advisories, or why no source answered (one text per run). */
+function advisoriesFor(lookup: AdvisoryLookup, name: string): AdvisoriesInput {
+  if (lookup.covered(name)) return { advisories: lookup.forName(name) };
+  const failed = lookup.sources.filter((s) => !s.answered);
+  return { advisories: [], unavailable: failed.length ? failed.map((s) => `${s.label}: ${s.detail}`).join('; ') : 'no advisory source is configured for this registry' };
+}
+
+function sourceNotice(s: AdvisorySourceStatus): string {
+  return `advisories: ${s.label} ${s.answered ? 'answered' : 'did not answer'} (${s.detail})`;
 }
 
 /**

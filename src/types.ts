@@ -108,7 +108,7 @@ export interface PackageFacts {
   hasPublisherData?: boolean;
 }
 
-export type CheckId = 'release-age' | 'integrity' | 'signature' | 'provenance' | 'trust-downgrade' | 'source' | 'scripts' | 'bins' | 'registry' | 'policy';
+export type CheckId = 'release-age' | 'integrity' | 'signature' | 'provenance' | 'trust-downgrade' | 'source' | 'scripts' | 'bins' | 'advisories' | 'registry' | 'policy';
 
 export type FindingCode =
   // release-age
@@ -160,6 +160,10 @@ export type FindingCode =
   // bins
   | 'bin-shadows-command'
   | 'bin-name-conflict'
+  // advisories
+  | 'advisory-malware'
+  | 'advisory-vulnerability'
+  | 'advisories-unavailable'
   // policy
   | 'exception-applied'
   | 'exception-expired';

@@ -1,6 +1,7 @@
 import type { CheckId, Finding, LockedPackage, PackageFacts } from '../types.js';
 import type { Policy } from '../policy/load.js';
 import type { ShadowableCommands } from './commands.js';
+import type { Advisory } from '../advisories/advisory.js';
 
 export interface CheckContext {
   /** The instant the check evaluates as of (`--now`). */
@@ -57,6 +58,14 @@ export interface CheckInput {
   download?: DownloadInput;
   keys?: KeysInput;
   provenance?: ProvenanceInput;
+  /** For registry packages: the advisories known for the name (merged from every source), or why none answered. */
+  advisories?: AdvisoriesInput;
+}
+
+/** What the advisory sources said about a package's name; `unavailable` (the same text for the run) when none answered. */
+export interface AdvisoriesInput {
+  advisories: Advisory[];
+  unavailable?: string;
 }
 
 /** A check is pure over its inputs: same package, input, policy and instant -> same findings. */

@@ -24,6 +24,8 @@ export interface CommonFlags {
   cacheTtl?: string;
   maxBodySize?: string;
   deadline?: string;
+  osvUrl?: string;
+  advisoriesDb?: string;
   color?: boolean;
   /** false with --no-input: never prompt. */
   input?: boolean;
@@ -47,6 +49,8 @@ export function commonOptions(): Option[] {
     new Option('--offline', 'use only the metadata cache; a miss is an error'),
     new Option('--cache-ttl <duration>', 'use cached metadata this long without asking the registry (default 10m; 0 revalidates every entry)'),
     new Option('--max-body-size <size>', `most bytes read from one registry answer, e.g. 512MiB (default ${formatBytes(DEFAULT_MAX_BODY).replace(' ', '')}; also ${MAX_BODY_ENV})`),
+    new Option('--osv-url <url>', 'the OSV API asked for advisories (default: the policy\'s advisories.osvUrl, else https://api.osv.dev)'),
+    new Option('--advisories-db <path>', 'an offline advisory database (a folder of OSV records or OSV\'s npm zip export) used instead of the network; no advisory request leaves the machine'),
     new Option('--no-color', 'no colours (NO_COLOR is honoured too)'),
     new Option('--no-input', 'never prompt (also without a terminal, or when CI is set)'),
     new Option('--verbose', 'one line per package: nothing grouped by family or folded, one approve command per held version'),
@@ -69,6 +73,16 @@ export function maxBodyBytes(flag: string | undefined, env: NodeJS.ProcessEnv = 
   } catch (err) {
     throw new GuardError('bad-usage', `${source}: ${(err as Error).message}`);
   }
+}
+
+function osvUrl(value: string): string {
+  try {
+    const u = new URL(value);
+    if (u.protocol === 'https:' || u.protocol === 'http:') return u.href.replace(/\/+$/, '');
+  } catch {
+    // said below
+  }
+  throw new GuardError('bad-usage', `--osv-url must be an http(s) URL, not "${value}"`);
 }
 
 export function toCheckOptions(flags: CommonFlags): CheckOptions {
@@ -113,6 +127,8 @@ export function toCheckOptions(flags: CommonFlags): CheckOptions {
     maxBodyBytes: maxBodyBytes(flags.maxBodySize),
     pm: parsePmFlag(flags.pm),
     deadlineMs,
+    ...(flags.osvUrl !== undefined ? { osvUrl: osvUrl(flags.osvUrl) } : {}),
+    ...(flags.advisoriesDb !== undefined ? { advisoriesDb: resolve(flags.advisoriesDb) } : {}),
     watch: watchCheck,
   };
 }

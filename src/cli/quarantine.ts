@@ -8,6 +8,7 @@ import { loadPolicy, type Policy } from '../policy/load.js';
 import { matchesPattern } from '../policy/pattern.js';
 import { formatDuration } from '../policy/duration.js';
 import { approveMany } from '../quarantine/approve.js';
+import { WAIVED_BY_ID_ONLY } from '../verdict/verdict.js';
 import { LEDGER_FILE, readLedger, type LedgerEntry } from '../quarantine/ledger.js';
 import { colourWanted, makeStyle } from '../report/text.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
@@ -28,7 +29,7 @@ export interface Approval {
 export function approvalFor(e: LedgerEntry, policy: Policy, now: number): Approval | undefined {
   if (e.status !== 'held' || !e.findings.length) return undefined;
   const live = policy.exceptions.filter((x) => Date.parse(x.expires) > now && matchesPattern(x.pattern, e.name, e.version));
-  if (e.findings.some((f) => policy.overrides.nonOverridable.includes(f.code as never))) return undefined;
+  if (e.findings.some((f) => policy.overrides.nonOverridable.includes(f.code as never) || WAIVED_BY_ID_ONLY.has(f.code))) return undefined;
   const waiver = (f: { check: string }) => live.find((x) => x.checks.includes('*') || x.checks.includes(f.check as never));
   if (!e.findings.every((f) => waiver(f))) return undefined;
   const x = waiver(e.findings[0])!;

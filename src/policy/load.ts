@@ -13,6 +13,7 @@ import type { RegistryKey } from '../checks/types.js';
 import { parseDuration } from './duration.js';
 import { parsePattern, type PackagePattern } from './pattern.js';
 import { NPM_REGISTRY, isNpmRegistry } from '../verify/npm-keys.js';
+import type { Severity } from '../advisories/advisory.js';
 
 const require = createRequire(import.meta.url);
 
@@ -37,11 +38,28 @@ export interface PolicyDocument {
   trustPolicyExclude?: string[];
   trustPolicyIgnoreAfter?: string | number;
   overrides?: { defaultExpiry?: string | number; maxExpiry?: string | number; nonOverridable?: string[] };
+  advisories?: AdvisoriesDocument;
+}
+
+/** The advisories check's settings as written. */
+export interface AdvisoriesDocument {
+  /** Vulnerabilities of this severity or higher block ("none": never; the default). */
+  block?: Severity | 'none';
+  /** The OSV API's base URL (default https://api.osv.dev); --osv-url wins. */
+  osvUrl?: string;
+  /** Which network sources to ask (default both). */
+  sources?: ('osv' | 'registry')[];
+  /** An offline OSV database to use instead of the network (a folder or OSV's zip export); --advisories-db wins. */
+  db?: string;
+  /** The cached database (`safe-install advisories update`) is used while younger than this (default 24h). */
+  maxAge?: string | number;
 }
 
 export interface ExceptionEntry {
   package: string;
   checks: (CheckId | '*')[];
+  /** Advisory ids (MAL-…, GHSA-…, CVE-…): the exception covers only advisory findings naming one of them. */
+  advisories?: string[];
   reason: string;
   expires: string;
   approvedBy?: string;
@@ -116,6 +134,14 @@ export interface Policy {
   /** Settings read from the project's package managers, one line each, for the report. */
   inputs: string[];
   overrides: { defaultExpiryMs: number; maxExpiryMs: number; nonOverridable: string[] };
+  advisories: {
+    block?: Severity;
+    osvUrl: string;
+    sources: { osv: boolean; registry: boolean };
+    /** Resolved against the policy file's folder (or the project's, for the default). */
+    db?: string;
+    maxAgeMs: number;
+  };
 }
 
 let validator: ((doc: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null };
@@ -205,6 +231,7 @@ export function mergePolicy(base: PolicyDocument, over: PolicyDocument): PolicyD
     registryKeys: { ...base.registryKeys, ...over.registryKeys },
     registryMirrorOf: { ...base.registryMirrorOf, ...over.registryMirrorOf },
     overrides: { ...base.overrides, ...over.overrides },
+    advisories: { ...base.advisories, ...over.advisories },
   };
 }
 
@@ -294,6 +321,31 @@ export function compilePolicy(
       nonOverridable: doc.overrides?.nonOverridable ?? ['integrity-mismatch', 'signature-invalid', 'source-mismatch', 'resolved-off-registry'],
     },
     trust: trustRule(doc, file, project, inputs.trust, patterns),
+    advisories: advisoriesRule(doc, file),
+  };
+}
+
+function advisoriesRule(doc: PolicyDocument, file: string | undefined): Policy['advisories'] {
+  const a = doc.advisories ?? {};
+  // Malware is always blocked: a weaker action would turn a known-malicious version into a warning.
+  const malware = doc.actions?.['advisory-malware'];
+  if (malware !== undefined && malware !== 'block') {
+    field('actions["advisory-malware"]', file, () => {
+      throw new Error('malware is always blocked; to let one version through for a false positive, add an exception naming the advisory id (advisories: ["MAL-…"]) with a reason and an expiry');
+    });
+  }
+  const osvUrl = field('advisories.osvUrl', file, () => {
+    const u = new URL(a.osvUrl ?? 'https://api.osv.dev');
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error(`"${a.osvUrl}" is not an http(s) URL`);
+    return u.href.replace(/\/+$/, '');
+  });
+  const sources = a.sources ?? ['osv', 'registry'];
+  return {
+    ...(a.block && a.block !== 'none' ? { block: a.block } : {}),
+    osvUrl,
+    sources: { osv: sources.includes('osv'), registry: sources.includes('registry') },
+    ...(a.db ? { db: resolve(file ? dirname(file) : '.', a.db) } : {}),
+    maxAgeMs: field('advisories.maxAge', file, () => parseDuration(a.maxAge ?? '24h')),
   };
 }
 

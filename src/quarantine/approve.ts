@@ -8,6 +8,7 @@ import { transaction } from '../util/transaction.js';
 import { formatDuration, parseDuration } from '../policy/duration.js';
 import type { CheckResult } from '../pipeline.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
+import { WAIVED_BY_ID_ONLY } from '../verdict/verdict.js';
 import type { CheckId } from '../types.js';
 
 export function parseSpec(spec: string): { name: string; version: string } {
@@ -35,7 +36,7 @@ export function heldVersions(result: CheckResult): { verdict: PackageVerdict; ov
     .filter((v) => !v.findings.some((f) => f.code === 'metadata-unavailable'))
     .map((v) => {
       const blocking = v.findings.filter((f) => f.action === 'quarantine' || f.action === 'block').map((f) => f.code);
-      const overridable = !blocking.some((c) => result.policy.overrides.nonOverridable.includes(c));
+      const overridable = !blocking.some((c) => result.policy.overrides.nonOverridable.includes(c) || WAIVED_BY_ID_ONLY.has(c));
       return { verdict: v, overridable, blocking };
     });
 }
@@ -107,7 +108,7 @@ export async function approveMany(result: CheckResult, opts: ApproveManyOptions)
   if (!opts.allHeld && !opts.specs.length) {
     throw new GuardError('bad-usage', 'approve needs name@version arguments or --all-held', { remedy: 'e.g. safe-install approve left-pad@1.3.1 --reason "...", or --all-held; safe-install check lists what is held' });
   }
-  const nonOverridable = result.policy.overrides.nonOverridable;
+  const nonOverridable = [...result.policy.overrides.nonOverridable, ...WAIVED_BY_ID_ONLY];
   const heldNow = heldVersions(result);
   let chosen: ReturnType<typeof heldVersions>;
   const refused: NotApproved[] = [];

@@ -316,7 +316,7 @@ function isKeysDoc(v: unknown): v is { keys: RegistryKey[] | null } {
 /** Keys of npm's flat options that concern fetching: TLS, proxies, identity, and per-registry auth. */
 const FETCH_KEYS = ['_auth', 'ca', 'cert', 'key', 'strictSSL', 'httpsProxy', 'proxy', 'noProxy', 'localAddress', 'maxSockets', 'userAgent', 'otp'];
 
-function fetchOptionsFrom(flat: Record<string, unknown>, concurrency: number): Record<string, unknown> {
+export function fetchOptionsFrom(flat: Record<string, unknown>, concurrency: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(flat)) {
     // `//host/:_authToken` and friends (auth per registry), `@scope:registry`.

@@ -39,6 +39,7 @@ export function toJson(raw: CheckResult): object {
     },
     summary: summarize(result),
     notices: result.notices,
+    ...(result.advisories ? { advisorySources: result.advisories } : {}),
     sharedFindings: sharedFindings(result).map((sf) => ({
       code: sf.code,
       check: sf.check,

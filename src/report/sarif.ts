@@ -312,6 +312,28 @@ export const RULES: Record<FindingCode, RuleText> = {
     meaning: 'Two different packages link a bin of the same name into the same node_modules/.bin folder: only one of them runs when a script calls it, and the package manager picks which.',
     todo: 'Check that the one you expect is the one that runs; remove the dependency you do not need.',
   },
+  'advisory-malware': {
+    check: 'advisories',
+    defaultAction: 'block',
+    short: 'The locked version is named by a malware advisory',
+    meaning:
+      'An advisory source (the OSV API, the registry\'s bulk advisories, or an offline OSV database) names this exact version as malware: an OSV MAL- id, or a GitHub advisory with CWE-506 or a title "Malware in …". It is blocked whatever its age; exceptions for other checks do not apply.',
+    todo: 'Use the version the finding names (the newest within every dependent\'s range that no advisory names). If it was ever installed, treat that machine as compromised and rotate its secrets from another machine. Only an exception naming the exact advisory id (`advisories: ["MAL-…"]`, with a reason and an expiry) lets it through, for a false positive.',
+  },
+  'advisory-vulnerability': {
+    check: 'advisories',
+    defaultAction: 'warn',
+    short: 'The locked version has a known vulnerability',
+    meaning: 'An advisory (not malware) names this version, with its severity and fixed versions. It blocks only at or above the policy\'s `advisories.block` severity.',
+    todo: 'Update to the fixed version the finding names; or add an exception naming the advisory id with a reason and an expiry.',
+  },
+  'advisories-unavailable': {
+    check: 'advisories',
+    defaultAction: 'warn',
+    short: 'No advisory source answered',
+    meaning: 'Neither the OSV API nor the registry\'s bulk advisory endpoint (nor an offline database) answered, so versions named by malware advisories cannot be recognised in this run. Said once for all packages.',
+    todo: 'Check the network to the OSV API and the registry, or use an offline database (`--advisories-db`, `safe-install advisories update`); make it a block with `actions["advisories-unavailable"]: "block"`.',
+  },
   'exception-applied': {
     check: 'policy',
     defaultAction: 'allow',

@@ -51,7 +51,7 @@ export function summarize(result: CheckResult): Summary {
  * Findings about the registry or the lockfile format rather than the package (no signing keys, no publisher data,
  * a berry lockfile that records no registry integrity): reporters say each once, with how many packages it concerns.
  */
-export const SAID_ONCE: ReadonlySet<string> = new Set(['registry-no-keys', 'trust-undecidable', 'no-lockfile-integrity']);
+export const SAID_ONCE: ReadonlySet<string> = new Set(['registry-no-keys', 'trust-undecidable', 'no-lockfile-integrity', 'advisories-unavailable']);
 
 /** A finding about the registry or the lockfile, told once: its code and its message without the package's name. */
 export interface SharedFinding {

@@ -10,6 +10,33 @@ export interface PackageVerdict {
   findings: Finding[];
 }
 
+/**
+ * Findings only an exception naming the advisory's exact id may waive (`advisories: ["MAL-…"]`): an exception for
+ * other checks, or for every check ("*"), does not; `safe-install approve` never offers them.
+ */
+export const WAIVED_BY_ID_ONLY: ReadonlySet<string> = new Set(['advisory-malware']);
+
+type LiveException = Policy['exceptions'][number];
+
+/** The advisory ids a finding of the advisories check names (data.advisories). */
+function advisoryIds(f: Finding): string[] {
+  const ids = f.check === 'advisories' ? f.data?.advisories : undefined;
+  return Array.isArray(ids) ? ids.filter((i): i is string => typeof i === 'string') : [];
+}
+
+/**
+ * Whether an exception covers a finding: by check (or "*"), as always; an exception that lists advisory ids covers
+ * only advisory findings naming one of them; a malware finding only such an exception.
+ */
+export function exceptionCovers(e: Pick<LiveException, 'checks' | 'advisories'>, f: Finding): boolean {
+  if (e.advisories?.length) {
+    const ids = advisoryIds(f);
+    return ids.some((i) => e.advisories!.includes(i));
+  }
+  if (WAIVED_BY_ID_ONLY.has(f.code)) return false;
+  return e.checks.includes('*') || e.checks.includes(f.check as never);
+}
+
 export function decide(pkg: LockedPackage, findings: Finding[], policy: Policy, now: Date): PackageVerdict {
   const out: Finding[] = [];
   const applied = new Set<string>();
@@ -19,30 +46,31 @@ export function decide(pkg: LockedPackage, findings: Finding[], policy: Policy, 
   for (const f of findings) {
     // Some findings (a tampered tarball, a forged signature) no exception may waive.
     const overridable = !policy.overrides.nonOverridable.includes(f.code);
-    const waiver = f.action !== 'allow' && overridable && live.find((e) => e.checks.includes('*') || e.checks.includes(f.check as never));
+    const waiver = f.action !== 'allow' && overridable && live.find((e) => exceptionCovers(e, f));
     if (waiver) {
       out.push({ ...f, action: 'allow', severity: 'info', data: { ...f.data, waivedBy: waiver.package, waivedAction: f.action } });
-      if (applied.has(waiver.package + waiver.expires)) continue;
-      applied.add(waiver.package + waiver.expires);
+      const key = `${waiver.package}\0${waiver.expires}\0${(waiver.advisories ?? []).join(',')}`;
+      if (applied.has(key)) continue;
+      applied.add(key);
       out.push({
         check: 'policy',
         code: 'exception-applied',
         severity: 'info',
         action: 'allow',
-        message: `exception for ${waiver.package} (${waiver.checks.join(', ')}) applies until ${waiver.expires}: ${waiver.reason}${waiver.approvedBy ? ` (approved by ${waiver.approvedBy})` : ''}`,
+        message: `exception for ${waiver.package} (${waiver.advisories?.length ? waiver.advisories.join(', ') : waiver.checks.join(', ')}) applies until ${waiver.expires}: ${waiver.reason}${waiver.approvedBy ? ` (approved by ${waiver.approvedBy})` : ''}`,
       });
     } else {
       out.push(f);
     }
   }
   for (const e of expired) {
-    if (!findings.some((f) => f.action !== 'allow' && (e.checks.includes('*') || e.checks.includes(f.check as never)))) continue;
+    if (!findings.some((f) => f.action !== 'allow' && exceptionCovers(e, f))) continue;
     out.push({
       check: 'policy',
       code: 'exception-expired',
       severity: 'warn',
       action: 'warn',
-      message: `the exception for ${e.package} (${e.reason}) expired ${e.expires} and no longer applies`,
+      message: `the exception for ${e.package}${e.advisories?.length ? ` (${e.advisories.join(', ')})` : ''} (${e.reason}) expired ${e.expires} and no longer applies`,
       remedy: 'renew it with a new expiry and reason if it is still needed, or remove it',
     });
   }

@@ -11,6 +11,9 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BIN = join(ROOT, 'bin', 'safe-install');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 
+/** A loopback port nothing listens on: the OSV API the tests' checks use unless they start their own. */
+export const CLOSED_OSV_URL = 'http://127.0.0.1:9';
+
 export function tempDir(prefix = 'si-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -36,6 +39,8 @@ export function cleanEnv(registry: string, extra: Record<string, string> = {}): 
     npm_config_audit: 'false',
     npm_config_fund: 'false',
     NO_COLOR: '1',
+    // Never the public OSV API from a test: a closed loopback port (refused at once); a test gives its own with --osv-url.
+    SAFE_INSTALL_OSV_URL: CLOSED_OSV_URL,
     ...extra,
   };
 }

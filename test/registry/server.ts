@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { pipeline, Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
 import semver from 'semver';
 import { buildTarball } from './tarball.js';
 
@@ -76,6 +77,19 @@ export interface RegistryOptions {
   /** Cache-Control header on 200 responses. Default 'no-cache' (clients must revalidate). */
   cacheControl?: string;
 }
+
+/** One advisory as the registry's bulk endpoint answers it (what `npm audit` reads). */
+export interface BulkAdvisory {
+  id: number;
+  url: string;
+  title: string;
+  severity: 'low' | 'moderate' | 'high' | 'critical';
+  vulnerable_versions: string;
+  cwe: string[];
+  cvss?: { score: number; vectorString: string | null };
+}
+
+export const BULK_ADVISORY_PATH = '/-/npm/v1/security/advisories/bulk';
 
 export interface RequestLogEntry {
   method: string;
@@ -178,6 +192,10 @@ export class TestRegistry {
   private readonly attestations = new Map<string, Buffer>();
   private faults: ActiveFault[] = [];
   private keys: Buffer | null = null;
+  /** name -> advisories served by the bulk endpoint (default: none); null: no such endpoint (405, as mirrors answer). */
+  private advisories: Map<string, BulkAdvisory[]> | null = new Map();
+  /** The bodies (parsed) and authorization headers of the bulk requests received. */
+  readonly bulkRequests: { body: unknown; authorization?: string }[] = [];
   private lastModifiedClock = 0;
   private closed = false;
 
@@ -323,6 +341,15 @@ export class TestRegistry {
     this.keys = keys === null ? null : jsonBody(keys);
   }
 
+  /**
+   * Serve the bulk advisory endpoint with these advisories (by package name); each answer holds, per name asked
+   * about, the advisories whose vulnerable_versions include one of the versions asked about, as npm's registry does.
+   * null answers 405, as mirrors do; by default it answers, with no advisories.
+   */
+  setAdvisories(byName: Record<string, BulkAdvisory[]> | null): void {
+    this.advisories = byName === null ? null : new Map(Object.entries(byName));
+  }
+
   setAttestations(nameAtVersion: string, body: unknown): void {
     this.attestations.set(safeDecode(nameAtVersion) ?? nameAtVersion, jsonBody(body));
   }
@@ -453,6 +480,23 @@ export class TestRegistry {
     return undefined;
   }
 
+  private bulk(body: Buffer, authorization: string | undefined): Resource {
+    let asked: unknown;
+    try {
+      asked = JSON.parse(body.toString('utf8'));
+    } catch {
+      return errorResource(400, 'Bad request body');
+    }
+    this.bulkRequests.push({ body: asked, ...(authorization ? { authorization } : {}) });
+    if (!this.advisories) return { ...errorResource(405, 'Method not allowed'), headers: { 'content-type': 'application/json', allow: 'GET, HEAD' } };
+    const out: Record<string, BulkAdvisory[]> = {};
+    for (const [name, versions] of Object.entries(asked as Record<string, string[]>)) {
+      const hits = (this.advisories.get(name) ?? []).filter((a) => versions.some((v) => semver.satisfies(v, a.vulnerable_versions, { includePrerelease: true })));
+      if (hits.length) out[name] = hits;
+    }
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: jsonBody(out) };
+  }
+
   private route(method: string, path: string): Resource {
     if (method !== 'GET' && method !== 'HEAD') {
       return { ...errorResource(405, 'Method not allowed'), headers: { 'content-type': 'application/json', allow: 'GET, HEAD' } };
@@ -516,8 +560,16 @@ export class TestRegistry {
     const decoded = safeDecode(rawPath);
     const entry: RequestLogEntry = { method, path: decoded ?? rawPath, url: rawUrl, status: 0 };
     this.requests.push(entry);
-    // Drain any request body (e.g. a PUT) so keep-alive keeps working.
-    req.resume();
+    let requestBody: Buffer | undefined;
+    if (method === 'POST' && decoded === BULK_ADVISORY_PATH) {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      requestBody = Buffer.concat(chunks);
+      if (req.headers['content-encoding'] === 'gzip') requestBody = gunzipSync(requestBody);
+    } else {
+      // Drain any request body (e.g. a PUT) so keep-alive keeps working.
+      req.resume();
+    }
 
     await this.sleep(this.opts.latencyMs);
     const fault = this.takeFault(entry.path);
@@ -532,7 +584,7 @@ export class TestRegistry {
       return;
     }
 
-    let r: Resource = decoded === null ? errorResource(400, 'Bad request path') : this.route(method, decoded);
+    let r: Resource = decoded === null ? errorResource(400, 'Bad request path') : requestBody ? this.bulk(requestBody, req.headers.authorization) : this.route(method, decoded);
     if (fault?.body !== undefined) {
       r = { status: fault.status ?? 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(fault.body, 'utf8') };
     } else if (fault?.status !== undefined) {
