@@ -1,7 +1,8 @@
 // A zip shaped like OSV's npm export (one `<ID>.json` per entry at the top level), made of synthetic records of
 // the sizes real ones have: MAL records (~1.5 KB, one package, exact versions) for most names, GHSA records
-// (~4 KB, ranges) for every 40th; `names` (real package names, e.g. a lockfile's) each get a GHSA record too, so
-// lookups of a real tree find records. Used by bench/advisories.mjs; deterministic for a given count.
+// (~4 KB, ranges matching no real version) for every 40th; `names` (e.g. a tree's) each get a GHSA record that
+// names every version below 2.0.0, so lookups of that tree find and match records. Used by bench/advisories.mjs;
+// deterministic for a given count.
 import { createWriteStream } from 'node:fs';
 import { crc32, deflateRawSync } from 'node:zlib';
 
@@ -18,12 +19,12 @@ function mal(i) {
   };
 }
 
-function ghsa(id, name) {
+function ghsa(id, name, [introduced, fixed] = ['0.0.0-bench', '0.0.1-bench']) {
   return {
     modified: '2025-01-01T00:00:00Z', published: '2024-01-01T00:00:00Z', schema_version: '1.6.0', id,
     aliases: [`CVE-2024-${id.length}`], summary: `Regular expression denial of service in ${name}`, details: DETAILS.repeat(3),
     severity: [{ type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H' }],
-    affected: [{ package: { ecosystem: 'npm', name, purl: `pkg:npm/${name}` }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0.0.0-bench' }, { fixed: '0.0.1-bench' }] }] }],
+    affected: [{ package: { ecosystem: 'npm', name, purl: `pkg:npm/${name}` }, ranges: [{ type: 'SEMVER', events: [{ introduced }, { fixed }] }] }],
     references: [{ type: 'ADVISORY', url: `https://github.com/advisories/${id}` }],
     database_specific: { severity: 'HIGH', cwe_ids: ['CWE-1333'], github_reviewed: true },
   };
@@ -75,7 +76,7 @@ export async function writeOsvZip(file, count, names = []) {
     n++;
   };
   for (let i = 0; i < count; i++) await add(i % 40 === 0 ? ghsa(`GHSA-bench-${i}`, `pkg-${i}`) : mal(i));
-  for (const [i, name] of names.entries()) await add(ghsa(`GHSA-real-${i}`, name));
+  for (const [i, name] of names.entries()) await add(ghsa(`GHSA-real-${i}`, name, ['0', '2.0.0']));
   const cdStart = offset;
   for (const b of central) await write(b);
   const cdSize = offset - cdStart;

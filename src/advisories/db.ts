@@ -4,7 +4,7 @@
 // - a directory tree of OSV JSON records, such as a clone of the OpenSSF malicious-packages repository
 //   (`osv/malicious/npm/<name>/<ID>.json`): folders named `npm` are looked up by path (`npm/<name>/*.json`), so
 //   the ~200k records of that repository are never all read; folders named after another OSV ecosystem are
-//   skipped; any other `*.json` file is read once when the database is opened and indexed by the names it names;
+//   skipped, and so are hidden folders (.git, .github) and node_modules; any other `*.json` file is read once when the database is opened and indexed by the names it names;
 // - OSV's own zip export for npm (`all.zip`, one `<ID>.json` per entry): indexed once per run into a temporary
 //   folder (the same index `advisories update` writes), then read as the cache is; entries are bounded in number
 //   and size (a zip bomb stops at the first bound) and their names are never used as paths;
@@ -66,7 +66,7 @@ export const DEFAULT_LIMITS: DbLimits = {
 const OTHER_ECOSYSTEMS = new Set(
   ['pypi', 'crates.io', 'go', 'maven', 'nuget', 'rubygems', 'packagist', 'pub', 'hex', 'hackage', 'cran', 'swifturl', 'vscode', 'github actions', 'opam', 'conancenter', 'bitnami', 'debian', 'alpine', 'ubuntu', 'linux', 'android', 'oss-fuzz', 'julia', 'gsd', 'uvi', 'bioconductor', 'chainguard', 'wolfi', 'rocky linux', 'almalinux', 'photon os', 'red hat', 'suse', 'opensuse', 'mageia', 'openeuler'],
 );
-const SKIPPED_DIRS = new Set(['.git', 'node_modules']);
+const SKIPPED_DIRS = new Set(['node_modules']);
 
 /** The npm package names a record's `affected` entries name (ecosystem "npm"). */
 export function npmNamesOf(record: unknown): string[] {
@@ -177,7 +177,7 @@ async function openDirectory(path: string, limits: DbLimits): Promise<DirectoryD
         }
         const full = join(dir, d.name);
         if (d.isDirectory()) {
-          if (SKIPPED_DIRS.has(d.name) || OTHER_ECOSYSTEMS.has(d.name.toLowerCase()) || depth >= 16) continue;
+          if (d.name.startsWith('.') || SKIPPED_DIRS.has(d.name) || OTHER_ECOSYSTEMS.has(d.name.toLowerCase()) || depth >= 16) continue;
           if (d.name === 'npm') {
             roots.push(full);
             newest = Math.max(newest, (await stat(full)).mtimeMs);
