@@ -50,10 +50,19 @@ describe('a directory tree of OSV records (malicious-packages layout)', () => {
     expect(ids(await db.recordsFor('chalk'))).toEqual(['MAL-2025-46969']);
     expect(ids(await db.recordsFor('@ctrl/tinycolor'))).toEqual(['MAL-2025-47141']);
     expect(await db.recordsFor('left-pad')).toEqual([]);
-    // A name that would climb out of the npm folder is never a path.
-    expect(await db.recordsFor('../npm/chalk')).toEqual([]);
-    expect(await db.recordsFor('@ctrl/../chalk')).toEqual([]);
     await db.close();
+  });
+
+  it('never reads outside the npm folder for a name that climbs out of it', async () => {
+    const dir = temp();
+    cpSync(join(FIXTURE, 'osv', 'malicious', 'npm'), join(dir, 'npm'), { recursive: true });
+    // Next to the npm folder: a file that is not a record (reading it would fail the lookup).
+    writeFileSync(join(dir, 'secret.json'), 'not json at all');
+    mkdirSync(join(dir, 'x'));
+    writeFileSync(join(dir, 'x', 'y.json'), 'not json either');
+    const db = await openAdvisoryDb(join(dir, 'npm'));
+    for (const name of ['..', '@ctrl/..', '../x', '@x/../../x']) expect(await db.recordsFor(name)).toEqual([]);
+    expect(ids(await db.recordsFor('chalk'))).toEqual(['MAL-2025-46969']);
   });
 
   it('returns only records that name the package (a file filed under the wrong name is not its record)', async () => {
