@@ -168,6 +168,9 @@ export type FindingCode =
   | 'exception-applied'
   | 'exception-expired';
 
+/** An advisory's severity (GitHub's and npm's scale), lowest to highest; the policy's advisories.block names one. */
+export type Severity = 'low' | 'moderate' | 'high' | 'critical';
+
 /** What the policy does with a finding, weakest to strongest. */
 export type Action = 'allow' | 'warn' | 'quarantine' | 'block';
 export const ACTION_RANK: Record<Action, number> = { allow: 0, warn: 1, quarantine: 2, block: 3 };

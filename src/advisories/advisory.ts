@@ -7,7 +7,9 @@ import semver from 'semver';
 import type { OsvEvent, OsvRecord } from './osv.js';
 
 export type AdvisorySource = 'osv' | 'registry' | 'db';
-export type Severity = 'low' | 'moderate' | 'high' | 'critical';
+import type { Severity } from '../types.js';
+
+export type { Severity };
 export const SEVERITY_RANK: Record<Severity, number> = { low: 1, moderate: 2, high: 3, critical: 4 };
 
 export interface Advisory {

@@ -88,7 +88,7 @@ export async function lookupAdvisories(pkgs: { name: string; version: string }[]
     const cache = new FactsCache(opts.cacheDir);
     const jobs: Promise<void>[] = [];
     if (opts.sources.osv) {
-      const label = `the OSV API at ${opts.osvUrl}`;
+      const label = `the OSV API at ${redact(opts.osvUrl)}`;
       jobs.push(
         queryOsv(pkgs, { url: opts.osvUrl, cache, ttlMs: opts.ttlMs, offline: opts.offline, bounds: opts.bounds }).then(
           (answer) => {

@@ -7,13 +7,12 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeFsFailure, GuardError } from '../errors.js';
-import type { Action, CheckId, FindingCode } from '../types.js';
+import type { Action, CheckId, FindingCode, Severity } from '../types.js';
 import type { NpmSettings } from '../project/npm-config.js';
 import type { RegistryKey } from '../checks/types.js';
 import { parseDuration } from './duration.js';
 import { parsePattern, type PackagePattern } from './pattern.js';
 import { NPM_REGISTRY, isNpmRegistry } from '../verify/npm-keys.js';
-import type { Severity } from '../advisories/advisory.js';
 
 const require = createRequire(import.meta.url);
 

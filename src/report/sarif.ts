@@ -318,7 +318,7 @@ export const RULES: Record<FindingCode, RuleText> = {
     short: 'The locked version is named by a malware advisory',
     meaning:
       'An advisory source (the OSV API, the registry\'s bulk advisories, or an offline OSV database) names this exact version as malware: an OSV MAL- id, or a GitHub advisory with CWE-506 or a title "Malware in …". It is blocked whatever its age; exceptions for other checks do not apply.',
-    todo: 'Use the version the finding names (the newest within every dependent\'s range that no advisory names). If it was ever installed, treat that machine as compromised and rotate its secrets from another machine. Only an exception naming the exact advisory id (`advisories: ["MAL-…"]`, with a reason and an expiry) lets it through, for a false positive.',
+    todo: 'Use the version the finding names (the newest within every dependent\'s range that no advisory names). If it was ever installed, treat that machine as compromised and rotate its secrets from another machine. Only an exception naming the exact advisory id (`advisories: ["MAL-…"]`, with a reason and an expiry within `overrides.maxExpiry`) lets it through, for a false positive.',
   },
   'advisory-vulnerability': {
     check: 'advisories',

@@ -46,7 +46,11 @@ export function decide(pkg: LockedPackage, findings: Finding[], policy: Policy, 
   for (const f of findings) {
     // Some findings (a tampered tarball, a forged signature) no exception may waive.
     const overridable = !policy.overrides.nonOverridable.includes(f.code);
-    const waiver = f.action !== 'allow' && overridable && live.find((e) => exceptionCovers(e, f));
+    // Malware is waived only for a short, bounded time: an exception naming its id that runs past
+    // overrides.maxExpiry from now does not apply (and says so).
+    const boxed = (e: LiveException) => !WAIVED_BY_ID_ONLY.has(f.code) || Date.parse(e.expires) - now.getTime() <= policy.overrides.maxExpiryMs;
+    const waiver = f.action !== 'allow' && overridable && live.find((e) => exceptionCovers(e, f) && boxed(e));
+    const tooLong = !waiver && f.action !== 'allow' && overridable ? live.find((e) => exceptionCovers(e, f) && !boxed(e)) : undefined;
     if (waiver) {
       out.push({ ...f, action: 'allow', severity: 'info', data: { ...f.data, waivedBy: waiver.package, waivedAction: f.action } });
       const key = `${waiver.package}\0${waiver.expires}\0${(waiver.advisories ?? []).join(',')}`;
@@ -61,6 +65,16 @@ export function decide(pkg: LockedPackage, findings: Finding[], policy: Policy, 
       });
     } else {
       out.push(f);
+      if (tooLong) {
+        out.push({
+          check: 'policy',
+          code: 'exception-expired',
+          severity: 'warn',
+          action: 'warn',
+          message: `the exception for ${tooLong.package} (${(tooLong.advisories ?? []).join(', ')}) does not apply: it names malware and runs until ${tooLong.expires}, past the policy's overrides.maxExpiry from now`,
+          remedy: 'give it an expiry within overrides.maxExpiry (renew it when it runs out), or remove it',
+        });
+      }
     }
   }
   for (const e of expired) {

@@ -202,6 +202,16 @@ describe('when no source answers', () => {
   });
 });
 
+describe('credentials', () => {
+  it('an OSV URL with credentials is never printed with them', async () => {
+    const withCredentials = osv.url.replace('http://', 'http://osvuser:osv-secret-pw@');
+    const res = await cli(['check', '--osv-url', withCredentials, '--retries', '0'], { cwd: project({ chalk: '5.6.1' }), env });
+    const json = await cli(['check', '--json', '--osv-url', withCredentials, '--retries', '0', '--cache-ttl', '0'], { cwd: project({ chalk: '5.6.1' }), env });
+    expect(res.stdout).toMatch(/advisories: the OSV API at /);
+    for (const r of [res, json]) expect(r.stdout + r.stderr).not.toContain('osv-secret-pw');
+  });
+});
+
 describe('policy', () => {
   const future = '2099-01-01T00:00:00.000Z';
   const past = '2020-01-01T00:00:00.000Z';
@@ -229,12 +239,25 @@ describe('policy', () => {
     const other = await check(project({ chalk: '5.6.1' }, { exceptions: [{ package: 'chalk', checks: ['advisories'], advisories: ['GHSA-xvch-5gv4-984h'], reason: 'another advisory', expires: future }] }));
     expect(other.code).toBe(1);
     const byId = (expires: string) => ({ exceptions: [{ package: 'chalk@5.6.1', checks: ['advisories'], advisories: ['MAL-2025-46969'], reason: 'our own audited fork of this tarball', expires }] });
-    const live = await check(project({ chalk: '5.6.1' }, byId(future)));
+    // (Within overrides.maxExpiry of --now: see the next test.)
+    const live = await check(project({ chalk: '5.6.1' }, byId('2026-12-10T00:00:00.000Z')), ['--now', '2026-12-01T00:00:00.000Z']);
     expect(live.code).toBe(0);
     expect(live.findings('chalk').map((f: any) => f.code)).toEqual(['advisory-malware', 'exception-applied']);
     const expired = await check(project({ chalk: '5.6.1' }, byId(past)));
     expect(expired.code).toBe(1);
     expect(expired.findings('chalk').map((f: any) => f.code)).toEqual(['advisory-malware', 'exception-expired']);
+  });
+
+  it('malware: an exception naming its id is time-boxed: one running past overrides.maxExpiry (default 14d) from now does not apply', async () => {
+    const now = '2026-12-01T00:00:00.000Z';
+    const exc = (expires: string) => ({ exceptions: [{ package: 'chalk@5.6.1', checks: ['advisories'], advisories: ['MAL-2025-46969'], reason: 'audited', expires }] });
+    const long = await check(project({ chalk: '5.6.1' }, exc('2026-12-20T00:00:00.000Z')), ['--now', now]);
+    expect(long.code).toBe(1);
+    const [malware, note] = long.findings('chalk');
+    expect(malware).toMatchObject({ code: 'advisory-malware', action: 'block' });
+    expect(note.message).toMatch(/does not apply: it names malware and runs until 2026-12-20T00:00:00.000Z, past the policy's overrides.maxExpiry/);
+    const short = await check(project({ chalk: '5.6.1' }, exc('2026-12-10T00:00:00.000Z')), ['--now', now]);
+    expect(short.code).toBe(0);
   });
 
   it('refuses a policy that would weaken malware to a warning', async () => {
