@@ -57,6 +57,9 @@ export async function advisoriesUpdateCommand(flags: AdvisoriesUpdateFlags): Pro
     }
   }
   const from = flags.from ?? OSV_NPM_EXPORT;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(from) && !/^(https?|file):/i.test(from)) {
+    throw new GuardError('bad-usage', `--from ${from}: only http(s) URLs, file: URLs and paths are read`);
+  }
   let transport;
   if (/^https?:\/\//i.test(from)) {
     try {
