@@ -22,7 +22,8 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { inflateRawSync } from 'node:zlib';
-import yauzl from 'yauzl';
+// yauzl is loaded only to read a zip (~15 ms of start-up every check would pay otherwise: the pipeline imports this).
+import type yauzl from 'yauzl';
 import { formatBytes } from '../util/size.js';
 
 export interface OfflineAdvisoryDb {
@@ -241,8 +242,9 @@ async function openZip(path: string, limits: DbLimits): Promise<yauzl.ZipFile> {
   const st = await stat(path);
   if (st.size > limits.maxZipBytes) throw new AdvisoryDbError(`${path} is ${formatBytes(st.size)}, more than ${formatBytes(limits.maxZipBytes)}: not read (OSV's npm export is far smaller)`);
   const buf = await readFile(path);
+  const { fromBuffer } = (await import('yauzl')).default;
   return new Promise((res, rej) => {
-    yauzl.fromBuffer(buf, { lazyEntries: true, decodeStrings: true, validateEntrySizes: true, strictFileNames: false }, (err, zip) => {
+    fromBuffer(buf, { lazyEntries: true, decodeStrings: true, validateEntrySizes: true, strictFileNames: false }, (err, zip) => {
       if (err || !zip) rej(new AdvisoryDbError(`${path} is not a zip file this can read (${err?.message ?? 'no entries'})`));
       else res(zip);
     });
