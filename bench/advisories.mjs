@@ -57,8 +57,33 @@ async function main() {
     const names = Array.from({ length: PACKAGES }, (_, i) => (i % 10 === 0 ? `@bench/p${i}` : `bench-p${i}`));
     for (const name of names) registry.addPackage({ name, versions: [{ version: '1.0.0', publishedAt: OLD }] });
     const flagged = names.filter((_, i) => i % 50 === 0);
-    registry.setAdvisories(Object.fromEntries(flagged.map((name, i) => [name, [{ id: 900000 + i, url: `https://github.com/advisories/GHSA-bnch-${i}`, title: `ReDoS in ${name}`, severity: 'moderate', vulnerable_versions: '<2.0.0', cwe: ['CWE-1333'], cvss: { score: 5.3, vectorString: null } }]])));
-    osv.add(...flagged.map((name, i) => ({ id: `GHSA-bnch-${i}`, modified: '2025-01-01T00:00:00Z', summary: `ReDoS in ${name}`, database_specific: { severity: 'MODERATE' }, affected: [{ package: { ecosystem: 'npm', name }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '2.0.0' }] }] }] })));
+    registry.setAdvisories(
+      Object.fromEntries(
+        flagged.map((name, i) => [
+          name,
+          [
+            {
+              id: 900000 + i,
+              url: `https://github.com/advisories/GHSA-bnch-${i}`,
+              title: `ReDoS in ${name}`,
+              severity: 'moderate',
+              vulnerable_versions: '<2.0.0',
+              cwe: ['CWE-1333'],
+              cvss: { score: 5.3, vectorString: null },
+            },
+          ],
+        ]),
+      ),
+    );
+    osv.add(
+      ...flagged.map((name, i) => ({
+        id: `GHSA-bnch-${i}`,
+        modified: '2025-01-01T00:00:00Z',
+        summary: `ReDoS in ${name}`,
+        database_specific: { severity: 'MODERATE' },
+        affected: [{ package: { ecosystem: 'npm', name }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '2.0.0' }] }] }],
+      })),
+    );
     const project = (dir, policy) => {
       mkdirSync(dir, { recursive: true });
       const deps = Object.fromEntries(names.map((n) => [n, '^1.0.0']));
@@ -118,7 +143,11 @@ async function main() {
           if (r.code !== 0 && r.code !== 1) return false;
           const report = JSON.parse(r.stdout);
           const found = report.packages.filter((p) => p.findings.some((f) => f.check === 'advisories' && f.code === 'advisory-vulnerability')).length;
-          const sources = (report.advisorySources ?? []).filter((s) => s.answered).map((s) => s.source).sort().join(',');
+          const sources = (report.advisorySources ?? [])
+            .filter((s) => s.answered)
+            .map((s) => s.source)
+            .sort()
+            .join(',');
           return id === 'off' ? found === 0 : found === flagged.length && sources === (id === 'db' ? 'db' : 'osv,registry');
         },
       };
@@ -155,7 +184,9 @@ async function main() {
       const mode = c.id.endsWith('cold') ? 'cold' : c.id.endsWith('warm') ? 'warm' : undefined;
       const d = m - base[mode];
       const cost = mode && !c.id.startsWith('off') ? `${d < 0 ? '-' : '+'}${secs(Math.abs(d))} s` : '';
-      rows.push(`| ${c.label} | ${secs(m)} s (${secs(Math.min(...samples[c.id]))}-${secs(Math.max(...samples[c.id]))}) | ${cost} | ${rss[c.id].length ? Math.round(Math.max(...rss[c.id])) : '-'} MB |`);
+      rows.push(
+        `| ${c.label} | ${secs(m)} s (${secs(Math.min(...samples[c.id]))}-${secs(Math.max(...samples[c.id]))}) | ${cost} | ${rss[c.id].length ? Math.round(Math.max(...rss[c.id])) : '-'} MB |`,
+      );
     }
     const md = [
       `Advisories bench: ${PACKAGES} packages, ${RUNS} runs each (median, min-max), offline database of ${count} records, ${(statSync(zip).size / 2 ** 20).toFixed(1)} MiB zip (advisories update: ${secs(up.ms)} s, ${Math.round(up.rssMB ?? 0)} MB peak); OSV requests over the run: ${osvAsked}`,

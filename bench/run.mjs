@@ -30,6 +30,8 @@ const PNPM_CLI = join(ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
 // Set to the snapshot of the build taken at start (see snapshotBuild).
 let SI_ROOT = ROOT;
 let SI_BIN = join(ROOT, 'bin', 'safe-install');
+// The one-file build the package ships (scripts/bundle.mjs, issue 19), beside the multi-file one above: rows run both.
+const siBundle = () => join(SI_ROOT, 'dist', 'safe-install.mjs');
 const LOCKFILES = {
   'npm/cli': join(ROOT, 'test', 'fixtures', 'lockfiles', 'npm_cli@780afc50e3a3__package-lock.json'),
   jquery: join(ROOT, 'test', 'fixtures', 'lockfiles', 'jquery_jquery@51eb576cca6f__package-lock.json'),
@@ -146,7 +148,7 @@ function signPackument(doc, key) {
  */
 function snapshotBuild(work) {
   const dir = join(work, 'safe-install');
-  for (const f of ['bin', 'dist', 'policies', 'trust', 'package.json']) {
+  for (const f of ['bin', 'dist', 'lib', 'policies', 'trust', 'package.json']) {
     if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(dir, f), { recursive: true });
   }
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
@@ -440,7 +442,7 @@ async function main() {
     return;
   }
 
-  const siCheck = (id, label, tree, registry, { cold, ttl } = {}) => {
+  const siCheck = (id, label, tree, registry, { cold, ttl, bin } = {}) => {
     let cache = freshDir('si-cache');
     const c = {
       id,
@@ -449,7 +451,7 @@ async function main() {
       cwd: tree.dir,
       env: () => makeEnv(work, registry.url, join(work, 'unused-npm-cache')),
       validate: validateCheck,
-      argv: () => [SI_BIN, 'check', '--json', '--cache-dir', cache, ...(ttl !== undefined ? ['--cache-ttl', ttl] : [])],
+      argv: () => [bin ?? SI_BIN, 'check', '--json', '--cache-dir', cache, ...(ttl !== undefined ? ['--cache-ttl', ttl] : [])],
       prepare: async () => {
         if (cold) {
           rmSync(cache, { recursive: true, force: true });
@@ -487,6 +489,7 @@ async function main() {
       commands: [
         { id: 'node', label: 'node -e 0', cmd: process.execPath, args: ['-e', '0'], cwd: work, env, validate: validateExit0() },
         { id: 'si-help', label: 'safe-install --help', cmd: process.execPath, args: [SI_BIN, '--help'], cwd: work, env, validate: validateExit0() },
+        ...(existsSync(siBundle()) ? [{ id: 'si-help-bundle', label: 'safe-install --help (one-file build)', cmd: process.execPath, args: [siBundle(), '--help'], cwd: work, env, validate: validateExit0() }] : []),
         { id: 'npm-version', label: 'npm --version', cmd: 'npm', args: ['--version'], cwd: work, env, validate: validateExit0() },
       ],
     });
@@ -507,12 +510,17 @@ async function main() {
       const tree = checkTrees[t];
       await timeGroup({
         row: 'check', tree: t, mode: 'cold', registry: reg, runs: opts.runs,
-        commands: [siCheck('si', 'safe-install check', tree, reg, { cold: true }), npm9Audit('npm9', 'npm 9.6.7 audit signatures', tree, reg, { cold: true })],
+        commands: [
+          siCheck('si', 'safe-install check', tree, reg, { cold: true }),
+          ...(existsSync(siBundle()) ? [siCheck('si-bundle', 'safe-install check (one-file build)', tree, reg, { cold: true, bin: siBundle() })] : []),
+          npm9Audit('npm9', 'npm 9.6.7 audit signatures', tree, reg, { cold: true }),
+        ],
       });
       await timeGroup({
         row: 'check', tree: t, mode: 'warm', registry: reg, runs: opts.runs, warm: true,
         commands: [
           siCheck('si', 'safe-install check', tree, reg),
+          ...(existsSync(siBundle()) ? [siCheck('si-bundle', 'safe-install check (one-file build)', tree, reg, { bin: siBundle() })] : []),
           siCheck('si-reval', 'safe-install check --cache-ttl 0 (revalidate all)', tree, reg, { ttl: '0' }),
           npm9Audit('npm9', 'npm 9.6.7 audit signatures', tree, reg),
         ],
@@ -841,7 +849,7 @@ async function hostileRows(TestRegistry, work, opts) {
       return undefined;
     };
     const check = (id, label, dir, validate, fault) => {
-      let cache = join(work, `hostile-cache-${id}`);
+      const cache = join(work, `hostile-cache-${id}`);
       return {
         id,
         label,
@@ -849,7 +857,7 @@ async function hostileRows(TestRegistry, work, opts) {
         cwd: dir,
         env: () => makeEnv(work, registry.url, join(work, 'unused-npm-cache')),
         validate,
-        argv: () => [SI_BIN, 'check', '--json', '--retries', '0', '--cache-dir', cache],
+        argv: () => [bin ?? SI_BIN, 'check', '--json', '--retries', '0', '--cache-dir', cache],
         prepare: async () => {
           rmSync(cache, { recursive: true, force: true });
           registry.clearFaults();

@@ -1,6 +1,6 @@
 // One error class for everything that stops a run. The CLI entry maps every one of them to exit 2:
 // the guard fails closed, so "could not check" is never "allowed".
-import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 export type GuardErrorCode =
@@ -155,7 +155,7 @@ function blockingAncestor(path: string): { what: string; todo: string } | undefi
     if (dirname(p) === p) break;
   }
   for (const p of parts) {
-    let st;
+    let st: Stats;
     try {
       st = lstatSync(p);
     } catch {

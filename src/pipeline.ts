@@ -2,15 +2,19 @@
 // output as plain data; `check` stops here and reports, `ci` goes on to install.
 import { basename, resolve } from 'node:path';
 import { GuardError } from './errors.js';
-import type { Finding, LockedPackage, LockedTree, PackageFacts, PackageManager } from './types.js';
+import type { Finding, PackageManager } from './types.js';
+import type { PackageFacts } from './facts.js';
+import type { LockedPackage, LockedTree } from './lockfile/types.js';
 import { readLockfile } from './lockfile/index.js';
 import { LockfileError } from './lockfile/errors.js';
 import { isOnRegistry, loadNpmSettings, npmDownloadUrl, registryFor, type NpmSettings } from './project/npm-config.js';
-import { loadPolicy, mergeInputs, type Policy, type ProjectInputs } from './policy/load.js';
+import { loadPolicy, type Policy } from './policy/load.js';
+import { mergeInputs, type ProjectInputs } from './project/inputs.js';
 import { readProjectManifest, type ProjectManifest } from './project/package-json.js';
 import { readPnpmInputs } from './project/pnpm-settings.js';
 import { readProjectYarnrc, readYarnInputs, yarnRegistry } from './project/yarn-settings.js';
-import { choosePackageManager, ownGuards, type PackageManagerInfo } from './project/package-manager.js';
+import { choosePackageManager, type PackageManagerInfo } from './project/package-manager.js';
+import { ownGuards } from './install/own-guards.js';
 import { RegistryClient, type FetchStats } from './registry/client.js';
 import { describeWaiting, shortDuration } from './registry/health.js';
 import { defaultCacheDir, FactsCache } from './registry/cache.js';
@@ -343,7 +347,10 @@ async function projectInputs(
   // pnpm's build lists were read for every project before pnpm installs were supported; keep that.
   const pnpm = await readPnpmInputs(dir, manifest?.pnpm, npm);
   if (pm === 'pnpm') parts.push(pnpm);
-  else if (pnpm.builds) parts.push({ builds: pnpm.builds, settings: pnpm.settings?.filter((s) => s.startsWith(pnpm.builds![0].source)) });
+  else if (pnpm.builds) {
+    const source = pnpm.builds[0]?.source;
+    parts.push({ builds: pnpm.builds, settings: pnpm.settings?.filter((s) => source !== undefined && s.startsWith(source)) });
+  }
   if (pm === 'yarn') parts.push(await readYarnInputs(yarnrc, manifest?.dependenciesMeta));
   return mergeInputs(...parts);
 }

@@ -11,8 +11,12 @@ const DETAILS = 'Any computer that has this package installed or running should 
 function mal(i) {
   const name = i % 7 === 0 ? `@scope${i % 97}/pkg-${i}` : `pkg-${i}`;
   return {
-    modified: '2025-09-12T01:13:34Z', published: '2025-09-08T17:11:19Z', schema_version: '1.5.0',
-    id: `MAL-2025-${String(i).padStart(6, '0')}`, summary: `Malicious code in ${name} (npm)`, details: DETAILS,
+    modified: '2025-09-12T01:13:34Z',
+    published: '2025-09-08T17:11:19Z',
+    schema_version: '1.5.0',
+    id: `MAL-2025-${String(i).padStart(6, '0')}`,
+    summary: `Malicious code in ${name} (npm)`,
+    details: DETAILS,
     affected: [{ package: { ecosystem: 'npm', name }, versions: ['1.0.0', '1.0.1'], database_specific: { cwes: [{ cweId: 'CWE-506', name: 'Embedded Malicious Code' }] } }],
     references: [{ type: 'WEB', url: `https://example.invalid/${i}` }],
     database_specific: { 'malicious-packages-origins': [{ source: 'ghsa-malware', sha256: 'ab'.repeat(32), import_time: '2025-09-09T00:35:48Z', id: `GHSA-${i}` }] },
@@ -21,8 +25,13 @@ function mal(i) {
 
 function ghsa(id, name, [introduced, fixed] = ['0.0.0-bench', '0.0.1-bench']) {
   return {
-    modified: '2025-01-01T00:00:00Z', published: '2024-01-01T00:00:00Z', schema_version: '1.6.0', id,
-    aliases: [`CVE-2024-${id.length}`], summary: `Regular expression denial of service in ${name}`, details: DETAILS.repeat(3),
+    modified: '2025-01-01T00:00:00Z',
+    published: '2024-01-01T00:00:00Z',
+    schema_version: '1.6.0',
+    id,
+    aliases: [`CVE-2024-${id.length}`],
+    summary: `Regular expression denial of service in ${name}`,
+    details: DETAILS.repeat(3),
     severity: [{ type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H' }],
     affected: [{ package: { ecosystem: 'npm', name, purl: `pkg:npm/${name}` }, ranges: [{ type: 'SEMVER', events: [{ introduced }, { fixed }] }] }],
     references: [{ type: 'ADVISORY', url: `https://github.com/advisories/${id}` }],

@@ -64,9 +64,45 @@ export const DEFAULT_LIMITS: DbLimits = {
 };
 
 /** Folders named after another OSV ecosystem hold no npm record: a directory walk skips them. */
-const OTHER_ECOSYSTEMS = new Set(
-  ['pypi', 'crates.io', 'go', 'maven', 'nuget', 'rubygems', 'packagist', 'pub', 'hex', 'hackage', 'cran', 'swifturl', 'vscode', 'github actions', 'opam', 'conancenter', 'bitnami', 'debian', 'alpine', 'ubuntu', 'linux', 'android', 'oss-fuzz', 'julia', 'gsd', 'uvi', 'bioconductor', 'chainguard', 'wolfi', 'rocky linux', 'almalinux', 'photon os', 'red hat', 'suse', 'opensuse', 'mageia', 'openeuler'],
-);
+const OTHER_ECOSYSTEMS = new Set([
+  'pypi',
+  'crates.io',
+  'go',
+  'maven',
+  'nuget',
+  'rubygems',
+  'packagist',
+  'pub',
+  'hex',
+  'hackage',
+  'cran',
+  'swifturl',
+  'vscode',
+  'github actions',
+  'opam',
+  'conancenter',
+  'bitnami',
+  'debian',
+  'alpine',
+  'ubuntu',
+  'linux',
+  'android',
+  'oss-fuzz',
+  'julia',
+  'gsd',
+  'uvi',
+  'bioconductor',
+  'chainguard',
+  'wolfi',
+  'rocky linux',
+  'almalinux',
+  'photon os',
+  'red hat',
+  'suse',
+  'opensuse',
+  'mageia',
+  'openeuler',
+]);
 const SKIPPED_DIRS = new Set(['node_modules']);
 
 /** The npm package names a record's `affected` entries name (ecosystem "npm"). */
@@ -255,9 +291,7 @@ async function openZip(path: string, limits: DbLimits): Promise<yauzl.ZipFile> {
 async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, max: number, where: string): Promise<Buffer> {
   if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) throw new AdvisoryDbError(`${where} uses compression method ${entry.compressionMethod}, which OSV's export does not: refused`);
   if (entry.compressedSize > max) throw new AdvisoryDbError(`${where} is larger than ${formatBytes(max)}: refused`);
-  const stream = await new Promise<Readable>((res, rej) =>
-    zip.openReadStream(entry, { decompress: false }, (err, s) => (err || !s ? rej(err ?? new Error('no stream')) : res(s))),
-  );
+  const stream = await new Promise<Readable>((res, rej) => zip.openReadStream(entry, { decompress: false }, (err, s) => (err || !s ? rej(err ?? new Error('no stream')) : res(s))));
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
@@ -270,7 +304,8 @@ async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, max: number, wh
   try {
     data = entry.compressionMethod === 0 ? raw : inflateRawSync(raw, { maxOutputLength: max });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) throw new AdvisoryDbError(`${where} unpacks to more than ${formatBytes(max)}: refused (a zip bomb?)`);
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError)
+      throw new AdvisoryDbError(`${where} unpacks to more than ${formatBytes(max)}: refused (a zip bomb?)`);
     throw new AdvisoryDbError(`${where} is damaged: ${(err as Error).message}`);
   }
   if (data.length !== entry.uncompressedSize) throw new AdvisoryDbError(`${where} unpacks to ${data.length} bytes, not the ${entry.uncompressedSize} its header says: refused`);
@@ -389,8 +424,15 @@ function readMeta(text: string, dir: string): DbMeta {
     m = {};
   }
   const ok =
-    m && m.format === DB_FORMAT && typeof m.source === 'string' && typeof m.downloadedAt === 'string' && !Number.isNaN(Date.parse(m.downloadedAt)) &&
-    Number.isSafeInteger(m.records) && Number.isSafeInteger(m.names) && Number.isSafeInteger(m.buckets) && (m.buckets ?? 0) > 0;
+    m &&
+    m.format === DB_FORMAT &&
+    typeof m.source === 'string' &&
+    typeof m.downloadedAt === 'string' &&
+    !Number.isNaN(Date.parse(m.downloadedAt)) &&
+    Number.isSafeInteger(m.records) &&
+    Number.isSafeInteger(m.names) &&
+    Number.isSafeInteger(m.buckets) &&
+    (m.buckets ?? 0) > 0;
   if (!ok) throw new AdvisoryDbError(`${join(dir, META)} is not an advisory database index of format ${DB_FORMAT}: run \`safe-install advisories update\` to rebuild it`);
   return m as DbMeta;
 }

@@ -3,7 +3,7 @@
 // side. A source that does not answer is said in the report; a name no source answered for is "unavailable".
 import { registryFor, type NpmSettings } from '../project/npm-config.js';
 import { FactsCache } from '../registry/cache.js';
-import { formatDuration } from '../policy/duration.js';
+import { formatDuration } from '../util/duration.js';
 import { redact } from '../util/safe-text.js';
 import { fromBulk, fromOsv, mergeAdvisories, type Advisory } from './advisory.js';
 import type { OfflineAdvisoryDb } from './db.js';

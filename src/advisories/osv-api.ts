@@ -3,8 +3,8 @@
 // order, with next_page_token for a query that has more), then GET /v1/vulns/{id} for each record not cached.
 // Cached like packuments: the ids per (OSV URL, name@version) for the check's TTL, each record per (id, modified)
 // for as long as it is not modified (a new modified time is a new key).
-import { FactsCache } from '../registry/cache.js';
-import { isObject } from '../registry/facts.js';
+import type { FactsCache } from '../registry/cache.js';
+import { isObject } from '../util/is-object.js';
 import { limiter } from '../registry/limit.js';
 import { requestJson, type HttpBounds } from './http.js';
 import { MAX_RECORD_BYTES, parseOsvRecord, type OsvRecord } from './osv.js';

@@ -1,7 +1,7 @@
 // An OSV record (https://ossf.github.io/osv-schema/), as far as the advisories check reads it: validated field by
 // field from untrusted JSON (the OSV API, a database on disk, the cache), with bounds on its size, so a hostile or
 // broken record is dropped (and counted) rather than crashing the check or growing without limit.
-import { isObject } from '../registry/facts.js';
+import { isObject } from '../util/is-object.js';
 
 export interface OsvEvent {
   introduced?: string;

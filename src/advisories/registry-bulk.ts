@@ -6,8 +6,8 @@
 // (registry, name@versions) for the check's TTL.
 import type npmFetchType from 'npm-registry-fetch';
 import { registryFor, type NpmSettings } from '../project/npm-config.js';
-import { FactsCache } from '../registry/cache.js';
-import { isObject } from '../registry/facts.js';
+import type { FactsCache } from '../registry/cache.js';
+import { isObject } from '../util/is-object.js';
 import { readBody } from '../registry/body.js';
 import { limiter } from '../registry/limit.js';
 import { redact } from '../util/safe-text.js';

@@ -23,9 +23,7 @@ export const OSV_NPM_EXPORT = 'https://osv-vulnerabilities.storage.googleapis.co
 /** The most bytes downloaded (the export is ~100 MB compressed today); the index build reads it whole. */
 export const DEFAULT_MAX_DOWNLOAD = DEFAULT_LIMITS.maxZipBytes;
 
-export type UpdateProgress =
-  | { phase: 'download'; bytes: number; total?: number }
-  | ({ phase: 'index' } & BuildProgress);
+export type UpdateProgress = { phase: 'download'; bytes: number; total?: number } | ({ phase: 'index' } & BuildProgress);
 
 export interface UpdateOptions {
   cacheDir: string;
@@ -84,7 +82,7 @@ async function download(from: string, file: string, opts: UpdateOptions): Promis
   } else {
     if (!opts.transport) throw new Error('an http(s) source needs a transport');
     const origin = new URL(from).origin;
-    let res;
+    let res: Awaited<ReturnType<Transport['get']>>;
     try {
       res = await opts.transport.get(from, { registry: `${origin}/`, headers: { accept: 'application/zip, application/octet-stream;q=0.9, */*;q=0.1' } });
     } catch (err) {
@@ -156,10 +154,15 @@ export async function updateAdvisoryDb(opts: UpdateOptions): Promise<UpdateResul
         const { sha256, bytes } = await download(from, zip, opts);
         const built = join(tmp, 'db');
         await mkdir(built);
-        const meta = await buildIndexFromZip(zip, built, { source: from, downloadedAt, sha256 }, {
-          limits: opts.limits ?? DEFAULT_LIMITS,
-          onProgress: (p) => opts.onProgress?.({ phase: 'index', ...p }),
-        });
+        const meta = await buildIndexFromZip(
+          zip,
+          built,
+          { source: from, downloadedAt, sha256 },
+          {
+            limits: opts.limits ?? DEFAULT_LIMITS,
+            onProgress: (p) => opts.onProgress?.({ phase: 'index', ...p }),
+          },
+        );
         if (meta.records === 0) throw new AdvisoryDbError(`${from} holds no OSV record of an npm package: the database was not replaced`);
         const name = `db-${suffix}`;
         await rename(built, join(base, name));

@@ -4,7 +4,8 @@
 // (vulnerabilities) are reported with their severity and the fixed versions; they block only from the policy's
 // severity threshold (advisories.block). When no source answered for the package, one warning says so for the run.
 import semver from 'semver';
-import type { Finding, LockedPackage } from '../types.js';
+import type { Finding } from '../types.js';
+import type { LockedPackage } from '../lockfile/types.js';
 import type { Check } from './types.js';
 import { finding } from './finding.js';
 import { actionFor } from '../policy/load.js';
@@ -28,7 +29,7 @@ export const advisories: Check = {
     if (pkg.source !== 'registry' || !input) return [];
     if (input.unavailable !== undefined) {
       return [
-        finding(policy, 'advisories', 'advisories-unavailable', 'warn', `no advisory source answered, so versions named by malware or vulnerability advisories cannot be recognised: ${input.unavailable}`, {
+        finding(policy, 'advisories-unavailable', `no advisory source answered, so versions named by malware or vulnerability advisories cannot be recognised: ${input.unavailable}`, {
           remedy: 'check the network to the OSV API (--osv-url) and the registry, or use an offline database (--advisories-db, `safe-install advisories update`); to require advisories, set actions."advisories-unavailable": "block"',
         }),
       ];
@@ -64,13 +65,15 @@ export const advisories: Check = {
       const fixed = fixedInRange(pkg, a);
       const fallback = !fixed && registryFacts ? findFallback(pkg, registryFacts, clean) : undefined;
       const action = severe ? 'block' : actionFor(policy, 'advisories', 'advisory-vulnerability', 'warn');
-      const f = finding(policy, 'advisories', 'advisory-vulnerability', action, `${idsText(a)} (${a.severity ?? 'severity unknown'}): ${a.summary}${a.fixed.length ? `; fixed in ${a.fixed.join(', ')}` : '; no fixed version named'} (${a.url})`, {
+      const f = finding(policy, 'advisory-vulnerability', `${idsText(a)} (${a.severity ?? 'severity unknown'}): ${a.summary}${a.fixed.length ? `; fixed in ${a.fixed.join(', ')}` : '; no fixed version named'} (${a.url})`, {
         remedy: fixed
           ? `update to ${pkg.name}@${fixed} or later (it satisfies every dependent's range)`
           : fallback
             ? `use ${pkg.name}@${fallback} (the newest version within every dependent's range that no advisory names)`
             : `no fixed version satisfies every dependent's range; update the dependents, or add an exception naming ${a.id} with a reason and an expiry`,
         data: { ...data, fixed: a.fixed, fallback: fixed ?? fallback ?? null, ...(severe ? { threshold } : {}) },
+        // At or above the policy's threshold it blocks; otherwise the policy's action for the code, else warn.
+        sourcesSay: action,
       });
       // The threshold decides, whatever actions say for the code.
       out.push(severe ? { ...f, action: 'block', severity: 'error' } : f);

@@ -2,7 +2,8 @@
 // of that command for every script of the project, the allowed install scripts included, because
 // node_modules/.bin comes first on their PATH. Known before download from the registry manifest and the lockfile
 // (npm links what the lockfile records); the install runner checks what is really on disk again (installed.ts).
-import type { Finding, LockedPackage, LockedTree } from '../types.js';
+import type { Finding } from '../types.js';
+import type { LockedPackage, LockedTree } from '../lockfile/types.js';
 import type { Policy, ScriptRule } from '../policy/load.js';
 import { matchesPattern } from '../policy/pattern.js';
 import type { Check, CheckContext, FactsInput } from './types.js';
@@ -33,7 +34,7 @@ export function shadowFinding(policy: Policy, name: string, version: string, bin
   if (rule) {
     return { check: 'bins', code: 'bin-shadows-command', severity: 'info', action: 'allow', message: `${message}; allowed by ${rule.source} bins.allow ("${rule.pattern.text}")`, data: { bin } };
   }
-  return finding(policy, 'bins', 'bin-shadows-command', 'block', `${message}: not allowed`, {
+  return finding(policy, 'bin-shadows-command', `${message}: not allowed`, {
     remedy: `a dependency that replaces a command can run code whenever a script calls it; if you trust ${name} to do so, add it to the policy's "bins": { "allow": ["${name}"] }`,
     data: { bin },
   });
@@ -93,7 +94,7 @@ export function binConflicts(tree: LockedTree, binsOf: (pkg: LockedPackage) => s
     const all = [...pkgs].map((p) => `${p.name}@${p.version}`).sort();
     for (const pkg of pkgs) {
       const others = all.filter((x) => x !== `${pkg.name}@${pkg.version}`);
-      const f = finding(policy, 'bins', 'bin-name-conflict', 'warn', `links a bin named "${bin}" into ${dir}, as ${others.join(', ')} also does: which one runs is the package manager's choice`, {
+      const f = finding(policy, 'bin-name-conflict', `links a bin named "${bin}" into ${dir}, as ${others.join(', ')} also does: which one runs is the package manager's choice`, {
         remedy: 'make sure the one that should run is the one you expect; remove the dependency you do not need',
         data: { bin, dir, packages: all },
       });

@@ -40,8 +40,10 @@ function packageOfCommand(file: string): string | undefined {
     const n = parts.indexOf('nodejs');
     if (n > 0 && (parts[n - 1] === 'share' || parts[n - 1] === 'lib')) i = n;
   }
-  if (i < 0 || i + 1 >= parts.length) return undefined;
-  return parts[i + 1].startsWith('@') && i + 2 < parts.length ? `${parts[i + 1]}/${parts[i + 2]}` : parts[i + 1];
+  const name = i < 0 ? undefined : parts[i + 1];
+  if (name === undefined) return undefined;
+  const scoped = parts[i + 2];
+  return name.startsWith('@') && scoped !== undefined ? `${name}/${scoped}` : name;
 }
 
 /**

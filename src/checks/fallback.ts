@@ -1,7 +1,8 @@
 // The newest version that would pass: old enough, same release channel, and satisfying every dependent's
 // range in the lockfile, so swapping it in does not break the tree.
 import semver from 'semver';
-import type { LockedPackage, PackageFacts } from '../types.js';
+import type { PackageFacts } from '../facts.js';
+import type { LockedPackage } from '../lockfile/types.js';
 
 /** The semver range a dependent asked for, or undefined when it is not a plain range (tag, URL...). */
 export function dependentRange(range: string): string | undefined {
@@ -19,7 +20,7 @@ export function findFallback(
   const candidates = Object.keys(facts.versions)
     .filter((v) => semver.valid(v) && v !== pkg.version)
     .filter((v) => prerelease || semver.prerelease(v) === null)
-    .filter((v) => !facts.versions[v].deprecated)
+    .filter((v) => !facts.versions[v]?.deprecated)
     .filter((v) => ranges.every((r) => semver.satisfies(v, r, { includePrerelease: prerelease })))
     .sort(semver.rcompare);
   return candidates.find((v) => passes(v));

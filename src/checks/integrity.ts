@@ -1,10 +1,11 @@
 // integrity: the lockfile's integrity must be the registry's for that version. A difference means the
 // lockfile was tampered with (or points at other bytes than the registry serves now).
 import ssri from 'ssri';
-import type { Finding, LockedPackage, VersionFacts } from '../types.js';
+import type { Finding } from '../types.js';
+import { type VersionFacts, fullVersion } from '../facts.js';
+import type { LockedPackage } from '../lockfile/types.js';
 import type { Check } from './types.js';
 import { finding } from './finding.js';
-import { fullVersion } from '../registry/facts.js';
 
 /** The registry's hashes as one SRI: dist.integrity plus the legacy sha1 shasum. */
 function registryHashes(v: Partial<VersionFacts>): ReturnType<typeof ssri.parse> | undefined {
@@ -55,7 +56,7 @@ export const integrity: Check = {
     if (pkg.source !== 'registry' || facts === undefined) return [];
     if (facts === 'missing') {
       return [
-        finding(policy, 'integrity', 'package-not-in-registry', 'block', `the registry has no package named ${pkg.name}`, {
+        finding(policy, 'package-not-in-registry', `the registry has no package named ${pkg.name}`, {
           remedy: 'it was unpublished, or this registry (a private mirror?) lacks it; check the name and the registry setting',
         }),
       ];
@@ -63,7 +64,7 @@ export const integrity: Check = {
     const version = fullVersion(facts, pkg.version);
     if (!version) {
       return [
-        finding(policy, 'integrity', 'version-not-in-registry', 'block', `the registry has no version ${pkg.version} of ${pkg.name}`, {
+        finding(policy, 'version-not-in-registry', `the registry has no version ${pkg.version} of ${pkg.name}`, {
           remedy: 'it was unpublished (often a removed malicious version) or the mirror lacks it; update the dependency',
         }),
       ];
@@ -71,14 +72,14 @@ export const integrity: Check = {
     if (!pkg.integrity) {
       if (download?.url) {
         return [
-          finding(policy, 'integrity', 'integrity-uncomparable', 'block', `the lockfile records no integrity for it, only a URL (${download.url}): the package manager would install whatever that URL serves, unverified`, {
+          finding(policy, 'integrity-uncomparable', `the lockfile records no integrity for it, only a URL (${download.url}): the package manager would install whatever that URL serves, unverified`, {
             remedy: 'regenerate the lockfile from package.json with a current package manager (it records the registry\'s integrity); if this entry was edited by hand or in a pull request, find out why',
             data: { lockfile: null, resolved: download.url, registry: version.integrity ?? version.shasum ?? null },
           }),
         ];
       }
       return [
-        finding(policy, 'integrity', 'no-lockfile-integrity', 'warn', "the lockfile records no registry integrity and no URL: the package manager fetches this version from the registry checked here and verifies the registry's own integrity (yarn berry lockfiles never record it: their checksum hashes yarn's own archive)", {
+        finding(policy, 'no-lockfile-integrity', "the lockfile records no registry integrity and no URL: the package manager fetches this version from the registry checked here and verifies the registry's own integrity (yarn berry lockfiles never record it: their checksum hashes yarn's own archive)", {
           remedy: 'npm: regenerate the lockfile with a current npm; yarn berry: nothing to regenerate, keep checksumBehavior: throw and install with --immutable',
         }),
       ];
@@ -86,7 +87,7 @@ export const integrity: Check = {
     const result = compareIntegrity(pkg.integrity, version);
     if (result === 'mismatch') {
       return [
-        finding(policy, 'integrity', 'integrity-mismatch', 'block', `the lockfile's integrity lists ${foreignDigests(pkg.integrity, version).map(short).join(', ')}, which the registry does not publish for this version (the registry's: ${short(version.integrity ?? version.shasum ?? '')})`, {
+        finding(policy, 'integrity-mismatch', `the lockfile's integrity lists ${foreignDigests(pkg.integrity, version).map(short).join(', ')}, which the registry does not publish for this version (the registry's: ${short(version.integrity ?? version.shasum ?? '')})`, {
           remedy: 'do not install: the lockfile or the registry content changed; find out why before regenerating the lockfile',
           data: { lockfile: pkg.integrity, registry: version.integrity ?? null },
         }),
@@ -94,7 +95,7 @@ export const integrity: Check = {
     }
     if (result === 'uncomparable') {
       return [
-        finding(policy, 'integrity', 'integrity-uncomparable', 'block', `the lockfile's integrity ${short(pkg.integrity)} cannot be compared with the registry's: it lists no sha1/sha256/sha384/sha512 digest, or one in an algorithm the registry publishes none of (or the registry publishes no hash), so the downloaded bytes would not be pinned to the registry's`, {
+        finding(policy, 'integrity-uncomparable', `the lockfile's integrity ${short(pkg.integrity)} cannot be compared with the registry's: it lists no sha1/sha256/sha384/sha512 digest, or one in an algorithm the registry publishes none of (or the registry publishes no hash), so the downloaded bytes would not be pinned to the registry's`, {
           remedy: "regenerate the lockfile from package.json with a current package manager (it records the registry's sha512 integrity)",
           data: { lockfile: pkg.integrity, registry: version.integrity ?? version.shasum ?? null },
         }),

@@ -5,7 +5,7 @@ import type { Finding } from '../types.js';
 import { matchesAny, matchesPattern } from '../policy/pattern.js';
 import type { Check } from './types.js';
 import { finding } from './finding.js';
-import { fullVersion } from '../registry/facts.js';
+import { fullVersion } from '../facts.js';
 
 /** github.com/owner/repo from the many ways a repository is written (git+https, ssh, shorthand, .git). */
 export function normalizeRepository(url: string | undefined): string | undefined {
@@ -31,34 +31,37 @@ export const provenance: Check = {
     const required = matchesAny(policy.provenance.require, pkg.name, pkg.version);
     if (!outcome) {
       if (required) {
-        out.push(finding(policy, 'provenance', 'provenance-required', 'block', `the policy requires provenance for ${required.text}, and ${pkg.name}@${pkg.version} has none`, {
+        out.push(finding(policy, 'provenance-required', `the policy requires provenance for ${required.text}, and ${pkg.name}@${pkg.version} has none`, {
           remedy: 'use a version published with provenance, or ask the maintainers to publish from CI with provenance',
         }));
       }
       return out;
     }
     if (outcome.kind === 'unavailable') {
-      out.push(finding(policy, 'provenance', 'attestations-unavailable', required ? 'block' : 'warn', outcome.message, {
+      out.push(finding(policy, 'attestations-unavailable', outcome.message, {
+        stricter: required !== undefined,
         remedy: 'the registry advertises attestations it does not serve (a mirror?); verify against the upstream registry',
       }));
       return out;
     }
     if (outcome.kind === 'failed') {
-      out.push(finding(policy, 'provenance', outcome.code, outcome.code === 'provenance-missing' && !required ? 'warn' : 'block', outcome.message, {
+      out.push(finding(policy, outcome.code, outcome.message, {
+        stricter: required !== undefined,
         remedy: 'the attestation does not prove what it claims; do not install, and report it to the maintainers and the registry',
       }));
       return out;
     }
     const id = outcome.identity ?? {};
-    out.push(finding(policy, 'provenance', 'provenance-verified', 'allow', outcome.message, { data: { ...id } }));
+    out.push(finding(policy, 'provenance-verified', outcome.message, { data: { ...id } }));
     const built = normalizeRepository(id.sourceRepository);
     const expected = policy.provenance.expectedRepository.find((e) => matchesPattern(e.pattern, pkg.name, pkg.version));
     if (expected && built !== normalizeRepository(expected.repository)) {
-      out.push(finding(policy, 'provenance', 'provenance-repository-mismatch', 'block', `built from ${id.sourceRepository ?? 'an unknown repository'}, but the policy expects ${expected.repository} for ${expected.pattern.text}`, {
+      out.push(finding(policy, 'provenance-repository-mismatch', `built from ${id.sourceRepository ?? 'an unknown repository'}, but the policy expects ${expected.repository} for ${expected.pattern.text}`, {
+        stricter: true,
         remedy: 'a package built from another repository than expected may be a takeover; do not install',
       }));
     } else if (!expected && built && v.repository && built !== normalizeRepository(v.repository)) {
-      out.push(finding(policy, 'provenance', 'provenance-repository-mismatch', 'warn', `built from ${id.sourceRepository}, but its package.json names ${v.repository}`, {
+      out.push(finding(policy, 'provenance-repository-mismatch', `built from ${id.sourceRepository}, but its package.json names ${v.repository}`, {
         remedy: 'check that the source repository is the project you expect (a fork or a renamed repository is common; a stranger is not)',
       }));
     }

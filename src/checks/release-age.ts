@@ -1,10 +1,12 @@
 // release-age: a version younger than the minimum release age is held. Most malicious versions are found
 // and unpublished within days, so waiting is cheap protection. Every held version is reported at once, with
 // when it becomes eligible and the newest version that would pass instead.
-import type { Finding, LockedPackage, PackageFacts } from '../types.js';
+import type { Finding } from '../types.js';
+import type { PackageFacts } from '../facts.js';
+import type { LockedPackage } from '../lockfile/types.js';
 import type { AgeRule, Policy } from '../policy/load.js';
 import { matchesAny } from '../policy/pattern.js';
-import { formatDuration } from '../policy/duration.js';
+import { formatDuration } from '../util/duration.js';
 import type { Check } from './types.js';
 import { finding } from './finding.js';
 import { findFallback } from './fallback.js';
@@ -37,7 +39,7 @@ export const releaseAge: Check = {
     const published = Date.parse(version.publishedAt ?? '');
     if (!Number.isFinite(published)) {
       return [
-        finding(policy, 'release-age', 'no-publish-time', 'block', `the registry gives no publish time for ${pkg.name}@${pkg.version}, so its age is unknown`, {
+        finding(policy, 'no-publish-time', `the registry gives no publish time for ${pkg.name}@${pkg.version}, so its age is unknown`, {
           remedy: `check the registry's metadata, or add an exception for ${pkg.name}@${pkg.version} with a reason`,
         }),
       ];
@@ -48,7 +50,7 @@ export const releaseAge: Check = {
     const fallback = findFallback(pkg, facts, (v) => oldEnough(facts, v, policy, now));
     const ageText = age < 0 ? 'published in the future of --now' : `published ${formatDuration(age)} ago`;
     return [
-      finding(policy, 'release-age', 'too-young', 'quarantine', `${ageText} (${version.publishedAt}); ${rule.source} requires ${formatDuration(rule.ms)}`, {
+      finding(policy, 'too-young', `${ageText} (${version.publishedAt}); ${rule.source} requires ${formatDuration(rule.ms)}`, {
         remedy: fallback
           ? `use ${pkg.name}@${fallback} (newest version that passes and satisfies every dependent), or wait until ${eligibleAt}`
           : `no older version satisfies every dependent's range; wait until ${eligibleAt}, or add an exception with a reason`,

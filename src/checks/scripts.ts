@@ -1,7 +1,8 @@
 // scripts: which packages will want to run install scripts, and whether the policy lets them. Known before
 // extraction from the lockfile flag and the registry manifest; the install runner checks the extracted
 // package.json files again (a tarball can carry scripts its registry manifest does not show).
-import type { Finding, LockedPackage } from '../types.js';
+import type { Finding } from '../types.js';
+import type { LockedPackage } from '../lockfile/types.js';
 import { allowCommand, scriptStatus } from '../policy/scripts.js';
 import type { Check, FactsInput } from './types.js';
 import { finding } from './finding.js';
@@ -27,14 +28,15 @@ export const scripts: Check = {
     // parent (plain `npm ci`, and `npm rebuild <parent>` unless --no-rebuild-bundle), measured with npm 11.19.
     const { status, rule } = scriptStatus(policy, pkg.name, pkg.version);
     if (status === 'allowed') {
-      return [finding(policy, 'scripts', 'install-script-allowed', 'allow', `${text}: allowed by ${rule!.source} ("${rule!.pattern.text}")`, { data: { scripts: declared } })];
+      return [finding(policy, 'install-script-allowed', `${text}: allowed by ${rule!.source} ("${rule!.pattern.text}")`, { data: { scripts: declared } })];
     }
     if (status === 'denied') {
-      return [finding(policy, 'scripts', 'install-script-denied', 'allow', `${text}: denied by ${rule!.source} ("${rule!.pattern.text}"); installed without running it`, { data: { scripts: declared } })];
+      return [finding(policy, 'install-script-denied', `${text}: denied by ${rule!.source} ("${rule!.pattern.text}"); installed without running it`, { data: { scripts: declared } })];
     }
     const strict = policy.scripts.unlisted === 'block';
     return [
-      finding(policy, 'scripts', 'install-script-unlisted', strict ? 'block' : 'warn', `${text}: not in the allowlist; ${strict ? 'strict mode refuses the install' : 'it will be installed without running it'}`, {
+      finding(policy, 'install-script-unlisted', `${text}: not in the allowlist; ${strict ? 'strict mode refuses the install' : 'it will be installed without running it'}`, {
+        stricter: strict,
         remedy: `review it, then \`${allowCommand(pkg.name)}\` (or \`safe-install scripts deny ${pkg.name}\` to silence this)`,
         data: { scripts: declared },
       }),

@@ -4,10 +4,11 @@
 // keys endpoint must not turn a tampered version into a warning. Only an unsigned version from a registry that serves
 // no keys (a mirror that strips signatures) is a warning, said once per registry.
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import type { Finding, LockedPackage } from '../types.js';
-import type { Check, RegistryKey } from './types.js';
+import type { Finding, RegistryKey } from '../types.js';
+import type { LockedPackage } from '../lockfile/types.js';
+import type { Check } from './types.js';
 import { finding } from './finding.js';
-import { fullVersion } from '../registry/facts.js';
+import { fullVersion } from '../facts.js';
 
 const keyObjects = new Map<string, KeyObject | null>();
 
@@ -43,28 +44,28 @@ export const signature: Check = {
     const signed = v.signatures.length > 0;
     if (!signed && keys.kind === 'none') {
       return [
-        finding(policy, 'signature', 'registry-no-keys', 'warn', `the registry ${keys.registry} publishes no signing keys (/-/npm/v1/keys) and serves versions without signatures, so they cannot be verified`, {
+        finding(policy, 'registry-no-keys', `the registry ${keys.registry} publishes no signing keys (/-/npm/v1/keys) and serves versions without signatures, so they cannot be verified`, {
           remedy: 'behind a mirror of the npm registry: declare it (registryMirrorOf) and use one that keeps dist.signatures; or pin the upstream registry keys (registryKeys); or accept this with actions."registry-no-keys": "allow"',
         }),
       ];
     }
     if (!signed && keys.kind === 'keys' && keys.mirror) {
       return [
-        finding(policy, 'signature', 'registry-no-keys', 'warn', keys.mirror.registry === keys.mirror.upstream ? `${keys.mirror.registry} answers as the npm registry but serves no signing keys and no registry signatures (a mirror or proxy), so signatures cannot be verified` : `the mirror ${keys.mirror.registry} (of ${keys.mirror.upstream}) serves no signing keys and strips the registry signature of versions, so those cannot be verified`, {
+        finding(policy, 'registry-no-keys', keys.mirror.registry === keys.mirror.upstream ? `${keys.mirror.registry} answers as the npm registry but serves no signing keys and no registry signatures (a mirror or proxy), so signatures cannot be verified` : `the mirror ${keys.mirror.registry} (of ${keys.mirror.upstream}) serves no signing keys and strips the registry signature of versions, so those cannot be verified`, {
           remedy: 'use a mirror that keeps dist.signatures (its signatures are then verified with the upstream keys), or accept this with actions."registry-no-keys": "allow"',
         }),
       ];
     }
     if (keys.kind === 'none') {
       return [
-        finding(policy, 'signature', 'signature-unverifiable', 'block', `${pkg.name}@${pkg.version} is signed (key ${v.signatures.map((s) => s.keyid).join(', ')}), but the registry ${keys.registry} serves no signing keys and none are trusted for it, so the signature cannot be verified`, {
+        finding(policy, 'signature-unverifiable', `${pkg.name}@${pkg.version} is signed (key ${v.signatures.map((s) => s.keyid).join(', ')}), but the registry ${keys.registry} serves no signing keys and none are trusted for it, so the signature cannot be verified`, {
           remedy: `a proxy that altered the metadata would hide the keys this way; if ${keys.registry} mirrors the npm registry, declare it in the policy (registryMirrorOf: {"${keys.registry}": "https://registry.npmjs.org/"}) and its signatures are verified with npm's keys shipped with safe-install; for another registry pin its keys (registryKeys)`,
         }),
       ];
     }
     if (!v.integrity || !signed) {
       return [
-        finding(policy, 'signature', 'signature-missing', 'block', `no registry signature for ${pkg.name}@${pkg.version}, though the registry signs packages (${keys.source})`, {
+        finding(policy, 'signature-missing', `no registry signature for ${pkg.name}@${pkg.version}, though the registry signs packages (${keys.source})`, {
           remedy: 'the metadata was altered in transit or by a proxy; check the registry path before installing',
         }),
       ];
@@ -72,7 +73,7 @@ export const signature: Check = {
     const known = v.signatures.map((s) => ({ s, key: keys.keys.find((k) => k.keyid === s.keyid) })).filter((x) => x.key);
     if (!known.length) {
       return [
-        finding(policy, 'signature', 'signature-unknown-key', 'block', `signed with key ${v.signatures.map((s) => s.keyid).join(', ')}, which is not among the trusted keys (${keys.source})`, {
+        finding(policy, 'signature-unknown-key', `signed with key ${v.signatures.map((s) => s.keyid).join(', ')}, which is not among the trusted keys (${keys.source})`, {
           remedy: keys.npm
             ? 'npm rotated its keys since these were shipped: run `safe-install trust refresh` (or update safe-install); otherwise the signature is forged'
             : 'the registry rotated its keys (refresh with --cache-ttl 0), or the signature is forged',
@@ -91,13 +92,13 @@ export const signature: Check = {
     }
     if (expired && known.length === 1) {
       return [
-        finding(policy, 'signature', 'signature-expired-key', 'block', `signed with key ${expired.keyid}, which expired ${expired.expires}, before this version's publish time (${v.publishedAt ?? 'unknown'})`, {
+        finding(policy, 'signature-expired-key', `signed with key ${expired.keyid}, which expired ${expired.expires}, before this version's publish time (${v.publishedAt ?? 'unknown'})`, {
           remedy: 'a signature made after a key expired is not valid; do not install',
         }),
       ];
     }
     return [
-      finding(policy, 'signature', 'signature-invalid', 'block', `the registry signature does not verify over ${pkg.name}@${pkg.version}:${v.integrity.slice(0, 20)}...`, {
+      finding(policy, 'signature-invalid', `the registry signature does not verify over ${pkg.name}@${pkg.version}:${v.integrity.slice(0, 20)}...`, {
         remedy: 'the name, version or integrity was altered; do not install',
       }),
     ];

@@ -5,10 +5,11 @@
 // lockfile that turns a registry range into a URL is lockfile injection, not a choice the project made.
 // A registry package must also be downloaded from the registry it was checked against: a lockfile `resolved` on
 // another host (after npm's replace-registry-host) serves whatever that host likes under the checked name@version.
-import type { Finding, FindingCode, LockedPackage } from '../types.js';
+import type { Finding, FindingCode } from '../types.js';
+import type { LockedPackage } from '../lockfile/types.js';
 import type { Check, CheckInput } from './types.js';
 import { finding } from './finding.js';
-import { fullVersion } from '../registry/facts.js';
+import { fullVersion } from '../facts.js';
 import { isOnRegistry } from '../project/npm-config.js';
 import { gitRepo, remoteUrl, specKind } from '../project/package-json.js';
 
@@ -32,10 +33,10 @@ export const source: Check = {
   run(pkg, input, { policy }): Finding[] {
     if (pkg.source === 'registry') return offRegistry(pkg, input, policy);
     if (pkg.source === 'link') {
-      return [finding(policy, 'source', 'workspace-link', 'allow', `local link to ${pkg.resolved ?? pkg.paths[0] ?? 'a workspace'} (part of this project)`)];
+      return [finding(policy, 'workspace-link', `local link to ${pkg.resolved ?? pkg.paths[0] ?? 'a workspace'} (part of this project)`)];
     }
     if (pkg.source === 'bundled') {
-      return [finding(policy, 'source', 'bundled', 'allow', `bundled inside ${pkg.bundledIn ?? 'its parent'}'s tarball; covered by that tarball's checks`)];
+      return [finding(policy, 'bundled', `bundled inside ${pkg.bundledIn ?? 'its parent'}'s tarball; covered by that tarball's checks`)];
     }
     const exotic = EXOTIC[pkg.source];
     if (!exotic) return [];
@@ -43,7 +44,7 @@ export const source: Check = {
     if (pkg.direct && pkg.requested !== undefined && !pkg.requested.some((spec) => asksFor(spec, pkg))) {
       const asked = pkg.requested.length ? pkg.requested.map((s) => `"${s}"`).join(', ') : 'nothing';
       return [
-        finding(policy, 'source', 'source-mismatch', 'block', `package.json asks for ${asked} but the lockfile resolves it to ${exotic.what}${from}: only a package.json spec may choose a source other than the registry`, {
+        finding(policy, 'source-mismatch', `package.json asks for ${asked} but the lockfile resolves it to ${exotic.what}${from}: only a package.json spec may choose a source other than the registry`, {
           remedy: 'the lockfile was edited to swap the source (lockfile injection), or package.json changed without re-locking: restore the lockfile from version control or regenerate it from package.json, and review the diff',
           data: { requested: pkg.requested, resolved: pkg.resolved ?? null, source: pkg.source },
         }),
@@ -51,7 +52,8 @@ export const source: Check = {
     }
     const action = pkg.direct ? policy.sources.direct : policy.sources.transitive;
     return [
-      finding(policy, 'source', exotic.code, action, `${pkg.direct ? 'direct' : 'transitive'} dependency from ${exotic.what}${from}: no registry age, integrity or signature applies`, {
+      finding(policy, exotic.code, `${pkg.direct ? 'direct' : 'transitive'} dependency from ${exotic.what}${from}: no registry age, integrity or signature applies`, {
+        sourcesSay: action,
         remedy: pkg.direct
           ? 'pin it to a commit or move it to the registry'
           : `a dependency pulls it in from ${exotic.what}; ask its maintainers to publish it, or allow it with an exception (check "source")`,
@@ -101,7 +103,7 @@ function offRegistry(pkg: LockedPackage, input: CheckInput, policy: Parameters<C
     // not a URL: quoted whole
   }
   return [
-    finding(policy, 'source', 'resolved-off-registry', 'block', `the lockfile resolves it to ${d.url}${d.how ? ` (${d.how})` : ''}, which is not on the registry it was checked against (${d.registry}): the install would download it from ${host}, which can serve anything under this name and version`, {
+    finding(policy, 'resolved-off-registry', `the lockfile resolves it to ${d.url}${d.how ? ` (${d.how})` : ''}, which is not on the registry it was checked against (${d.registry}): the install would download it from ${host}, which can serve anything under this name and version`, {
       remedy: `if ${host} is a mirror of your registry, make the check and the install use the same one (set registry=, or npm's replace-registry-host=${hostname}); otherwise the lockfile was tampered with: restore it from version control or regenerate it from package.json`,
       data: { resolved: d.url, registry: d.registry },
     }),

@@ -3,7 +3,8 @@
 // all majors; prereleases skipped for a stable version), as pnpm's `trustPolicy: no-downgrade`. Unlike pnpm,
 // the locked version's provenance counts only when its attestation verified: a forged field cannot pass.
 import semver from 'semver';
-import type { Finding, PackageFacts, VersionFacts, VersionSummary } from '../types.js';
+import type { Finding } from '../types.js';
+import type { PackageFacts, VersionFacts, VersionSummary } from '../facts.js';
 import { matchesAny } from '../policy/pattern.js';
 import type { Check } from './types.js';
 import { finding } from './finding.js';
@@ -68,7 +69,7 @@ export const trustDowngrade: Check = {
     const { anyAttestations } = datedVersions(facts);
     if (!facts.hasPublisherData && !anyAttestations) {
       return [
-        finding(policy, 'trust-downgrade', 'trust-undecidable', 'warn', `the registry serves no publisher (_npmUser) or attestation data for ${pkg.name}, so a trust downgrade cannot be decided`, {
+        finding(policy, 'trust-undecidable', `the registry serves no publisher (_npmUser) or attestation data for ${pkg.name}, so a trust downgrade cannot be decided`, {
           remedy: 'a mirror that strips this data hides stolen-token publishes; check against the upstream registry',
         }),
       ];
@@ -79,7 +80,7 @@ export const trustDowngrade: Check = {
     if (prior.rank <= current) return [];
     const unverified = v.provenancePredicate && provenance?.kind !== 'verified' ? ' (its provenance field did not verify)' : '';
     return [
-      finding(policy, 'trust-downgrade', 'trust-downgrade', 'quarantine', `published with ${EVIDENCE[current]}${unverified}, but the earlier ${pkg.name}@${prior.version} had ${EVIDENCE[prior.rank]}: possible package takeover`, {
+      finding(policy, 'trust-downgrade', `published with ${EVIDENCE[current]}${unverified}, but the earlier ${pkg.name}@${prior.version} had ${EVIDENCE[prior.rank]}: possible package takeover`, {
         remedy: `stay on a version with the same evidence; ask the maintainers; if they confirm, add an exception (check "trust-downgrade") with the reason`,
         data: { current: EVIDENCE[current], earlier: EVIDENCE[prior.rank], earlierVersion: prior.version },
       }),

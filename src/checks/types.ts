@@ -1,6 +1,9 @@
-import type { CheckId, Finding, LockedPackage, PackageFacts } from '../types.js';
+import type { CheckId, Finding } from '../types.js';
+import type { PackageFacts } from '../facts.js';
+import type { LockedPackage } from '../lockfile/types.js';
 import type { Policy } from '../policy/load.js';
 import type { ShadowableCommands } from './commands.js';
+import type { KeysInput, ProvenanceInput } from '../verify/types.js';
 import type { Advisory } from '../advisories/advisory.js';
 
 export interface CheckContext {
@@ -16,27 +19,6 @@ export interface CheckContext {
  * package), or undefined (not a registry package, so nothing was fetched).
  */
 export type FactsInput = PackageFacts | 'missing' | undefined;
-
-import type { ProvenanceCode, ProvenanceIdentity, RegistryKey } from '../verify/provenance.js';
-
-export type { ProvenanceIdentity, RegistryKey };
-
-/**
- * The keys trusted to verify the signatures of the package's registry: pinned by the policy, npm's own (shipped with
- * the tool) for the npm registry and the mirrors the policy declares, or served by the registry; or none at all
- * (a registry that serves none and is not declared a mirror). `mirror` is set for a declared mirror that serves no
- * keys itself: it may strip signatures, so an unsigned version there is said once rather than blocked. `npm`: the keys
- * are npm's own (trust/npm-keys.json or its refreshed copy), so a key they lack calls for `trust refresh`.
- */
-export type KeysInput =
-  | { kind: 'keys'; keys: RegistryKey[]; source: string; npm?: boolean; mirror?: { registry: string; upstream: string } }
-  | { kind: 'none'; registry: string };
-
-/** The outcome of verifying the locked version's attestations (absent when it advertises none). */
-export type ProvenanceInput =
-  | { kind: 'verified'; identity?: ProvenanceIdentity; message: string }
-  | { kind: 'failed'; code: ProvenanceCode; message: string }
-  | { kind: 'unavailable'; message: string };
 
 /**
  * Where the package manager will download a registry package from: `url` is the lockfile's `resolved` as the

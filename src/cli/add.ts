@@ -9,7 +9,7 @@ import { basename, join, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
 import { runCheck } from '../pipeline.js';
 import { readNpmLockfile } from '../lockfile/npm.js';
-import type { LockedTree } from '../types.js';
+import type { LockedTree } from '../lockfile/types.js';
 import { npmMajor, runNpm } from '../install/npm.js';
 import { projectLockPath } from '../util/lock.js';
 import { transaction } from '../util/transaction.js';
@@ -21,7 +21,7 @@ import semver from 'semver';
 import { RegistryClient } from '../registry/client.js';
 import { defaultCacheDir } from '../registry/cache.js';
 import { requiredAge } from '../checks/release-age.js';
-import { formatDuration } from '../policy/duration.js';
+import { formatDuration } from '../util/duration.js';
 import { readProjectManifest } from '../project/package-json.js';
 import { approveHints, recordLedger } from './held.js';
 import { installChecked, offerApprovals } from './ci.js';
@@ -178,7 +178,10 @@ async function requestedRanges(dir: string, kind: 'add' | 'update', specs: strin
   const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'));
   const all: Record<string, string> = { ...pkg.optionalDependencies, ...pkg.devDependencies, ...pkg.peerDependencies, ...pkg.dependencies };
   const names = specs.length ? specs.map(specName) : kind === 'update' ? tree.packages.filter((p) => p.direct).map((p) => p.name) : [];
-  return Object.fromEntries(names.filter((n) => all[n]).map((n) => [n, all[n]]));
+  return Object.fromEntries(names.flatMap((n) => {
+    const range = all[n];
+    return range ? [[n, range]] : [];
+  }));
 }
 
 function specName(spec: string): string {

@@ -5,10 +5,10 @@ import { constants } from 'node:os';
 import { GuardError } from '../errors.js';
 import { AdvisoryDbError } from '../advisories/db.js';
 import { DEFAULT_MAX_DOWNLOAD, OSV_NPM_EXPORT, updateAdvisoryDb, type UpdateProgress } from '../advisories/update.js';
-import { parseDuration } from '../policy/duration.js';
+import { parseDuration } from '../util/duration.js';
 import { loadNpmSettings } from '../project/npm-config.js';
 import { defaultCacheDir } from '../registry/cache.js';
-import { createTransport } from '../registry/http.js';
+import { createTransport, type Transport } from '../registry/http.js';
 import { displayText } from '../util/safe-text.js';
 import { formatBytes, parseSize } from '../util/size.js';
 
@@ -60,7 +60,7 @@ export async function advisoriesUpdateCommand(flags: AdvisoriesUpdateFlags): Pro
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(from) && !/^(https?|file):/i.test(from)) {
     throw new GuardError('bad-usage', `--from ${from}: only http(s) URLs, file: URLs and paths are read`);
   }
-  let transport;
+  let transport: Transport | undefined;
   if (/^https?:\/\//i.test(from)) {
     try {
       new URL(from);

@@ -2,7 +2,7 @@
 // changes no file in the project (no ledger, no lock, no scratch folder; only the reports the user names with
 // --format kind=path). The ledger is recorded by the commands that install or edit state (cli/held.ts).
 import { runCheck } from '../pipeline.js';
-import { exitCodeOf } from '../report/summary.js';
+import { exitCodeOf } from '../verdict/exit-code.js';
 import { colourWanted, makeStyle } from '../report/text.js';
 import { emitReports, formatsFromFlags } from '../report/formats.js';
 import { toCheckOptions, type CommonFlags } from './options.js';

@@ -3,9 +3,9 @@
 import { runCheck, type CheckOptions, type CheckResult } from '../pipeline.js';
 import { approve, heldVersions } from '../quarantine/approve.js';
 import type { HeldItem } from '../ui/override-prompt.js';
-import { formatDuration } from '../policy/duration.js';
+import { formatDuration } from '../util/duration.js';
 import { approveHints, canPrompt, recordLedger } from './held.js';
-import { exitCodeOf } from '../report/summary.js';
+import { exitCodeOf } from '../verdict/exit-code.js';
 import { colourWanted, makeStyle, toText, type Style } from '../report/text.js';
 import { planScripts, type ScriptPlan } from '../install/plan.js';
 import { describeProjectRuns } from '../install/project-scripts.js';

@@ -2,17 +2,18 @@
 // told how to approve an urgent one (or, on a terminal outside CI, asked).
 import { classifyError } from '../errors.js';
 import type { CheckResult } from '../pipeline.js';
-import { formatDuration } from '../policy/duration.js';
+import { formatDuration } from '../util/duration.js';
 import { recordVerdicts } from '../quarantine/ledger.js';
 import semver from 'semver';
 import { requiredAge } from '../checks/release-age.js';
 import { approveManyCommandText, heldVersions, isAgeOnly } from '../quarantine/approve.js';
 import type { LedgerEntry } from '../quarantine/ledger.js';
 import { FAMILY_MIN, familyOf } from '../report/text.js';
-import type { PackageFacts } from '../types.js';
+import type { PackageFacts } from '../facts.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 import type { Style } from '../report/text.js';
 import { displayText, mapStrings } from '../util/safe-text.js';
+import { at } from '../util/at.js';
 
 /**
  * The exit code of a command that changes files only once confirmed (init, fix) and was not: no one to ask (no
@@ -83,7 +84,7 @@ export function releasedLines(released: readonly LedgerEntry[], style: Style, op
     // Named as the report names a family: the first few, then how many more (--verbose lists each on its own line).
     const names = list.map((e) => `${e.name}@${e.version}`);
     const listed = names.length > RELEASED_LISTED ? `${names.slice(0, RELEASED_LISTED).join(', ')} and ${names.length - RELEASED_LISTED} more` : names.join(', ');
-    lines.push(style.green(`Released from quarantine: ${key.split('\0')[0]} (${list.length} versions, held since ${since}; ${why(list[0])}): ${listed}`));
+    lines.push(style.green(`Released from quarantine: ${key.split('\0')[0]} (${list.length} versions, held since ${since}; ${why(at(list, 0))}): ${listed}`)); // a family has FAMILY_MIN versions or more
   }
   return lines;
 }
@@ -155,11 +156,11 @@ function directInstead(result: CheckResult, held: PackageVerdict[]): string[] {
 function olderOldEnough(result: CheckResult, facts: PackageFacts, current: string): string | undefined {
   const now = result.now.getTime();
   return Object.keys(facts.versions)
-    .filter((v) => semver.valid(v) && semver.prerelease(v) === null && semver.lt(v, current) && !facts.versions[v].deprecated)
+    .filter((v) => semver.valid(v) && semver.prerelease(v) === null && semver.lt(v, current) && !facts.versions[v]?.deprecated)
     .sort(semver.rcompare)
     .find((v) => {
       const rule = requiredAge(result.policy, facts.name, v);
-      const published = Date.parse(facts.versions[v].publishedAt ?? '');
+      const published = Date.parse(facts.versions[v]?.publishedAt ?? '');
       return !rule || (Number.isFinite(published) && now - published >= rule.ms);
     });
 }

@@ -11,17 +11,26 @@
 import { rm } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { runCheck } from '../pipeline.js';
-import { exitCodeOf } from '../report/summary.js';
+import { exitCodeOf } from '../verdict/exit-code.js';
 import { colourWanted, makeStyle, toText } from '../report/text.js';
 import { claimHookPass, GUARD_ENV } from '../install/hook-pass.js';
 import { approveHints, recordLedger } from './held.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 import { displayText } from '../util/safe-text.js';
+import { holdsGuard, keepGuardCopy, withoutNodeModules } from '../util/guard-copy.js';
+import { projectRoot } from '../lockfile/index.js';
 
 export async function hookCommand(flags: CommonFlags): Promise<number> {
   if (claimHookPass(process.env[GUARD_ENV], flags.cwd ?? process.cwd())) return 0;
   const write = (s: string) => process.stderr.write(s);
   const style = makeStyle(colourWanted(process.stderr, flags.color));
+  // Before anything can fail: the copy the next step runs from when node_modules is gone.
+  let copy: string | undefined;
+  try {
+    copy = await keepGuardCopy(projectRoot(flags.cwd ?? '.'));
+  } catch {
+    copy = undefined; // the check below says what is wrong with the project
+  }
   const result = await runCheck(toCheckOptions({ ...flags, input: false }));
   const checked = exitCodeOf(result);
   // yarn 1 runs every dependency's install scripts or none: one the policy does not allow would run.
@@ -45,21 +54,31 @@ export async function hookCommand(flags: CommonFlags): Promise<number> {
   }
   const held = result.verdicts.filter((v) => v.verdict === 'block' || v.verdict === 'quarantine');
   const removed: string[] = [];
+  const kept: string[] = [];
   // Only install folders under this project's node_modules, from an npm lockfile (the hook is npm's): never a
-  // path a crafted lockfile entry could point elsewhere.
+  // path a crafted lockfile entry could point elsewhere. Never the guard itself (the folder it runs from, or the
+  // project's safe-install): it stays held and the install is refused, but the commands that approve or fix what
+  // is held run from it (issue 19).
   const top = resolve(result.tree.root.dir, 'node_modules') + sep;
   for (const v of result.tree.format.startsWith('npm') ? held : []) {
     for (const path of v.pkg.paths) {
       const abs = resolve(result.tree.root.dir, path);
       if (!abs.startsWith(top)) continue;
+      if (holdsGuard(abs) || (v.pkg.name === 'safe-install' && abs === top + 'safe-install')) {
+        kept.push(path);
+        continue;
+      }
       await rm(abs, { recursive: true, force: true });
       removed.push(path);
     }
   }
   if (removed.length) write(style.red(`Removed from node_modules: ${displayText(removed.join(', '))}\n`));
+  if (kept.length) write(style.yellow(`Kept in node_modules: ${displayText(kept.join(', '))} (the guard itself: held, but the commands below run from it)\n`));
   if (result.tree.format.startsWith('pnpm')) write(style.red('Nothing was fetched: pnpm runs this hook before it downloads anything.\n'));
   if (result.tree.format.startsWith('yarn')) write(style.red('Nothing was fetched: yarn runs this hook before it downloads anything.\n'));
   if (checked === 1) write(approveHints(result, style, flags));
+  if (copy) write(withoutNodeModules(style));
   write(style.red(`The install is refused (safe-install hook, exit ${code}).\n`));
   return code;
 }
+

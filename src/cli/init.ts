@@ -10,6 +10,7 @@ import { applyChanges, diffText, planInit, type Arrangement } from '../init/plan
 import { colourWanted, makeStyle } from '../report/text.js';
 import { canPrompt, EXIT_NOT_CONFIRMED } from './held.js';
 import { displayText } from '../util/safe-text.js';
+import { GUARD_COPY_COMMAND, GUARD_COPY_DIR, keepGuardCopy } from '../util/guard-copy.js';
 
 export interface InitFlags {
   cwd?: string;
@@ -28,6 +29,7 @@ export async function initCommand(flags: InitFlags): Promise<number> {
   const { changes, notes, arrangement } = await planInit(dir, { ci: flags.ci, policyPath: flags.policy });
   if (!changes.length) {
     out(style.green('Nothing to change: this project is already set up.\n'));
+    out(await copyText(dir));
     return 0;
   }
   for (const c of changes) out(diffText(c, dir) + '\n');
@@ -48,10 +50,17 @@ export async function initCommand(flags: InitFlags): Promise<number> {
   await applyChanges(dir, changes, { label: 'init', policyPath: flags.policy });
   out(style.green(`\nWrote ${changes.map((c) => c.path.slice(dir.length + 1)).join(', ')}.\n`));
   out(guardsText(arrangement));
+  out(await copyText(dir));
   return 0;
 }
 
-/** What now guards a teammate's plain install, per arrangement (measured; README "Set a project up"). */
+/** The project's copy of the guard (util/guard-copy.ts), kept now, and how to run it. */
+async function copyText(dir: string): Promise<string> {
+  if (!(await keepGuardCopy(dir))) return '';
+  return `A copy of this guard is kept in ${GUARD_COPY_DIR}/ (ignored by git): when node_modules is gone (npm ci removes it, and puts nothing back when it fails before extracting), run \`${GUARD_COPY_COMMAND} <command>\` (approve, check, fix) from the project folder.\n`;
+}
+
+/** What now guards a teammate's plain install, per arrangement (measured; docs/security.md "A teammate's plain install"). */
 function guardsText(a: Arrangement): string {
   if (a.pm === 'yarn' && a.yarnMajor === 1) {
     return [

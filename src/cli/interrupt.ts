@@ -4,7 +4,7 @@
 // with 128 + the signal's number (130 for Ctrl-C). The commands that change files (add, update, fix, init...)
 // are transactions and undo them on an interrupt instead (util/transaction.ts).
 import { constants } from 'node:os';
-import { setOwnProcessGroups, stopRunning } from '../install/spawn.js';
+import { setOwnProcessGroups, stopRunning } from '../util/children.js';
 
 export interface Phase {
   /** "while checking", "during `npm ci --ignore-scripts`". */

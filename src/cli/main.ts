@@ -1,7 +1,7 @@
 // The CLI entry: parses arguments, runs one command, and maps every GuardError to exit 2 in this one place.
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { classifyError, debugWanted, GuardError } from '../errors.js';
+import { classifyError, debugWanted, type GuardError } from '../errors.js';
 import { displayText } from '../util/safe-text.js';
 import { commonOptions } from './options.js';
 // Each command's module is imported when that command runs: start-up stays small (no ink, pacote or Sigstore
@@ -18,6 +18,26 @@ import { didYouMean } from './suggest.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
+  const program = buildProgram(argv, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version are not errors; anything else is a usage error.
+      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : 2;
+    }
+    return reportError(err, argv);
+  }
+}
+
+/**
+ * The command definitions, built without running anything: `main` parses argv with them, and `npm run docs`
+ * (scripts/gen-docs.mjs) writes docs/reference/commands.md from them. Each action hands its exit code to `setExit`.
+ */
+export function buildProgram(argv: readonly string[], setExit: (code: number) => void = () => {}): Command {
   const program = new Command('safe-install')
     .description('Install a locked dependency tree only if every package passes the project policy.')
     .exitOverride()
@@ -34,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
         '  safe-install -- --omit=dev        (npm ci)',
         '  safe-install -- --prod            (pnpm install)',
         '  safe-install -- --production      (yarn 1 install)',
-        'They come after the guard\'s own; --ignore-scripts in any form, --dry-run, --version and --help are refused there',
+        "They come after the guard's own; --ignore-scripts in any form, --dry-run, --version and --help are refused there",
         '(they would turn scripts back on or install nothing); `safe-install --dry-run` checks without installing.',
         '',
         'Exit codes: 0 done (every package allowed), 1 something is held or blocked, 2 could not complete (error, bad',
@@ -47,33 +67,33 @@ export async function main(argv: string[]): Promise<number> {
     .command('check')
     .description('check the lockfile against the registry and the policy; exit 0 (all allowed), 1 (held) or 2 (could not check)')
     .option('--json', 'print the JSON report (same as --format json)')
-    .option('--format <list>', 'reports: text, json, sarif, github, each optionally =file, comma-separated (e.g. json=out.json,github); at most one to stdout');
+    .option('--format <list>', 'reports: text, json, sarif, github, cyclonedx (a CycloneDX 1.6 SBOM), each optionally =file, comma-separated (e.g. json=out.json,github); at most one to stdout');
   for (const o of commonOptions()) check.addOption(o);
   check.action(async (flags: CheckFlags) => {
-    exitCode = await (await import('./check.js')).checkCommand(flags);
+    setExit(await (await import('./check.js')).checkCommand(flags));
   });
 
-  const scripts = program
-    .command('scripts')
-    .description('list packages with install scripts and whether they may run')
-    .option('--json', 'print JSON');
+  const scripts = program.command('scripts').description('list packages with install scripts and whether they may run').option('--json', 'print JSON');
   for (const o of commonOptions()) scripts.addOption(o);
   scripts.action(async (flags: CommonFlags & { json?: boolean }) => {
-    exitCode = await (await import('./scripts.js')).scriptsListCommand(flags);
+    setExit(await (await import('./scripts.js')).scriptsListCommand(flags));
   });
   for (const kind of ['allow', 'deny'] as const) {
     scripts
       .command(kind)
       .description(`${kind} install scripts of packages matching a name, glob or name@range (edits the policy)`)
-      .argument('<patterns...>')
+      .argument('<patterns...>', 'package names, globs or name@range (esbuild, @swc/*, sharp@^0.33)')
       .option('-C, --cwd <dir>', 'project folder')
       .option('--policy <path>', 'policy file to edit')
       .action(async (patterns: string[], flags: CommonFlags) => {
-        exitCode = await (await import('./scripts.js')).scriptsEditCommand(kind, patterns, flags);
+        setExit(await (await import('./scripts.js')).scriptsEditCommand(kind, patterns, flags));
       });
   }
 
-  for (const [name, aliases] of [['add', ['install', 'i']], ['update', ['up']]] as const) {
+  for (const [name, aliases] of [
+    ['add', ['install', 'i']],
+    ['update', ['up']],
+  ] as const) {
     const cmd = program
       .command(name)
       .aliases([...aliases])
@@ -82,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
           ? 'add dependencies through the guard: npm resolves (lockfile only, scripts off, nothing younger than the release age), every check runs, then it installs'
           : 'update dependencies within their package.json ranges, through the guard (as add)',
       )
-      .argument(name === 'add' ? '<specs...>' : '[packages...]')
+      .argument(name === 'add' ? '<specs...>' : '[packages...]', name === 'add' ? 'what to add, as npm install takes it (foo, foo@^2, @scope/bar@1.2.3)' : 'the dependencies to update (default: all)')
       .option('-D, --save-dev', 'save as a devDependency')
       .option('-O, --save-optional', 'save as an optionalDependency')
       .option('-E, --save-exact', 'save the exact version')
@@ -90,13 +110,13 @@ export async function main(argv: string[]): Promise<number> {
       .option('--json', 'print the change summary and the check as JSON on stdout (progress goes to stderr)');
     for (const o of commonOptions()) cmd.addOption(o);
     cmd.action(async (specs: string[], flags: AddFlags) => {
-      exitCode = await (await import('./add.js')).addCommand(name, specs, flags);
+      setExit(await (await import('./add.js')).addCommand(name, specs, flags));
     });
   }
 
   program
     .command('init')
-    .description('set the project up: policy, the package manager settings kept in sync with it (npm or pnpm), the install hook, and a CI workflow')
+    .description('set the project up: policy, the package manager settings kept in sync with it (npm, pnpm or yarn), the install hook, and a CI workflow')
     .option('-C, --cwd <dir>', 'project folder')
     .option('--policy <path>', 'policy file')
     .option('--ci <provider>', 'also write a CI workflow (github)')
@@ -104,13 +124,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-input', 'never ask')
     .option('--no-color', 'no colours')
     .action(async (flags: InitFlags) => {
-      exitCode = await (await import('./init.js')).initCommand(flags);
+      setExit(await (await import('./init.js')).initCommand(flags));
     });
 
   const hook = program.command('hook').description("the project's preinstall hook (set up by init): check after extraction, remove what is blocked, fail the install");
   for (const o of commonOptions()) hook.addOption(o);
   hook.action(async (flags: CommonFlags) => {
-    exitCode = await (await import('./hook.js')).hookCommand(flags);
+    setExit(await (await import('./hook.js')).hookCommand(flags));
   });
 
   const fix = program
@@ -120,12 +140,14 @@ export async function main(argv: string[]): Promise<number> {
     .option('--dry-run', 'show what would change; write nothing');
   for (const o of commonOptions()) fix.addOption(o);
   fix.action(async (flags: FixFlags) => {
-    exitCode = await (await import('./fix.js')).fixCommand(flags);
+    setExit(await (await import('./fix.js')).fixCommand(flags));
   });
 
   program
     .command('inspect')
-    .description('download a version and the one it replaces, never running either, and show what changed: files and diffs, install scripts, dependencies, publisher, provenance, obfuscated code, network/process calls')
+    .description(
+      'download a version and the one it replaces, never running either, and show what changed: files and diffs, install scripts, dependencies, publisher, provenance, obfuscated code, network/process calls',
+    )
     .argument('<name@version>', 'the version to review, e.g. left-pad@1.3.1 (a dist-tag works too)')
     .option('--against <version>', 'compare with this version (default: the locked version if different, else the previous release)')
     .option('--json', 'print the JSON report')
@@ -137,13 +159,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('--max-files <n>', 'stop if a tarball has more entries than this (default 100000)')
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
     .action(async (spec: string, flags: InspectFlags) => {
-      exitCode = await (await import('./inspect.js')).inspectCommand(spec, flags);
+      setExit(await (await import('./inspect.js')).inspectCommand(spec, flags));
     });
 
   const quarantine = program.command('quarantine').description('list the quarantine ledger: what is held, why, and what each waits for').option('--json', 'print JSON');
   quarantine.option('-C, --cwd <dir>', 'project folder').option('--policy <path>', 'policy file (its approvals are shown at once)').option('--no-color', 'no colours');
   quarantine.action(async (flags: CommonFlags & { json?: boolean }) => {
-    exitCode = await (await import('./quarantine.js')).quarantineCommand(flags);
+    setExit(await (await import('./quarantine.js')).quarantineCommand(flags));
   });
 
   const approveCmd = program
@@ -155,7 +177,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--expires <duration>', 'how long the approval lasts (default and maximum from the policy: 72h, 14d)');
   for (const o of commonOptions()) approveCmd.addOption(o);
   approveCmd.action(async (specs: string[], flags: CommonFlags & { reason?: string; expires?: string; allHeld?: boolean }) => {
-    exitCode = await (await import('./quarantine.js')).approveCommand(specs, flags);
+    setExit(await (await import('./quarantine.js')).approveCommand(specs, flags));
   });
 
   program
@@ -167,7 +189,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print JSON')
     .option('--no-color', 'no colours')
     .action(async (flags: CommonFlags & { json?: boolean }) => {
-      exitCode = await (await import('./quarantine.js')).approvalsCommand(flags);
+      setExit(await (await import('./quarantine.js')).approvalsCommand(flags));
     });
 
   program
@@ -178,26 +200,30 @@ export async function main(argv: string[]): Promise<number> {
     .option('--cache-dir <dir>', 'cache folder (default: $XDG_CACHE_HOME/safe-install)')
     .option('--mirror-url <url>', 'a TUF mirror instead of the public-good one')
     .action(async (flags: { cacheDir?: string; mirrorUrl?: string }) => {
-      exitCode = await (await import('./trust.js')).trustRefreshCommand(flags);
+      setExit(await (await import('./trust.js')).trustRefreshCommand(flags));
     });
 
   program
     .command('advisories')
     .description('the offline advisory database the advisories check can use instead of asking OSV or the registry')
     .command('update')
-    .description("download OSV's npm export (malware and vulnerability records) and index it into the cache; checks then use it with no advisory request while it is younger than the policy's advisories.maxAge")
+    .description(
+      "download OSV's npm export (malware and vulnerability records) and index it into the cache; checks then use it with no advisory request while it is younger than the policy's advisories.maxAge",
+    )
     .option('--from <url>', 'where to download it from: an http(s) URL, a file: URL or a path to a zip (default https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip)')
     .option('--cache-dir <dir>', 'cache folder (default: $XDG_CACHE_HOME/safe-install)')
     .option('--max-size <size>', 'stop if the download is larger than this (default 1GiB)')
     .option('--timeout <duration>', 'how long the download may stall, e.g. 60s (default 30s)')
-    .option('-C, --cwd <dir>', "folder whose npm settings (proxy, TLS) apply (default: the current folder)")
+    .option('-C, --cwd <dir>', 'folder whose npm settings (proxy, TLS) apply (default: the current folder)')
     .action(async (flags: AdvisoriesUpdateFlags) => {
-      exitCode = await (await import('./advisories.js')).advisoriesUpdateCommand(flags);
+      setExit(await (await import('./advisories.js')).advisoriesUpdateCommand(flags));
     });
 
   const ci = program
     .command('ci', { isDefault: true })
-    .description('check, then the frozen install with every script off (npm ci, pnpm install --frozen-lockfile or yarn install --immutable), then only the allowed install scripts (the default command)')
+    .description(
+      'check, then the frozen install with every script off (npm ci, pnpm install --frozen-lockfile or yarn install --immutable), then only the allowed install scripts (the default command)',
+    )
     .usage('[options] [-- <package manager flags...>]')
     .argument('[pm-args...]', "after `--` only: passed to the package manager's install (e.g. -- --omit=dev for npm, -- --prod for pnpm, -- --production for yarn 1)")
     .option('--dry-run', 'only check, and show what the install would run: nothing is installed and no file is written')
@@ -208,19 +234,10 @@ export async function main(argv: string[]): Promise<number> {
   for (const o of commonOptions()) ci.addOption(o);
   ci.action(async (words: string[], flags: CiFlags) => {
     const pmArgs = passThrough(program, ci, words, argv);
-    exitCode = await (await import('./ci.js')).ciCommand(flags, pmArgs);
+    setExit(await (await import('./ci.js')).ciCommand(flags, pmArgs));
   });
 
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return exitCode;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version are not errors; anything else is a usage error.
-      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : 2;
-    }
-    return reportError(err, argv);
-  }
+  return program;
 }
 
 /**
@@ -235,8 +252,8 @@ export function passThrough(program: Command, ci: Command, words: string[], argv
   const before = endsWithTail ? words.slice(0, words.length - tail.length) : [...words];
   // commander keeps the `--` among the words once an unknown flag came before it.
   if (endsWithTail && before[before.length - 1] === '--') before.pop();
-  if (!before.length) return endsWithTail ? tail : [];
   const first = before[0];
+  if (first === undefined) return endsWithTail ? tail : [];
   const shown = displayText(first);
   const nothing = (what: string) => `safe-install: nothing was installed and no file was changed; \`safe-install --help\` lists the ${what}.`;
   if (first.startsWith('-')) {
@@ -298,7 +315,9 @@ function printGuardError(err: GuardError): void {
 function printInternalError(err: unknown, debug: boolean): void {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`safe-install: internal error: ${displayText(message)}\n`);
-  process.stderr.write(`  -> this is a bug in safe-install, not in your project; please report it to ${bugsUrl()} with the command you ran and the output of the same command with --debug (or SAFE_INSTALL_DEBUG=1), which adds the stack\n`);
+  process.stderr.write(
+    `  -> this is a bug in safe-install, not in your project; please report it to ${bugsUrl()} with the command you ran and the output of the same command with --debug (or SAFE_INSTALL_DEBUG=1), which adds the stack\n`,
+  );
   if (debug) process.stderr.write(`${displayText(err instanceof Error && err.stack ? err.stack : String(err)).replace(/\\n/g, '\n')}\n`);
   process.stderr.write('  (internal error: exit 2)\n');
 }

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { Option } from 'commander';
 import { GuardError } from '../errors.js';
-import { parseDuration } from '../policy/duration.js';
+import { parseDuration } from '../util/duration.js';
 import type { CheckOptions } from '../pipeline.js';
 import { watchCheck } from './progress.js';
 import { parsePmFlag } from '../project/package-manager.js';

@@ -6,13 +6,14 @@ import { projectRoot } from '../lockfile/index.js';
 import { runCheck } from '../pipeline.js';
 import { loadPolicy, type Policy } from '../policy/load.js';
 import { matchesPattern } from '../policy/pattern.js';
-import { formatDuration } from '../policy/duration.js';
+import { formatDuration } from '../util/duration.js';
 import { approveMany } from '../quarantine/approve.js';
 import { WAIVED_BY_ID_ONLY } from '../verdict/verdict.js';
 import { LEDGER_FILE, readLedger, type LedgerEntry } from '../quarantine/ledger.js';
 import { colourWanted, makeStyle } from '../report/text.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 import { displayText, mapStrings, redact } from '../util/safe-text.js';
+import { at } from '../util/at.js';
 
 export interface Approval {
   package: string;
@@ -31,8 +32,9 @@ export function approvalFor(e: LedgerEntry, policy: Policy, now: number): Approv
   const live = policy.exceptions.filter((x) => Date.parse(x.expires) > now && matchesPattern(x.pattern, e.name, e.version));
   if (e.findings.some((f) => policy.overrides.nonOverridable.includes(f.code as never) || WAIVED_BY_ID_ONLY.has(f.code))) return undefined;
   const waiver = (f: { check: string }) => live.find((x) => x.checks.includes('*') || x.checks.includes(f.check as never));
-  if (!e.findings.every((f) => waiver(f))) return undefined;
-  const x = waiver(e.findings[0])!;
+  const [first] = e.findings;
+  const x = first && e.findings.every((f) => waiver(f)) ? waiver(first) : undefined;
+  if (!x) return undefined;
   return { package: x.package, expires: x.expires, reason: x.reason, ...(x.approvedBy && { approvedBy: x.approvedBy }) };
 }
 
@@ -96,7 +98,7 @@ export async function approveCommand(
   const result = await runCheck(toCheckOptions(flags));
   const done = await approveMany(result, { specs, allHeld: flags.allHeld, reason: flags.reason, expires: flags.expires, policyPath: flags.policy, now: result.now });
   const list = mapStrings([...done], displayText);
-  const [a] = list;
+  const a = at(list, 0); // approveMany throws a bad-usage error rather than approve nothing
   if (list.length === 1) {
     process.stdout.write(`Approved ${a.name}@${a.version} (waives ${a.checks.join(', ')}) until ${a.expires}\n`);
   } else {

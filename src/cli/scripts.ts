@@ -8,7 +8,7 @@ import { editPolicy, policyLocks } from '../policy/edit.js';
 import { transaction } from '../util/transaction.js';
 import { syncNpmSettings } from '../init/plan.js';
 import { colourWanted, makeStyle } from '../report/text.js';
-import { exitCodeOf } from '../report/summary.js';
+import { exitCodeOf } from '../verdict/exit-code.js';
 import { toCheckOptions, type CommonFlags } from './options.js';
 import { displayText, mapStrings, redact } from '../util/safe-text.js';
 
@@ -22,8 +22,10 @@ export async function scriptsListCommand(flags: CommonFlags & { json?: boolean }
   const result = await runCheck(toCheckOptions(flags));
   const rows = result.verdicts.flatMap(({ pkg, findings }) =>
     findings
-      .filter((f) => f.check === 'scripts' && STATUS[f.code])
-      .map((f) => ({ name: pkg.name, version: pkg.version, paths: pkg.paths, status: STATUS[f.code], scripts: (f.data?.scripts as Record<string, string>) ?? {}, detail: f.message })),
+      .flatMap((f) => {
+        const status = f.check === 'scripts' ? STATUS[f.code] : undefined;
+        return status ? [{ name: pkg.name, version: pkg.version, paths: pkg.paths, status, scripts: (f.data?.scripts as Record<string, string>) ?? {}, detail: f.message }] : [];
+      }),
   );
   if (flags.json) {
     process.stdout.write(JSON.stringify({ packages: mapStrings(rows, redact) }, null, 2) + '\n');

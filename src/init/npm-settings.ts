@@ -4,9 +4,10 @@
 // (globs, semver ranges) is left out, so npm's strict mode refuses it: never wider than the policy. Exact versions
 // (`name@1.2.3 || 1.2.4`) npm matches against the lockfile's `resolved` URL (arborist script-allowed.js); without
 // one (omit-lockfile-registry-resolved) it refuses a versioned allow, which is fail-closed too.
-import { detectIndent } from '../util/atomic.js';
+import { editPackageJson } from '../project/package-json-text.js';
 import type { Policy } from '../policy/load.js';
 import { PLAIN, policyEntries } from './policy-entries.js';
+import { type JsonObject, objectField, parsePackageDoc, prependHook } from './package-doc.js';
 
 export const NPMRC_MARKER = '# safe-install: the lines below are kept in sync with the policy (safe-install init)';
 export const HOOK = 'safe-install hook';
@@ -56,11 +57,12 @@ export function applyNpmrc(text: string, s: NpmGuardSettings): string {
   const kept = lines.filter((line) => {
     if (line.trim() === NPMRC_MARKER) return false;
     const m = /^\s*([^=#;\s]+)\s*=\s*(.*)$/.exec(line);
-    if (!m || !MANAGED.includes(m[1])) return true;
-    if (m[1] === 'min-release-age') existingAge = Number(m[2]) || 0;
+    const key = m?.[1];
+    if (!m || key === undefined || !MANAGED.includes(key)) return true;
+    if (key === 'min-release-age') existingAge = Number(m[2]) || 0;
     return false;
   });
-  while (kept.length && kept[kept.length - 1].trim() === '') kept.pop();
+  while (kept.at(-1)?.trim() === '') kept.pop();
   const block = [
     NPMRC_MARKER,
     // A stricter age already in the file stays: init never weakens a setting.
@@ -73,13 +75,15 @@ export function applyNpmrc(text: string, s: NpmGuardSettings): string {
 
 /** package.json with allowScripts merged (existing entries kept; a denial wins) and the hook in preinstall. */
 export function applyPackageJson(text: string, s: NpmGuardSettings): string {
-  const doc = JSON.parse(text) as Record<string, any>;
-  const allow: Record<string, boolean> = { ...(doc.allowScripts ?? {}) };
-  for (const [name, value] of Object.entries(s.allowScripts)) allow[name] = allow[name] === false ? false : value;
-  if (Object.keys(allow).length || doc.allowScripts) doc.allowScripts = allow;
-  doc.scripts ??= {};
-  const pre: string | undefined = doc.scripts.preinstall;
-  if (!pre) doc.scripts.preinstall = HOOK;
-  else if (!pre.includes(HOOK)) doc.scripts.preinstall = `${HOOK} && ${pre}`;
-  return JSON.stringify(doc, null, detectIndent(text)) + (text.endsWith('\n') ? '\n' : '');
+  parsePackageDoc(text); // a document that is not an object is the user's to fix (bad-config), not a crash
+  return editPackageJson(text, (manifest) => {
+    const doc = manifest as JsonObject;
+    const before = objectField(doc, 'allowScripts');
+    const allow: JsonObject = { ...before };
+    for (const [name, value] of Object.entries(s.allowScripts)) allow[name] = allow[name] === false ? false : value;
+    if (Object.keys(allow).length || before) doc.allowScripts = allow;
+    const scripts = objectField(doc, 'scripts') ?? {};
+    doc.scripts = scripts;
+    prependHook(scripts, 'preinstall', HOOK);
+  });
 }

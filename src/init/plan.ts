@@ -8,13 +8,14 @@ import { readLockfile } from '../lockfile/index.js';
 import { readProjectManifest } from '../project/package-json.js';
 import { loadPolicy, POLICY_FILE } from '../policy/load.js';
 import { policyLocks, SCHEMA_REF } from '../policy/edit.js';
-import { diffLines, unifiedDiff } from '../inspect/diff.js';
+import { diffLines, unifiedDiff } from '../util/line-diff.js';
 import { transaction } from '../util/transaction.js';
 import { displayText } from '../util/safe-text.js';
 import { applyNpmrc, applyPackageJson, npmSettingsFromPolicy, NPMRC_MARKER } from './npm-settings.js';
 import { applyPnpmPackageJson, applyWorkspaceYaml, pnpmSettingsFromPolicy, PNPM_HOOK_SCRIPT } from './pnpm-settings.js';
 import { applyYarnLock, applyYarnPackageJson, applyYarnrc, hasYarnPlugin, YARN_PLUGIN_PATH, yarnPluginSource, yarnSettingsFromPolicy } from './yarn-settings.js';
 import { githubWorkflow, WORKFLOW_PATH } from './workflow.js';
+import { readRelease } from './release.js';
 import { nameOf } from './policy-entries.js';
 import { HOOK } from './npm-settings.js';
 import { parsePackageManagerField } from '../project/package-manager.js';
@@ -122,12 +123,12 @@ async function planChanges(
   const arrangement = arrangementOf(dir, (JSON.parse(pkgText) as { packageManager?: unknown }).packageManager);
   if (arrangement.pm === 'pnpm') {
     const { notes } = await planPnpm(dir, pkgText, policy, arrangement, changes, opts.now);
-    await addWorkflow(changes, dir, opts.ci, 'pnpm');
+    await addWorkflow(changes, dir, opts.ci, 'pnpm', notes);
     return { changes: changes.filter((c) => c.before !== c.after), notes, arrangement };
   }
   if (arrangement.pm === 'yarn') {
     const { notes } = await planYarn(dir, pkgText, policy, arrangement, changes, opts.now);
-    await addWorkflow(changes, dir, opts.ci, 'yarn');
+    await addWorkflow(changes, dir, opts.ci, 'yarn', notes);
     return { changes: changes.filter((c) => c.before !== c.after), notes, arrangement };
   }
   const settings = npmSettingsFromPolicy(policy, opts.now);
@@ -135,7 +136,7 @@ async function planChanges(
   const npmrcText = await read(npmrcPath);
   changes.push({ path: npmrcPath, before: npmrcText, after: applyNpmrc(npmrcText ?? '', settings) });
   changes.push({ path: pkgPath, before: pkgText, after: applyPackageJson(pkgText, settings) });
-  await addWorkflow(changes, dir, opts.ci);
+  await addWorkflow(changes, dir, opts.ci, 'npm', settings.notes);
   // Packages whose scripts npm's strict mode will refuse until someone decides: say so now, not at the next install.
   try {
     const tree = readLockfile(dir);
@@ -153,11 +154,17 @@ async function planChanges(
   return { changes: changes.filter((c) => c.before !== c.after), notes: settings.notes, arrangement };
 }
 
-async function addWorkflow(changes: FileChange[], dir: string, ci: string | undefined, pm: 'npm' | 'pnpm' | 'yarn' = 'npm'): Promise<void> {
+async function addWorkflow(changes: FileChange[], dir: string, ci: string | undefined, pm: 'npm' | 'pnpm' | 'yarn' = 'npm', notes: string[] = []): Promise<void> {
   if (ci === 'github') {
     const wfPath = join(dir, WORKFLOW_PATH);
     const version = (require('../../package.json') as { version: string }).version;
-    changes.push({ path: wfPath, before: await read(wfPath), after: githubWorkflow({ toolSpec: `safe-install@${version}`, pm }) });
+    const release = readRelease(version);
+    if (!release) {
+      notes.push(
+        `${WORKFLOW_PATH}: this safe-install has no release data (a development build), so the workflow runs npx --yes safe-install@${version}, not the action pinned by commit SHA, and npx does not check its integrity; docs/guide/pinning-the-guard.md shows how to pin it`,
+      );
+    }
+    changes.push({ path: wfPath, before: await read(wfPath), after: githubWorkflow({ version, release, pm }) });
   } else if (ci !== undefined) {
     throw new GuardError('bad-usage', `--ci ${ci} is not supported (supported: github)`);
   }

@@ -14,11 +14,12 @@
 // the policy.
 import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLSeq } from 'yaml';
 import { GuardError } from '../errors.js';
-import { detectIndent } from '../util/atomic.js';
+import { editPackageJson } from '../project/package-json-text.js';
 import type { Policy } from '../policy/load.js';
 import { HOOK } from './npm-settings.js';
 import { nameOf, policyEntries } from './policy-entries.js';
 import { itemText, seqOf, strings } from './yaml-doc.js';
+import { type JsonObject, objectField, parsePackageDoc, prependHook } from './package-doc.js';
 
 export const PNPM_HOOK_SCRIPT = 'pnpm:devPreinstall';
 /** The comment on a minimumReleaseAgeExclude entry written for an approval: the next sync removes it. */
@@ -69,7 +70,7 @@ function addItems(doc: Document, seq: YAMLSeq, entries: string[]): void {
  */
 export function applyWorkspaceYaml(text: string | null, s: PnpmGuardSettings, packageJsonPnpm?: Record<string, unknown>): string {
   const doc = parseDocument(text ?? '');
-  if (doc.errors.length) throw new GuardError('bad-config', `pnpm-workspace.yaml is not valid YAML: ${doc.errors[0].message}`, { remedy: 'fix pnpm-workspace.yaml' });
+  if (doc.errors.length) throw new GuardError('bad-config', `pnpm-workspace.yaml is not valid YAML: ${doc.errors[0]?.message}`, { remedy: 'fix pnpm-workspace.yaml' });
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) doc.contents = doc.createNode({}) as never;
   if (!isMap(doc.contents)) throw new GuardError('bad-config', 'pnpm-workspace.yaml is not a mapping', { remedy: 'fix pnpm-workspace.yaml' });
 
@@ -118,22 +119,25 @@ export function applyWorkspaceYaml(text: string | null, s: PnpmGuardSettings, pa
  */
 export function applyPnpmPackageJson(text: string, s: PnpmGuardSettings, opts: { legacyBuilds: boolean }): { text: string; notes: string[] } {
   const notes: string[] = [];
-  const doc = JSON.parse(text) as Record<string, any>;
-  doc.scripts ??= {};
-  const pre: string | undefined = doc.scripts[PNPM_HOOK_SCRIPT];
-  if (!pre) doc.scripts[PNPM_HOOK_SCRIPT] = HOOK;
-  else if (!pre.includes(HOOK)) doc.scripts[PNPM_HOOK_SCRIPT] = `${HOOK} && ${pre}`;
-  if (opts.legacyBuilds) {
-    doc.pnpm ??= {};
-    if (doc.pnpm.neverBuiltDependencies) {
-      notes.push('package.json pnpm.neverBuiltDependencies is set, and pnpm 9 cannot have it beside onlyBuiltDependencies: pnpm itself keeps building every other package (the hook still checks before anything is fetched)');
-    } else {
-      // An empty list still matters: with it pnpm 9 builds nothing unlisted (without it, everything).
-      const denied = new Set(s.deny);
-      const only = strings(doc.pnpm.onlyBuiltDependencies).filter((e) => !denied.has(nameOf(e)));
-      for (const a of s.allow) if (!only.includes(a)) only.push(a);
-      doc.pnpm.onlyBuiltDependencies = only;
+  parsePackageDoc(text); // a document that is not an object is the user's to fix (bad-config), not a crash
+  const after = editPackageJson(text, (manifest) => {
+    const doc = manifest as JsonObject;
+    const scripts = objectField(doc, 'scripts') ?? {};
+    doc.scripts = scripts;
+    prependHook(scripts, PNPM_HOOK_SCRIPT, HOOK);
+    if (opts.legacyBuilds) {
+      const pnpm = objectField(doc, 'pnpm') ?? {};
+      doc.pnpm = pnpm;
+      if (pnpm.neverBuiltDependencies) {
+        notes.push('package.json pnpm.neverBuiltDependencies is set, and pnpm 9 cannot have it beside onlyBuiltDependencies: pnpm itself keeps building every other package (the hook still checks before anything is fetched)');
+      } else {
+        // An empty list still matters: with it pnpm 9 builds nothing unlisted (without it, everything).
+        const denied = new Set(s.deny);
+        const only = strings(pnpm.onlyBuiltDependencies).filter((e) => !denied.has(nameOf(e)));
+        for (const a of s.allow) if (!only.includes(a)) only.push(a);
+        pnpm.onlyBuiltDependencies = only;
+      }
     }
-  }
-  return { text: JSON.stringify(doc, null, detectIndent(text)) + (text.endsWith('\n') ? '\n' : ''), notes };
+  });
+  return { text: after, notes };
 }

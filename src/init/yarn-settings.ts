@@ -19,12 +19,14 @@
 import { parseSyml, stringifySyml } from '@yarnpkg/parsers';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { GuardError } from '../errors.js';
-import { detectIndent } from '../util/atomic.js';
+import { editPackageJson } from '../project/package-json-text.js';
 import { ageGateMs } from '../project/yarn-settings.js';
 import type { Policy } from '../policy/load.js';
 import { GUARD_ENV, PASS_NAME } from '../install/hook-pass.js';
 import { nameOf, policyEntries } from './policy-entries.js';
 import { itemText, seqOf } from './yaml-doc.js';
+import { isObject } from '../util/is-object.js';
+import { type JsonObject, objectField, parsePackageDoc } from './package-doc.js';
 
 export const YARN_PLUGIN_PATH = '.yarn/plugins/safe-install.cjs';
 /** The comment on an npmPreapprovedPackages entry written for an approval: the next sync removes it. */
@@ -85,7 +87,7 @@ export function hasYarnPlugin(text: string | null): boolean {
  */
 export function applyYarnrc(text: string | null, s: YarnGuardSettings): string {
   const doc = parseDocument(text ?? '');
-  if (doc.errors.length) throw new GuardError('bad-config', `.yarnrc.yml is not valid YAML: ${doc.errors[0].message}`, { remedy: 'fix .yarnrc.yml' });
+  if (doc.errors.length) throw new GuardError('bad-config', `.yarnrc.yml is not valid YAML: ${doc.errors[0]?.message}`, { remedy: 'fix .yarnrc.yml' });
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) doc.contents = doc.createNode({}) as never;
   if (!isMap(doc.contents)) throw new GuardError('bad-config', '.yarnrc.yml is not a mapping', { remedy: 'fix .yarnrc.yml' });
 
@@ -124,23 +126,26 @@ export function applyYarnrc(text: string | null, s: YarnGuardSettings): string {
  */
 export function applyYarnPackageJson(text: string, s: YarnGuardSettings): { text: string; notes: string[] } {
   const notes: string[] = [];
-  const doc = JSON.parse(text) as Record<string, any>;
-  const before = doc.dependenciesMeta && typeof doc.dependenciesMeta === 'object' ? (doc.dependenciesMeta as Record<string, any>) : {};
-  const meta: Record<string, any> = { ...before };
-  const denied = new Set(Object.entries(s.built).filter(([, b]) => !b).map(([k]) => nameOf(k)));
-  for (const [key, built] of Object.entries(s.built)) {
-    const entry = meta[key] && typeof meta[key] === 'object' ? meta[key] : {};
-    meta[key] = { ...entry, built: entry.built === false ? false : built };
-  }
-  for (const [key, entry] of Object.entries(meta)) {
-    if (!entry || typeof entry !== 'object') continue;
-    if (denied.has(nameOf(key)) && entry.built !== false) meta[key] = { ...entry, built: false };
-    else if (entry.built === true && s.built[key] === undefined) {
-      notes.push(`package.json dependenciesMeta "${key}" already says built: true: yarn builds it, and safe-install reads it as allowed (deny it with \`safe-install scripts deny ${nameOf(key)}\`)`);
+  parsePackageDoc(text); // a document that is not an object is the user's to fix (bad-config), not a crash
+  const after = editPackageJson(text, (manifest) => {
+    const doc = manifest as JsonObject;
+    const meta: JsonObject = { ...objectField(doc, 'dependenciesMeta') };
+    const denied = new Set(Object.entries(s.built).filter(([, b]) => !b).map(([k]) => nameOf(k)));
+    for (const [key, built] of Object.entries(s.built)) {
+      const entry = objectField(meta, key, `"dependenciesMeta"."${key}"`) ?? {};
+      meta[key] = { ...entry, built: entry.built === false ? false : built };
     }
-  }
-  if (Object.keys(meta).length) doc.dependenciesMeta = meta;
-  return { text: JSON.stringify(doc, null, detectIndent(text)) + (text.endsWith('\n') ? '\n' : ''), notes };
+    for (const key of Object.keys(meta)) {
+      const entry = objectField(meta, key, `"dependenciesMeta"."${key}"`);
+      if (!entry) continue;
+      if (denied.has(nameOf(key)) && entry.built !== false) meta[key] = { ...entry, built: false };
+      else if (entry.built === true && s.built[key] === undefined) {
+        notes.push(`package.json dependenciesMeta "${key}" already says built: true: yarn builds it, and safe-install reads it as allowed (deny it with \`safe-install scripts deny ${nameOf(key)}\`)`);
+      }
+    }
+    if (Object.keys(meta).length) doc.dependenciesMeta = meta;
+  });
+  return { text: after, notes };
 }
 
 /**
@@ -218,10 +223,10 @@ function lockfileMeta(meta: unknown): Record<string, Record<string, boolean>> | 
 
 /** JSON with sorted keys and scalars as text: the lockfile's order is its serializer's, and parseSyml reads `true` as "true". */
 const canonical = (v: unknown): string =>
-  v && typeof v === 'object' && !Array.isArray(v)
+  isObject(v)
     ? `{${Object.keys(v)
         .sort()
-        .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+        .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
         .join(',')}}`
     : JSON.stringify(v === undefined || v === null ? null : String(v));
 

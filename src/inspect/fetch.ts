@@ -3,7 +3,6 @@
 // scripts when it extracts a registry tarball, `ignoreScripts` is forced on all the same, and links in the
 // tarball are dropped by pacote's extractor. Every tarball is checked against the registry's integrity (and,
 // for the locked version, the lockfile's).
-import { createRequire } from 'node:module';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,11 +11,15 @@ import { GuardError, redact } from '../errors.js';
 import { loadNpmSettings, registryFor, type NpmSettings } from '../project/npm-config.js';
 import { DEFAULT_MAX_BODY, fetchBoundedJson } from '../registry/client.js';
 import { readLockfile } from '../lockfile/index.js';
-import type { BaseReason, InstallEvent, VersionMeta } from './diff.js';
+import type { BaseReason, InstallEvent, VersionMeta } from './types.js';
 import { DEFAULT_UNPACK_LIMITS, unpackBounded, type Unpacked, type UnpackLimits } from './unpack.js';
 import { publishTime } from '../registry/facts.js';
+import { lazy } from '../util/lazy.js';
+import { createRequire } from 'node:module';
 
+// A plain require of a literal name, so the bundler (scripts/bundle.mjs) sees and includes each library.
 const require = createRequire(import.meta.url);
+
 
 /** The part of pacote this module uses (pacote ships no types). */
 interface Pacote {
@@ -46,11 +49,7 @@ export interface Manifest {
   dist?: { tarball?: string; integrity?: string; shasum?: string; attestations?: { url?: string; provenance?: { predicateType?: string } } };
 }
 
-let pacoteModule: Pacote | undefined;
-function pacote(): Pacote {
-  pacoteModule ??= require('pacote') as Pacote;
-  return pacoteModule;
-}
+const pacote = lazy<Pacote>(() => require('pacote'));
 
 /** `name@version` (or `@scope/name@version`; the version may be a dist-tag). */
 export function parseSpec(spec: string): { name: string; version: string } {

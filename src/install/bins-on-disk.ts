@@ -6,13 +6,16 @@
 import { lstat, readdir, readFile, readlink, realpath, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { GuardError } from '../errors.js';
-import type { Finding, LockedPackage, LockedTree, PackageFacts } from '../types.js';
+import type { Finding } from '../types.js';
+import type { PackageFacts } from '../facts.js';
+import type { LockedPackage, LockedTree } from '../lockfile/types.js';
 import type { Policy } from '../policy/load.js';
 import { declaredBins, shadowFinding } from '../checks/bins.js';
 import type { ShadowableCommands } from '../checks/commands.js';
 import { decide } from '../verdict/verdict.js';
 import { binNamesOf } from '../util/bin-names.js';
 import type { InstalledScripts } from './lifecycle.js';
+import { at } from '../util/at.js';
 
 export interface ShadowOnDisk {
   /** The .bin entry, relative to the project root. */
@@ -64,8 +67,10 @@ async function binDirs(root: string, tree: LockedTree): Promise<string[]> {
 function ownerFolder(file: string): string | undefined {
   const parts = file.split(sep);
   for (let i = parts.length - 2; i > 0; i--) {
-    if (parts[i - 1] === 'node_modules' && !parts[i].startsWith('.') && !parts[i].startsWith('@')) return parts.slice(0, i + 1).join(sep);
-    if (i > 1 && parts[i - 2] === 'node_modules' && parts[i - 1].startsWith('@')) return parts.slice(0, i + 1).join(sep);
+    const name = at(parts, i); // 0 < i < parts.length
+    const parent = at(parts, i - 1);
+    if (parent === 'node_modules' && !name.startsWith('.') && !name.startsWith('@')) return parts.slice(0, i + 1).join(sep);
+    if (i > 1 && parts[i - 2] === 'node_modules' && parent.startsWith('@')) return parts.slice(0, i + 1).join(sep);
   }
   return undefined;
 }

@@ -26,7 +26,7 @@ export const PASS_NAME = /^safe-install-pass-[0-9a-f]{32}$/;
  * Run `fn` with an environment carrying a one-use pass for the hook of the project at `root`; the pass is
  * removed afterwards whether a hook used it or not.
  */
-export async function withHookPass<T>(root: string, fn: (env: Record<string, string>) => Promise<T>): Promise<T> {
+export async function withHookPass<T>(root: string, fn: (env: { [GUARD_ENV]: string }) => Promise<T>): Promise<T> {
   const file = join(tmpdir(), `safe-install-pass-${randomBytes(16).toString('hex')}`);
   try {
     writeFileSync(file, realpathSync(root), { flag: 'wx', mode: 0o600 });

@@ -2,10 +2,24 @@
 // package.json can differ from its registry manifest ("manifest confusion"), and only the disk is what would run.
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LockedPackage, LockedTree } from '../types.js';
+import type { LockedPackage, LockedTree } from '../lockfile/types.js';
 
 /** The lifecycle events npm runs for a dependency at install time, in npm's order. */
 export const INSTALL_EVENTS = ['preinstall', 'install', 'postinstall'] as const;
+
+/** The options of @npmcli/run-script that the runners pass (it ships no types). */
+export interface RunScriptOptions {
+  event: string;
+  path: string;
+  args?: string[];
+  cmd?: string;
+  pkg?: unknown;
+  env?: Record<string, string | undefined>;
+  binPaths?: string[];
+  stdio?: unknown;
+  scriptShell?: string;
+}
+
 
 export interface InstalledScripts {
   pkg: LockedPackage;

@@ -2,17 +2,16 @@
 // `npm rebuild <their folders>` (npm's own code: same order, environment, node-gyp handling and error
 // output as a normal install), the workspaces' in the same rebuild (npm builds them as links, after the
 // dependencies), then the root project's lifecycle as `npm ci` runs it.
-import { createRequire } from 'node:module';
+import { loadRunScript } from './node-gyp.js';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GuardError } from '../errors.js';
 import { GUARD_ENV, inherited, resolvePmScript, runPm, type RunOptions } from './spawn.js';
-import type { InstallRunner } from './runner.js';
+import type { InstallRunner } from './types.js';
 import { INSTALL_EVENTS, installScriptsOf, scanInstallScripts, type InstalledScripts } from './lifecycle.js';
 import { readProjectFolder, readWorkspaces, runProjectEvents, type ProjectScriptsRun } from './project-scripts.js';
-import type { LockedTree } from '../types.js';
+import type { LockedTree } from '../lockfile/types.js';
 
-const require = createRequire(import.meta.url);
 
 export function runNpm(args: string[], opts: RunOptions): Promise<{ code: number; output: string }> {
   return runPm('npm', args, opts);
@@ -75,7 +74,7 @@ export async function npmRebuild(cwd: string, paths: string[]): Promise<void> {
  * its whole parent (rebuild-bundle), which would run the parent's and every sibling's scripts too.
  */
 export async function runBundled(cwd: string, items: InstalledScripts[]): Promise<void> {
-  const runScript = require('@npmcli/run-script');
+  const runScript = await loadRunScript();
   const depth = (p: string) => p.split('/node_modules/').length;
   const ordered = [...items].sort((a, b) => depth(a.path) - depth(b.path) || a.path.localeCompare(b.path));
   for (const event of INSTALL_EVENTS) {

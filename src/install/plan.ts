@@ -1,6 +1,7 @@
 // After extraction: decide, from what is on disk, which install locations may run their scripts.
 // Pure over its inputs so every rule is testable without npm.
-import type { Finding, PackageFacts } from '../types.js';
+import type { Finding } from '../types.js';
+import type { PackageFacts } from '../facts.js';
 import type { Policy } from '../policy/load.js';
 import { allowCommand, scriptStatus } from '../policy/scripts.js';
 import { finding } from '../checks/finding.js';
@@ -49,7 +50,7 @@ export function planScripts(installed: InstalledScripts[], policy: Policy, facts
     if (reg && !sameScripts(item.scripts, reg)) {
       const shown = Object.entries(reg).map(([e, s]) => `${e}: ${s}`).join('; ') || 'none';
       const onDisk = Object.entries(item.scripts).map(([e, s]) => `${e}: ${s}`).join('; ');
-      const f = finding(policy, 'scripts', 'manifest-scripts-mismatch', 'block', `the tarball's package.json has install scripts (${onDisk}) that the registry manifest does not show (${shown})`, {
+      const f = finding(policy, 'manifest-scripts-mismatch', `the tarball's package.json has install scripts (${onDisk}) that the registry manifest does not show (${shown})`, {
         remedy: 'a tarball that hides scripts from its registry manifest is a known attack ("manifest confusion"); report it and do not allow it',
         data: { disk: item.scripts, registry: reg },
       });

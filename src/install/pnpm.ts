@@ -20,23 +20,23 @@
 //   npm_config_node_gyp (pnpm's bundled node-gyp), INIT_CWD (the lockfile folder), PNPM_SCRIPT_SRC_DIR, and
 //   TMPDIR when pnpm runs as root without unsafe-perm.
 // - an optional dependency whose build fails is skipped with a warning, as pnpm does (buildDependency).
+import { loadRunScript } from './node-gyp.js';
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { access, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { depPathToFilename, parse as parseDepPath, refToRelative, removeSuffix } from '@pnpm/dependency-path';
 // js-yaml: what pnpm writes these files with (its fork @zkochan/js-yaml), and much faster than `yaml` here.
 import jsYaml from 'js-yaml';
 import { GuardError } from '../errors.js';
-import type { LockedPackage, LockedTree } from '../types.js';
+import type { LockedPackage, LockedTree } from '../lockfile/types.js';
 import { INSTALL_EVENTS, scriptsOnDisk, type InstalledScripts } from './lifecycle.js';
 import { GUARD_ENV, inherited, resolvePmScript, runPm } from './spawn.js';
-import type { InstallRunner } from './runner.js';
+import type { InstallRunner } from './types.js';
 import { mergeRuns, readProjectFolder, readWorkspaces, runProjectEvents, type ProjectFolder } from './project-scripts.js';
 import semver from 'semver';
 import { displayText } from '../util/safe-text.js';
+import { isObject } from '../util/is-object.js';
 
-const require = createRequire(import.meta.url);
 
 /** pnpm's default `virtual-store-dir-max-length` (pnpm 9+), with which the lockfile reader names store folders. */
 const DEFAULT_MAX_LENGTH = 120;
@@ -129,9 +129,6 @@ export function depPathToFilenamePnpm9(depPath: string, maxLength: number): stri
   return filename;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 async function readInstalled(root: string): Promise<Installed> {
   const modulesDir = join(root, 'node_modules');
@@ -142,7 +139,7 @@ async function readInstalled(root: string): Promise<Installed> {
   } catch (err) {
     throw cannotMap(`node_modules/.modules.yaml is missing or unreadable (${(err as Error).message})`);
   }
-  if (!isRecord(modules)) throw cannotMap('node_modules/.modules.yaml is not a mapping');
+  if (!isObject(modules)) throw cannotMap('node_modules/.modules.yaml is not a mapping');
   const linker = modules.nodeLinker ?? 'isolated';
   if (linker !== 'isolated') {
     // hoisted copies are built once and hard-linked to the other locations, pnp has no folders: not mapped here.
@@ -166,9 +163,9 @@ async function readInstalled(root: string): Promise<Installed> {
   } catch (err) {
     throw cannotMap(`${lockName} is missing or unreadable (${(err as Error).message})`);
   }
-  if (!isRecord(lock) || !/^9\./.test(String(lock.lockfileVersion))) throw cannotMap(`${lockName} is not a lockfileVersion 9 file`);
-  const packages = isRecord(lock.packages) ? lock.packages : {};
-  const entries = isRecord(lock.snapshots) ? lock.snapshots : {};
+  if (!isObject(lock) || !/^9\./.test(String(lock.lockfileVersion))) throw cannotMap(`${lockName} is not a lockfileVersion 9 file`);
+  const packages = isObject(lock.packages) ? lock.packages : {};
+  const entries = isObject(lock.snapshots) ? lock.snapshots : {};
 
   const snapshots = new Map<string, Snapshot>();
   const ref = (alias: string, r: unknown): string | undefined => {
@@ -177,14 +174,14 @@ async function readInstalled(root: string): Promise<Installed> {
     return key !== null && key in entries ? key : undefined;
   };
   for (const [key, raw] of Object.entries(entries)) {
-    const snap = isRecord(raw) ? raw : {};
+    const snap = isObject(raw) ? raw : {};
     const info = packages[removeSuffix(key)];
-    const name = (isRecord(info) && typeof info.name === 'string' ? info.name : undefined) ?? parseDepPath(key).name;
+    const name = (isObject(info) && typeof info.name === 'string' ? info.name : undefined) ?? parseDepPath(key).name;
     if (!name) throw cannotMap(`cannot tell the package name of ${key}`);
     const children: string[] = [];
     for (const field of ['dependencies', 'optionalDependencies']) {
       const deps = snap[field];
-      if (!isRecord(deps)) continue;
+      if (!isObject(deps)) continue;
       for (const [alias, r] of Object.entries(deps)) {
         const k = ref(alias, r);
         if (k) children.push(k);
@@ -200,13 +197,13 @@ async function readInstalled(root: string): Promise<Installed> {
     });
   }
   const roots: string[] = [];
-  for (const importer of Object.values(isRecord(lock.importers) ? lock.importers : {})) {
-    if (!isRecord(importer)) continue;
+  for (const importer of Object.values(isObject(lock.importers) ? lock.importers : {})) {
+    if (!isObject(importer)) continue;
     for (const field of ['dependencies', 'devDependencies', 'optionalDependencies']) {
       const deps = importer[field];
-      if (!isRecord(deps)) continue;
+      if (!isObject(deps)) continue;
       for (const [alias, v] of Object.entries(deps)) {
-        const k = ref(alias, isRecord(v) ? v.version : v);
+        const k = ref(alias, isObject(v) ? v.version : v);
         if (k && !roots.includes(k)) roots.push(k);
       }
     }
@@ -468,7 +465,7 @@ export async function pnpmRunAllowed(dir: string, items: InstalledScripts[], tre
   // Every copy that needs a build shapes the chunks (pnpm's graph has them all; it skips the disallowed ones
   // when their turn comes), and so do patched packages, which pnpm's build step patches.
   const chunks = buildSequence(children, installed.roots, (k) => Boolean(copies.get(k)?.item) || k.includes('(patch_hash='));
-  const runScript = require('@npmcli/run-script');
+  const runScript = await loadRunScript();
   const ctx = await contextOnce(dir);
   const say = (line: string) => (inherited() === 'inherit' ? process.stdout : process.stderr).write(line);
   for (const chunk of chunks) {

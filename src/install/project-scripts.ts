@@ -2,15 +2,15 @@
 // dependency's, so they run when the policy says (scripts.rootScripts), each package manager deciding the order
 // (its runner's runAllowed). Measured with npm 11.19, pnpm 10.34.9/9.15.9, yarn 1.22.22 and 4.18.1: every one
 // of them runs the workspaces' install scripts on a plain install, so leaving them out breaks monorepos.
-import { createRequire } from 'node:module';
+import { loadRunScript } from './node-gyp.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GuardError } from '../errors.js';
-import type { LockedTree } from '../types.js';
+import type { LockedTree } from '../lockfile/types.js';
 import { withHookPass, withoutMarker } from './hook-pass.js';
 import { inherited } from './spawn.js';
+import { isObject } from '../util/is-object.js';
 
-const require = createRequire(import.meta.url);
 
 /** One folder of the project: the root (`folder: ''`) or a workspace. */
 export interface ProjectFolder {
@@ -34,7 +34,6 @@ export interface ProjectScriptsRun {
 /** The root events init writes the project hook into (npm and yarn 1: preinstall; pnpm: pnpm:devPreinstall). */
 const HOOK_EVENTS = ['preinstall', 'pnpm:devPreinstall'];
 const DEP_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'] as const;
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The folder's package.json; a workspace the lockfile names must be there (the install just used it). */
 export async function readProjectFolder(root: string, folder: string): Promise<ProjectFolder> {
@@ -47,8 +46,8 @@ export async function readProjectFolder(root: string, folder: string): Promise<P
       remedy: 'fix the workspace package.json; the dependencies are installed',
     });
   }
-  const m = isRecord(doc) ? doc : {};
-  const strings = (v: unknown) => Object.fromEntries(Object.entries(isRecord(v) ? v : {}).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1] !== ''));
+  const m = isObject(doc) ? doc : {};
+  const strings = (v: unknown) => Object.fromEntries(Object.entries(isObject(v) ? v : {}).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1] !== ''));
   const deps: Record<string, string> = {};
   for (const f of DEP_FIELDS) Object.assign(deps, strings(m[f]));
   return {
@@ -78,7 +77,7 @@ export async function runProjectEvents(
   events: readonly string[],
   env: Record<string, string | undefined> = {},
 ): Promise<ProjectScriptsRun | undefined> {
-  const runScript = require('@npmcli/run-script');
+  const runScript = await loadRunScript();
   const ran: string[] = [];
   const path = join(root, p.folder);
   for (const event of events) {

@@ -1,13 +1,15 @@
 // Starting the package manager: the same binary the user started us with when there is one, output to the
-// terminal (or stderr when stdout carries JSON), and a registry of running children so an interrupt can stop
-// them before files are restored.
-import { spawn, type ChildProcess } from 'node:child_process';
+// terminal (or stderr when stdout carries JSON), each child registered (util/children.ts) so an interrupt can
+// stop it before files are restored.
+import { spawn } from 'node:child_process';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
+import { ownProcessGroups, stopping, track } from '../util/children.js';
 import type { PackageManager } from '../types.js';
 
 import { GUARD_ENV } from './hook-pass.js';
+import { group } from '../util/at.js';
 
 export { GUARD_ENV };
 
@@ -60,7 +62,7 @@ async function scriptOfShim(file: string, pm: PackageManager): Promise<string | 
   if (head[0] === 0x7f || (head[0] === 0x4d && head[1] === 0x5a)) return file; // ELF or PE
   const m = new RegExp(`["']?((?:\\$basedir|/)[^"'\\s]*/${pm}(?:-cli)?\\.[cm]?js)["']?`).exec(head.toString('utf8'));
   if (!m) return undefined;
-  const script = resolve(m[1].replace('$basedir', dirname(file)));
+  const script = resolve(group(m, 1).replace('$basedir', dirname(file)));
   return (await stat(script).then((s) => s.isFile(), () => false)) ? script : undefined;
 }
 
@@ -71,52 +73,10 @@ export function setChildOutput(to: 'stdout' | 'stderr'): void {
 }
 export const inherited = () => (childOutput === 'stdout' ? 'inherit' : (['inherit', 2, 2] as ('inherit' | number)[]));
 
-const running = new Set<ChildProcess>();
-/** Children started in their own process group (POSIX), so stopping one also stops whatever it started. */
-const groups = new WeakSet<ChildProcess>();
-let ownGroups = false;
-let stopped = false;
-
-/**
- * While a transaction runs (add, update, fix), every package manager starts in its own process group: an
- * interrupt then ends the whole group (npm and anything npm started) before files are restored, whether the
- * signal came from the terminal (which only reaches our group) or was sent to this process alone.
- */
-export function setOwnProcessGroups(on: boolean): void {
-  ownGroups = on && process.platform !== 'win32';
-}
-
-function signalChild(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    if (groups.has(child) && child.pid) process.kill(-child.pid, signal);
-    else child.kill(signal);
-  } catch {
-    // already gone
-  }
-}
-
-/**
- * Stop every package-manager process still running (used on an interrupt before restoring files) and start no
- * new one: SIGTERM to each (its whole group), SIGKILL after `graceMs` or once it has exited (whatever it left
- * behind in its group), bounded in time.
- */
-export async function stopRunning(graceMs = 3000): Promise<void> {
-  stopped = true;
-  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
-  await Promise.all(
-    [...running].map(async (c) => {
-      const exited = new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
-      signalChild(c, 'SIGTERM');
-      await Promise.race([exited, sleep(graceMs)]);
-      if (groups.has(c) || c.exitCode === null) signalChild(c, 'SIGKILL');
-      await Promise.race([exited, sleep(2000)]);
-    }),
-  );
-}
-
 export function runPm(pm: PackageManager, args: string[], opts: RunOptions): Promise<{ code: number; output: string }> {
   const { cmd, pre } = pmCommand(pm);
-  if (stopped) return Promise.reject(new GuardError('install-failed', `interrupted: ${pm} was not started`));
+  if (stopping()) return Promise.reject(new GuardError('install-failed', `interrupted: ${pm} was not started`));
+  const detached = ownProcessGroups();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, [...pre, ...args], {
       cwd: opts.cwd,
@@ -124,11 +84,9 @@ export function runPm(pm: PackageManager, args: string[], opts: RunOptions): Pro
       // No inherited marker: what this package manager runs is not the hook's pass unless the caller gave one.
       // corepack (when its shims are on PATH) must not write a packageManager field into the user's package.json.
       env: { COREPACK_ENABLE_AUTO_PIN: '0', ...process.env, ...opts.env, [GUARD_ENV]: opts.env?.[GUARD_ENV] },
-      detached: ownGroups,
+      detached,
     });
-    running.add(child);
-    if (ownGroups) groups.add(child);
-    child.on('close', () => running.delete(child));
+    track(child, detached);
     let output = '';
     child.stdout?.on('data', (d) => (output += d));
     child.stderr?.on('data', (d) => (output += d));

@@ -8,24 +8,24 @@
 //   yarn's topological order (PackageResolver.getTopologicalManifests: dependencies first), each package's
 //   preinstall, install, postinstall in turn, each stage in all its folders at once; with yarn's environment
 //   (util/execute-lifecycle-script.js makeEnv), through @npmcli/run-script.
+import { loadRunScript } from './node-gyp.js';
 import { createRequire } from 'node:module';
 import { readFile, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { GuardError } from '../errors.js';
-import type { LockedPackage, LockedTree } from '../types.js';
+import type { LockedPackage, LockedTree } from '../lockfile/types.js';
 import { INSTALL_EVENTS, type InstalledScripts } from './lifecycle.js';
-import type { InstallRunner } from './runner.js';
+import type { InstallRunner } from './types.js';
 import { mergeRuns, readProjectFolder, readWorkspaces, runProjectEvents, type ProjectFolder, type ProjectScriptsRun } from './project-scripts.js';
 import { GUARD_ENV, inherited, pmCommand, resolvePmScript, runPm } from './spawn.js';
 import { CLASSIC_ROOT_EVENTS, missing, runYarn, yarnScriptsOnDisk } from './yarn-shared.js';
 import { displayText } from '../util/safe-text.js';
+import { isObject, type Json } from '../util/is-object.js';
 
 const require = createRequire(import.meta.url);
 // Same reason as the lockfile reader: the bundle's `parse` is only on module.exports.
 const yarnLockfile = require('@yarnpkg/lockfile') as typeof import('@yarnpkg/lockfile');
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** yarn 1's production mode (src/config.js): --production/--prod, or NODE_ENV=production unless turned off. */
 export function classicProduction(passthrough: string[], env: NodeJS.ProcessEnv = process.env): boolean {
@@ -223,10 +223,11 @@ async function yarnConfig(dir: string): Promise<YarnConfig> {
     })
     .filter((l) => l?.type === 'inspect' && isObject(l.data))
     .map((l) => l!.data as Json);
-  if (code !== 0 || inspect.length !== 2) {
+  const [yarn, npm] = inspect;
+  if (code !== 0 || inspect.length !== 2 || !yarn || !npm) {
     throw new GuardError('install-failed', `yarn config list failed (exit ${code}); the allowed install scripts did not run`, { remedy: 'run `yarn config list` to see why' });
   }
-  return { yarn: inspect[0], npm: inspect[1] };
+  return { yarn, npm };
 }
 
 /**
@@ -336,7 +337,7 @@ export function classicRunner(): InstallRunner {
       const steps = topological(graph, dir, workspaces).filter((s) => ('pkg' in s ? byPkg.has(s.pkg) : true));
       // Anything allowed that the walk from the project does not reach still runs, after the rest.
       for (const p of byPkg.keys()) if (!steps.some((s) => 'pkg' in s && s.pkg === p)) steps.push({ pkg: p });
-      const runScript = require('@npmcli/run-script');
+      const runScript = await loadRunScript();
       for (const step of steps) {
         if ('workspace' in step) {
           // package-install-scripts builds a workspace like a dependency: preinstall, install, postinstall.

@@ -1,7 +1,7 @@
 // What the yarn runners share: how yarn decides a package's install scripts, running yarn, and failing closed on
 // a locked package that is not on disk.
 import { GuardError } from '../errors.js';
-import type { LockedPackage } from '../types.js';
+import type { LockedPackage } from '../lockfile/types.js';
 import { scriptsOnDisk } from './lifecycle.js';
 import { runPm } from './spawn.js';
 

@@ -2,7 +2,7 @@
 // lockfile's format; yarn-shared.ts holds what they share.
 import { GuardError } from '../errors.js';
 import type { LockfileFormat } from '../types.js';
-import type { InstallRunner } from './runner.js';
+import type { InstallRunner } from './types.js';
 import { berryRunner } from './yarn-berry.js';
 import { classicRunner } from './yarn-classic.js';
 

@@ -1,6 +1,6 @@
 // Which names moved between two lockfiles, for `fix` and for the change summary of `add` / `update`.
 import semver from 'semver';
-import type { LockedTree } from '../types.js';
+import type { LockedTree } from './types.js';
 
 export interface VersionChange {
   name: string;

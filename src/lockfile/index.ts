@@ -1,15 +1,22 @@
 import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type * as JsYaml from 'js-yaml';
+import { createRequire } from 'node:module';
 import { lazy } from '../util/lazy.js';
+import { isObject } from '../util/is-object.js';
+
+// A plain require (not a computed name), so the bundler (scripts/bundle.mjs) sees and includes each library.
+const require = createRequire(import.meta.url);
 import { minimatch } from 'minimatch';
-import type { LockedTree, PackageManager } from '../types.js';
+import type { PackageManager } from '../types.js';
+import type { LockedTree } from './types.js';
 import { projectAsksByFolder } from '../project/package-json.js';
 import { LockfileError } from './errors.js';
 import { describeFsFailure } from '../errors.js';
 import { readNpmLockfile } from './npm.js';
 import { readPnpmLockfile } from './pnpm.js';
 import { readYarnLockfile } from './yarn.js';
+import { group } from '../util/at.js';
 
 /** Which package manager's lockfile a file is. */
 type Kind = PackageManager;
@@ -22,7 +29,7 @@ const LOCKFILES: { name: string; kind: Kind }[] = [
   { name: 'yarn.lock', kind: 'yarn' },
 ];
 // Read only when a workspace folder's root is looked for.
-const jsYaml = lazy<typeof JsYaml>('js-yaml');
+const jsYaml = lazy<typeof JsYaml>(() => require('js-yaml'));
 
 const OTHER_LOCKFILES = ['bun.lock', 'bun.lockb'];
 
@@ -67,9 +74,9 @@ function withRequested(tree: LockedTree): LockedTree {
   const fromCatalog = (name: string, spec: string): string => {
     const m = /^catalog:(.*)$/.exec(spec);
     if (!m) return spec;
-    const which = m[1].trim() || 'default';
+    const which = group(m, 1).trim() || 'default';
     const get = (map: unknown, key: string): unknown =>
-      map && typeof map === 'object' && !Array.isArray(map) && Object.hasOwn(map, key) ? (map as Record<string, unknown>)[key] : undefined;
+      isObject(map) && Object.hasOwn(map, key) ? map[key] : undefined;
     const value = which === 'default' ? (get(catalogs.catalog, name) ?? get(get(catalogs.catalogs, 'default'), name)) : get(get(catalogs.catalogs, which), name);
     return typeof value === 'string' ? value : spec;
   };
@@ -161,7 +168,8 @@ function findLockfile(dir: string, pm?: Kind): { path: string; kind: Kind } {
       `more than one lockfile: ${names.join(', ')}; pass --pm npm|pnpm|yarn or --lockfile <file> to say which one your package manager uses (and delete the others)`,
     );
   }
-  if (usable.length > 0) return { path: usable[0].path, kind: usable[0].kind };
+  const [only] = usable; // more than one was refused above
+  if (only) return { path: only.path, kind: only.kind };
   const others = [...present.map((l) => `${l.name} (empty)`), ...OTHER_LOCKFILES.filter((n) => existsSync(join(dir, n)))];
   throw new LockfileError(
     'no-lockfile',
@@ -316,6 +324,3 @@ function findWorkspaces(root: string, manifest: unknown): { dir: string; manifes
   return [...found].map(([dir, m]) => ({ dir, manifest: m }));
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

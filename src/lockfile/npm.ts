@@ -4,10 +4,14 @@
 
 import { dirname } from 'node:path';
 import { minimatch } from 'minimatch';
-import type { LockedPackage, LockedTree, LockfileFormat, SourceKind } from '../types.js';
+import type { LockfileFormat } from '../types.js';
+import type { LockedPackage, LockedTree, SourceKind } from './types.js';
 import { LockfileError } from './errors.js';
 import { binNamesOf } from '../util/bin-names.js';
-import { isRegistryTarball, type Json, malformed, isObject } from './registry-url.js';
+import { isRegistryTarball, malformed } from './registry-url.js';
+import { type Json, isObject } from '../util/is-object.js';
+import { checkInstallName, installNameOf, MAX_NESTING, nesting, NM, parentPath, tooDeep } from './npm-paths.js';
+import { scanEntryLines } from './npm-lines.js';
 
 export interface NpmLockfileOptions {
   /**
@@ -19,15 +23,8 @@ export interface NpmLockfileOptions {
 }
 
 const ROOT = '(root)';
-const NM = 'node_modules/';
 const GIT_SPEC = /^(?:git\+[a-z]+:|git:|github:|gitlab:|bitbucket:|gist:)/i;
 const TARBALL_FILE = /\.(?:tgz|tar\.gz|tar)$/i;
-/**
- * The deepest node_modules nesting read (`node_modules/a/node_modules/b` is 2). npm since v5 dedupes, so real
- * trees nest a handful of levels; a lockfile nested deeper is refused as malformed rather than walked (its
- * install paths, and the work per dependency, grow with the depth).
- */
-export const MAX_NESTING = 100;
 // Arborist's order: a later kind replaces an earlier one for the same name; devDependencies last.
 const DEP_FIELDS = ['peerDependencies', 'dependencies', 'optionalDependencies', 'devDependencies'];
 
@@ -128,7 +125,6 @@ export function readNpmLockfile(path: string, text: string, options: NpmLockfile
 // ---------------------------------------------------------------------------------------------
 // Parsing and validation
 
-
 function parseJson(path: string, text: string): Json {
   let value: unknown;
   try {
@@ -140,8 +136,6 @@ function parseJson(path: string, text: string): Json {
   if (!isObject(value)) throw malformed(path, 'the top level is not a JSON object');
   return value;
 }
-
-
 
 function optString(file: string, v: unknown, where: string): string | undefined {
   if (v === undefined) return undefined;
@@ -162,23 +156,6 @@ function optStringMap(file: string, v: unknown, where: string): Record<string, s
     if (typeof range !== 'string') throw malformed(file, `${where}[${JSON.stringify(k)}] must be a string`);
   }
   return v as Record<string, string>;
-}
-
-/** A name as it may appear as one node_modules segment: `name` or `@scope/name`. */
-function checkInstallName(file: string, name: string, where: string): void {
-  const parts = name.startsWith('@') ? name.split('/') : [name];
-  const ok =
-    (name.startsWith('@') ? parts.length === 2 && parts[0].length > 1 : !name.includes('/')) &&
-    parts.every((p) => p !== '' && p !== '.' && p !== '..' && !p.includes('\\'));
-  if (!ok) throw malformed(file, `${where}: ${JSON.stringify(name)} is not a valid package folder name`);
-}
-
-/** The name a key installs under (`node_modules/a/node_modules/@s/b` -> `@s/b`), or undefined for folders. */
-function installNameOf(key: string): string | undefined {
-  const i = key.lastIndexOf('/' + NM);
-  if (i >= 0) return key.slice(i + 1 + NM.length);
-  if (key.startsWith(NM)) return key.slice(NM.length);
-  return undefined;
 }
 
 /** `dependencies` etc. of one entry. Peers are included: like every edge, they count only if a copy resolves. */
@@ -300,7 +277,7 @@ function readDependenciesSection(
   };
   open(section, '', 'dependencies', 1);
   while (stack.length) {
-    const level = stack[stack.length - 1];
+    const level = stack[stack.length - 1]!;
     const next = level.items.next();
     if (next.done) {
       stack.pop();
@@ -340,19 +317,6 @@ function readDependenciesSection(
   return entries;
 }
 
-function tooDeep(file: string, where: string, depth: number): LockfileError {
-  // `where` of a deep entry is as long as its nesting: name only its start.
-  const at = where.length > 200 ? `${where.slice(0, 200)}...` : where;
-  return malformed(file, `${at} is nested ${depth} node_modules levels deep (more than ${MAX_NESTING}); npm does not write such lockfiles: regenerate it with npm install`);
-}
-
-/** How many node_modules levels an install path nests: `node_modules/a/node_modules/b` is 2. */
-function nesting(path: string): number {
-  let n = path.startsWith(NM) ? 1 : 0;
-  for (let i = path.indexOf('/' + NM); i >= 0; i = path.indexOf('/' + NM, i + 1)) n++;
-  return n;
-}
-
 /** The root's ranges from package.json; lenient, since it is only context here and npm validates it. */
 function manifestDeps(manifest: unknown): Map<string, string> {
   const deps = new Map<string, string>();
@@ -385,80 +349,6 @@ function applyV1Version(file: string, entry: Entry, where: string): void {
     entry.fixedSource = 'tarball';
     entry.resolved ??= v;
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Lockfile line numbers
-
-/**
- * One pass over the text, tracking the stack of object keys, recording the 1-based line of every
- * entry key: keys directly inside top-level `packages` (v2/v3), or the install path of every key
- * at `dependencies[a].dependencies[b]...` (v1). Exact, unlike a text search: a key cannot be
- * confused with an equal string value or a key at another depth. Called only on valid JSON.
- */
-function scanEntryLines(text: string, fromPackages: boolean): Map<string, number> {
-  const lines = new Map<string, number>();
-  const stack: (string | null)[] = []; // the key each open container is the value of
-  const isObj: boolean[] = [];
-  let pendingKey: string | null = null;
-  let expectKey = false;
-  let line = 1;
-
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x0a) {
-      line++;
-    } else if (c === 0x22 /* " */) {
-      let j = i + 1;
-      let escaped = false;
-      while (j < text.length) {
-        const d = text.charCodeAt(j);
-        if (d === 0x5c /* \ */) {
-          escaped = true;
-          j += 2;
-        } else if (d === 0x22) break;
-        else j++;
-      }
-      if (expectKey) {
-        const key: string = escaped ? JSON.parse(text.slice(i, j + 1)) : text.slice(i + 1, j);
-        pendingKey = key;
-        expectKey = false;
-        const path = entryPathAt(stack, key, fromPackages);
-        if (path !== undefined && !lines.has(path)) lines.set(path, line);
-      }
-      i = j;
-    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      stack.push(pendingKey);
-      isObj.push(c === 0x7b);
-      pendingKey = null;
-      expectKey = c === 0x7b;
-    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
-      stack.pop();
-      isObj.pop();
-      pendingKey = null;
-      expectKey = false;
-    } else if (c === 0x2c /* , */) {
-      pendingKey = null;
-      expectKey = isObj[isObj.length - 1] === true;
-    }
-  }
-  return lines;
-}
-
-function entryPathAt(stack: (string | null)[], key: string, fromPackages: boolean): string | undefined {
-  // stack[0] is the top-level object (null key); stack[1] is the top-level key, and so on.
-  if (fromPackages) return stack.length === 2 && stack[1] === 'packages' ? key : undefined;
-  // Deeper than the reader accepts (it refuses the lockfile): no path built, so the scan stays linear.
-  if (stack.length > 2 * MAX_NESTING) return undefined;
-  // v1: [null, 'dependencies', a, 'dependencies', b, 'dependencies'] -> node_modules/a/node_modules/b/node_modules/<key>
-  if (stack.length % 2 !== 0 || stack.length < 2) return undefined;
-  let path = '';
-  for (let k = 1; k < stack.length; k += 2) {
-    if (stack[k] !== 'dependencies') return undefined;
-    const name = stack[k + 1];
-    if (k + 1 < stack.length) path += `${NM}${name}/`;
-  }
-  return path + NM + key;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -500,19 +390,11 @@ function resolveDep(from: Folder, dep: string): Entry | undefined {
     if (dir.segment === '..') return undefined;
     if (dir.segment === 'node_modules') continue;
     let f = dir.children.get('node_modules');
-    for (let i = 0; f && i < segments.length; i++) f = f.children.get(segments[i]);
+    for (let i = 0; f && i < segments.length; i++) f = f.children.get(segments[i]!);
     if (f?.entry) return f.entry;
   }
   return undefined;
 }
-
-/** The install path one level up: `node_modules/a/node_modules/b` -> `node_modules/a`; `node_modules/a` -> `''`. */
-function parentPath(path: string): string | undefined {
-  const i = path.lastIndexOf('/' + NM);
-  if (i >= 0) return path.slice(0, i);
-  return path.startsWith(NM) ? '' : undefined;
-}
-
 
 function sourceOf(file: string, e: Entry): SourceKind {
   if (e.fixedSource) return e.fixedSource;
@@ -556,8 +438,9 @@ function buildPackages(file: string, entries: Map<string, Entry>, guessRootDeps:
   for (const [target, links] of linksTo) {
     const t = entries.get(target);
     const folder = t?.top ? t : undefined; // a link into node_modules leaves that entry its own package
-    const name = folder ? folderName(folder) : links[0].installName!;
-    const g = { key: `link\0${target}`, name, version: folder?.version ?? '', source: 'link' as const, resolved: links[0].resolved };
+    const first = links[0]!; // listed only with a link
+    const name = folder ? folderName(folder) : first.installName!;
+    const g = { key: `link\0${target}`, name, version: folder?.version ?? '', source: 'link' as const, resolved: first.resolved };
     for (const e of folder ? [...links, folder] : links) add(e, g);
   }
   for (const e of entries.values()) {
@@ -601,10 +484,10 @@ function buildPackages(file: string, entries: Map<string, Entry>, guessRootDeps:
 
   // Lockfile order; ids unique (a second copy of name@version with a different resolved/integrity gets `#2`).
   for (const g of groups.values()) g.entries.sort((a, b) => a.order - b.order);
-  const ordered = [...groups.values()].sort((a, b) => a.entries[0].order - b.entries[0].order);
+  const ordered = [...groups.values()].sort((a, b) => a.entries[0]!.order - b.entries[0]!.order);
   const used = new Set<string>();
   for (const g of ordered) {
-    const base = g.source === 'registry' ? `${g.name}@${g.version}` : `${g.name}@${g.resolved ?? g.entries[0].path}`;
+    const base = g.source === 'registry' ? `${g.name}@${g.version}` : `${g.name}@${g.resolved ?? g.entries[0]!.path}`;
     let id = base;
     for (let n = 2; used.has(id); n++) id = `${base}#${n}`;
     used.add(id);

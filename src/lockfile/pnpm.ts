@@ -23,14 +23,20 @@ import { dirname, posix } from 'node:path';
 import type * as DependencyPath from '@pnpm/dependency-path';
 import semver from 'semver';
 import type * as JsYaml from 'js-yaml';
+import { createRequire } from 'node:module';
 import { lazy } from '../util/lazy.js';
 
-const jsYaml = lazy<typeof JsYaml>('js-yaml');
-const dependencyPath = lazy<typeof DependencyPath>('@pnpm/dependency-path');
-import type { LockedPackage, LockedTree, LockfileFormat, SourceKind } from '../types.js';
+// A plain require (not a computed name), so the bundler (scripts/bundle.mjs) sees and includes each library.
+const require = createRequire(import.meta.url);
+
+const jsYaml = lazy<typeof JsYaml>(() => require('js-yaml'));
+const dependencyPath = lazy<typeof DependencyPath>(() => require('@pnpm/dependency-path'));
+import type { LockfileFormat } from '../types.js';
+import type { LockedTree, SourceKind } from './types.js';
 import { LockfileError } from './errors.js';
-import { isRegistryTarball, type Json, malformed, isObject, q } from './registry-url.js';
-export { isRegistryTarball };
+import { isRegistryTarball, malformed, q } from './registry-url.js';
+import { type Json, isObject } from '../util/is-object.js';
+import { Graph, assemble, checkPackageName, type GraphNode } from './graph.js';
 
 type Major = 5 | 6 | 9;
 
@@ -42,8 +48,8 @@ export function readPnpmLockfile(path: string, text: string): LockedTree {
   // document is v9-shaped and its packages are installed too, so they are read like the main ones.
   let env: ParsedDoc | undefined;
   let main: ParsedDoc;
-  if (docs.length === 2 && /^(?:\uFEFF)?---\r?\n/.test(text)) [env, main] = docs;
-  else if (docs.length === 1) main = docs[0];
+  if (docs.length === 2 && /^(?:\uFEFF)?---\r?\n/.test(text)) [env, main] = docs as [ParsedDoc, ParsedDoc];
+  else if (docs.length === 1) main = docs[0]!;
   else throw malformed(path, `expected one YAML document (or pnpm 11's env document and the lockfile), found ${docs.length}`);
 
   const major = lockfileMajor(path, main.value.lockfileVersion);
@@ -103,7 +109,7 @@ function keyLines(text: string): Map<string, Map<string, number>>[] {
   const lines = text.split('\n');
   let content = false; // any line so far but comments and blank ones (a marker included)
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].replace(/\r$/, '');
+    const line = lines[i]!.replace(/\r$/, '');
     if (/^---(?:\s|$)/.test(line)) {
       // A document marker: a new document, unless it opens the first one.
       if (content) docs.push(new Map());
@@ -115,11 +121,11 @@ function keyLines(text: string): Map<string, Map<string, number>>[] {
     const top = /^([^\s#'"][^:]*|'(?:[^']|'')*'|"(?:[^"\\]|\\.)*"):(?:\s|$)/.exec(line);
     if (top) {
       section = new Map();
-      docs[docs.length - 1].set(unquote(top[1]), section);
+      docs[docs.length - 1]!.set(unquote(top[1]!), section);
       continue;
     }
     const key = /^ {2}([^\s#'"].*?|'(?:[^']|'')*'|"(?:[^"\\]|\\.)*"):(?:\s|$)/.exec(line);
-    if (key && section) section.set(unquote(key[1]), i + 1);
+    if (key && section) section.set(unquote(key[1]!), i + 1);
   }
   return docs;
 }
@@ -150,9 +156,6 @@ function lockfileMajor(path: string, v: unknown): Major {
 
 // ---------------------------------------------------------------------------------------------
 // Validation helpers (the YAML is read with the failsafe schema: scalars are strings)
-
-
-
 
 function optObject(file: string, v: unknown, where: string): Json | undefined {
   if (v === undefined || v === '') return undefined; // `key:` with nothing after it
@@ -254,7 +257,7 @@ class Lockfile {
       // v5/v6 `requiresBuild: true`; v9 no longer records it, so the registry manifest decides.
       // pnpm 5/6 `requiresBuild` means "might need a build" (set for packages with no install script at all), so
       // it is validated but not trusted: the registry manifest decides before install, the disk scan after.
-      hasInstallScript: (optBool(this.file, info.requiresBuild, `${where}.requiresBuild`), false),
+      hasInstallScript: validatedOnly(optBool(this.file, info.requiresBuild, `${where}.requiresBuild`)),
       installNames: [],
       paths: [this.installPath(key, name)],
       ...(line !== undefined && { line }),
@@ -470,7 +473,7 @@ function parseV5Key(key: string): { name?: string; version?: string } {
   const nameParts = parts[0]?.startsWith('@') ? 2 : 1;
   if (parts.length !== nameParts + 1) return {};
   const name = parts.slice(0, nameParts).join('/');
-  const last = parts[nameParts];
+  const last = parts[nameParts]!; // parts has nameParts + 1 items
   const underscore = last.indexOf('_');
   const version = underscore < 0 ? last : last.slice(0, underscore);
   return semver.valid(version) ? { name, version } : {};
@@ -483,213 +486,13 @@ function keyIsNonSemver(major: Major, key: string): boolean {
   return p.nonSemverVersion !== undefined;
 }
 
-/**
- * A package name as it may appear as one node_modules entry (`name` or `@scope/name`): names end up in
- * install paths, which other stages join to the project folder.
- */
-export function checkPackageName(file: string, name: string, where: string): void {
-  const parts = name.startsWith('@') ? name.split('/') : [name];
-  const ok =
-    (name.startsWith('@') ? parts.length === 2 && parts[0].length > 1 : !name.includes('/')) &&
-    parts.every((p) => p !== '' && p !== '.' && p !== '..' && !p.includes('\\'));
-  if (!ok) throw malformed(file, `${where}: ${q(name)} is not a valid package name`);
-}
-
 /** pnpm's own test (lockfile.utils): tarballs from a git host's download endpoint are git dependencies. */
 function isGitHostedTarballUrl(url: string): boolean {
   const u = url.toLowerCase();
   return (u.startsWith('https://codeload.github.com/') || u.startsWith('https://bitbucket.org/') || u.startsWith('https://gitlab.com/')) && u.includes('tar.gz');
 }
 
-
-// ---------------------------------------------------------------------------------------------
-// Shared with the yarn readers: nodes and edges -> LockedPackage[]
-
-export const ROOT = '(root)';
-
-/** One lockfile entry before grouping: a pnpm snapshot, a yarn entry, or a linked project folder. */
-export interface GraphNode {
-  /** Unique in the lockfile. */
-  key: string;
-  /** The registry name (an alias's target). */
-  name: string;
-  version: string;
-  source: SourceKind;
-  resolved?: string;
-  integrity?: string;
-  hasInstallScript: boolean;
-  /** Bin names the lockfile records (yarn berry's `bin`), what berry's node-modules linker links. */
-  bins?: string[];
-  /** Names it is asked for under; those that differ from `name` become `aliases`. */
-  installNames: string[];
-  paths: string[];
-  line?: number;
-  /** As recorded by the lockfile (pnpm v5/v6 `dev`); undefined: computed from the graph. */
-  dev?: boolean;
-  /** As recorded by the lockfile (pnpm `optional`); undefined: computed from the graph. */
-  optional?: boolean;
-}
-
-export interface GraphEdge {
-  /** Undefined: the root project or a workspace asks for it (a direct dependency). */
-  from?: GraphNode;
-  to: GraphNode;
-  /** The range asked for, npm style (`^1.0.0`, `npm:name@^1.0.0`, `workspace:*`). */
-  range: string;
-  /** A direct dependency from devDependencies only. */
-  dev: boolean;
-  /** From optionalDependencies (or yarn berry's `dependenciesMeta.<name>.optional`). */
-  optional: boolean;
-}
-
-export class Graph {
-  readonly nodes: GraphNode[] = [];
-  readonly edges: GraphEdge[] = [];
-  private readonly links = new Map<string, GraphNode>();
-  /** The root project's name, where the lockfile records it (yarn berry's `workspace:.` entry). */
-  rootName?: string;
-  /** Link nodes still named after their folder: the first name something links them under replaces it. */
-  private readonly unnamed = new Set<GraphNode>();
-
-  constructor(readonly file: string) {}
-
-  /** The `link` node of a project folder (relative to the lockfile's folder), created on first use. */
-  workspaceNode(folder: string, name?: string, version?: string): GraphNode {
-    let node = this.links.get(folder);
-    if (!node) {
-      node = {
-        key: `link:${folder}`,
-        name: name ?? folder.slice(folder.lastIndexOf('/') + 1),
-        version: version ?? '',
-        source: 'link',
-        resolved: folder,
-        hasInstallScript: false,
-        installNames: [],
-        paths: [folder],
-      };
-      if (name === undefined) this.unnamed.add(node);
-      this.links.set(folder, node);
-      this.nodes.push(node);
-    } else if (name !== undefined && this.unnamed.delete(node)) {
-      node.name = name;
-    }
-    if (version !== undefined && node.version === '') node.version = version;
-    return node;
-  }
-
-  /**
-   * A `link:` dependency named `alias`. From a project folder `fromDir`, the symlink
-   * `<fromDir>/node_modules/<alias>` is one more path; from a package (`fromDir` undefined) it lives in
-   * pnpm's store and is not listed.
-   */
-  linkNode(folder: string, alias: string, fromDir: string | undefined): GraphNode {
-    const node = this.workspaceNode(folder, alias);
-    const at = fromDir === undefined ? undefined : fromDir === '.' || fromDir === '' ? `node_modules/${alias}` : `${fromDir}/node_modules/${alias}`;
-    if (at !== undefined && !node.paths.includes(at)) node.paths.splice(node.paths.length - 1, 0, at);
-    if (!node.installNames.includes(alias)) node.installNames.push(alias);
-    return node;
-  }
-}
-
-interface Group {
-  key: string;
-  nodes: GraphNode[];
-  id: string;
-  dependents: Map<string, { name: string; range: string }>;
-}
-
-/** Group nodes into packages (one per name@version and source), and compute direct/dev/optional. */
-export function assemble(graph: Graph, opts: { recordedDev: boolean }): LockedPackage[] {
-  const groups = new Map<string, Group>();
-  const groupOf = new Map<GraphNode, Group>();
-  for (const n of graph.nodes) {
-    if (n.version === '' && n.source !== 'link') throw malformed(graph.file, `${n.paths[0]} has no version`);
-    // Registry copies of one name@version are one package whatever their peer suffixes or patches; a copy
-    // recording another integrity stays apart (and fails the integrity check on its own).
-    const key =
-      n.source === 'registry'
-        ? ['registry', n.name, n.version, n.integrity ?? ''].join('\0')
-        : n.source === 'link'
-          ? ['link', n.resolved ?? n.key].join('\0')
-          : [n.source, n.name, n.version, n.resolved ?? n.key].join('\0');
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { key, nodes: [], id: '', dependents: new Map() }));
-    g.nodes.push(n);
-    groupOf.set(n, g);
-  }
-
-  // Ids as in the npm reader: `name@version` for the registry, else `name@<resolved or path>`; `#2` for a
-  // second copy of the same id.
-  const used = new Set<string>();
-  for (const g of groups.values()) {
-    const n = g.nodes[0];
-    const resolved = g.nodes.find((x) => x.resolved !== undefined)?.resolved;
-    const base = n.source === 'registry' ? `${n.name}@${n.version}` : `${n.name}@${resolved ?? n.paths[0]}`;
-    let id = base;
-    for (let i = 2; used.has(id); i++) id = `${base}#${i}`;
-    used.add(id);
-    g.id = id;
-  }
-
-  for (const e of graph.edges) {
-    const dependent = e.from ? e.from.name : ROOT;
-    const g = groupOf.get(e.to)!;
-    g.dependents.set(`${dependent}\0${e.range}`, { name: dependent, range: e.range });
-  }
-
-  // Reachability: dev = reached only from devDependencies; optional = reached only through optional edges.
-  const out = new Map<GraphNode, GraphEdge[]>();
-  for (const e of graph.edges) {
-    if (!e.from) continue;
-    const list = out.get(e.from);
-    if (list) list.push(e);
-    else out.set(e.from, [e]);
-  }
-  const walk = (starts: GraphEdge[], follow: (e: GraphEdge) => boolean): Set<GraphNode> => {
-    const seen = new Set<GraphNode>();
-    const stack = starts.filter(follow).map((e) => e.to);
-    while (stack.length) {
-      const n = stack.pop()!;
-      if (seen.has(n)) continue;
-      seen.add(n);
-      for (const e of out.get(n) ?? []) if (follow(e)) stack.push(e.to);
-    }
-    return seen;
-  };
-  const rootEdges = graph.edges.filter((e) => !e.from);
-  const prod = walk(rootEdges.filter((e) => !e.dev), () => true);
-  const dev = walk(rootEdges.filter((e) => e.dev), () => true);
-  const required = walk(rootEdges, (e) => !e.optional);
-  const reached = (n: GraphNode) => prod.has(n) || dev.has(n);
-  const isDev = (n: GraphNode) => (opts.recordedDev && n.dev !== undefined ? n.dev : !prod.has(n) && dev.has(n));
-  const isOptional = (n: GraphNode) => (n.optional !== undefined ? n.optional : reached(n) && !required.has(n));
-
-  return [...groups.values()].map((g): LockedPackage => {
-    const n = g.nodes[0];
-    const dependents = [...g.dependents.values()];
-    const lines = g.nodes.map((x) => x.line).filter((l): l is number => l !== undefined);
-    const resolved = g.nodes.find((x) => x.resolved !== undefined)?.resolved;
-    const integrity = g.nodes.find((x) => x.integrity !== undefined)?.integrity;
-    // A copy nothing reaches (yarn berry's patched and unpatched entries of one version: dependents name
-    // one of them) says nothing about how the package is used.
-    const basis = g.nodes.some(reached) ? g.nodes.filter(reached) : g.nodes;
-    const bins = [...new Set(g.nodes.flatMap((x) => x.bins ?? []))].sort();
-    return {
-      id: g.id,
-      name: n.name,
-      aliases: [...new Set(g.nodes.flatMap((x) => x.installNames))].filter((a) => a !== n.name),
-      version: n.version,
-      ...(integrity !== undefined && { integrity }),
-      ...(resolved !== undefined && { resolved }),
-      source: n.source,
-      direct: dependents.some((d) => d.name === ROOT),
-      dev: basis.every(isDev),
-      optional: basis.every(isOptional),
-      hasInstallScript: g.nodes.some((x) => x.hasInstallScript),
-      ...(bins.length && { bins }),
-      paths: [...new Set(g.nodes.flatMap((x) => x.paths))],
-      dependents,
-      ...(lines.length > 0 && { lockfileLine: Math.min(...lines) }),
-    };
-  });
+/** A field that is checked for its type but whose value is not trusted (pnpm 5/6 `requiresBuild`): always false. */
+function validatedOnly(_checked: boolean | undefined): false {
+  return false;
 }

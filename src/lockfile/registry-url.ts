@@ -1,16 +1,11 @@
 // Shared by the lockfile readers.
 import { LockfileError } from './errors.js';
 
-export type Json = Record<string, unknown>;
-
 /** The reader's one way to fail: the lockfile cannot be trusted as read. */
 export function malformed(path: string, message: string, cause?: unknown): LockfileError {
   return new LockfileError('malformed', path, message, { cause });
 }
 
-export function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** A value quoted for an error message. */
 export function q(s: string): string {

@@ -3,7 +3,7 @@
 // package.json files, when the caller has them) in, LockedTree out. Like the npm reader it fails closed:
 // anything it cannot interpret throws LockfileError('malformed').
 //
-// The model (see types.ts and pnpm.ts, which holds the graph code shared by both readers): one LockedPackage
+// The model (see types.ts and graph.ts, the graph code shared with the pnpm reader): one LockedPackage
 // per name@version and source; `paths` are the entry's descriptors (`name@range`, as written in the key);
 // `lockfileLine` is the line of the entry's key; the root project and its workspaces are the direct
 // dependents, named `(root)`; workspaces are `link` packages.
@@ -16,13 +16,18 @@
 
 import { dirname } from 'node:path';
 import type * as YarnParsers from '@yarnpkg/parsers';
+import { createRequire } from 'node:module';
 import { lazy } from '../util/lazy.js';
+
+// A plain require (not a computed name), so the bundler (scripts/bundle.mjs) sees and includes each library.
+const require = createRequire(import.meta.url);
 import semver from 'semver';
 import ssri from 'ssri';
-import type { LockedTree, SourceKind } from '../types.js';
+import type { LockedTree, SourceKind } from './types.js';
 import { LockfileError } from './errors.js';
-import { type Json, malformed, isObject, q } from './registry-url.js';
-import { Graph, assemble, checkPackageName, isRegistryTarball, type GraphNode } from './pnpm.js';
+import { isRegistryTarball, malformed, q } from './registry-url.js';
+import { type Json, isObject } from '../util/is-object.js';
+import { Graph, assemble, checkPackageName, type GraphNode } from './graph.js';
 import { binNamesOf } from '../util/bin-names.js';
 
 export interface YarnLockfileOptions {
@@ -36,11 +41,10 @@ export interface YarnLockfileOptions {
   workspaces?: { dir: string; manifest: unknown }[];
 }
 
-
 // @yarnpkg/lockfile is a webpack bundle flagged __esModule whose `parse` is only on module.exports: an ESM
 // default import gives module.exports under Node but `exports.default` under bundler interop; require is exact.
-const yarnLockfile = lazy<typeof import('@yarnpkg/lockfile')>('@yarnpkg/lockfile');
-const parsers = lazy<typeof YarnParsers>('@yarnpkg/parsers');
+const yarnLockfile = lazy<typeof import('@yarnpkg/lockfile')>(() => require('@yarnpkg/lockfile'));
+const parsers = lazy<typeof YarnParsers>(() => require('@yarnpkg/parsers'));
 
 /**
  * Berry lockfile versions (`__metadata.version`) this reader knows: yarn 2 wrote 4, yarn 4 wrote 8 and 9, and
@@ -70,9 +74,6 @@ export function readYarnLockfile(path: string, text: string, options: YarnLockfi
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-
-
 
 function optStr(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
@@ -127,7 +128,7 @@ function assignLines(text: string, nodes: { firstDescriptor: string; node: Graph
   const keyLines: { line: number; text: string }[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const l = lines[i];
+    const l = lines[i]!;
     if (l === '' || l.startsWith('#') || /^\s/.test(l) || l.startsWith('__metadata:')) continue;
     keyLines.push({ line: i + 1, text: l });
   }
@@ -138,8 +139,9 @@ function assignLines(text: string, nodes: { firstDescriptor: string; node: Graph
   let at = 0;
   for (const { firstDescriptor, node } of nodes) {
     for (let j = at; j < keyLines.length; j++) {
-      if (startsWith(keyLines[j].text, firstDescriptor)) {
-        node.line = keyLines[j].line;
+      const k = keyLines[j]!;
+      if (startsWith(k.text, firstDescriptor)) {
+        node.line = k.line;
         at = j + 1;
         break;
       }
@@ -218,7 +220,7 @@ function readClassic(file: string, text: string, graph: Graph, manifests: Manife
 
   const byDescriptor = new Map<string, GraphNode>();
   const order: { firstDescriptor: string; node: GraphNode; raw: Json }[] = [];
-  for (const [raw, descriptors] of entries as Map<Json, string[]>) {
+  for (const [raw, descriptors] of entries as Map<Json, [string, ...string[]]>) {
     const where = `entry ${q(descriptors[0])}`;
     const version = str(file, raw.version, `${where}.version`, true);
     const resolved = str(file, raw.resolved, `${where}.resolved`);
@@ -227,9 +229,10 @@ function readClassic(file: string, text: string, graph: Graph, manifests: Manife
     const asked = descriptors.map((d) => splitDescriptor(file, d, where));
     const names = new Set(asked.map(([n, range]) => aliasTarget(range) ?? n));
     if (names.size !== 1) throw malformed(file, `${where}: its descriptors name different packages (${[...names].join(', ')})`);
-    const name = [...names][0];
+    const name = [...names][0]!;
     for (const n of new Set([name, ...asked.map(([n]) => n)])) checkPackageName(file, n, where);
-    const source = classicSource(file, where, name, version, asked[0][1], resolved);
+    const firstRange = asked[0]![1]; // one per descriptor: there is at least one
+    const source = classicSource(file, where, name, version, firstRange, resolved);
     // Without `integrity` (yarn < 1.10), the `#<sha1>` yarn appends to a registry `resolved` is the
     // registry's shasum of the same tarball: compared as sha1.
     const sha1 = source === 'registry' && integrity === undefined ? /#([0-9a-f]{40})$/i.exec(resolved ?? '')?.[1] : undefined;
@@ -238,7 +241,7 @@ function readClassic(file: string, text: string, graph: Graph, manifests: Manife
       name,
       version,
       source,
-      ...(resolved !== undefined ? { resolved } : source !== 'registry' && { resolved: asked[0][1] }),
+      ...(resolved !== undefined ? { resolved } : source !== 'registry' && { resolved: firstRange }),
       ...(integrity !== undefined ? { integrity } : sha1 !== undefined && { integrity: ssri.fromHex(sha1, 'sha1').toString() }),
       hasInstallScript: false, // yarn 1 does not record install scripts: the registry manifest decides
       installNames: [...new Set(asked.map(([n]) => n))],
@@ -261,8 +264,8 @@ function readClassic(file: string, text: string, graph: Graph, manifests: Manife
   const lookup = (name: string, range: string): GraphNode | undefined =>
     byDescriptor.get(`${name}@${range}`) ?? workspaceByName.get(name);
 
-  for (const { node, raw } of order) {
-    const where = `entry ${q(node.paths[0])}`;
+  for (const { firstDescriptor, node, raw } of order) {
+    const where = `entry ${q(firstDescriptor)}`;
     for (const field of ['dependencies', 'optionalDependencies'] as const) {
       for (const [dep, range] of Object.entries(stringMap(file, raw[field], `${where}.${field}`))) {
         // Not in the lockfile: a workspace yarn links, or a lockfile out of date with the tree (yarn's
@@ -394,7 +397,7 @@ function readBerry(file: string, text: string, graph: Graph, manifests: Manifest
     for (const d of descriptors) byDescriptor.set(d, entry);
   }
   // Workspace entries get their key's line too; the root project (`workspace:.`) is not a package.
-  assignLines(text, entries.filter((e) => e.node).map((e) => ({ firstDescriptor: e.descriptors[0], node: e.node! })));
+  assignLines(text, entries.filter((e) => e.node).map((e) => ({ firstDescriptor: e.descriptors[0]!, node: e.node! })));
 
   for (const e of entries) {
     const where = `entry ${q(e.descriptors.join(', '))}`;

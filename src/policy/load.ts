@@ -4,20 +4,21 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { toolDir } from '../util/tool-dir.js';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describeFsFailure, GuardError } from '../errors.js';
-import type { Action, CheckId, FindingCode, Severity } from '../types.js';
-import type { NpmSettings } from '../project/npm-config.js';
-import type { RegistryKey } from '../checks/types.js';
-import { parseDuration } from './duration.js';
+import type { Action, CheckId, FindingCode, RegistryKey, Severity } from '../types.js';
+import { type NpmSettings, NPM_REGISTRY, isNpmRegistry } from '../project/npm-config.js';
+import type { ProjectInputs } from '../project/inputs.js';
+import { parseDuration } from '../util/duration.js';
 import { parsePattern, type PackagePattern } from './pattern.js';
-import { NPM_REGISTRY, isNpmRegistry } from '../verify/npm-keys.js';
+import { once } from '../util/lazy.js';
 
 const require = createRequire(import.meta.url);
 
 export const POLICY_FILE = 'safe-install.policy.json';
-const POLICIES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies');
+// The shipped policies/ folder, beside the package.json of the tool (src/, dist/ and the one-file bundle alike).
+const policiesDir = () => join(toolDir(), 'policies');
 
 /** The policy file as written (after merging with the default). */
 export interface PolicyDocument {
@@ -78,39 +79,6 @@ export interface ScriptRule {
   source: string;
 }
 
-/** Settings the project already keeps elsewhere, read as inputs so nobody curates twice. */
-export interface ProjectInputs {
-  /** npm 11's package.json `allowScripts`: "name" or "name@1.2.3 || 1.2.4" -> true (allow) / false (deny). */
-  allowScripts?: Record<string, boolean>;
-  /** Build allow/deny lists kept for a package manager (pnpm's lists, yarn's dependenciesMeta), with their source. */
-  builds?: { allow: string[]; deny: string[]; source: string }[];
-  /** Other package managers' minimum release ages (pnpm minimumReleaseAge, yarn npmMinimalAgeGate). */
-  ageGates?: { ms: number; exclude: string[]; source: string }[];
-  /** pnpm's trustPolicy settings. */
-  trust?: { mode: 'no-downgrade' | 'off'; exclude: string[]; ignoreAfterMs?: number; source: string };
-  /** The source of a setting that makes an unlisted build fail the install (pnpm strictDepBuilds). */
-  strictBuilds?: string;
-  /** The source of a setting that blocks git/tarball sources of transitive dependencies (pnpm blockExoticSubdeps). */
-  blockExoticSubdeps?: string;
-  /** One line per setting read, for the report ("pnpm-workspace.yaml minimumReleaseAge: 1440 minutes"). */
-  settings?: string[];
-}
-
-/** Several packages managers' inputs as one (lists concatenated; the first of a single-valued setting wins). */
-export function mergeInputs(...all: ProjectInputs[]): ProjectInputs {
-  const out: ProjectInputs = {};
-  for (const i of all) {
-    if (i.allowScripts) out.allowScripts = { ...out.allowScripts, ...i.allowScripts };
-    if (i.builds) out.builds = [...(out.builds ?? []), ...i.builds];
-    if (i.ageGates) out.ageGates = [...(out.ageGates ?? []), ...i.ageGates];
-    if (i.settings) out.settings = [...(out.settings ?? []), ...i.settings];
-    out.trust ??= i.trust;
-    out.strictBuilds ??= i.strictBuilds;
-    out.blockExoticSubdeps ??= i.blockExoticSubdeps;
-  }
-  return out;
-}
-
 export interface Policy {
   /** Where the project policy came from, or undefined when only the default applies. */
   file?: string;
@@ -143,10 +111,10 @@ export interface Policy {
   };
 }
 
-let validator: ((doc: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null };
+type Validator = ((doc: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null };
 
 /** The validator `npm run build` generates from the schema (scripts/compile-policy-schema.cjs): no compile at start-up. */
-function prebuiltValidator(): typeof validator | undefined {
+function prebuiltValidator(): Validator | undefined {
   try {
     return require('./policy-validator.cjs');
   } catch {
@@ -154,16 +122,18 @@ function prebuiltValidator(): typeof validator | undefined {
   }
 }
 
-export function compileValidator(): typeof validator {
+export function compileValidator(): Validator {
   const Ajv = require('ajv');
   const addFormats = require('ajv-formats');
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats(ajv);
-  return ajv.compile(JSON.parse(readFileSync(join(POLICIES_DIR, 'policy.schema.json'), 'utf8')));
+  return ajv.compile(JSON.parse(readFileSync(join(policiesDir(), 'policy.schema.json'), 'utf8')));
 }
 
+const policyValidator = once(() => prebuiltValidator() ?? compileValidator());
+
 function validate(doc: unknown, file: string): void {
-  validator ??= prebuiltValidator() ?? compileValidator();
+  const validator = policyValidator();
   if (validator(doc)) return;
   const problems = (validator.errors ?? []).map((e) => {
     const field = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
@@ -176,7 +146,7 @@ function validate(doc: unknown, file: string): void {
 }
 
 export function defaultPolicyDocument(): PolicyDocument {
-  return JSON.parse(readFileSync(join(POLICIES_DIR, 'default.json'), 'utf8'));
+  return JSON.parse(readFileSync(join(policiesDir(), 'default.json'), 'utf8'));
 }
 
 /** Find the project's policy: an explicit --policy path, else safe-install.policy.json in the project root. */

@@ -37,11 +37,9 @@ export const PNPM_NPMRC_KEYS = [
 
 /** npm's install folder, for its builtin npmrc; absent is fine (no builtin config). */
 function npmPath(): string {
-  const candidates = [
-    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm'),
-    join(dirname(process.execPath), 'node_modules', 'npm'),
-  ];
-  return candidates.find((p) => existsSync(p)) ?? candidates[0];
+  const unix = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm');
+  const windows = join(dirname(process.execPath), 'node_modules', 'npm');
+  return [unix, windows].find((p) => existsSync(p)) ?? unix;
 }
 
 export async function loadNpmSettings(cwd: string, overrides: { registry?: string } = {}): Promise<NpmSettings> {
@@ -179,6 +177,19 @@ export function npmDownloadUrl(resolved: string, settings: Pick<NpmSettings, 're
 
 /** The public registry answers under both names (yarn 1 writes registry.yarnpkg.com, npm registry.npmjs.org). */
 export const PUBLIC_REGISTRY_HOSTS: ReadonlySet<string> = new Set(['registry.npmjs.org', 'registry.yarnpkg.com']);
+
+/** The public npm registry's root URL. */
+export const NPM_REGISTRY = 'https://registry.npmjs.org/';
+
+/** The registry URL (any scheme, with or without a trailing slash) is the public npm registry's root. */
+export function isNpmRegistry(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return PUBLIC_REGISTRY_HOSTS.has(u.hostname.toLowerCase()) && (u.pathname === '/' || u.pathname === '') && !u.port;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Whether `url` is on `registry`: same scheme, host and port, under the registry's path (the rule npm's

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type * as Npa from 'npm-package-arg';
 import { GuardError } from '../errors.js';
+import { isObject } from '../util/is-object.js';
 
 const npa = createRequire(import.meta.url)('npm-package-arg') as typeof Npa;
 
@@ -106,8 +107,11 @@ export function gitRepo(name: string, spec: string): { repo: string; commit?: st
   // Hosted-git tarball downloads (yarn 1 and pnpm write them for hosted git specs).
   const tarball = /^https:\/\/(?:codeload\.(github\.com)\/([^/]+)\/([^/]+)\/tar\.gz\/([^/?#]+)|(gitlab\.com)\/([^/]+)\/([^/]+)\/-\/archive\/([^/?#]+)\/|(bitbucket\.org)\/([^/]+)\/([^/]+)\/get\/([^/?#]+?)\.tar\.gz)/i.exec(spec);
   if (tarball) {
+    // Exactly one of the three alternatives matched: its four groups, in order.
     const [domain, user, project, ref] = tarball.slice(1).filter((x) => x !== undefined);
-    return { repo: `${domain}/${user}/${project.replace(/\.git$/i, '')}`.toLowerCase(), commit: fullCommit(ref) };
+    if (domain !== undefined && user !== undefined && project !== undefined) {
+      return { repo: `${domain}/${user}/${project.replace(/\.git$/i, '')}`.toLowerCase(), commit: fullCommit(ref) };
+    }
   }
   // pnpm writes a git resolution's repo without the `git+` prefix (`https://host/u/p.git`, `file:///...`).
   const asGit = /^(?:https?|ssh|file):\/\//i.test(spec) ? `git+${spec}` : spec;
@@ -139,7 +143,6 @@ export interface ProjectAsks {
 }
 
 type Asks = Map<string, string[]>;
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function addAsk(asks: Asks, name: string, spec: unknown): void {
   if (typeof spec !== 'string' || name === '') return;
@@ -151,7 +154,9 @@ function addAsk(asks: Asks, name: string, spec: unknown): void {
 /** An override key names the package last: `a>b`, `**\/a/b`, `b@^1`, `@s/b@1`. */
 function overridden(key: string): string {
   const parts = key.slice(key.lastIndexOf('>') + 1).split('/');
-  const seg = parts.length > 1 && parts[parts.length - 2].startsWith('@') ? parts.slice(-2).join('/') : parts[parts.length - 1];
+  const last = parts.at(-1) ?? ''; // split returns at least one part
+  const scope = parts.at(-2);
+  const seg = scope?.startsWith('@') ? `${scope}/${last}` : last;
   const at = seg.indexOf('@', 1);
   return at > 0 ? seg.slice(0, at) : seg;
 }
@@ -161,11 +166,11 @@ function overridden(key: string): string {
  * cannot resolve): the spec it stands for, never a protocol of its own.
  */
 function addOverrides(asks: Asks, map: unknown, rootDeps: Asks, parent?: string): void {
-  if (!isObj(map)) return;
+  if (!isObject(map)) return;
   for (const [key, value] of Object.entries(map)) {
     const name = key === '.' ? parent : overridden(key);
     if (name === undefined) continue;
-    if (isObj(value)) addOverrides(asks, value, rootDeps, name);
+    if (isObject(value)) addOverrides(asks, value, rootDeps, name);
     else if (typeof value === 'string' && value.startsWith('$')) for (const spec of rootDeps.get(value.slice(1)) ?? []) addAsk(asks, name, spec);
     else addAsk(asks, name, value);
   }
@@ -186,17 +191,17 @@ export function projectAsksByFolder(root: string, workspaces: string[], pnpmOver
     } catch {
       continue;
     }
-    if (!isObj(doc)) continue;
+    if (!isObject(doc)) continue;
     const deps: Asks = new Map();
     for (const field of DEP_FIELDS) {
       const m = doc[field];
-      if (isObj(m)) for (const [name, spec] of Object.entries(m)) addAsk(deps, name, spec);
+      if (isObject(m)) for (const [name, spec] of Object.entries(m)) addAsk(deps, name, spec);
     }
     out.folders.push({ folder, deps });
     const rootDeps = out.folders.find((f) => f.folder === '')?.deps ?? new Map();
     addOverrides(out.overrides, doc.overrides, rootDeps);
     addOverrides(out.overrides, doc.resolutions, rootDeps);
-    addOverrides(out.overrides, isObj(doc.pnpm) ? doc.pnpm.overrides : undefined, rootDeps);
+    addOverrides(out.overrides, isObject(doc.pnpm) ? doc.pnpm.overrides : undefined, rootDeps);
   }
   addOverrides(out.overrides, pnpmOverrides, out.folders.find((f) => f.folder === '')?.deps ?? new Map());
   return out;

@@ -4,12 +4,17 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as Yaml from 'yaml';
+import { createRequire } from 'node:module';
 import { lazy } from '../util/lazy.js';
 
-const yaml = lazy<typeof Yaml>('yaml');
+// A plain require (not a computed name), so the bundler (scripts/bundle.mjs) sees and includes each library.
+const require = createRequire(import.meta.url);
+
+const yaml = lazy<typeof Yaml>(() => require('yaml'));
 import { GuardError } from '../errors.js';
 import type { NpmSettings } from './npm-config.js';
-import type { ProjectInputs } from '../policy/load.js';
+import type { ProjectInputs } from './inputs.js';
+import { isObject } from '../util/is-object.js';
 
 export interface BuildLists {
   allow: string[];
@@ -27,7 +32,7 @@ export function buildsFrom(settings: Record<string, unknown>, source: string): B
   const allow = strings(settings.onlyBuiltDependencies);
   const deny = [...strings(settings.neverBuiltDependencies), ...strings(settings.ignoredBuiltDependencies)];
   const map = settings.allowBuilds;
-  if (map && typeof map === 'object' && !Array.isArray(map)) {
+  if (isObject(map)) {
     for (const [k, v] of Object.entries(map)) (v === true ? allow : deny).push(k);
   }
   return allow.length || deny.length ? { allow, deny, source } : undefined;
@@ -47,7 +52,7 @@ async function readWorkspaceYaml(dir: string): Promise<Record<string, unknown> |
   } catch (err) {
     throw new GuardError('bad-config', `pnpm-workspace.yaml is not valid YAML: ${(err as Error).message}`, { remedy: 'fix pnpm-workspace.yaml' });
   }
-  return doc && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
+  return isObject(doc) ? doc : {};
 }
 
 /** The build lists of pnpm-workspace.yaml (already parsed), else of the package.json `pnpm` field. */
@@ -106,7 +111,8 @@ export async function readPnpmInputs(dir: string, packageJsonPnpm: unknown, npm:
     );
     if (fromRc) inputs.builds = [fromRc];
   }
-  if (inputs.builds) said(`${inputs.builds[0].source}: ${inputs.builds[0].allow.length} allowed, ${inputs.builds[0].deny.length} denied builds`);
+  const [read] = inputs.builds ?? [];
+  if (read) said(`${read.source}: ${read.allow.length} allowed, ${read.deny.length} denied builds`);
 
   const age = get('minimum-release-age');
   if (age) {

@@ -4,12 +4,17 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type * as Yaml from 'yaml';
+import { createRequire } from 'node:module';
 import { lazy } from '../util/lazy.js';
-import { GuardError } from '../errors.js';
-import { formatDuration, parseDuration } from '../policy/duration.js';
-import type { ProjectInputs } from '../policy/load.js';
 
-const yaml = lazy<typeof Yaml>('yaml');
+// A plain require (not a computed name), so the bundler (scripts/bundle.mjs) sees and includes each library.
+const require = createRequire(import.meta.url);
+import { GuardError } from '../errors.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
+import type { ProjectInputs } from './inputs.js';
+import { isObject } from '../util/is-object.js';
+
+const yaml = lazy<typeof Yaml>(() => require('yaml'));
 
 async function readRc(path: string): Promise<Record<string, unknown> | undefined> {
   let text: string;
@@ -21,7 +26,7 @@ async function readRc(path: string): Promise<Record<string, unknown> | undefined
   }
   try {
     const doc = yaml().parse(text);
-    return doc && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
+    return isObject(doc) ? doc : {};
   } catch (err) {
     throw new GuardError('bad-config', `${path} is not valid YAML: ${(err as Error).message}`, { remedy: `fix ${path}` });
   }
@@ -76,8 +81,8 @@ export async function readYarnInputs(project: Record<string, unknown> | undefine
   const scriptsOff = scripts !== undefined && (scripts.value === false || scripts.value === 'false' || scripts.value === '0');
   const allow: string[] = [];
   const deny: string[] = [];
-  if (dependenciesMeta && typeof dependenciesMeta === 'object' && !Array.isArray(dependenciesMeta)) {
-    for (const [spec, meta] of Object.entries(dependenciesMeta as Record<string, unknown>)) {
+  if (isObject(dependenciesMeta)) {
+    for (const [spec, meta] of Object.entries(dependenciesMeta)) {
       const built = meta && typeof meta === 'object' ? (meta as Record<string, unknown>).built : undefined;
       if (built === false) deny.push(spec);
       // built: true only means "allowed" where yarn would otherwise not build (enableScripts: false).

@@ -5,11 +5,12 @@ import { userInfo } from 'node:os';
 import { GuardError } from '../errors.js';
 import { editPolicy, policyLocks } from '../policy/edit.js';
 import { transaction } from '../util/transaction.js';
-import { formatDuration, parseDuration } from '../policy/duration.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
 import type { CheckResult } from '../pipeline.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 import { WAIVED_BY_ID_ONLY } from '../verdict/verdict.js';
 import type { CheckId } from '../types.js';
+import { at } from '../util/at.js';
 
 export function parseSpec(spec: string): { name: string; version: string } {
   const at = spec.lastIndexOf('@');
@@ -65,8 +66,8 @@ export async function approve(
   result: CheckResult,
   opts: { spec: string; reason?: string; expires?: string; policyPath?: string; now?: Date },
 ): Promise<Approval> {
-  const [one] = await approveMany(result, { specs: [opts.spec], reason: opts.reason, expires: opts.expires, policyPath: opts.policyPath, now: opts.now });
-  return one;
+  const done = await approveMany(result, { specs: [opts.spec], reason: opts.reason, expires: opts.expires, policyPath: opts.policyPath, now: opts.now });
+  return at(done, 0); // one spec: approved, or approveMany throws
 }
 
 export interface ApproveManyOptions {

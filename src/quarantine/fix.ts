@@ -24,13 +24,15 @@ import { basename, dirname, join } from 'node:path';
 import semver from 'semver';
 import { GuardError } from '../errors.js';
 import type { CheckResult } from '../pipeline.js';
-import type { Finding, LockedPackage, LockedTree } from '../types.js';
+import type { Finding } from '../types.js';
+import type { LockedPackage, LockedTree } from '../lockfile/types.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 import { dependentRange } from '../checks/fallback.js';
 import { runNpm } from '../install/npm.js';
-import { detectIndent } from '../util/atomic.js';
+import { editPackageJson } from '../project/package-json-text.js';
 import { projectLockPath, scratchDir } from '../util/lock.js';
 import { transaction } from '../util/transaction.js';
+import { isObject } from '../util/is-object.js';
 
 export const BACKUP_SUFFIX = '.backup';
 
@@ -47,7 +49,7 @@ export type FixRoute =
   /** A dependency of the root package.json: installed exactly by npm, then package.json's range restored. */
   | { kind: 'direct'; field: (typeof DEP_FIELDS)[number]; key: string; spec: string; installSpec: string }
   /** Anything else: an `overrides` entry at `path` (top level, or under a dependent). */
-  | { kind: 'override'; path: string[]; value: string };
+  | { kind: 'override'; path: [string] | [string, string]; value: string };
 
 export interface PlannedFix {
   pkg: LockedPackage;
@@ -169,29 +171,31 @@ export function planFix(result: CheckResult, manifestText: string): FixPlan {
     for (const parent of parents) fixes.push({ pkg, findings: held, fallback, route: { kind: 'override', path: [parent, key], value: fallback } });
   }
 
-  // The override entries, written into package.json in its own indentation and line endings.
+  // The override entries, written into package.json in its own indentation and line endings (npm's reader
+  // records them).
   let manifestAfter = manifestText;
   const overrideRoutes = fixes.map((f) => f.route).filter((r): r is Extract<FixRoute, { kind: 'override' }> => r.kind === 'override');
   if (overrideRoutes.length) {
-    const doc = parseManifest(manifestText, manifestPath);
-    if (doc.overrides !== undefined && !isObject(doc.overrides)) {
-      throw new GuardError('bad-config', `${manifestPath}: "overrides" must be an object`, { remedy: 'fix package.json' });
-    }
-    const overrides: Record<string, unknown> = (doc.overrides as Record<string, unknown> | undefined) ?? {};
-    doc.overrides = overrides;
-    for (const r of overrideRoutes) {
-      if (r.path.length === 1) {
-        overrides[r.path[0]] = r.value;
-        continue;
+    manifestAfter = editPackageJson(manifestText, (doc) => {
+      if (doc.overrides !== undefined && !isObject(doc.overrides)) {
+        throw new GuardError('bad-config', `${manifestPath}: "overrides" must be an object`, { remedy: 'fix package.json' });
       }
-      const [parent, key] = r.path;
-      const existing = overrides[parent];
-      // A string override for the parent itself becomes npm's `"."` form so the nested rule can sit beside it.
-      const scoped: Record<string, unknown> = isObject(existing) ? existing : existing === undefined ? {} : { '.': existing };
-      scoped[key] = r.value;
-      overrides[parent] = scoped;
-    }
-    manifestAfter = formatLike(manifestText, doc);
+      const overrides: Record<string, unknown> = (doc.overrides as Record<string, unknown> | undefined) ?? {};
+      doc.overrides = overrides;
+      for (const r of overrideRoutes) {
+        // `[name]` or `[parent, name]`.
+        const [parent, key] = r.path as [string, string?];
+        if (key === undefined) {
+          overrides[parent] = r.value;
+          continue;
+        }
+        const existing = overrides[parent];
+        // A string override for the parent itself becomes npm's `"."` form so the nested rule can sit beside it.
+        const scoped: Record<string, unknown> = isObject(existing) ? existing : existing === undefined ? {} : { '.': existing };
+        scoped[key] = r.value;
+        overrides[parent] = scoped;
+      }
+    });
   }
   const manifestChanges = diffJson(manifest, JSON.parse(manifestAfter));
 
@@ -225,9 +229,6 @@ function specAdmits(spec: string, version: string): boolean {
   return semver.intersects(range, version);
 }
 
-function isObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
 
 function parseManifest(text: string, path: string): Record<string, unknown> {
   let doc: unknown;
@@ -238,13 +239,6 @@ function parseManifest(text: string, path: string): Record<string, unknown> {
   }
   if (!isObject(doc)) throw new GuardError('bad-config', `${path} is not a JSON object`, { remedy: 'fix package.json' });
   return doc;
-}
-
-/** JSON text in the original's indentation, final newline and line endings. */
-function formatLike(original: string, doc: unknown): string {
-  const eol = original.includes('\r\n') ? '\r\n' : '\n';
-  const text = JSON.stringify(doc, null, detectIndent(original)) + (/\r?\n$/.test(original) ? '\n' : '');
-  return eol === '\n' ? text : text.replace(/\n/g, '\r\n');
 }
 
 function label(path: string[]): string {

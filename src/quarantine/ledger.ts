@@ -14,6 +14,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { scratchDir, withLocks } from '../util/lock.js';
 import { redact } from '../util/safe-text.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
+import { once } from '../util/lazy.js';
 
 export const LEDGER_FILE = join('.safe-install', 'quarantine.json');
 
@@ -56,20 +57,16 @@ const MAX_LEDGER_BYTES = 32 * 1024 * 1024;
 
 const require = createRequire(import.meta.url);
 type Validator = ((doc: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] | null };
-let validator: Validator | undefined;
-
 /** The validator `npm run build` generates (scripts/compile-policy-schema.cjs); compiled here when running from src/. */
-function ledgerValidator(): Validator {
-  if (validator) return validator;
+const ledgerValidator = once((): Validator => {
   try {
-    validator = require('./ledger-validator.cjs') as Validator;
+    return require('./ledger-validator.cjs') as Validator;
   } catch {
     const Ajv = require('ajv');
     const schemaFile = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'policies', 'quarantine-ledger.schema.json');
-    validator = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(schemaFile, 'utf8'))) as Validator;
+    return new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(schemaFile, 'utf8'))) as Validator;
   }
-  return validator;
-}
+});
 
 function badLedger(file: string, why: string, cause?: unknown): GuardError {
   return new GuardError('bad-ledger', `the quarantine ledger ${file} ${why}`, {

@@ -5,7 +5,7 @@
 // A body past `huge` bytes also waits for the one huge-body slot, so at most one body of that size is held at
 // a time; and no body is read past `maxBytes` (counted after decompression, so a gzip bomb stops there too):
 // the transfer is stopped and BodyTooLargeError thrown, whatever the server sends.
-import { limiter } from './limit.js';
+import type { limiter } from './limit.js';
 import { formatBytes } from '../util/size.js';
 
 export interface BodyLimits {

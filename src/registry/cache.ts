@@ -14,9 +14,9 @@ import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSyn
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { PackageFacts } from '../types.js';
+import type { PackageFacts } from '../facts.js';
 import { redact } from '../util/safe-text.js';
-import { isObject } from './facts.js';
+import { isObject } from '../util/is-object.js';
 
 export interface CacheEntry {
   /** When the entry was last confirmed current with the registry (ISO). */

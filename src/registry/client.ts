@@ -2,15 +2,15 @@
 // TLS, proxies; see http.ts), with bounded concurrency, retries, a per-request timeout, and the slim on-disk
 // cache revalidated by ETag/Last-Modified or, when the server sends neither, a TTL.
 import { GuardError, redact } from '../errors.js';
-import type { PackageFacts } from '../types.js';
+import { type PackageFacts, fullVersions } from '../facts.js';
 import { registryFor, type NpmSettings } from '../project/npm-config.js';
 import { FactsCache, type CacheEntry } from './cache.js';
-import { fullVersions, MalformedPackumentError, PackumentTooLargeError, slimPackument } from './facts.js';
+import { MalformedPackumentError, PackumentTooLargeError, slimPackument } from './facts.js';
 import { packumentStream } from './stream-packument.js';
 import { limiter } from './limit.js';
 import { BodyTooLargeError, countByte, formatBytes, readBody, type BodyLimits } from './body.js';
 import { asFetchError, createTransport, type Transport } from './http.js';
-import type { RegistryKey } from '../checks/types.js';
+import type { RegistryKey } from '../types.js';
 import { HostDownError, HostHealth, hostOf } from './health.js';
 
 const KEYS_TTL_MS = 24 * 3_600_000;
@@ -177,7 +177,10 @@ export class RegistryClient {
     if (this.opts.offline) {
       // A version the entry knows only as a summary cannot be checked from the cache. (One it does not know
       // at all is served as before: the integrity check reports it missing from the registry.)
-      const summaryOnly = cached && needVersions.find((v) => v in cached.facts.versions && !cached.facts.versions[v].full);
+      const summaryOnly = cached && needVersions.find((v) => {
+        const known = cached.facts.versions[v];
+        return known !== undefined && !known.full;
+      });
       if (summaryOnly) {
         return {
           kind: 'error',

@@ -1,17 +1,12 @@
 // Packument -> slim facts: a small summary of every version (what release age, its fallback and trust
 // downgrade read across versions) and full facts only for the versions asked for (the locked ones), so the
 // cache stays small and a 10 MB packument is dropped as soon as it has been read.
-import { GuardError } from '../errors.js';
 import { binNamesOf } from '../util/bin-names.js';
-import type { PackageFacts, VersionFacts, VersionSummary } from '../types.js';
+import { isObject, type Json } from '../util/is-object.js';
+import type { PackageFacts, VersionFacts, VersionSummary } from '../facts.js';
 
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall'] as const;
 
-type Json = Record<string, unknown>;
-
-export function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
@@ -25,7 +20,7 @@ export function publishTime(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length > 40) return undefined;
   const m = ISO_8601.exec(value);
   if (!m) return undefined;
-  const [y, mo, d, h, mi, s, oh, om] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x)));
+  const [y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, oh = 0, om = 0] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x)));
   if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) return undefined;
   // The day exists in that month (Date.UTC rolls 02-30 over to March).
   if (new Date(Date.UTC(y, mo - 1, d)).getUTCDate() !== d) return undefined;
@@ -70,28 +65,6 @@ export function slimPackument(doc: unknown, registry: string, fetchedAt: Date, f
     if (isObject(manifest._npmUser)) hasPublisherData = true;
   }
   return { name, registry, fetchedAt: fetchedAt.toISOString(), distTags, versions: out, hasPublisherData };
-}
-
-/** The versions that carry full facts. */
-export function fullVersions(facts: PackageFacts): string[] {
-  return Object.keys(facts.versions).filter((v) => facts.versions[v].full);
-}
-
-/**
- * The full facts of a locked version; undefined when the registry has no such version. The client loads full
- * facts for every version it is asked for, so a summary here is a bug: it stops the package (fails closed)
- * rather than read as "no integrity" or "no signature".
- */
-export function fullVersion(facts: PackageFacts, version: string): VersionFacts | undefined {
-  const v = facts.versions[version];
-  if (!v) return undefined;
-  if (!v.full) {
-    throw new GuardError('cache-miss', `only summary metadata was loaded for ${facts.name}@${version}, not its full facts`, {
-      pkg: facts.name,
-      remedy: 'retry; if it persists, remove the safe-install cache folder and report a bug',
-    });
-  }
-  return v;
 }
 
 function summaryOf(manifest: Json, publishedAt: string | undefined): VersionSummary {

@@ -5,14 +5,17 @@
 // per-registry certfile/keyfile) go to the pool, retries and their backoff are make-fetch-happen's. What undici
 // is not given (proxies, local-address, credentials in the URL) and what it does not do here (redirects) goes through
 // npm-registry-fetch itself.
-import { createRequire } from 'node:module';
+import { lazy } from '../util/lazy.js';
 import { createBrotliDecompress, createUnzip } from 'node:zlib';
 import { pipeline, type Readable } from 'node:stream';
 import type npmFetchType from 'npm-registry-fetch';
 import type { Pool } from 'undici';
 import type { HostHealth } from './health.js';
+import { createRequire } from 'node:module';
 
+// A plain require of a literal name, so the bundler (scripts/bundle.mjs) sees and includes each library.
 const require = createRequire(import.meta.url);
+
 
 export interface HttpResponse {
   status: number;
@@ -55,11 +58,8 @@ export function createTransport(opts: TransportOptions): Transport {
 }
 
 // npm-registry-fetch (and its HTTP stack) loads on first use: with undici it is needed only for a redirect.
-let fetchModule: Promise<typeof npmFetchType> | undefined;
-const npmFetch = async (url: string, opts: npmFetchType.Options) => {
-  fetchModule ??= import('npm-registry-fetch').then((m) => m.default);
-  return (await fetchModule)(url, opts);
-};
+const npmFetchModule = lazy<typeof npmFetchType>(() => require('npm-registry-fetch'));
+const npmFetch = async (url: string, opts: npmFetchType.Options) => npmFetchModule()(url, opts);
 
 export class NpmFetchTransport implements Transport {
   constructor(private readonly opts: TransportOptions) {}
@@ -101,9 +101,9 @@ interface Auth {
 }
 type GetAuth = (uri: string, opts: Record<string, unknown>) => Auth;
 
-let undiciModule: typeof import('undici') | undefined;
-let getAuthFn: GetAuth | undefined;
-let defaultUserAgent: string | undefined;
+const undici = lazy<typeof import('undici')>(() => require('undici'));
+const getAuth = lazy<GetAuth>(() => require('npm-registry-fetch/lib/auth.js'));
+const defaultOpts = lazy<{ userAgent: string }>(() => require('npm-registry-fetch/lib/default-opts.js'));
 
 /** Statuses make-fetch-happen retries. */
 const retriable = (status: number) => [408, 420, 429].includes(status) || status >= 500;
@@ -116,16 +116,13 @@ export class UndiciTransport implements Transport {
   constructor(private readonly opts: TransportOptions) {}
 
   async get(url: string, { registry, headers }: GetOptions): Promise<HttpResponse | null> {
-    undiciModule ??= require('undici') as typeof import('undici');
-    getAuthFn ??= require('npm-registry-fetch/lib/auth.js') as GetAuth;
-    defaultUserAgent ??= (require('npm-registry-fetch/lib/default-opts.js') as { userAgent: string }).userAgent;
     const f = this.opts.fetchOptions;
     const target = new URL(url);
     // Credentials in the registry URL: minipass-fetch sends them as basic auth; leave that to it.
     if (target.username || target.password) return (this.fallback ??= new NpmFetchTransport(this.opts)).get(url, { registry, headers });
-    const auth = getAuthFn(url, { ...f, registry });
+    const auth = getAuth()(url, { ...f, registry });
     // The headers npm-registry-fetch sends for a GET with these options (getHeaders in its lib/index.js).
-    const all: Record<string, string> = { 'user-agent': typeof f.userAgent === 'string' ? f.userAgent : defaultUserAgent, ...headers };
+    const all: Record<string, string> = { 'user-agent': typeof f.userAgent === 'string' ? f.userAgent : defaultOpts().userAgent, ...headers };
     if (auth.token) all.authorization = `Bearer ${auth.token}`;
     else if (auth.auth) all.authorization = `Basic ${auth.auth}`;
     if (typeof f.otp === 'string' && f.otp) all['npm-otp'] = f.otp;
@@ -181,7 +178,7 @@ export class UndiciTransport implements Transport {
     let pool = this.pools.get(id);
     if (!pool) {
       const ca = f.ca as string | string[] | null | undefined;
-      pool = new undiciModule!.Pool(origin, {
+      pool = new (undici().Pool)(origin, {
         connections: Number(f.maxSockets) || 16,
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,
@@ -214,7 +211,7 @@ function decoded(body: Readable, encoding: string | undefined): HttpResponse['bo
 
 /** make-fetch-happen's backoff (the `retry` package): min(max, min * factor^attempt * random[1, 2)). */
 function backoff(attempt: number, signal?: AbortSignal): Promise<void> {
-  const ms = Math.min(RETRY.maxTimeout, RETRY.minTimeout * Math.pow(RETRY.factor, attempt) * (RETRY.randomize ? 1 + Math.random() : 1));
+  const ms = Math.min(RETRY.maxTimeout, RETRY.minTimeout * RETRY.factor ** attempt * (RETRY.randomize ? 1 + Math.random() : 1));
   // Cut short when the host is marked down or the deadline passes (the loop then throws the shared error).
   return new Promise((r) => {
     const done = () => {

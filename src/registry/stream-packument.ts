@@ -101,8 +101,8 @@ function childSpec(frame: Frame, full: ReadonlySet<string>): Spec | null {
   const spec = frame.spec;
   if (spec === null || spec === KEEP_WHOLE) return spec;
   if (spec === VERSIONS) return frame.key !== undefined && full.has(frame.key) ? FULL : SUMMARY;
-  if (!frame.array && frame.key !== undefined && Object.hasOwn(spec, frame.key)) return spec[frame.key];
-  return Object.hasOwn(spec, '*') ? spec['*'] : null;
+  if (!frame.array && frame.key !== undefined && Object.hasOwn(spec, frame.key)) return spec[frame.key] ?? null;
+  return spec['*'] ?? null;
 }
 
 /**
@@ -190,6 +190,9 @@ export function packumentStream(full: ReadonlySet<string> = new Set()): Packumen
       else if (token === C.LEFT_BRACKET) open(true);
       else if (token === C.RIGHT_BRACKET && f?.array && f.empty) close();
       else fail(`the packument is not valid JSON (unexpected ${JSON.stringify(value)})`);
+    } else if (!f) {
+      // Only a value is read outside a container (the document itself); a key, colon or comma sits in one.
+      return fail(`the packument is not valid JSON (unexpected ${JSON.stringify(value)})`);
     } else if (state === 'key') {
       if (token === C.STRING) {
         f.key = value as string;

@@ -3,10 +3,11 @@
 // versions that were passed over because they are too young.
 import semver from 'semver';
 import type { CheckResult } from '../pipeline.js';
-import type { LockedTree, PackageFacts, VersionFacts, VersionSummary } from '../types.js';
+import type { PackageFacts, VersionFacts, VersionSummary } from '../facts.js';
+import type { LockedTree } from '../lockfile/types.js';
 import { diffLockfiles } from '../lockfile/diff.js';
 import { requiredAge } from '../checks/release-age.js';
-import { formatDuration } from '../policy/duration.js';
+import { formatDuration } from '../util/duration.js';
 import type { Style } from './text.js';
 import { displayText, mapStrings } from '../util/safe-text.js';
 
@@ -37,7 +38,9 @@ export function summarizeChanges(before: LockedTree | undefined, result: CheckRe
     const f = facts(change.name);
     const gone = change.before.filter((v) => !change.after.includes(v));
     const come = change.after.filter((v) => !change.before.includes(v));
-    if (gone.length === 1 && come.length === 1) out.bumped.push({ name: change.name, from: gone[0], to: come[0] });
+    const [from] = gone;
+    const [to] = come;
+    if (gone.length === 1 && come.length === 1 && from !== undefined && to !== undefined) out.bumped.push({ name: change.name, from, to });
     else {
       for (const v of come) out.added.push({ name: change.name, version: v });
       for (const v of gone) out.removed.push({ name: change.name, version: v });
@@ -62,9 +65,10 @@ export function summarizeChanges(before: LockedTree | undefined, result: CheckRe
       .sort(semver.rcompare)[0];
     if (!newest || !semver.gt(newest, chosen)) continue;
     const rule = requiredAge(result.policy, name, newest);
-    const published = Date.parse(f.versions[newest].publishedAt ?? '');
+    const publishedAt = f.versions[newest]?.publishedAt;
+    const published = Date.parse(publishedAt ?? '');
     if (!rule || !Number.isFinite(published)) continue;
-    out.passedOver.push({ name, chosen, newest, publishedAt: f.versions[newest].publishedAt, eligibleAt: new Date(published + rule.ms).toISOString() });
+    out.passedOver.push({ name, chosen, newest, publishedAt, eligibleAt: new Date(published + rule.ms).toISOString() });
   }
   return out;
 }

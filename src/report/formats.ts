@@ -5,12 +5,14 @@ import { dirname, resolve } from 'node:path';
 import { GuardError } from '../errors.js';
 import type { CheckResult } from '../pipeline.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { toCycloneDx } from './cyclonedx.js';
 import { toGithubOutput, toGithubSummary } from './github.js';
 import { toJson } from './json.js';
 import { toSarif } from './sarif.js';
 import { makeStyle, toText, type Style } from './text.js';
+import { at } from '../util/at.js';
 
-export const FORMATS = ['text', 'json', 'sarif', 'github'] as const;
+export const FORMATS = ['text', 'json', 'sarif', 'github', 'cyclonedx'] as const;
 export type FormatName = (typeof FORMATS)[number];
 
 export interface FormatSpec {
@@ -19,7 +21,7 @@ export interface FormatSpec {
   path?: string;
 }
 
-const USAGE = 'use --format with text, json, sarif or github, each optionally =file, comma-separated: --format json=out.json,github';
+const USAGE = 'use --format with text, json, sarif, github or cyclonedx, each optionally =file, comma-separated: --format json=out.json,github';
 
 /**
  * Parse `--format` values (a comma-separated list; the flag may be given more than once). Paths are resolved
@@ -48,7 +50,7 @@ export function parseFormats(value: string | readonly string[], base: string = p
   const toStdout = specs.filter((s) => !s.path);
   if (toStdout.length > 1) {
     throw new GuardError('bad-usage', `--format: only one report can go to stdout, not ${toStdout.map((s) => s.format).join(' and ')}`, {
-      remedy: `write the others to files, e.g. --format ${toStdout[0].format},${toStdout
+      remedy: `write the others to files, e.g. --format ${at(toStdout, 0).format},${toStdout
         .slice(1)
         .map((s) => `${s.format}=safe-install.${extensionOf(s.format)}`)
         .join(',')}`,
@@ -120,6 +122,8 @@ function render(result: CheckResult, format: FormatName, style: Style, extras: E
       return JSON.stringify(toSarif(result), null, 2) + '\n';
     case 'github':
       return toGithubOutput(result, toText(result, style, extras) + (extras.textSuffix ?? ''));
+    case 'cyclonedx':
+      return toCycloneDx(result);
   }
 }
 
@@ -137,5 +141,5 @@ async function appendStepSummary(markdown: string): Promise<void> {
 }
 
 function extensionOf(format: FormatName): string {
-  return format === 'text' ? 'txt' : format === 'github' ? 'github.txt' : format;
+  return format === 'text' ? 'txt' : format === 'github' ? 'github.txt' : format === 'cyclonedx' ? 'cdx.json' : format;
 }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { CheckResult } from '../pipeline.js';
 import { ACTION_RANK, type Action, type Finding } from '../types.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
-import { packageLabel, relativeToRoot, repositoryRoot, reported } from './sarif.js';
+import { packageLabel, relativeToRoot, repositoryRoot, reported } from './location.js';
 import { SAID_ONCE, sharedFindings, summarize } from './summary.js';
 import { shown } from './shown.js';
 

@@ -1,6 +1,7 @@
 import type { CheckResult } from '../pipeline.js';
 import type { Action, Finding } from '../types.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
+import { exitCodeOf } from '../verdict/exit-code.js';
 
 export interface Summary {
   packages: number;
@@ -13,12 +14,6 @@ export interface Summary {
   exitCode: 0 | 1 | 2;
   durationMs: number;
   requests: { network: number; revalidated: number; cache: number };
-}
-
-/** 0: everything may be installed; 1: something is blocked or quarantined; 2: the check did not complete. */
-export function exitCodeOf(result: Pick<CheckResult, 'errors' | 'verdicts'>): 0 | 1 | 2 {
-  if (result.errors.length) return 2;
-  return result.verdicts.some((v) => v.verdict === 'block' || v.verdict === 'quarantine') ? 1 : 0;
 }
 
 /**

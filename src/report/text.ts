@@ -1,13 +1,14 @@
 // Human report: problems grouped by verdict, one line each with the reason and the next step. Colours only
 // on a TTY and never with NO_COLOR. Long runs of the same code are folded so the output fits a CI log.
 import { relative } from 'node:path';
-import { formatDuration } from '../policy/duration.js';
+import { formatDuration } from '../util/duration.js';
 import type { CheckResult } from '../pipeline.js';
 import type { PackageVerdict } from '../verdict/verdict.js';
 import type { Action, Finding } from '../types.js';
 import { countedAs, SAID_ONCE, sharedFindings, summarize } from './summary.js';
 import { shown } from './shown.js';
 import { displayText } from '../util/safe-text.js';
+import { at } from '../util/at.js';
 
 export interface Style {
   red(s: string): string;
@@ -134,8 +135,10 @@ export function toText(raw: CheckResult, style: Style, opts: TextOptions = {}): 
       const rows = opts.verbose ? items.map((it) => [it]) : groupItems(items);
       const shownRows = opts.verbose ? rows : rows.slice(0, FOLD_AFTER);
       for (const row of shownRows) {
+        const [first] = row;
+        if (!first) continue; // groupItems makes no empty row
         if (row.length === 1) {
-          const { v, f } = row[0];
+          const { v, f } = first;
           lines.push(`  ${colour(group.mark)} ${style.bold(label(v))}  ${code}: ${f.message}`);
           if (f.remedy) lines.push(`      ${style.dim('-> ' + f.remedy)}`);
           continue;
@@ -185,7 +188,7 @@ export function groupErrors(errors: readonly CheckResult['errors'][number][]): {
   return [...groups.values()].map((g) => {
     if (!g.pattern.includes('\0')) return { message: g.pattern, remedy: g.remedy };
     const n = g.names.length;
-    const who = n === 1 ? g.names[0] : `${n} packages (${g.names.slice(0, 3).join(', ')}${n > 3 ? ` and ${n - 3} more` : ''})`;
+    const who = n === 1 ? at(g.names, 0) : `${n} packages (${g.names.slice(0, 3).join(', ')}${n > 3 ? ` and ${n - 3} more` : ''})`;
     return { message: g.pattern.replace('\0', who), remedy: g.remedy };
   });
 }
@@ -283,16 +286,17 @@ function groupItems(items: Item[]): Item[][] {
 
 /** A group's lines: what they share, their names, and the next step when they share one. */
 function groupLines(row: Item[], code: string, mark: string, colour: (s: string) => string, style: Style): string[] {
-  const key = groupKey(row[0].v.pkg.name, row[0].f) ?? '';
+  const first = at(row, 0); // a group has two items or more
+  const key = groupKey(first.v.pkg.name, first.f) ?? '';
   const title = key.startsWith('host:') ? `${row.length} packages from ${key.slice(5).replace(/ for .*/, '')}` : `${key} (${row.length} packages)`;
   const messages = new Set(row.map((it) => it.f.message));
   const remedies = new Set(row.map((it) => it.f.remedy ?? ''));
   const names = row.map((it) => label(it.v));
   const listed = names.length > NAMES_LISTED ? `${names.slice(0, NAMES_LISTED).join(', ')} and ${names.length - NAMES_LISTED} more` : names.join(', ');
-  const out = [`  ${colour(mark)} ${style.bold(title)}  ${code}: ${messages.size === 1 ? row[0].f.message : `${row[0].f.message} (${label(row[0].v)}; the others alike)`}`];
+  const out = [`  ${colour(mark)} ${style.bold(title)}  ${code}: ${messages.size === 1 ? first.f.message : `${first.f.message} (${label(first.v)}; the others alike)`}`];
   out.push(`      ${listed}`);
   const eligible = row.map((it) => (it.f.data as { eligibleAt?: unknown } | undefined)?.eligibleAt).filter((x): x is string => typeof x === 'string').sort();
-  if (remedies.size === 1 && row[0].f.remedy) out.push(`      ${style.dim('-> ' + row[0].f.remedy)}`);
+  if (remedies.size === 1 && first.f.remedy) out.push(`      ${style.dim('-> ' + first.f.remedy)}`);
   else if (eligible.length === row.length) out.push(`      ${style.dim(`-> the next step differs per package (--verbose shows each); all are old enough by ${eligible[eligible.length - 1]}`)}`);
   else out.push(`      ${style.dim('-> what to do differs per package: --verbose shows each')}`);
   return out;

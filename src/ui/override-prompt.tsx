@@ -12,8 +12,9 @@
 // handing back the approvals) run from effects on that state.
 import { useCallback, useEffect, useReducer, useState } from 'react';
 import { Box, Text, render, useApp, useInput, type Key } from 'ink';
-import { formatDuration, parseDuration } from '../policy/duration.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
 import { displayText } from '../util/safe-text.js';
+import { at } from '../util/at.js';
 
 /** Names, versions, reasons and details come from the lockfile, the registry and tarballs: shown as inert text. */
 const t = displayText;
@@ -80,7 +81,7 @@ export function keysOf(input: string, key: Key): PromptKey[] {
   const keys: PromptKey[] = [];
   const chars = [...input];
   for (let i = 0; i < chars.length; i++) {
-    const ch = chars[i];
+    const ch = at(chars, i);
     if (ch === '\r' || ch === '\n') {
       keys.push({ kind: 'enter' });
       if (ch === '\r' && chars[i + 1] === '\n') i++;
@@ -121,6 +122,7 @@ export function step(ctx: PromptContext, s: PromptState, k: PromptKey): PromptSt
   if (s.done) return s;
   if (k.kind === 'interrupt') return { ...s, done: [] };
   const item = ctx.items[s.cursor];
+  if (!item) return { ...s, done: s.approved }; // nothing held (the prompt is not shown then): nothing to decide
   const ch = k.kind === 'char' ? k.char : undefined;
   switch (s.screen) {
     case 'list':
@@ -233,20 +235,22 @@ export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDo
   // One handler for the whole prompt, the same function for its whole life: it only queues the keys.
   useInput(useCallback((input: string, key: Key) => dispatch(keysOf(input, key)), []));
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs once per visit to the details (s.inspect), for the item under the cursor then; the list does not change while the prompt is open
   useEffect(() => {
     if (!s.inspect) return;
     const visit = s.inspect;
-    items[s.cursor].details?.().then(
+    items[s.cursor]?.details?.().then(
       (lines) => setDetails({ visit, lines }),
       (err: Error) => setDetails({ visit, lines: [`(could not inspect: ${err.message})`] }),
     );
-  }, [s.inspect]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [s.inspect]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs once, when the answer is final; onDone and exit are the caller's and ink's, not state
   useEffect(() => {
     if (!s.done) return;
     onDone(s.done);
     exit();
-  }, [s.done]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [s.done]);
 
   const shown = details?.visit === s.inspect ? details.lines : undefined;
   return (
@@ -263,7 +267,7 @@ export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDo
           <Text dimColor>up/down: choose  enter: details  c: continue  q: quit without approving</Text>
         </>
       )}
-      {s.screen !== 'list' && (
+      {s.screen !== 'list' && item && (
         <>
           <Text bold color={c('yellow')}>
             {t(item.name)}@{t(item.version)}
@@ -276,10 +280,11 @@ export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDo
           {!item.overridable && <Text color={c('red')}>This version cannot be approved: a finding above may not be overridden.</Text>}
         </>
       )}
-      {s.screen === 'detail' && (
+      {s.screen === 'detail' && item && (
         <>
           {shown === undefined && item.details && <Text dimColor>inspecting...</Text>}
           {shown?.map((l, n) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: the lines are fixed once read and may repeat: their place is their identity
             <Text key={n} wrap="truncate-end">
               {t(l)}
             </Text>
@@ -299,7 +304,7 @@ export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDo
           <Field value={s.expiry} caret={s.caret} placeholder={defaultExpiry} />
         </Box>
       )}
-      {s.screen === 'confirm' && (
+      {s.screen === 'confirm' && item && (
         <Text>
           Approve {t(item.name)}@{t(item.version)} for {t(s.expiry.trim())} because "{t(s.reason.trim())}"? y/n
         </Text>
@@ -312,6 +317,7 @@ export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDo
 /** Show the prompt on the terminal and resolve with what the person approved (empty: declined). */
 export async function runOverridePrompt(items: HeldItem[], opts: { defaultExpiry: string; maxExpiryMs: number; colour: boolean }): Promise<PromptApproval[]> {
   let result: PromptApproval[] = [];
+  if (!items.length) return result;
   // Ink turns raw mode on only after its first render; a key pressed as the prompt appears would meet a
   // cooked terminal (echoed, Enter turned into a newline ink does not read as Enter) and be lost.
   const stdin = process.stdin;

@@ -19,5 +19,5 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 /** The indentation a JSON file uses (its first indented line), so an edit keeps the file's look. */
 export function detectIndent(text: string): string | number {
   const m = /^([ \t]+)\S/m.exec(text);
-  return m ? m[1] : 2;
+  return m?.[1] ?? 2;
 }

@@ -11,7 +11,7 @@ import { mkdir, readFile, rmdir, unlink } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { classifyError, GuardError } from '../errors.js';
-import { setOwnProcessGroups, stopRunning } from '../install/spawn.js';
+import { setOwnProcessGroups, stopRunning } from './children.js';
 import { writeFileAtomic } from './atomic.js';
 import { withLocks, type LockOptions } from './lock.js';
 
@@ -220,9 +220,8 @@ export async function transaction<T>(opts: TransactionOptions, fn: (t: Transacti
       // A known file-system failure (a file where a folder goes, a dangling link, a full disk) says which file.
       const known = classifyError(err);
       if (known) {
-        err = known;
         if (t.files().length && !told) quietWrite(`safe-install ${opts.label} did not complete: ${t.describeFiles()} ${t.files().length === 1 ? 'is' : 'are'} as before, byte for byte.\n`);
-        throw err;
+        throw known;
       }
       throw new GuardError('bad-config', `${opts.label} did not complete: ${(err as Error).message}`, {
         remedy: `nothing was changed (${t.describeFiles() || 'no file'} as before); fix the cause and run it again`,

@@ -1,6 +1,7 @@
 // Findings + policy exceptions -> one verdict per package. An exception waives named checks for matching
 // packages until it expires; an expired exception stops applying and is reported, never silently dropped.
-import { ACTION_RANK, type Action, type Finding, type LockedPackage } from '../types.js';
+import { ACTION_RANK, type Action, type Finding } from '../types.js';
+import type { LockedPackage } from '../lockfile/types.js';
 import type { Policy } from '../policy/load.js';
 import { matchesPattern } from '../policy/pattern.js';
 

@@ -3,13 +3,15 @@
 // and the verified outcome of a version's attestations. Verification results are content-addressed (name,
 // version, integrity), so a verified version is never verified again.
 import { GuardError } from '../errors.js';
-import type { PackageFacts } from '../types.js';
-import type { KeysInput, ProvenanceInput, RegistryKey } from '../checks/types.js';
+import { type PackageFacts, fullVersion } from '../facts.js';
+import type { KeysInput, ProvenanceInput } from './types.js';
+import type { RegistryKey } from '../types.js';
 import { registryUrlKey, type Policy } from '../policy/load.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { FactsCache } from '../registry/cache.js';
-import { fullVersion } from '../registry/facts.js';
-import { isNpmRegistry, loadNpmKeys } from './npm-keys.js';
+import { loadNpmKeys } from './npm-keys.js';
+import { isNpmRegistry } from '../project/npm-config.js';
+import { isObject } from '../util/is-object.js';
 
 export class EvidenceCollector {
   private readonly keysByRegistry = new Map<string, Promise<KeysInput>>();
@@ -63,7 +65,7 @@ export class EvidenceCollector {
     // whether it serves keys only says whether it keeps signatures: a host answering for registry.npmjs.org that
     // serves none (a transparent mirror, as on this machine) is treated as the mirror it is.
     if (isNpmRegistry(url)) {
-      return { ...this.npmKeys(), kind: 'keys', npm: true, ...(served && served.length ? {} : { mirror: { registry, upstream: registry } }) };
+      return { ...this.npmKeys(), kind: 'keys', npm: true, ...(served?.length ? {} : { mirror: { registry, upstream: registry } }) };
     }
     const upstream = this.policy.registryMirrorOf[url];
     if (upstream) {
@@ -74,10 +76,10 @@ export class EvidenceCollector {
         kind: 'keys',
         ...trusted,
         source: `${trusted.source}; ${registry} is declared a mirror of ${upstream}`,
-        ...(served && served.length ? {} : { mirror: { registry, upstream } }),
+        ...(served?.length ? {} : { mirror: { registry, upstream } }),
       };
     }
-    return served && served.length ? { kind: 'keys', keys: served, source: `${registry}-/npm/v1/keys` } : { kind: 'none', registry };
+    return served?.length ? { kind: 'keys', keys: served, source: `${registry}-/npm/v1/keys` } : { kind: 'none', registry };
   }
 
   private npmKeys(): { keys: RegistryKey[]; source: string } {
@@ -103,7 +105,7 @@ export class EvidenceCollector {
     }
     const registryKeys: RegistryKey[] = keys.kind === 'keys' ? keys.keys : [];
     const { verify, root } = await this.loadVerifier();
-    let result;
+    let result: ReturnType<typeof verify>;
     try {
       result = verify({ name: facts.name, version, integrity: v.integrity, body, keys: registryKeys, trustedRoot: root });
     } catch (err) {
@@ -128,5 +130,5 @@ function isVerifiedOutcome(v: unknown): v is ProvenanceInput & { kind: 'verified
   const o = v as { kind?: unknown; message?: unknown; identity?: unknown };
   if (o.kind !== 'verified' || typeof o.message !== 'string') return false;
   if (o.identity === undefined) return true;
-  return !!o.identity && typeof o.identity === 'object' && !Array.isArray(o.identity) && Object.values(o.identity).every((x) => typeof x === 'string');
+  return isObject(o.identity) && Object.values(o.identity).every((x) => typeof x === 'string');
 }

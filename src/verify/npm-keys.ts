@@ -6,15 +6,12 @@
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { RegistryKey } from './provenance.js';
+import type { RegistryKey } from '../types.js';
 import { toolDir } from '../util/tool-dir.js';
-import { PUBLIC_REGISTRY_HOSTS } from '../project/npm-config.js';
 
 /** The TUF target name, as npm and corepack read it. */
 export const NPM_KEYS_TARGET = 'registry.npmjs.org/keys.json';
 export const NPM_KEYS_FILE = 'npm-keys.json';
-export const NPM_REGISTRY = 'https://registry.npmjs.org/';
-/** Hosts that serve the public npm registry itself (the yarn host is a CNAME of it, with the same signatures). */
 
 export interface LoadedNpmKeys {
   keys: RegistryKey[];
@@ -30,16 +27,6 @@ export function shippedNpmKeysPath(): string {
 /** Where `trust refresh` writes the keys, and `loadNpmKeys` looks first. */
 export function cachedNpmKeysPath(cacheDir: string): string {
   return path.join(cacheDir, 'trust', NPM_KEYS_FILE);
-}
-
-/** The registry URL (any scheme, with or without a trailing slash) is the public npm registry's root. */
-export function isNpmRegistry(url: string): boolean {
-  try {
-    const u = new URL(url);
-    return PUBLIC_REGISTRY_HOSTS.has(u.hostname.toLowerCase()) && (u.pathname === '/' || u.pathname === '') && !u.port;
-  } catch {
-    return false;
-  }
 }
 
 let shipped: LoadedNpmKeys | undefined;
@@ -83,7 +70,7 @@ export function parseNpmKeysTarget(text: string): RegistryKey[] {
   const keys: RegistryKey[] = [];
   for (const k of list as unknown[]) {
     const entry = k as { keyId?: unknown; keyUsage?: unknown; publicKey?: { rawBytes?: unknown; keyDetails?: unknown; validFor?: { end?: unknown } } } | null;
-    if (!entry || entry.keyUsage !== 'npm:signatures') continue;
+    if (entry?.keyUsage !== 'npm:signatures') continue;
     const { keyId } = entry;
     const raw = entry.publicKey?.rawBytes;
     const end = entry.publicKey?.validFor?.end;

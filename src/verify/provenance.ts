@@ -15,13 +15,9 @@ import {
 } from '@sigstore/verify';
 import ssri from 'ssri';
 import { loadTrustedRoot } from './trusted-root.js';
-
-export interface RegistryKey {
-  keyid: string;
-  /** base64 SPKI DER */
-  key: string;
-  expires: string | null;
-}
+import type { RegistryKey } from '../types.js';
+import { isObject } from '../util/is-object.js';
+import { at } from '../util/at.js';
 
 export type ProvenanceCode =
   | 'attestations-malformed'
@@ -122,12 +118,12 @@ function verifiedMessage(id: string, identity: ProvenanceIdentity): string {
 // ---- Phase 1: the response shape -------------------------------------------------------------
 
 function parseBody(body: unknown): { provenance?: Attestation; publish?: Attestation } {
-  const list = isRecord(body) ? body.attestations : undefined;
+  const list = isObject(body) ? body.attestations : undefined;
   if (!Array.isArray(list)) throw malformed('the response has no attestations list');
   let provenance: Attestation | undefined;
   let publish: Attestation | undefined;
   for (const [i, item] of list.entries()) {
-    if (!isRecord(item) || typeof item.predicateType !== 'string' || !isRecord(item.bundle)) {
+    if (!isObject(item) || typeof item.predicateType !== 'string' || !isObject(item.bundle)) {
       throw malformed(`attestation ${i} is not a {predicateType, bundle} object`);
     }
     const attestation = { predicateType: item.predicateType, bundle: parseBundle(item.bundle, i) };
@@ -272,7 +268,7 @@ function readStatement(att: Attestation, fail: (why: string) => Failure): Statem
   } catch {
     throw fail('holds a signed payload that is not JSON');
   }
-  if (!isRecord(statement)) throw fail('holds a signed payload that is not an in-toto statement');
+  if (!isObject(statement)) throw fail('holds a signed payload that is not an in-toto statement');
   // The outer predicateType is not signed; the statement's is.
   if (statement.predicateType !== att.predicateType) {
     throw fail(`is listed as ${att.predicateType} but its signed statement says ${String(statement.predicateType)}`);
@@ -282,13 +278,13 @@ function readStatement(att: Attestation, fail: (why: string) => Failure): Statem
 
 /** Why no subject of the statement is this package version with this tarball; undefined when one is. */
 function subjectMismatch(statement: Statement, expected: Expected): string | undefined {
-  const subjects = Array.isArray(statement.subject) ? statement.subject.filter(isRecord) : [];
+  const subjects = Array.isArray(statement.subject) ? statement.subject.filter(isObject) : [];
   const named = subjects.filter((s) => s.name === expected.purl);
   if (named.length === 0) {
     const names = subjects.map((s) => String(s.name)).join(', ') || 'nothing';
     return `names ${names}, not ${expected.purl}`;
   }
-  const digests = named.map((s) => (isRecord(s.digest) && typeof s.digest.sha512 === 'string' ? s.digest.sha512.toLowerCase() : ''));
+  const digests = named.map((s) => (isObject(s.digest) && typeof s.digest.sha512 === 'string' ? s.digest.sha512.toLowerCase() : ''));
   if (!digests.includes(expected.sha512Hex)) {
     return `for ${expected.purl} has sha512 ${digests[0] || '(none)'}, which is not the tarball's integrity (${expected.sha512Hex})`;
   }
@@ -325,16 +321,16 @@ function githubRepoURL(repo: string | undefined, issuer: string | undefined): st
 }
 
 function builderOf(predicate: unknown): string | undefined {
-  if (!isRecord(predicate)) return undefined;
-  const v1 = isRecord(predicate.runDetails) && isRecord(predicate.runDetails.builder) ? predicate.runDetails.builder.id : undefined;
-  const v02 = isRecord(predicate.builder) ? predicate.builder.id : undefined;
+  if (!isObject(predicate)) return undefined;
+  const v1 = isObject(predicate.runDetails) && isObject(predicate.runDetails.builder) ? predicate.runDetails.builder.id : undefined;
+  const v02 = isObject(predicate.builder) ? predicate.builder.id : undefined;
   const id = v1 ?? v02;
   return typeof id === 'string' ? id : undefined;
 }
 
 function derUtf8String(der: Buffer | undefined): string | undefined {
   if (!der || der.length < 2 || der[0] !== 0x0c) return undefined;
-  let length = der[1];
+  let length = at(der, 1); // der.length >= 2 above
   let offset = 2;
   if (length & 0x80) {
     const bytes = length & 0x7f;
@@ -345,9 +341,6 @@ function derUtf8String(der: Buffer | undefined): string | undefined {
   return offset + length === der.length ? der.subarray(offset).toString('utf8') : undefined;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

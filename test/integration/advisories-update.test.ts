@@ -11,9 +11,7 @@ import yazl from 'yazl';
 import { openCachedAdvisoryDb } from '../../src/advisories/db.js';
 import { BIN, cleanEnv, cli, FIXTURES, tempDir } from './helpers.js';
 
-const RECORDS = ['chalk/MAL-2025-46969.json', 'debug/MAL-2025-46974.json', '@ctrl/tinycolor/MAL-2025-47141.json'].map((p) =>
-  join(FIXTURES, 'advisories-db', 'osv', 'malicious', 'npm', p),
-);
+const RECORDS = ['chalk/MAL-2025-46969.json', 'debug/MAL-2025-46974.json', '@ctrl/tinycolor/MAL-2025-47141.json'].map((p) => join(FIXTURES, 'advisories-db', 'osv', 'malicious', 'npm', p));
 
 function zipOf(entries: [string, Buffer][]): Promise<Buffer> {
   const zip = new yazl.ZipFile();
@@ -50,7 +48,10 @@ afterAll(async () => {
   await new Promise((r) => server.close(r));
 });
 
-const serve = (body: Buffer): Handler => (_req, res) => res.writeHead(200, { 'content-type': 'application/zip', 'content-length': body.length }).end(body);
+const serve =
+  (body: Buffer): Handler =>
+  (_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/zip', 'content-length': body.length }).end(body);
 
 function setup() {
   const home = tempDir('si-advupd-');

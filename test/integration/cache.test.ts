@@ -6,6 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { join } from 'node:path';
 import { TestRegistry, type FakeVersion } from '../registry/server.js';
 import { cleanEnv, cli, tempDir, writeProject } from './helpers.js';
+import { at } from '../../src/util/at.js';
 
 const OLD = '2024-01-01T00:00:00.000Z';
 let registry: TestRegistry;
@@ -54,7 +55,7 @@ describe('metadata cache', () => {
     });
     writeProject(dir, registry, { big: '1.0.0' });
     await cli(['check', '--cache-dir', cache], { cwd: dir, env });
-    const [entry] = files(cache);
+    const entry = at(files(cache), 0);
     expect(statSync(entry).size).toBeLessThan(2_000);
     expect(readFileSync(entry, 'utf8')).not.toContain('yyyy');
   });
@@ -89,7 +90,7 @@ describe('metadata cache', () => {
     const cache = tempDir('si-c-');
     writeProject(dir, registry, { a: '1.0.0' });
     await cli(['check', '--cache-dir', cache], { cwd: dir, env });
-    const [entry] = files(cache);
+    const entry = at(files(cache), 0);
     writeFileSync(entry, '{"checkedAt": "2099-01-01", "facts": {');
     const res = await cli(['check', '--json', '--cache-dir', cache], { cwd: dir, env });
     expect(JSON.parse(res.stdout).summary.requests.network).toBe(1);
@@ -112,7 +113,7 @@ describe('full facts only for the locked versions', () => {
     const plain: FakeVersion[] = VERSIONS.map((version) => ({ version, publishedAt: OLD, npmUser: { name: 'alice' } }));
     reg.addPackage({ name: 'multi', versions: plain });
     for (const v of VERSIONS) sigs[v] = sign('sha256', Buffer.from(`multi@${v}:${reg.integrityOf('multi', v)}`), privateKey).toString('base64');
-    reg.addPackage({ name: 'multi', versions: plain.map((v) => ({ ...v, signatures: [{ keyid: KEYID, sig: sigs[v.version] }] })) });
+    reg.addPackage({ name: 'multi', versions: plain.map((v) => ({ ...v, signatures: [{ keyid: KEYID, sig: sigs[v.version] ?? '' }] })) });
     regEnv = cleanEnv(reg.url);
   });
   afterAll(() => reg.close());
@@ -129,7 +130,7 @@ describe('full facts only for the locked versions', () => {
     const { res, report } = await checkLocked(dir, cache, '1.0.0');
     expect(res.code).toBe(0);
     expect(report.packages[0]).toMatchObject({ name: 'multi', version: '1.0.0', verdict: 'allow' });
-    const [entry] = files(cache);
+    const entry = at(files(cache), 0);
     expect(entry).toContain(join('metadata', 'v4'));
     const facts = JSON.parse(readFileSync(entry, 'utf8')).facts;
     expect(Object.keys(facts.versions).sort()).toEqual(VERSIONS);
@@ -146,7 +147,7 @@ describe('full facts only for the locked versions', () => {
     // Verified against the real integrity and signature: a summary misread as full facts would warn or block.
     expect(next.report.packages[0]).toMatchObject({ name: 'multi', version: '1.1.0', verdict: 'allow', findings: [] });
     expect(next.res.code).toBe(0);
-    const facts = JSON.parse(readFileSync(files(cache)[0], 'utf8')).facts;
+    const facts = JSON.parse(readFileSync(at(files(cache), 0), 'utf8')).facts;
     expect(Object.keys(facts.versions).filter((v) => facts.versions[v].full).sort()).toEqual(['1.0.0', '1.1.0']);
     // Both lockfiles are now answered from the cache.
     for (const v of ['1.0.0', '1.1.0']) {
@@ -172,7 +173,7 @@ describe('full facts only for the locked versions', () => {
     const dir = tempDir();
     const cache = tempDir('si-c-');
     await checkLocked(dir, cache, '1.0.0');
-    const [entry] = files(cache);
+    const entry = at(files(cache), 0);
     // The same entry under the previous format's folder (v3) with every version summary-only: never read.
     expect(entry).toContain(join('metadata', 'v4'));
     const v1 = entry.replace(join('metadata', 'v4'), join('metadata', 'v3'));

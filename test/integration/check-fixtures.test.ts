@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readLockfile } from '../../src/lockfile/index.js';
-import type { LockedTree } from '../../src/types.js';
+import type { LockedTree } from '../../src/lockfile/types.js';
 import { TestRegistry } from '../registry/server.js';
 import { FIXTURES, cleanEnv, cli, serveLockedTree, tempDir } from './helpers.js';
 

@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readLockfile } from '../../src/lockfile/index.js';
-import type { LockedTree } from '../../src/types.js';
+import type { LockedTree } from '../../src/lockfile/types.js';
 import { TestRegistry } from '../registry/server.js';
 import { FIXTURES, cleanEnv, cli, serveLockedTree, tempDir } from './helpers.js';
+import { at as nth } from '../../src/util/at.js';
 
 const NOW = '2026-06-15T12:00:00.000Z';
 const DAY = 86_400_000;
@@ -165,8 +166,8 @@ describe('more than one lockfile', () => {
     const registry = await TestRegistry.start();
     try {
       const dir = tempDir('si-two-');
-      copyFileSync(join(FIXTURES, 'lockfiles', LOCKFILES[0].file), join(dir, 'pnpm-lock.yaml'));
-      copyFileSync(join(FIXTURES, 'lockfiles', LOCKFILES[2].file), join(dir, 'yarn.lock'));
+      copyFileSync(join(FIXTURES, 'lockfiles', nth(LOCKFILES, 0).file), join(dir, 'pnpm-lock.yaml'));
+      copyFileSync(join(FIXTURES, 'lockfiles', nth(LOCKFILES, 2).file), join(dir, 'yarn.lock'));
       const res = await cli(['check', '--json', '--now', NOW], { cwd: dir, env: cleanEnv(registry.url) });
       expect(res.code).toBe(2);
       expect(res.stdout + res.stderr).toMatch(/more than one lockfile: pnpm-lock.yaml, yarn.lock/);

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, readdirSync, readlinkSync, statSync, writeFil
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
 import { BIN, cleanEnv, cli, EVENT_LOGGER, npm, OLD, ROOT, scriptedWith, tempDir } from './helpers.js';
+import { waitFor } from '../wait.js';
 
 const YOUNG = new Date(Date.now() - 86_400_000).toISOString();
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -215,9 +216,7 @@ describe('Ctrl-C', () => {
       child.stderr.on('data', (d) => (stderr += d));
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
       // Sent once npm is waiting for the tarball: the interrupt lands in the middle of `npm ci`.
-      const deadline = Date.now() + 30_000;
-      while (registry.requestCount('/slow/-/') === earlier && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(registry.requestCount('/slow/-/'), stdout + stderr).toBeGreaterThan(earlier);
+      await waitFor(() => registry.requestCount('/slow/-/') > earlier, () => `npm's request for the tarball:\n${stdout}${stderr}`);
       expect(stdout).toContain('Installing with npm ci --ignore-scripts');
       child.kill('SIGINT'); // to safe-install alone, as `kill -INT` would
       const { code, signal } = await exited;
@@ -245,10 +244,9 @@ describe('Ctrl-C', () => {
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
-      const deadline = Date.now() + 30_000;
       const packuments = () => registry.requestCount('slow') - registry.requestCount('/slow/-/');
       const start = packuments();
-      while (packuments() === start && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      await waitFor(() => packuments() > start, () => `the check's request for slow's packument:\n${stderr}`);
       child.kill('SIGINT');
       const { code, signal } = await exited;
       expect({ code, signal }, stderr).toEqual({ code: 130, signal: null });

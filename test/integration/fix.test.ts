@@ -58,11 +58,12 @@ async function project(pkg: Record<string, unknown>) {
 
 /**
  * Run code in this process with the project's environment (npm config, caches, registry), as the CLI would
- * see it: every npm_config_* of the test runner's own npm is removed for the duration.
+ * see it: every npm_config_* of the test runner's own npm is removed for the duration, and npm_execpath (which
+ * would start that npm instead of the pinned one first on PATH).
  */
 async function inEnv<T>(env: NodeJS.ProcessEnv, fn: () => Promise<T>): Promise<T> {
   const saved = { ...process.env };
-  for (const k of Object.keys(process.env)) if (/^npm_config_/i.test(k)) delete process.env[k];
+  for (const k of Object.keys(process.env)) if (/^npm_(config_|execpath$)/i.test(k)) delete process.env[k];
   Object.assign(process.env, env);
   try {
     return await fn();

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Log } from 'sarif';
 import { TestRegistry } from '../registry/server.js';
 import { cleanEnv, cli, npm, run, tempDir } from './helpers.js';
+import { at } from '../../src/util/at.js';
 
 const DAY = 86_400_000;
 const PLATFORMS = Array.from({ length: 20 }, (_, i) => `@plat/bin-${String(i).padStart(2, '0')}`);
@@ -54,12 +55,12 @@ describe('a family of 20 young platform packages', () => {
     ]);
 
     const sarif = JSON.parse(readFileSync(join(p.dir, 'out', 'report.sarif'), 'utf8')) as Log;
-    const results = sarif.runs[0].results ?? [];
+    const results = at(sarif.runs, 0).results ?? [];
     expect(results.filter((r) => r.ruleId === 'registry-no-keys')).toHaveLength(1);
     expect(results.filter((r) => r.ruleId === 'trust-undecidable')).toHaveLength(1);
     expect(results.filter((r) => r.ruleId === 'too-young')).toHaveLength(20);
     expect(results).toHaveLength(22);
-    expect(sarif.runs[0].properties?.summary).toMatchObject({ allow: 1, warn: 0, quarantine: 20 });
+    expect(sarif.runs[0]?.properties?.summary).toMatchObject({ allow: 1, warn: 0, quarantine: 20 });
 
     const verbose = await cli(['check', '--verbose'], { cwd: p.dir, env: p.env });
     expect(verbose.stdout.match(/too-young/g)).toHaveLength(20);
@@ -74,19 +75,19 @@ describe('a family of 20 young platform packages', () => {
     expect(existsSync(join(p.dir, 'node_modules'))).toBe(false);
 
     // One version not held: nothing is approved.
-    const bad = await cli(['approve', SPECS[0], 'plain@1.0.0', '--reason', 'x'], { cwd: p.dir, env: p.env });
+    const bad = await cli(['approve', at(SPECS, 0), 'plain@1.0.0', '--reason', 'x'], { cwd: p.dir, env: p.env });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/plain@1\.0\.0 is not held.*nothing was approved/);
     expect(p.exceptions()).toEqual([]);
     expect((await cli(['approve', '--reason', 'x'], { cwd: p.dir, env: p.env })).stderr).toMatch(/name@version arguments or --all-held/);
 
-    const two = await cli(['approve', SPECS[0], SPECS[1], '--reason', 'platform binaries of one release', '--expires', '2d'], { cwd: p.dir, env: p.env });
+    const two = await cli(['approve', at(SPECS, 0), at(SPECS, 1), '--reason', 'platform binaries of one release', '--expires', '2d'], { cwd: p.dir, env: p.env });
     expect(two.code, two.stderr).toBe(0);
     expect(two.stdout).toContain(`Approved 2 versions (waives release-age) until`);
     let ex = p.exceptions();
     expect(ex.map((e) => e.package)).toEqual(SPECS.slice(0, 2));
     expect(new Set(ex.map((e) => e.expires)).size).toBe(1);
-    expect(Date.parse(ex[0].expires) - Date.parse(ex[0].approvedAt)).toBe(2 * DAY);
+    expect(Date.parse(at(ex, 0).expires) - Date.parse(at(ex, 0).approvedAt)).toBe(2 * DAY);
 
     const all = await cli(['approve', '--all-held', '--reason', 'the rest of the release', '--expires', '48h'], { cwd: p.dir, env: p.env });
     expect(all.code, all.stderr).toBe(0);
@@ -96,7 +97,7 @@ describe('a family of 20 young platform packages', () => {
     const rest = ex.slice(2);
     expect(new Set(rest.map((e) => e.expires)).size).toBe(1);
     expect(rest.every((e) => e.reason === 'the rest of the release')).toBe(true);
-    expect(Date.parse(rest[0].expires) - Date.parse(rest[0].approvedAt)).toBe(2 * DAY);
+    expect(Date.parse(at(rest, 0).expires) - Date.parse(at(rest, 0).approvedAt)).toBe(2 * DAY);
 
     const install = await cli([], { cwd: p.dir, env: p.env });
     expect(install.code, install.stdout + install.stderr).toBe(0);

@@ -2,13 +2,14 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LockedTree } from '../../src/types.js';
+import type { LockedTree } from '../../src/lockfile/types.js';
 import type { FakeVersion, TestRegistry } from '../registry/server.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const BIN = join(ROOT, 'bin', 'safe-install');
+// SAFE_INSTALL_TEST_BIN=dist/safe-install.mjs runs the same tests against the one-file build (scripts/bundle.mjs).
+export const BIN = process.env.SAFE_INSTALL_TEST_BIN ? resolve(ROOT, process.env.SAFE_INSTALL_TEST_BIN) : join(ROOT, 'bin', 'safe-install');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 
 /** A loopback port nothing listens on: the OSV API the tests' checks use unless they start their own. */
@@ -16,6 +17,23 @@ export const CLOSED_OSV_URL = 'http://127.0.0.1:9';
 
 export function tempDir(prefix = 'si-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** The pinned npm (a devDependency, like pnpm and yarn): what every test runs, never the npm on this machine's PATH. */
+export const NPM_CLI = join(ROOT, 'node_modules', 'npm', 'bin', 'npm-cli.js');
+
+let npmBin: string | undefined;
+/**
+ * A folder holding only `npm` and `npx`, linked to the pinned npm as node_modules/.bin links them: first on PATH
+ * in every test environment, so the npm that safe-install starts from PATH is the pinned one (what a project's CI
+ * gets from `npm ci` and `npx safe-install`).
+ */
+export function pinnedNpmBin(): string {
+  if (npmBin) return npmBin;
+  const dir = tempDir('si-npm-bin-');
+  symlinkSync(NPM_CLI, join(dir, 'npm'));
+  symlinkSync(join(dirname(NPM_CLI), 'npx-cli.js'), join(dir, 'npx'));
+  return (npmBin = dir);
 }
 
 /**
@@ -28,7 +46,7 @@ export function cleanEnv(registry: string, extra: Record<string, string> = {}): 
   writeFileSync(join(home, 'global-npmrc'), '');
   mkdirSync(join(home, 'cache'));
   return {
-    PATH: process.env.PATH,
+    PATH: `${pinnedNpmBin()}${delimiter}${process.env.PATH ?? ''}`,
     HOME: home,
     XDG_CACHE_HOME: join(home, 'cache'),
     npm_config_userconfig: join(home, '.npmrc'),
@@ -65,8 +83,9 @@ export function cli(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv 
   return run(process.execPath, [BIN, ...args], opts);
 }
 
+/** The pinned npm (NPM_CLI), whatever `opts.env` has on PATH. */
 export function npm(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<RunResult> {
-  return run('npm', args, opts);
+  return run(process.execPath, [NPM_CLI, ...args], opts);
 }
 
 /**
@@ -120,6 +139,7 @@ export function writeProject(dir: string, registry: TestRegistry, deps: Record<s
 
 /** The pinned package managers the tests run (devDependencies, so `npm ci` installs them; never assumed on PATH). */
 export const TOOLS = {
+  npm: NPM_CLI,
   pnpm: join(ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs'),
   pnpm9: join(ROOT, 'node_modules', 'pnpm9', 'bin', 'pnpm.cjs'),
   yarn1: join(ROOT, 'node_modules', 'yarn', 'bin', 'yarn.js'),

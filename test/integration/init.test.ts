@@ -146,7 +146,12 @@ describe('init itself', () => {
     expect(text).toMatch(/^permissions:\n  contents: read$/m);
     expect(text).not.toContain('pull_request_target');
     expect(text).not.toMatch(/cache:/);
+    // A checkout has no release data: npx, said in the workflow and by init.
+    expect(text).toContain('npx --yes safe-install@');
+    expect(text).toContain('unpinned by integrity');
+    expect(p.init.stdout).toContain('has no release data');
     // The linter does catch a broken workflow (so the assertion above can fail).
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression (left unclosed on purpose), not a template
     expect(lint(text.replace('runs-on: ubuntu-latest', 'runs-on: ${{ matrix.os }'), 'x.yml').length).toBeGreaterThan(0);
   });
 
@@ -154,12 +159,51 @@ describe('init itself', () => {
     const { githubWorkflow } = await import('../../src/init/workflow.js');
     const lint = await createLinter();
     for (const pm of ['pnpm', 'yarn'] as const) {
-      const text = githubWorkflow({ toolSpec: 'safe-install@0.1.0', pm });
+      const text = githubWorkflow({ version: '0.1.0', pm });
       expect(lint(text, `${pm}.yml`)).toEqual([]);
       expect(text).toMatch(/run: corepack enable\n/);
       expect(text.indexOf('corepack enable')).toBeLessThan(text.indexOf('Install (in place of'));
       expect(text.match(/^\s+(- )?uses:/gm)).toHaveLength(3);
     }
-    expect(githubWorkflow({ toolSpec: 'safe-install@0.1.0', pm: 'pnpm' })).toContain('Install (in place of pnpm install --frozen-lockfile)');
+    expect(githubWorkflow({ version: '0.1.0', pm: 'pnpm' })).toContain('Install (in place of pnpm install --frozen-lockfile)');
+  });
+
+  it('with release data the guard is the action pinned by the release commit SHA (version in a comment): no npx, nothing installed at CI time', async () => {
+    const { githubWorkflow } = await import('../../src/init/workflow.js');
+    const lint = await createLinter();
+    const release = { version: '1.2.3', actionRepository: 'safe-install/safe-install', actionSha: 'a'.repeat(40) };
+    for (const pm of ['npm', 'pnpm', 'yarn'] as const) {
+      const text = githubWorkflow({ version: '1.2.3', release, pm });
+      expect(lint(text, `${pm}.yml`)).toEqual([]);
+      expect(text).not.toContain('npx');
+      const guard = [...text.matchAll(/uses: safe-install\/safe-install@([0-9a-f]{40}) # v1\.2\.3\n\s+with:\n\s+command: (\w+)\n(?:\s+format: (\S+)\n)?/g)];
+      expect(guard.map((m) => [m[1], m[2], m[3]])).toEqual([
+        ['a'.repeat(40), 'check', 'sarif=safe-install.sarif,github'],
+        ['a'.repeat(40), 'ci', undefined],
+      ]);
+      // Every uses: is pinned by a full SHA.
+      const uses = text.match(/^\s+(- )?uses: .*$/gm) ?? [];
+      expect(uses).toHaveLength(5);
+      for (const u of uses) expect(u).toMatch(/@[0-9a-f]{40} # v[\d.]+$/);
+      // The check (and its SARIF upload) comes before the install.
+      expect(text.indexOf('command: check')).toBeLessThan(text.indexOf('upload-sarif'));
+      expect(text.indexOf('upload-sarif')).toBeLessThan(text.indexOf('command: ci'));
+    }
+  });
+
+  it('release data is used only when well formed and for this very version', async () => {
+    const { readRelease } = await import('../../src/init/release.js');
+    const dir = tempDir('si-rel-');
+    mkdirSync(join(dir, 'dist'));
+    const write = (doc: object) => writeFileSync(join(dir, 'dist', 'release.json'), JSON.stringify(doc));
+    expect(readRelease('1.0.0', dir)).toBeUndefined(); // none
+    const good = { version: '1.0.0', actionRepository: 'safe-install/safe-install', actionSha: 'b'.repeat(40) };
+    write(good);
+    expect(readRelease('1.0.0', dir)).toEqual(good);
+    expect(readRelease('1.0.1', dir)).toBeUndefined(); // another version's data
+    write({ ...good, actionSha: 'v1.0.0' });
+    expect(readRelease('1.0.0', dir)).toBeUndefined(); // a tag, not a SHA
+    write({ ...good, actionRepository: 'x/y\n  run: curl evil' });
+    expect(readRelease('1.0.0', dir)).toBeUndefined();
   });
 });

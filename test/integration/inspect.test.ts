@@ -9,7 +9,7 @@ import { TestRegistry } from '../registry/server.js';
 import { cleanEnv, cli, ROOT, tempDir, writeProject } from './helpers.js';
 import { buildInspectReport, inspectCommand } from '../../src/cli/inspect.js';
 import { GuardError } from '../../src/errors.js';
-import type { InspectReport } from '../../src/inspect/diff.js';
+import type { InspectReport } from '../../src/inspect/types.js';
 
 const OLD = '2024-01-01T00:00:00.000Z';
 const NEWER = '2024-02-01T00:00:00.000Z';
@@ -68,10 +68,11 @@ beforeAll(async () => {
 
 afterAll(() => registry.close());
 
-// npm's configuration comes from the environment (and `npm test` sets npm_config_* of its own): replace it.
+// npm's configuration comes from the environment (and `npm test` sets npm_config_* and npm_execpath, the npm that
+// ran it, of its own): replace it, so the npm started is the pinned one first on PATH.
 beforeEach(() => {
   savedEnv = { ...process.env };
-  for (const k of Object.keys(process.env)) if (/^npm_config_/i.test(k)) delete process.env[k];
+  for (const k of Object.keys(process.env)) if (/^npm_(config_|execpath$)/i.test(k)) delete process.env[k];
   tmp = tempDir('si-tmp-');
   Object.assign(process.env, cleanEnv(registry.url), { TMPDIR: tmp, npm_config_fetch_retries: '0' });
   registry.clearFaults();

@@ -33,8 +33,9 @@ function addSigned(name: string, version: string, signedIntegrity?: (real: strin
 
 beforeAll(async () => {
   if (!existsSync(NPM9_CLI)) {
-    // From the npm registry, with this machine's own npm settings (the test registry does not serve npm itself).
-    const res = await run('npm', ['install', '--prefix', NPM9, '--no-audit', '--no-fund', '--ignore-scripts', 'npm@9.6.7'], { cwd: tmpdir(), env: process.env });
+    // From the npm registry, with this machine's own npm settings (the test registry does not serve npm itself),
+    // by the pinned npm.
+    const res = await npm(['install', '--prefix', NPM9, '--no-audit', '--no-fund', '--ignore-scripts', 'npm@9.6.7'], { cwd: tmpdir(), env: process.env });
     expect(res.code, res.stderr).toBe(0);
   }
   registry = await TestRegistry.start();

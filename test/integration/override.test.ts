@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
 import { BIN, cleanEnv, cli, npm, run, tempDir } from './helpers.js';
+import { waitFor as waitUntil, watch } from '../wait.js';
 
 const DAY = 86_400_000;
 let registry: TestRegistry;
@@ -105,19 +106,17 @@ describe('quarantine ledger and approvals', () => {
  */
 function terminal(p: Awaited<ReturnType<typeof project>>) {
   const child = spawn('script', ['-qefc', `${process.execPath} ${BIN}`, '/dev/null'], { cwd: p.dir, env: { ...p.env, TERM: 'xterm', COLUMNS: '80', LINES: '40' } });
-  let screen = '';
-  child.stdout.on('data', (d) => (screen += d));
-  const closed = new Promise<number>((r) => child.on('close', (c) => r(c ?? 1)));
+  const term = watch(child);
+  const closed = term.exited.then(({ code }) => code ?? 1);
   return {
-    screen: () => screen,
-    waitFor: async (text: string) => {
-      for (let i = 0; i < 300 && !screen.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
-      expect(screen, `waiting for ${text}`).toContain(text);
-    },
-    /** Like a person: one key, then a pause long enough for the screen to follow. */
+    screen: term.output,
+    /** Until the screen shows `text` (bounded; fails with the screen if the CLI exits first). */
+    waitFor: (text: string) => term.seen(text),
+    /** Like a person: one key, then wait for the screen to follow (something drawn after it). */
     press: async (keys: string) => {
+      const before = term.output().length;
       child.stdin.write(keys);
-      await new Promise((r) => setTimeout(r, 150));
+      await waitUntil(() => term.output().length > before, () => `the screen to follow ${JSON.stringify(keys)}:\n${term.output()}`);
     },
     /** Like tmux `send-keys` or a fast typist: every key its own write, no pause in between. */
     burst: (...keys: string[]) => {

@@ -4,7 +4,7 @@
 // 10, yarn 1 and 4 (the pinned devDependencies, put first on PATH by withTools) and a real corepack, against
 // the loopback registry; corepack only as far as it works offline (a cache it reuses, or a download that fails).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
@@ -22,10 +22,9 @@ const versionOf = (tool: keyof typeof TOOLS) => (JSON.parse(readFileSync(join(di
 beforeAll(async () => {
   registry = await TestRegistry.start();
   registry.addPackage({ name: 'plain', versions: [{ version: '1.0.0', publishedAt: OLD }] });
-  const env = cleanEnv(registry.url);
-  const which = await run('sh', ['-c', 'command -v npm'], { cwd: tempDir(), env });
-  npmScript = realpathSync(which.stdout.trim());
-  npmVersion = (await run('npm', ['--version'], { cwd: tempDir(), env })).stdout.trim();
+  // The pinned npm, first on PATH in cleanEnv: the one the header must name.
+  npmScript = TOOLS.npm;
+  npmVersion = versionOf('npm');
 });
 afterAll(() => registry?.close());
 

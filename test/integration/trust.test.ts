@@ -131,6 +131,41 @@ describe('signatures and provenance, offline', () => {
     expect(byName.sigstore.findings.map((f: any) => f.check)).toContain('provenance');
   });
 
+  it('keeps the evidence in a CycloneDX 1.6 SBOM that validates against the schema: integrity, signature, provenance source, age', async () => {
+    const out = join(tempDir('si-sbom-'), 'bom.cdx.json');
+    const res = await cli(['check', '--now', NOW, '--cache-dir', tempDir('si-c-'), '--format', `cyclonedx=${out},text`], { cwd: dir, env });
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    const text = readFileSync(out, 'utf8');
+    const { JsonStrictValidator } = await import('@cyclonedx/cyclonedx-library/Validation');
+    const { Version } = await import('@cyclonedx/cyclonedx-library/Spec');
+    expect(await new JsonStrictValidator(Version.v1dot6).validate(text)).toBeNull();
+    const bom = JSON.parse(text);
+    expect(bom.specVersion).toBe('1.6');
+    const byPurl = Object.fromEntries(bom.components.map((c: any) => [c.purl, c]));
+    const props = (c: any) => Object.fromEntries(c.properties.map((p: any) => [p.name, p.value]));
+    const sigstore = byPurl['pkg:npm/sigstore@1.0.0'];
+    const t = TUPLES.find((x) => x.name === 'sigstore' && x.version === '1.0.0');
+    expect(sigstore.hashes).toEqual([{ alg: 'SHA-512', content: Buffer.from(t.integrity.replace(/^sha512-/, ''), 'base64').toString('hex') }]);
+    expect(props(sigstore)).toMatchObject({
+      'safe-install:verdict': 'allow',
+      'safe-install:signature': 'verified',
+      'safe-install:provenance': 'verified',
+      'safe-install:publishedAt': t.publishTime,
+    });
+    expect(props(sigstore)['safe-install:provenance:sourceRepository']).toMatch(/github\.com\/sigstore\/sigstore-js/);
+    expect(props(sigstore)['safe-install:provenance:sourceCommit']).toMatch(/^[0-9a-f]{40}$/);
+    expect(props(byPurl['pkg:npm/%40ljharb/has-package-exports-patterns@0.0.2'])['safe-install:provenance']).toBe('none');
+    expect(bom.components).toHaveLength(4);
+    expect(bom.metadata.component.name).toBe('app');
+    // The same evidence as the run's own verdicts: a signature the guard could not verify is not called verified.
+    registry.setKeys(null);
+    serveStripped();
+    const stripped = join(tempDir('si-sbom-'), 'bom.cdx.json');
+    await cli(['check', '--now', NOW, '--cache-dir', tempDir('si-c-'), '--format', `cyclonedx=${stripped}`], { cwd: dir, env });
+    const strippedBom = JSON.parse(readFileSync(stripped, 'utf8'));
+    for (const c of strippedBom.components) expect(props(c)['safe-install:signature'], c.purl).toBe('registry-no-keys');
+  });
+
   it('a mirror that strips signatures and keys (as this machine\'s does) is said plainly, once; the policy decides', async () => {
     registry.setKeys(null);
     serveStripped();

@@ -96,7 +96,7 @@ function expectPmOrder(tool: Tool, lines: string[]): void {
   if (tool === 'npm') {
     // npm builds the workspaces as links after every dependency, one event across all of them at a time, then the root.
     expect(last(lines, 'native-dep')).toBeLessThan(Math.min(first(lines, 'a'), first(lines, 'b')));
-    const ws = lines.filter((l) => /^[ab]:/.test(l)).map((l) => workspace.indexOf(l.split(':')[1]));
+    const ws = lines.filter((l) => /^[ab]:/.test(l)).map((l) => workspace.indexOf(l.split(':')[1] ?? ''));
     expect(ws).toEqual([...ws].sort((x, y) => x - y));
     expect(Math.max(last(lines, 'a'), last(lines, 'b'))).toBeLessThan(first(lines, 'app'));
     return;

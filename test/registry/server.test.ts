@@ -8,6 +8,8 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TestRegistry, type FakePackage } from './server.js';
 import { buildTar, buildTarball } from './tarball.js';
+import { NPM_CLI } from '../integration/helpers.js';
+import { waitFor, within } from '../wait.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -319,35 +321,46 @@ describe('TestRegistry', () => {
       expect(reg.requests.at(-1)).toMatchObject({ path: '/left-pad', status: 200 });
     });
 
-    it('hang: never responds; an AbortSignal timeout aborts the fetch, and close() still finishes', async () => {
+    it('hang: never responds; an aborted fetch ends, and close() still finishes', async () => {
       reg.fault('left-pad', { hang: true });
-      const started = Date.now();
-      await expect(fetch(`${reg.url}left-pad`, { signal: AbortSignal.timeout(300) })).rejects.toThrow(
-        /timeout|abort/i,
-      );
-      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
-      expect(reg.requests.at(-1)).toMatchObject({ path: '/left-pad', status: 0 });
+      const abort = new AbortController();
+      let settled = false;
+      const hung = fetch(`${reg.url}left-pad`, { signal: abort.signal }).finally(() => (settled = true));
+      hung.catch(() => {});
+      await waitFor(() => reg.requestCount('/left-pad') === 1, 'the request at the registry');
+      // Answered meanwhile? A normal request sent after it is answered, and the hung one still is not.
+      expect((await fetch(`${reg.url}nope`)).status).toBe(404);
+      expect(settled).toBe(false);
+      abort.abort();
+      await expect(hung).rejects.toThrow(/abort/i);
+      expect(reg.requests.find((r) => r.path === '/left-pad')).toMatchObject({ status: 0 });
 
       // A hanging request still open at close() must not block it.
       const pending = fetch(`${reg.url}left-pad`).then(
         () => 'resolved',
         () => 'rejected',
       );
-      await new Promise((r) => setTimeout(r, 50));
-      const closeStarted = Date.now();
-      await reg.close();
-      expect(Date.now() - closeStarted).toBeLessThan(1000);
+      await waitFor(() => reg.requestCount('/left-pad') === 2, 'the second request at the registry');
+      await within(reg.close(), 'close() with a request hanging');
       expect(await pending).toBe('rejected');
     });
 
     it('delayMs: waits, then responds normally', async () => {
-      reg.fault('left-pad', { delayMs: 400, times: 1 });
-      let t = Date.now();
-      expect((await fetch(`${reg.url}left-pad`)).status).toBe(200);
-      expect(Date.now() - t).toBeGreaterThanOrEqual(380);
-      t = Date.now();
-      expect((await fetch(`${reg.url}left-pad`)).status).toBe(200);
-      expect(Date.now() - t).toBeLessThan(300);
+      reg.fault('left-pad', { delayMs: 3000, times: 1 });
+      const order: string[] = [];
+      const delayed = fetch(`${reg.url}left-pad`).then((r) => {
+        order.push('delayed');
+        return r.status;
+      });
+      await waitFor(() => reg.requestCount('/left-pad') === 1, 'the delayed request at the registry');
+      // The fault was used up by the first request: the next one is answered at once, before the delayed one.
+      const next = await fetch(`${reg.url}left-pad`).then((r) => {
+        order.push('next');
+        return r.status;
+      });
+      expect(next).toBe(200);
+      expect(await delayed).toBe(200);
+      expect(order).toEqual(['next', 'delayed']);
     });
 
     it('times: limits how many requests a fault applies to', async () => {
@@ -364,13 +377,24 @@ describe('TestRegistry', () => {
   });
 
   it('latencyMs delays every request', async () => {
-    const slow = await TestRegistry.start({ latencyMs: 150 });
+    const slow = await TestRegistry.start({ latencyMs: 3000 });
+    const fast = await TestRegistry.start();
     try {
-      const t = Date.now();
-      expect((await fetch(`${slow.url}nope`)).status).toBe(404);
-      expect(Date.now() - t).toBeGreaterThanOrEqual(130);
+      const order: string[] = [];
+      const answered = (name: string) => (r: Response) => {
+        order.push(name);
+        return r.status;
+      };
+      const slowOnes = Promise.all([fetch(`${slow.url}nope`).then(answered('slow 1')), fetch(`${slow.url}nope-either`).then(answered('slow 2'))]);
+      await waitFor(() => slow.requests.length === 2, 'both requests at the slow registry');
+      // Both are held; a registry without latency answers one sent after them first.
+      expect(await fetch(`${fast.url}nope`).then(answered('fast'))).toBe(404);
+      expect(await slowOnes).toEqual([404, 404]);
+      expect(order[0]).toBe('fast');
+      expect(order.slice(1).sort()).toEqual(['slow 1', 'slow 2']);
     } finally {
       await slow.close();
+      await fast.close();
     }
   });
 });
@@ -433,8 +457,9 @@ describe('TestRegistry with the real npm CLI', () => {
       npm_config_registry: reg.url,
     };
     await execFileAsync(
-      'npm',
+      process.execPath,
       [
+        NPM_CLI, // the pinned npm, not the one on PATH
         'install',
         '--registry',
         reg.url,

@@ -77,7 +77,7 @@ function padding(size: number): Buffer {
 /** A PAX extended-header record: "<len> path=<value>\n", where len counts itself. */
 function paxRecord(key: string, value: string): string {
   const body = ` ${key}=${value}\n`;
-  let len = Buffer.byteLength(body);
+  const len = Buffer.byteLength(body);
   let digits = String(len).length;
   while (String(len + digits).length !== digits) digits++;
   return `${len + digits}${body}`;

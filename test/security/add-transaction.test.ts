@@ -10,9 +10,9 @@ import { TestRegistry } from '../registry/server.js';
 import { BIN, cleanEnv, cli, npm, OLD, tempDir } from '../integration/helpers.js';
 import { projectLockPath } from '../../src/util/lock.js';
 import { noStackTrace } from './attack.js';
+import { BOUND_MS, noProcessIn, waitFor } from '../wait.js';
 
 const DELAY_MS = 5000; // how long the registry keeps npm waiting for the packument during resolution
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let registry: TestRegistry;
 
 beforeAll(async () => {
@@ -128,13 +128,13 @@ describe('add is a transaction', () => {
         child.stderr.on('data', (d) => (output += d));
         const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (c, s) => r({ code: c, signal: s })));
         // npm has asked the registry for the packument and is waiting for it: resolution is under way.
-        for (let i = 0; i < 600 && registry.requestCount(`/${name}`) === 0; i++) await sleep(50);
-        expect(registry.requestCount(`/${name}`)).toBeGreaterThan(0);
+        await waitFor(() => registry.requestCount(`/${name}`) > 0, `npm's request for ${name}`);
         child.kill(signal);
         const end = await exited;
         const atExit = p.files();
-        // An npm left running would get its answer after the delay and write both files: wait past it, re-read.
-        await sleep(DELAY_MS + 4000);
+        // An npm left running would get its answer after the delay, write both files, then exit: wait until no
+        // process is left in the project (at once when npm was ended with the guard), re-read.
+        await noProcessIn(p.dir, DELAY_MS + BOUND_MS);
         expect(sameBytes(atExit, p.before), output).toBe(true);
         expect(sameBytes(p.files(), p.before), output).toBe(true);
         expect(end, output).toEqual({ code, signal: null });
@@ -157,8 +157,7 @@ describe('add is a transaction', () => {
         child.stdout.on('data', (d) => (output += d));
         child.stderr.on('data', (d) => (output += d));
         const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (c, s) => r({ code: c, signal: s })));
-        for (let i = 0; i < 600 && registry.requestCount(`/${name}`) < 2; i++) await sleep(50);
-        expect(registry.requestCount(`/${name}`), output).toBeGreaterThan(1);
+        await waitFor(() => registry.requestCount(`/${name}`) > 1, () => `the guard's check asking for ${name}:\n${output}`);
         // npm is done: package.json names the new dependency (and its é is now U+FFFD), the lockfile locks it.
         expect(readFileSync(join(p.dir, 'package.json'), 'latin1')).toContain(name);
         child.kill(signal);

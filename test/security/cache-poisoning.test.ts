@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { TestRegistry } from '../registry/server.js';
 import { OLD, tempDir } from '../integration/helpers.js';
 import { attackProject, noStackTrace, type AttackProject, writeResolvedLockfile } from './attack.js';
+import { at } from '../../src/util/at.js';
 
 const DAY = 86_400_000;
 let registry: TestRegistry;
@@ -35,9 +36,10 @@ const packumentRequests = () => registry.requests.filter((r) => r.path === '/fre
 
 /** The one metadata entry of a cache folder, rewritten by `poison` (what a script running as the user can do). */
 function poisonEntry(cache: string, poison: (entry: any) => void): void {
-  const [file] = readdirSync(join(cache, 'metadata'), { recursive: true, withFileTypes: true })
+  const files = readdirSync(join(cache, 'metadata'), { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile() && e.name.endsWith('.json'))
     .map((e) => join(e.parentPath, e.name));
+  const file = at(files, 0);
   const entry = JSON.parse(readFileSync(file, 'utf8'));
   poison(entry);
   writeFileSync(file, JSON.stringify(entry));

@@ -9,10 +9,10 @@ import { TestRegistry } from '../registry/server.js';
 import { BIN, cleanEnv, npm, OLD, tempDir } from '../integration/helpers.js';
 import { projectLockPath } from '../../src/util/lock.js';
 import { noStackTrace } from './attack.js';
+import { BOUND_MS, noProcessIn, waitFor } from '../wait.js';
 
 const DELAY_MS = 5000;
 const YOUNG = new Date(Date.now() - 86_400_000).toISOString();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let registry: TestRegistry;
 
 beforeAll(async () => {
@@ -54,13 +54,14 @@ describe('fix is a transaction', () => {
         child.stdout.on('data', (d) => (output += d));
         child.stderr.on('data', (d) => (output += d));
         const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (c, s) => r({ code: c, signal: s })));
-        for (let i = 0; i < 600 && registry.requestCount(`/${name}`) < c0 + 2; i++) await sleep(50);
-        expect(registry.requestCount(`/${name}`), output).toBeGreaterThan(c0 + 1);
+        await waitFor(() => registry.requestCount(`/${name}`) > c0 + 1, () => `npm's request for ${name}:\n${output}`);
         expect(output).toContain(`npm install --package-lock-only --ignore-scripts --no-audit --no-fund --save --save-exact ${name}@1.0.0`);
         child.kill(signal);
         const end = await exited;
         const atExit = files();
-        await sleep(DELAY_MS + 4000); // an npm left running would now write package.json and the lockfile
+        // An npm left running would get its answer after the delay, write package.json and the lockfile, then exit:
+        // wait until no process is left in the project (at once when npm was ended with the guard), re-read.
+        await noProcessIn(dir, DELAY_MS + BOUND_MS);
         expect(same(atExit), output).toBe(true);
         expect(same(files()), output).toBe(true);
         expect(end, output).toEqual({ code, signal: null });

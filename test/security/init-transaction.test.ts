@@ -40,6 +40,7 @@ function expectSame(now: Record<string, Buffer | null>, before: Record<string, B
   for (const f of FILES) {
     const a = now[f];
     const b = before[f];
+    if (a === undefined || b === undefined) throw new Error(`${f} was not recorded`);
     expect(a === null ? b === null : b !== null && a.equals(b), `${f} changed\n${output}`).toBe(true);
   }
 }

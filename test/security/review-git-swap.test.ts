@@ -15,6 +15,11 @@ const POLICY = { scripts: { allow: ['victim'] } };
 let registry: TestRegistry;
 let repos: string;
 const commits: Record<string, string> = {};
+const commitOf = (who: string): string => {
+  const c = commits[who];
+  if (c === undefined) throw new Error(`no commit recorded for ${who}`);
+  return c;
+};
 
 /** A git repository holding a package `victim` whose postinstall logs `who`. */
 async function repo(who: string, env: NodeJS.ProcessEnv): Promise<string> {
@@ -69,7 +74,7 @@ const installed = (dir: string) => readFileSync(join(dir, 'node_modules', 'victi
 
 describe('pnpm 10: a git dependency whose lockfile resolution names another repository', () => {
   const goodSpec = () => `git+file://${join(repos, 'good')}`;
-  const evilRepo = () => ({ repo: `file://${join(repos, 'evil')}`, commit: commits.evil });
+  const evilRepo = () => ({ repo: `file://${join(repos, 'evil')}`, commit: commitOf('evil') });
 
   it("plain pnpm install --frozen-lockfile installs the other repository's code; safe-install blocks it", async () => {
     const plain = await pnpmProject(goodSpec(), evilRepo());
@@ -89,7 +94,7 @@ describe('pnpm 10: a git dependency whose lockfile resolution names another repo
 
   it('a commit package.json pins must be the one the lockfile fetches, in the same repository', async () => {
     const pinned = `${goodSpec()}#${commits.good}`;
-    const other = { repo: `file://${join(repos, 'good')}`, commit: commits['good-pr'] };
+    const other = { repo: `file://${join(repos, 'good')}`, commit: commitOf('good-pr') };
     const plain = await pnpmProject(pinned, other);
     const install = await plain.pnpm('install', '--frozen-lockfile');
     expect(install.code, install.stdout + install.stderr).toBe(0);

@@ -61,7 +61,7 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('credentials in the registry URL and .npmrc (issue 15)', () => {
-  it('appear in no report (text, json, sarif, github and its step summary), and not in the cache folder', async () => {
+  it('appear in no report (text, json, sarif, github and its step summary, cyclonedx), and not in the cache folder', async () => {
     const p = await project();
     // The credentials are real settings here: npm installs through them.
     const plain = await p.npm('ci', '--ignore-scripts');
@@ -79,6 +79,11 @@ describe('credentials in the registry URL and .npmrc (issue 15)', () => {
     const sarif = await p.guard('check', '--format', 'sarif');
     expectNoLeak(sarif, 'sarif');
     expect(JSON.parse(sarif.stdout).runs[0].properties.registry).toBe(withCredentials.replace(PASSWORD, '***'));
+
+    const cdx = await p.guard('check', '--format', 'cyclonedx');
+    expectNoLeak(cdx, 'cyclonedx');
+    const bom = JSON.parse(cdx.stdout);
+    expect(bom.metadata.properties).toContainEqual({ name: 'safe-install:registry', value: withCredentials.replace(PASSWORD, '***') });
 
     const summary = join(p.dir, 'summary.md');
     writeFileSync(summary, '');

@@ -11,11 +11,7 @@ import { AdvisoryDbError, buildIndexFromZip, bucketOf, DEFAULT_LIMITS, openAdvis
 import { updateAdvisoryDb } from '../../src/advisories/update.js';
 
 const FIXTURE = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'advisories-db');
-const RECORDS = [
-  'osv/malicious/npm/chalk/MAL-2025-46969.json',
-  'osv/malicious/npm/debug/MAL-2025-46974.json',
-  'osv/malicious/npm/@ctrl/tinycolor/MAL-2025-47141.json',
-].map((p) => join(FIXTURE, p));
+const RECORDS = ['osv/malicious/npm/chalk/MAL-2025-46969.json', 'osv/malicious/npm/debug/MAL-2025-46974.json', 'osv/malicious/npm/@ctrl/tinycolor/MAL-2025-47141.json'].map((p) => join(FIXTURE, p));
 
 const dirs: string[] = [];
 const temp = () => {
@@ -28,7 +24,7 @@ afterAll(() => {
 });
 
 /** A zip with `entries` (name -> content), as OSV's export: `<ID>.json` at the top level. */
-export function makeZip(file: string, entries: [string, Buffer | string][]): Promise<void> {
+function makeZip(file: string, entries: [string, Buffer | string][]): Promise<void> {
   const zip = new yazl.ZipFile();
   for (const [name, data] of entries) zip.addBuffer(Buffer.from(data), name);
   zip.end();
@@ -44,7 +40,7 @@ const ids = (records: unknown[]) => records.map((r) => (r as { id: string }).id)
 const OTHER_ECOSYSTEM = JSON.stringify({ id: 'PYSEC-0000-1', modified: '2025-01-01T00:00:00Z', affected: [{ package: { ecosystem: 'PyPI', name: 'chalk' }, versions: ['1.0'] }] });
 
 describe('a directory tree of OSV records (malicious-packages layout)', () => {
-  it('finds a name\'s records by path, scoped names too, and nothing for an unknown name', async () => {
+  it("finds a name's records by path, scoped names too, and nothing for an unknown name", async () => {
     const db = await openAdvisoryDb(FIXTURE);
     expect(db.kind).toBe('directory');
     expect(ids(await db.recordsFor('chalk'))).toEqual(['MAL-2025-46969']);

@@ -99,7 +99,7 @@ describe('main: a genuine bug', () => {
     delete process.env.SAFE_INSTALL_DEBUG;
     const flag = await runBuggy(['--debug', 'quarantine']);
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toMatch(/TypeError: Cannot read properties of null[^]*\n\s+at .+:\d+:\d+/);
+    expect(flag.stderr).toMatch(/TypeError: Cannot read properties of null[\s\S]*\n\s+at .+:\d+:\d+/);
     process.env.SAFE_INSTALL_DEBUG = '1';
     const env = await runBuggy(['quarantine']);
     expect(env.stderr).toMatch(/\n\s+at .+:\d+:\d+/);

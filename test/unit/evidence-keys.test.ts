@@ -8,7 +8,7 @@ import { EvidenceCollector } from '../../src/verify/evidence.js';
 import { shippedNpmKeysPath } from '../../src/verify/npm-keys.js';
 import type { RegistryClient } from '../../src/registry/client.js';
 import type { FactsCache } from '../../src/registry/cache.js';
-import type { RegistryKey } from '../../src/checks/types.js';
+import type { RegistryKey } from '../../src/types.js';
 import { policy } from './helpers.js';
 
 const SHIPPED = JSON.parse(readFileSync(shippedNpmKeysPath(), 'utf8'));

@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import { LockfileError } from '../../src/lockfile/errors.js';
-import type { LockedPackage, PackageFacts, VersionFacts } from '../../src/types.js';
+import type { PackageFacts, VersionFacts } from '../../src/facts.js';
+import type { LockedPackage } from '../../src/lockfile/types.js';
 import { compilePolicy, defaultPolicyDocument, mergePolicy, type PolicyDocument } from '../../src/policy/load.js';
 
 export function pkg(over: Partial<LockedPackage> & { name: string; version: string }): LockedPackage {

@@ -114,8 +114,9 @@ describe('applyYarnLock', () => {
     const pkg = JSON.stringify({ dependenciesMeta: { b: { built: true }, 'a@1.0.0': { built: true }, a: { built: false, unplugged: true, other: 1 } } });
     const out = applyYarnLock(lock, pkg)!;
     const entry = (parseSyml(out) as Record<string, Record<string, unknown>>)['app@workspace:.'];
-    expect(Object.keys(entry.dependenciesMeta as object)).toEqual(['a', 'a@1.0.0', 'b']); // stringifySyml sorts, as in yarn's own output
-    expect(entry.dependenciesMeta).toEqual({ 'a@1.0.0': { built: 'true' }, a: { built: 'false', unplugged: 'true' }, b: { built: 'true' } }); // syml reads text
+    expect(entry).toBeDefined();
+    expect(Object.keys(entry?.dependenciesMeta as object)).toEqual(['a', 'a@1.0.0', 'b']); // stringifySyml sorts, as in yarn's own output
+    expect(entry?.dependenciesMeta).toEqual({ 'a@1.0.0': { built: 'true' }, a: { built: 'false', unplugged: 'true' }, b: { built: 'true' } }); // syml reads text
     expect(applyYarnLock(out, pkg)).toBe(out);
     expect(applyYarnLock(lock, '{}')).toBe(lock);
     expect(applyYarnLock(out, '{}')).toBe(lock);

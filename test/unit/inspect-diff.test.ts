@@ -3,18 +3,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import {
-  codeHeuristics,
-  diffLines,
-  filesRunBy,
-  inspectTrees,
-  scanCalls,
-  unifiedDiff,
-  type InspectInput,
-  type VersionMeta,
-} from '../../src/inspect/diff.js';
+import { inspectTrees } from '../../src/inspect/diff.js';
+import { codeHeuristics } from '../../src/inspect/heuristics.js';
+import { filesRunBy, scanCalls } from '../../src/inspect/install-surface.js';
+import type { InspectInput, VersionMeta } from '../../src/inspect/types.js';
+import { diffLines, unifiedDiff } from '../../src/util/line-diff.js';
 import { chooseBase, parseSpec, resolveVersion, versionMeta, type Packument } from '../../src/inspect/fetch.js';
-import { clean, formatInspectText } from '../../src/cli/inspect.js';
+import { clean, formatInspectText } from '../../src/report/inspect-text.js';
 import { makeStyle } from '../../src/report/text.js';
 import { GuardError } from '../../src/errors.js';
 
@@ -235,6 +230,15 @@ describe('helpers', () => {
     // Past the edit cap: shown as replaced, still a correct script.
     const capped = diffLines(['1', '2', '3'], ['4', '5', '6'], 2);
     expect(capped.map((o) => `${o.op}${o.line}`)).toEqual(['-1', '-2', '-3', '+4', '+5', '+6']);
+  });
+
+  it('diffLines: the edit cap bounds the work; past it the changed region shows as replaced, at it line by line', () => {
+    const a = ['1', 'x', '2', 'y', '3'];
+    const b = ['4', 'x', '5', 'y', '6'];
+    // Six edits (three lines replaced) with x and y kept: within a cap of six.
+    expect(diffLines(a, b, 6).map((o) => `${o.op}${o.line}`)).toEqual(['-1', '+4', ' x', '-2', '+5', ' y', '-3', '+6']);
+    // A cap of five: no line-by-line match; everything removed, then everything added.
+    expect(diffLines(a, b, 5).map((o) => `${o.op}${o.line}`)).toEqual(['-1', '-x', '-2', '-y', '-3', '+4', '+x', '+5', '+y', '+6']);
   });
 
   it('diffLines: random edits reconstruct both sides, with no more edits than an LCS table allows', () => {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { buildHugeTarball } from '../registry/tarball.js';
 import { DEFAULT_UNPACK_LIMITS, packagePath, unpackBounded } from '../../src/inspect/unpack.js';
 import { formatBytes, parseSize } from '../../src/util/size.js';
-import { readTree } from '../../src/inspect/diff.js';
+import { readTree } from '../../src/inspect/tree.js';
 
 const dest = () => mkdtempSync(join(tmpdir(), 'si-unpack-'));
 const chunks = (buf: Buffer, size = 7) => Readable.from(Array.from({ length: Math.ceil(buf.length / size) }, (_, i) => buf.subarray(i * size, (i + 1) * size)));

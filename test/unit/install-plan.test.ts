@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanInstallScripts, scriptsOnDisk } from '../../src/install/lifecycle.js';
 import { planScripts } from '../../src/install/plan.js';
-import type { LockedTree } from '../../src/types.js';
+import type { LockedTree } from '../../src/lockfile/types.js';
 import { facts, pkg, policy } from './helpers.js';
 
 function installed(files: Record<string, string>): string {

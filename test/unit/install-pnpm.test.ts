@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { graphSequencer, projectOrder } from '../../src/install/pnpm.js';
 import type { ProjectFolder } from '../../src/install/project-scripts.js';
+import { at } from '../../src/util/at.js';
 
 const folder = (folder: string, name: string, deps: Record<string, string> = {}, version = '1.0.0'): ProjectFolder => ({ folder, name, version, scripts: {}, deps, manifest: { name, version } });
 const order = (projects: ProjectFolder[]) => projectOrder(projects).map((p) => p.folder || '(root)');
@@ -25,9 +26,9 @@ describe('pnpm project order', () => {
     // lockfile place before a.
     expect(projectOrder(projects.slice(0, 2)).map((p) => p.folder)).toEqual(['', 'packages/a']);
     // Each edge alone moves the root after its target.
-    expect(order([projects[0], projects[3]])).toEqual(['packages/c', '(root)']);
-    expect(order([projects[0], projects[2]])).toEqual(['packages/b', '(root)']);
-    expect(order([folder('', 'app', { c: 'link:packages/other' }), projects[3]])).toEqual(['(root)', 'packages/c']);
+    expect(order([at(projects, 0), at(projects, 3)])).toEqual(['packages/c', '(root)']);
+    expect(order([at(projects, 0), at(projects, 2)])).toEqual(['packages/b', '(root)']);
+    expect(order([folder('', 'app', { c: 'link:packages/other' }), at(projects, 3)])).toEqual(['(root)', 'packages/c']);
   });
 
   it('runs a cycle as one chunk, in the lockfile order, after what the cycle depends on', () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classicEnv, classicProduction } from '../../src/install/yarn-classic.js';
 import { buildPlugin, locatorOf } from '../../src/install/yarn-berry.js';
-import type { LockedPackage } from '../../src/types.js';
+import type { LockedPackage } from '../../src/lockfile/types.js';
 
 const pkg = (p: Partial<LockedPackage>): LockedPackage => ({
   id: 'x', name: 'x', aliases: [], version: '1.0.0', source: 'registry', direct: true, dev: false, optional: false, hasInstallScript: false, paths: [], dependents: [], ...p,

@@ -41,7 +41,7 @@ describe('a corrupt ledger', () => {
 
   it('is a bad-ledger error naming the file and the field, never an empty ledger', async () => {
     const dir = await corrupt('{"version":1,"entries":[null]}');
-    await expect(readLedger(dir)).rejects.toMatchObject({ code: 'bad-ledger', message: expect.stringMatching(/quarantine\.json is not a valid ledger[^]*entries\.0: must be object/) });
+    await expect(readLedger(dir)).rejects.toMatchObject({ code: 'bad-ledger', message: expect.stringMatching(/quarantine\.json is not a valid ledger[\s\S]*entries\.0: must be object/) });
     await expect(readLedger(await corrupt('{"version":2,"entries":[]}'))).rejects.toMatchObject({ code: 'bad-ledger' });
     await expect(readLedger(await corrupt('{"version":1,'))).rejects.toMatchObject({ code: 'bad-ledger', message: expect.stringContaining('not valid JSON') });
   });

@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import semver from 'semver';
-import { MAX_NESTING, readNpmLockfile } from '../../src/lockfile/npm.js';
+import { readNpmLockfile } from '../../src/lockfile/npm.js';
+import { MAX_NESTING } from '../../src/lockfile/npm-paths.js';
 import { MAX_LOCKFILE_BYTES, readLockfile } from '../../src/lockfile/index.js';
 import { lockfileError } from './helpers.js';
-import type { LockedPackage, LockedTree } from '../../src/types.js';
+import type { LockedPackage, LockedTree } from '../../src/lockfile/types.js';
+import { at } from '../../src/util/at.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/lockfiles');
 const NPM_V3 = 'npm_cli@780afc50e3a3__package-lock.json';
@@ -61,7 +63,7 @@ function badLines(tree: LockedTree, text: string, v1: boolean): string[] {
   const lines = text.split('\n');
   const bad: string[] = [];
   for (const p of tree.packages) {
-    const key = p.paths[0];
+    const key = at(p.paths, 0);
     const depth = key.split('node_modules/').length - 1;
     const expected = v1
       ? `${' '.repeat(4 * depth)}${JSON.stringify(key.slice(key.lastIndexOf('node_modules/') + 13))}: {`
@@ -88,7 +90,6 @@ function pkg(tree: LockedTree, path: string): LockedPackage {
   if (!p) throw new Error(`no package at ${path}`);
   return p;
 }
-
 
 const SHA = 'sha512-' + 'A'.repeat(86) + '==';
 const reg = (name: string, version: string) =>
@@ -587,7 +588,7 @@ describe('readLockfile', () => {
     }
     return d;
   };
-  const lock = (v: string) => v3({ '': { name: 'app' }, [`node_modules/a`]: { version: v } });
+  const lock = (v: string) => v3({ '': { name: 'app' }, 'node_modules/a': { version: v } });
 
   it('prefers npm-shrinkwrap.json over package-lock.json, as npm does', () => {
     const d = project('both', { 'npm-shrinkwrap.json': lock('2.0.0'), 'package-lock.json': lock('1.0.0') });

@@ -8,7 +8,7 @@ import { depPathToFilename } from '@pnpm/dependency-path';
 import { readPnpmLockfile } from '../../src/lockfile/pnpm.js';
 import { readLockfile } from '../../src/lockfile/index.js';
 import { lockfileError } from './helpers.js';
-import type { LockedPackage, LockedTree } from '../../src/types.js';
+import type { LockedPackage, LockedTree } from '../../src/lockfile/types.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/lockfiles');
 const V9 = 'vuejs_core@e2bede96134f__pnpm-lock.yaml';
@@ -56,7 +56,6 @@ function byId(tree: LockedTree, id: string): LockedPackage {
   if (!p) throw new Error(`no package ${id} in ${tree.packages.map((x) => x.id).join(', ')}`);
   return p;
 }
-
 
 /** Independent of the reader: the key a v9 reference points to (`1.0.0(peer@1)` under alias `a`, or `b@1.0.0`). */
 function v9Key(alias: string, ref: string): string | undefined {

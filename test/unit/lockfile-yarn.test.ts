@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { readYarnLockfile, type YarnLockfileOptions } from '../../src/lockfile/yarn.js';
 import { readLockfile } from '../../src/lockfile/index.js';
 import { lockfileError } from './helpers.js';
-import type { LockedPackage, LockedTree } from '../../src/types.js';
+import type { LockedPackage, LockedTree } from '../../src/lockfile/types.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/lockfiles');
 const V1 = 'vuejs_core@914e2e3880e5__yarn.lock';
@@ -34,7 +34,6 @@ function lineOf(text: string, line: string): number {
   return i + 1;
 }
 
-
 /**
  * Independent of the parsers: the entries of a yarn.lock as text. Each key line (column 0, not a comment)
  * starts an entry; its descriptors are the comma-separated, possibly quoted, parts; fields are the
@@ -50,7 +49,9 @@ function scan(text: string): { line: number; descriptors: string[]; fields: Reco
       return;
     }
     const m = /^ {2}([a-zA-Z]+):? "?([^"]*)"?$/.exec(l);
-    if (m && out.length) out[out.length - 1].fields[m[1]] = m[2];
+    const [, field, value] = m ?? [];
+    const last = out.at(-1);
+    if (last && field !== undefined && value !== undefined) last.fields[field] = value;
   });
   return out;
 }
@@ -102,7 +103,7 @@ describe('vuejs/core yarn.lock v1', () => {
 describe('nodejs/corepack yarn.lock (berry)', () => {
   const { text, tree } = load(BERRY);
   const entries = scan(text);
-  const resolutions = entries.map((e) => e.fields.resolution);
+  const resolutions = entries.flatMap((e) => e.fields.resolution ?? []);
 
   it('reads one registry package per npm: resolution, the patched ones merged into it', () => {
     expect(tree.format).toBe('yarn-berry');
@@ -118,7 +119,7 @@ describe('nodejs/corepack yarn.lock (berry)', () => {
     expect(new Set(tree.packages.map((p) => p.id))).toEqual(new Set(npm.map((r) => r.replace('@npm:', '@'))));
     expect(tree.packages.every((p) => p.source === 'registry')).toBe(true);
     const all = tree.packages.flatMap((p) => p.paths);
-    expect(all.sort()).toEqual(entries.filter((e) => !e.fields.resolution.includes('@workspace:')).flatMap((e) => e.descriptors).sort());
+    expect(all.sort()).toEqual(entries.filter((e) => !e.fields.resolution?.includes('@workspace:')).flatMap((e) => e.descriptors).sort());
   });
 
   it('records no integrity: the checksum hashes yarn’s zip, not the registry tarball', () => {

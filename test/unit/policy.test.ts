@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPolicy } from '../../src/policy/load.js';
-import { parseDuration } from '../../src/policy/duration.js';
+import { parseDuration } from '../../src/util/duration.js';
 import { matchesPattern, parsePattern } from '../../src/policy/pattern.js';
 import { GuardError } from '../../src/errors.js';
 
@@ -23,7 +23,7 @@ describe('policy loading', () => {
 
   it('a project policy overrides field by field', async () => {
     const p = await loadPolicy(project(JSON.stringify({ minimumReleaseAge: '48h', actions: { 'too-young': 'block' } })), undefined, undefined);
-    expect(p.ageRules[0].ms).toBe(48 * 3_600_000);
+    expect(p.ageRules[0]?.ms).toBe(48 * 3_600_000);
     expect(p.actions['too-young']).toBe('block');
     expect(p.actions['integrity-mismatch']).toBe('block'); // kept from the default
   });

@@ -6,12 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  PUBLISH_PREDICATE_TYPE,
-  verifyNpmAttestations,
-  type ProvenanceResult,
-  type RegistryKey,
-} from '../../src/verify/provenance.js';
+import { PUBLISH_PREDICATE_TYPE, verifyNpmAttestations, type ProvenanceResult } from '../../src/verify/provenance.js';
+import type { RegistryKey } from '../../src/types.js';
 import { loadTrustedRoot, refreshTrustedRoot, shippedTrustedRootPath } from '../../src/verify/trusted-root.js';
 import { loadNpmKeys, shippedNpmKeysPath } from '../../src/verify/npm-keys.js';
 import { TufRepository } from '../registry/tuf.js';
@@ -81,7 +77,7 @@ function editPayload(bundle: any, from: string, to: string): void {
 
 function flipLastSignatureByte(bundle: any): void {
   const sig = Buffer.from(bundle.dsseEnvelope.signatures[0].sig, 'base64');
-  sig[sig.length - 1] ^= 0x01;
+  sig.writeUInt8(sig.readUInt8(sig.length - 1) ^ 0x01, sig.length - 1);
   bundle.dsseEnvelope.signatures[0].sig = sig.toString('base64');
 }
 

@@ -13,10 +13,10 @@ function body(chunks: (Buffer | string)[], gates: Record<number, Promise<void>> 
       s.destroyed = true;
     },
     async *[Symbol.asyncIterator]() {
-      for (let i = 0; i < chunks.length; i++) {
+      for (const [i, chunk] of chunks.entries()) {
         await gates[i];
         s.pulled++;
-        yield chunks[i];
+        yield chunk;
       }
       if (fail) throw fail;
     },
@@ -50,9 +50,9 @@ describe('readBody', () => {
     const a = body([KB(1, 'a'), KB(1, 'a'), KB(1, 'a')], { 2: gA.p });
     const b = body([KB(1, 'b'), KB(1, 'b'), KB(1, 'b')]);
     const consumed: string[] = [];
-    const ra = readBody(a, limits, (t) => consumed.push(t[0]), 'a');
+    const ra = readBody(a, limits, (t) => consumed.push(t.charAt(0)), 'a');
     await flush();
-    const rb = readBody(b, limits, (t) => consumed.push(t[0]), 'b');
+    const rb = readBody(b, limits, (t) => consumed.push(t.charAt(0)), 'b');
     await flush();
     // a holds the only slot (stalled on its last chunk); b stopped right after passing the limit.
     expect(a.pulled).toBe(2);
@@ -125,9 +125,9 @@ describe('readBody', () => {
     const a = body([KB(1, 'a'), KB(1, 'a'), KB(1, 'a'), KB(1, 'a')], { 3: gA.p });
     const b = body([KB(1, 'b'), KB(1, 'b'), KB(1, 'b'), KB(1, 'b')]);
     const consumed: string[] = [];
-    const ra = readBody(a, limits, (t) => consumed.push(t[0]), 'a');
+    const ra = readBody(a, limits, (t) => consumed.push(t.charAt(0)), 'a');
     await flush();
-    const rb = readBody(b, limits, (t) => consumed.push(t[0]), 'b');
+    const rb = readBody(b, limits, (t) => consumed.push(t.charAt(0)), 'b');
     await flush();
     // a holds the huge slot (stalled on its last chunk); b has a large slot but stopped right after passing the huge size.
     expect(a.pulled).toBe(3);

@@ -1,7 +1,8 @@
 // Packument -> facts: full facts for the versions asked for, a summary (what checks read across versions) for
 // the rest; reading a summary as full facts fails closed.
 import { describe, expect, it } from 'vitest';
-import { fullVersion, fullVersions, slimPackument } from '../../src/registry/facts.js';
+import { slimPackument } from '../../src/registry/facts.js';
+import { fullVersion, fullVersions } from '../../src/facts.js';
 import { GuardError } from '../../src/errors.js';
 
 const doc = {

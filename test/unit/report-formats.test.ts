@@ -12,10 +12,12 @@ import { tempDir, writeProject } from '../integration/helpers.js';
 import { runCheck, type CheckResult } from '../../src/pipeline.js';
 import { GuardError } from '../../src/errors.js';
 import type { FindingCode } from '../../src/types.js';
-import { FINGERPRINT_KEY, RULES, toSarif } from '../../src/report/sarif.js';
+import { FINGERPRINT_KEY, toSarif } from '../../src/report/sarif.js';
+import { CATALOG } from '../../src/checks/catalog.js';
 import { cell, escapeData, escapeProperty, toGithubCommands, toGithubSummary, workflowCommand } from '../../src/report/github.js';
 import { emitReports, formatsFromFlags, parseFormats } from '../../src/report/formats.js';
 import { makeStyle } from '../../src/report/text.js';
+import { at } from '../../src/util/at.js';
 
 const require = createRequire(import.meta.url);
 // CommonJS modules with a `default` export: under NodeNext the default import is the module object.
@@ -103,7 +105,7 @@ describe('SARIF', () => {
     expect(validate(log), JSON.stringify(validate.errors, null, 2)).toBe(true);
 
     const broken = structuredClone(log) as unknown as { runs: { results: { level: string }[] }[]; version?: string };
-    broken.runs[0].results[0].level = 'fatal';
+    at(at(broken.runs, 0).results, 0).level = 'fatal';
     expect(validate(broken)).toBe(false);
     const noVersion = structuredClone(log) as unknown as Record<string, unknown>;
     delete noVersion.version;
@@ -112,12 +114,12 @@ describe('SARIF', () => {
 
   it('has one rule per finding code, with help text, and a rule for every result', () => {
     const log = toSarif(result);
-    const driver = log.runs[0].tool.driver;
+    const driver = at(log.runs, 0).tool.driver;
     expect(driver.name).toBe('safe-install');
     expect(driver.version).toBe(JSON.parse(readFileSync(resolve('package.json'), 'utf8')).version);
     expect(driver.informationUri).toMatch(/^https:\/\//);
     const ids = (driver.rules ?? []).map((r) => r.id);
-    expect(ids.sort()).toEqual((Object.keys(RULES) as FindingCode[]).sort());
+    expect(ids.sort()).toEqual((Object.keys(CATALOG) as FindingCode[]).sort());
     for (const r of driver.rules ?? []) {
       expect(r.name).toMatch(/^[A-Z][A-Za-z]+$/);
       expect(r.shortDescription?.text).toBeTruthy();
@@ -125,75 +127,75 @@ describe('SARIF', () => {
       expect(r.help?.text).toContain('What to do');
       expect(r.help?.markdown).toContain('**What to do:**');
     }
-    for (const res of log.runs[0].results ?? []) {
+    for (const res of at(log.runs, 0).results ?? []) {
       expect(ids).toContain(res.ruleId);
-      expect(driver.rules![res.ruleIndex!].id).toBe(res.ruleId);
+      expect(driver.rules![res.ruleIndex!]?.id).toBe(res.ruleId);
     }
     expect(driver.rules!.find((r) => r.id === 'too-young')!.help!.text).toContain('fallback');
   });
 
   it('reports warn, quarantine and block findings at the package line of the lockfile, with the right level', () => {
     const log = toSarif(result);
-    const results = log.runs[0].results ?? [];
+    const results = at(log.runs, 0).results ?? [];
     const by = (code: string) => results.filter((r) => r.ruleId === code);
 
     const young = by('too-young');
     expect(young).toHaveLength(1);
-    expect(young[0].level).toBe('error');
-    expect(young[0].message.text).toContain('young@1.1.0');
+    expect(young[0]?.level).toBe('error');
+    expect(young[0]?.message.text).toContain('young@1.1.0');
     const tampered = by('integrity-mismatch');
     expect(tampered).toHaveLength(1);
-    expect(tampered[0].level).toBe('error');
-    expect(tampered[0].message.text).toContain('tampered@2.0.0');
+    expect(tampered[0]?.level).toBe('error');
+    expect(tampered[0]?.message.text).toContain('tampered@2.0.0');
     const scripted = by('install-script-unlisted');
     expect(scripted).toHaveLength(1);
-    expect(scripted[0].level).toBe('warning');
+    expect(scripted[0]?.level).toBe('warning');
     // Allowed findings (and the allowed package) are omitted.
     expect(results.some((r) => (r.properties as { package: string }).package === 'clean')).toBe(false);
     expect(results.every((r) => r.level === 'error' || r.level === 'warning')).toBe(true);
     expect(by('registry-no-keys')).toEqual([]);
 
-    for (const [res, name] of [[young[0], 'young'], [tampered[0], 'tampered'], [scripted[0], 'scripted']] as const) {
-      const loc = res.locations![0].physicalLocation!;
+    for (const [res, name] of [[at(young, 0), 'young'], [at(tampered, 0), 'tampered'], [at(scripted, 0), 'scripted']] as const) {
+      const loc = at(res.locations ?? [], 0).physicalLocation!;
       // Relative to the repository root (the folder holding .git), percent-encoded as a URI.
       expect(loc.artifactLocation).toEqual({ uri: 'app/package-lock.json', uriBaseId: '%SRCROOT%' });
       const line = loc.region!.startLine!;
       expect(line).toBe(lineOf(name));
       expect(lockText[line - 1]).toContain(`"node_modules/${name}"`);
     }
-    const base = log.runs[0].originalUriBaseIds!['%SRCROOT%'].uri!;
+    const base = at(log.runs, 0).originalUriBaseIds?.['%SRCROOT%']?.uri ?? '';
     expect(decodeURIComponent(new URL(base).pathname)).toBe(dir + '/');
   });
 
   it('fingerprints are stable per package and code, and distinct between them', () => {
-    const a = toSarif(result).runs[0].results!;
-    const b = toSarif(result).runs[0].results!;
+    const a = at(toSarif(result).runs, 0).results!;
+    const b = at(toSarif(result).runs, 0).results!;
     const fp = (rs: typeof a) => rs.map((r) => r.partialFingerprints![FINGERPRINT_KEY]);
     expect(fp(a)).toEqual(fp(b));
     expect(new Set(fp(a)).size).toBe(a.length);
   });
 
   it('says the run succeeded, and when the check could not complete says so in the invocation', () => {
-    expect(toSarif(result).runs[0].invocations![0]).toMatchObject({ executionSuccessful: true, exitCode: 1 });
+    expect(at(toSarif(result).runs, 0).invocations?.[0]).toMatchObject({ executionSuccessful: true, exitCode: 1 });
 
     const err = new GuardError('registry-timeout', 'timed out fetching young', { pkg: 'young', remedy: 'retry, or raise --timeout' });
     const failed: CheckResult = { ...result, errors: [err] };
     const log = toSarif(failed);
     expect(sarifValidator()(log)).toBe(true);
-    const inv = log.runs[0].invocations![0];
+    const inv = at(at(log.runs, 0).invocations ?? [], 0);
     expect(inv.executionSuccessful).toBe(false);
     expect(inv.exitCode).toBe(2);
-    const n = inv.toolExecutionNotifications![0];
+    const n = at(inv.toolExecutionNotifications ?? [], 0);
     expect(n.level).toBe('error');
     expect(n.descriptor?.id).toBe('registry-timeout');
     expect(n.message.text).toContain('timed out fetching young');
     expect(n.message.text).toContain('raise --timeout');
-    expect(n.locations![0].physicalLocation!.region!.startLine).toBe(lineOf('young'));
+    expect(at(n.locations ?? [], 0).physicalLocation!.region!.startLine).toBe(lineOf('young'));
   });
 
   it('a lockfile outside the repository root is named by an absolute file URI', () => {
     const log = toSarif(result, { root: join(dir, 'elsewhere') });
-    const loc = log.runs[0].results![0].locations![0].physicalLocation!.artifactLocation!;
+    const loc = at(at(at(log.runs, 0).results ?? [], 0).locations ?? [], 0).physicalLocation!.artifactLocation!;
     expect(loc.uriBaseId).toBeUndefined();
     expect(loc.uri).toMatch(/^file:\/\//);
     expect(decodeURIComponent(new URL(loc.uri!).pathname)).toBe(join(dir, 'app', 'package-lock.json'));
@@ -336,7 +338,7 @@ describe('--format', () => {
     expect(json.summary).toMatchObject({ allow: 1, warn: 1, quarantine: 1, block: 1, exitCode: 1 });
     const sarif = JSON.parse(readFileSync(join(out, 'out', 'r.sarif'), 'utf8')) as Log;
     expect(sarifValidator()(sarif)).toBe(true);
-    expect(sarif.runs[0].results).toHaveLength(3);
+    expect(sarif.runs[0]?.results).toHaveLength(3);
   });
 });
 

@@ -17,6 +17,7 @@ import { approveHints, releasedLines } from '../../src/cli/held.js';
 import type { LedgerEntry } from '../../src/quarantine/ledger.js';
 import { approveMany } from '../../src/quarantine/approve.js';
 import { GuardError } from '../../src/errors.js';
+import { at } from '../../src/util/at.js';
 
 const NOW = new Date('2026-06-15T12:00:00Z');
 const OLD = '2024-01-01T00:00:00.000Z';
@@ -29,6 +30,13 @@ let registry: TestRegistry;
 let result: CheckResult;
 let foreign: CheckResult;
 let mixed: CheckResult;
+
+type Lock = { packages: Record<string, Record<string, unknown>> };
+function entryOf(lock: Lock, key: string): Record<string, unknown> {
+  const entry = lock.packages[key];
+  if (!entry) throw new Error(`${key} is not in the lockfile`);
+  return entry;
+}
 
 async function check(deps: Record<string, string>, edit?: (lock: { packages: Record<string, Record<string, unknown>> }) => void): Promise<CheckResult> {
   const dir = tempDir('si-group-');
@@ -63,13 +71,13 @@ beforeAll(async () => {
   const deps: Record<string, string> = { clean: '3.0.0', scripted: '4.0.0', fresh: '2.0.0' };
   for (const name of PLATFORMS) deps[name] = '1.0.0';
   result = await check(deps, (lock) => {
-    lock.packages['node_modules/scripted'].hasInstallScript = true;
+    entryOf(lock, 'node_modules/scripted').hasInstallScript = true;
   });
   mixed = await check({ '@plat/bin-00': '1.0.0', '@plat/bin-01': '1.0.0', '@plat/bin-02': '1.0.0', shady: '1.0.0' });
   // Three packages resolved from one foreign host: one cause.
   foreign = await check({ clean: '3.0.0', other: '1.0.0', scripted: '4.0.0' }, (lock) => {
     for (const [name, v] of [['clean', '3.0.0'], ['other', '1.0.0'], ['scripted', '4.0.0']]) {
-      lock.packages[`node_modules/${name}`].resolved = `https://evil.example/${name}/-/${name}-${v}.tgz`;
+      entryOf(lock, `node_modules/${name}`).resolved = `https://evil.example/${name}/-/${name}-${v}.tgz`;
     }
   });
 }, 60_000);
@@ -112,17 +120,17 @@ describe('registry-wide findings', () => {
   });
 
   it('SARIF: one result per registry-wide finding, none per package', () => {
-    const results = toSarif(result).runs[0].results ?? [];
+    const results = at(toSarif(result).runs, 0).results ?? [];
     const byRule = (id: string) => results.filter((r) => r.ruleId === id);
     expect(byRule('registry-no-keys')).toHaveLength(1);
     expect(byRule('trust-undecidable')).toHaveLength(1);
-    expect(byRule('registry-no-keys')[0].properties).toMatchObject({ packageCount: 23, scope: 'registry' });
-    expect(byRule('registry-no-keys')[0].message.text).toMatch(/\(23 packages\)/);
+    expect(byRule('registry-no-keys')[0]?.properties).toMatchObject({ packageCount: 23, scope: 'registry' });
+    expect(byRule('registry-no-keys')[0]?.message.text).toMatch(/\(23 packages\)/);
     // The package's own findings stay one per package: 21 held too young, one unlisted script.
     expect(byRule('too-young')).toHaveLength(21);
     expect(byRule('install-script-unlisted')).toHaveLength(1);
     expect(results).toHaveLength(2 + 21 + 1);
-    const summary = toSarif(result).runs[0].properties?.summary as { allow: number };
+    const summary = at(toSarif(result).runs, 0).properties?.summary as { allow: number };
     expect(summary.allow).toBe(1);
   });
 

@@ -7,8 +7,9 @@ export function parseDuration(value: string | number): number {
     return value * 60_000;
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*(w|d|h|m|min|s)\s*$/.exec(value);
-  if (!m) throw new Error(`not a duration: "${value}" (use e.g. "7d", "48h", "90m", or minutes as a number)`);
-  return Number(m[1]) * UNIT_MS[m[2]];
+  const unit = m?.[2] === undefined ? undefined : UNIT_MS[m[2]];
+  if (!m || unit === undefined) throw new Error(`not a duration: "${value}" (use e.g. "7d", "48h", "90m", or minutes as a number)`);
+  return Number(m[1]) * unit;
 }
 
 export function formatDuration(ms: number): string {
