@@ -13,6 +13,7 @@ import type { InitFlags } from './init.js';
 import type { InspectFlags } from './inspect.js';
 import type { CommonFlags } from './options.js';
 import type { CiFlags } from './ci.js';
+import type { AdvisoriesUpdateFlags } from './advisories.js';
 import { didYouMean } from './suggest.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -53,7 +54,7 @@ export function buildProgram(argv: readonly string[], setExit: (code: number) =>
         '  safe-install -- --omit=dev        (npm ci)',
         '  safe-install -- --prod            (pnpm install)',
         '  safe-install -- --production      (yarn 1 install)',
-        'They come after the guard\'s own; --ignore-scripts in any form, --dry-run, --version and --help are refused there',
+        "They come after the guard's own; --ignore-scripts in any form, --dry-run, --version and --help are refused there",
         '(they would turn scripts back on or install nothing); `safe-install --dry-run` checks without installing.',
         '',
         'Exit codes: 0 done (every package allowed), 1 something is held or blocked, 2 could not complete (error, bad',
@@ -72,10 +73,7 @@ export function buildProgram(argv: readonly string[], setExit: (code: number) =>
     setExit(await (await import('./check.js')).checkCommand(flags));
   });
 
-  const scripts = program
-    .command('scripts')
-    .description('list packages with install scripts and whether they may run')
-    .option('--json', 'print JSON');
+  const scripts = program.command('scripts').description('list packages with install scripts and whether they may run').option('--json', 'print JSON');
   for (const o of commonOptions()) scripts.addOption(o);
   scripts.action(async (flags: CommonFlags & { json?: boolean }) => {
     setExit(await (await import('./scripts.js')).scriptsListCommand(flags));
@@ -92,7 +90,10 @@ export function buildProgram(argv: readonly string[], setExit: (code: number) =>
       });
   }
 
-  for (const [name, aliases] of [['add', ['install', 'i']], ['update', ['up']]] as const) {
+  for (const [name, aliases] of [
+    ['add', ['install', 'i']],
+    ['update', ['up']],
+  ] as const) {
     const cmd = program
       .command(name)
       .aliases([...aliases])
@@ -144,7 +145,9 @@ export function buildProgram(argv: readonly string[], setExit: (code: number) =>
 
   program
     .command('inspect')
-    .description('download a version and the one it replaces, never running either, and show what changed: files and diffs, install scripts, dependencies, publisher, provenance, obfuscated code, network/process calls')
+    .description(
+      'download a version and the one it replaces, never running either, and show what changed: files and diffs, install scripts, dependencies, publisher, provenance, obfuscated code, network/process calls',
+    )
     .argument('<name@version>', 'the version to review, e.g. left-pad@1.3.1 (a dist-tag works too)')
     .option('--against <version>', 'compare with this version (default: the locked version if different, else the previous release)')
     .option('--json', 'print the JSON report')
@@ -200,9 +203,27 @@ export function buildProgram(argv: readonly string[], setExit: (code: number) =>
       setExit(await (await import('./trust.js')).trustRefreshCommand(flags));
     });
 
+  program
+    .command('advisories')
+    .description('the offline advisory database the advisories check can use instead of asking OSV or the registry')
+    .command('update')
+    .description(
+      "download OSV's npm export (malware and vulnerability records) and index it into the cache; checks then use it with no advisory request while it is younger than the policy's advisories.maxAge",
+    )
+    .option('--from <url>', 'where to download it from: an http(s) URL, a file: URL or a path to a zip (default https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip)')
+    .option('--cache-dir <dir>', 'cache folder (default: $XDG_CACHE_HOME/safe-install)')
+    .option('--max-size <size>', 'stop if the download is larger than this (default 1GiB)')
+    .option('--timeout <duration>', 'how long the download may stall, e.g. 60s (default 30s)')
+    .option('-C, --cwd <dir>', 'folder whose npm settings (proxy, TLS) apply (default: the current folder)')
+    .action(async (flags: AdvisoriesUpdateFlags) => {
+      setExit(await (await import('./advisories.js')).advisoriesUpdateCommand(flags));
+    });
+
   const ci = program
     .command('ci', { isDefault: true })
-    .description('check, then the frozen install with every script off (npm ci, pnpm install --frozen-lockfile or yarn install --immutable), then only the allowed install scripts (the default command)')
+    .description(
+      'check, then the frozen install with every script off (npm ci, pnpm install --frozen-lockfile or yarn install --immutable), then only the allowed install scripts (the default command)',
+    )
     .usage('[options] [-- <package manager flags...>]')
     .argument('[pm-args...]', "after `--` only: passed to the package manager's install (e.g. -- --omit=dev for npm, -- --prod for pnpm, -- --production for yarn 1)")
     .option('--dry-run', 'only check, and show what the install would run: nothing is installed and no file is written')
@@ -294,7 +315,9 @@ function printGuardError(err: GuardError): void {
 function printInternalError(err: unknown, debug: boolean): void {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`safe-install: internal error: ${displayText(message)}\n`);
-  process.stderr.write(`  -> this is a bug in safe-install, not in your project; please report it to ${bugsUrl()} with the command you ran and the output of the same command with --debug (or SAFE_INSTALL_DEBUG=1), which adds the stack\n`);
+  process.stderr.write(
+    `  -> this is a bug in safe-install, not in your project; please report it to ${bugsUrl()} with the command you ran and the output of the same command with --debug (or SAFE_INSTALL_DEBUG=1), which adds the stack\n`,
+  );
   if (debug) process.stderr.write(`${displayText(err instanceof Error && err.stack ? err.stack : String(err)).replace(/\\n/g, '\n')}\n`);
   process.stderr.write('  (internal error: exit 2)\n');
 }
