@@ -17,12 +17,17 @@ const run = (opts) =>
     const cache = mkdtempSync(join(tmpdir(), 'heapexp-cache-'));
     const t = Date.now();
     import('node:child_process').then(({ execFile }) =>
-      execFile('/usr/bin/time', ['-f', '%M', process.execPath, ...opts, join(ROOT, 'bin/safe-install'), 'check', '--json', '--registry', reg.url, '--cache-dir', cache], { cwd: dir, maxBuffer: 1 << 28, env: { ...process.env, HOME: cache } }, (err, stdout, stderr) => {
-        const rss = stderr.trim().split('\n').pop();
-        const code = err ? err.code : 0;
-        res({ opts: opts.join(' ') || '(default)', code, rssMB: Math.round(Number(rss) / 1024), s: (Date.now() - t) / 1000, packages: stdout ? JSON.parse(stdout).packages.length : 0 });
-        rmSync(cache, { recursive: true, force: true });
-      }),
+      execFile(
+        '/usr/bin/time',
+        ['-f', '%M', process.execPath, ...opts, join(ROOT, 'bin/safe-install'), 'check', '--json', '--registry', reg.url, '--cache-dir', cache],
+        { cwd: dir, maxBuffer: 1 << 28, env: { ...process.env, HOME: cache } },
+        (err, stdout, stderr) => {
+          const rss = stderr.trim().split('\n').pop();
+          const code = err ? err.code : 0;
+          res({ opts: opts.join(' ') || '(default)', code, rssMB: Math.round(Number(rss) / 1024), s: (Date.now() - t) / 1000, packages: stdout ? JSON.parse(stdout).packages.length : 0 });
+          rmSync(cache, { recursive: true, force: true });
+        },
+      ),
     );
   });
 for (const opts of [[], ['--max-old-space-size=96'], [], ['--max-old-space-size=96']]) console.log(JSON.stringify(await run(opts)));

@@ -107,7 +107,7 @@ function buildHelpers() {
 
 function ensureNpm9() {
   if (existsSync(NPM9_CLI)) return;
-  log('installing npm@9.6.7 into bench/data/npm-9.6.7 (from this machine\'s npm registry) ...');
+  log("installing npm@9.6.7 into bench/data/npm-9.6.7 (from this machine's npm registry) ...");
   execFileSync('npm', ['install', '--prefix', NPM9_DIR, '--no-audit', '--no-fund', '--ignore-scripts', 'npm@9.6.7'], { stdio: ['ignore', 'ignore', 'inherit'], cwd: tmpdir() });
 }
 
@@ -259,7 +259,16 @@ function stats(rec) {
   const req = rec.samples.map((s) => s.requests).filter((x) => x !== null);
   const abbr = rec.samples.map((s) => s.abbreviated).filter((x) => x !== null && x !== undefined);
   if (!ms.length) return null;
-  return { median: median(ms), min: Math.min(...ms), max: Math.max(...ms), rss: rss.length ? Math.max(...rss) : null, rssMedian: rss.length ? median(rss) : null, requests: req.length ? median(req) : null, abbreviated: abbr.length ? median(abbr) : 0, n: ms.length };
+  return {
+    median: median(ms),
+    min: Math.min(...ms),
+    max: Math.max(...ms),
+    rss: rss.length ? Math.max(...rss) : null,
+    rssMedian: rss.length ? median(rss) : null,
+    requests: req.length ? median(req) : null,
+    abbreviated: abbr.length ? median(abbr) : 0,
+    n: ms.length,
+  };
 }
 
 function find(row, tree, mode, id) {
@@ -417,7 +426,17 @@ async function main() {
     mkdirSync(d, { recursive: true });
     return d;
   };
-  const info = { machine: machine(), upstream, recordedNow: { packuments: fetched, tarballs: fetchedTgz }, names: names.size, versions, newestLocked: { id: newest.id, at: new Date(newest.t).toISOString() }, opts: { ...opts, groups: [...opts.groups] }, workdir: work, build };
+  const info = {
+    machine: machine(),
+    upstream,
+    recordedNow: { packuments: fetched, tarballs: fetchedTgz },
+    names: names.size,
+    versions,
+    newestLocked: { id: newest.id, at: new Date(newest.t).toISOString() },
+    opts: { ...opts, groups: [...opts.groups] },
+    workdir: work,
+    build,
+  };
   log(`machine: ${JSON.stringify(info.machine)}`);
 
   // Check trees: a project (package.json + lockfile) with the installed tree npm audit signatures reads.
@@ -434,8 +453,16 @@ async function main() {
   if (opts.serve) {
     const env = makeEnv(work, reg.url, join(work, 'npm-cache'));
     log(`\nserving: ${reg.url}${regSlow ? ` (and ${regSlow.url} with ${opts.latency} ms latency)` : ''}`);
-    log(`check trees: ${Object.values(checkTrees).map((t) => t.dir).join(' ')}`);
-    log(`environment:\n${Object.entries(env).map(([k, v]) => `export ${k}='${v}'`).join('\n')}`);
+    log(
+      `check trees: ${Object.values(checkTrees)
+        .map((t) => t.dir)
+        .join(' ')}`,
+    );
+    log(
+      `environment:\n${Object.entries(env)
+        .map(([k, v]) => `export ${k}='${v}'`)
+        .join('\n')}`,
+    );
     log(`e.g.: cd ${checkTrees['npm/cli'].dir} && node ${SI_BIN} check --cache-dir ${join(work, 'si-cache')}\n^C to stop`);
     await new Promise((res) => process.once('SIGINT', res));
     await cleanup();
@@ -485,20 +512,35 @@ async function main() {
   if (opts.groups.has('startup')) {
     const env = () => makeEnv(work, reg.url, join(work, 'unused-npm-cache'));
     await timeGroup({
-      row: 'startup', tree: '-', mode: '-', registry: null, runs: opts.runs,
+      row: 'startup',
+      tree: '-',
+      mode: '-',
+      registry: null,
+      runs: opts.runs,
       commands: [
         { id: 'node', label: 'node -e 0', cmd: process.execPath, args: ['-e', '0'], cwd: work, env, validate: validateExit0() },
         { id: 'si-help', label: 'safe-install --help', cmd: process.execPath, args: [SI_BIN, '--help'], cwd: work, env, validate: validateExit0() },
-        ...(existsSync(siBundle()) ? [{ id: 'si-help-bundle', label: 'safe-install --help (one-file build)', cmd: process.execPath, args: [siBundle(), '--help'], cwd: work, env, validate: validateExit0() }] : []),
+        ...(existsSync(siBundle())
+          ? [{ id: 'si-help-bundle', label: 'safe-install --help (one-file build)', cmd: process.execPath, args: [siBundle(), '--help'], cwd: work, env, validate: validateExit0() }]
+          : []),
         { id: 'npm-version', label: 'npm --version', cmd: 'npm', args: ['--version'], cwd: work, env, validate: validateExit0() },
       ],
     });
     // What the start-up time is made of: importing one built module (and everything it imports) in a fresh node.
     const modules = ['cli/main.js', 'cli/check.js', 'pipeline.js', 'registry/client.js', 'verify/provenance.js', 'ui/override-prompt.js'].filter((m) => existsSync(join(SI_ROOT, 'dist', m)));
     await timeGroup({
-      row: 'startup', tree: '-', mode: 'import only', registry: null, runs: opts.runs,
+      row: 'startup',
+      tree: '-',
+      mode: 'import only',
+      registry: null,
+      runs: opts.runs,
       commands: modules.map((m) => ({
-        id: `import-${m}`, label: `import dist/${m}`, cmd: process.execPath, cwd: work, env, validate: validateExit0(),
+        id: `import-${m}`,
+        label: `import dist/${m}`,
+        cmd: process.execPath,
+        cwd: work,
+        env,
+        validate: validateExit0(),
         args: ['--input-type=module', '-e', `await import(${JSON.stringify(join(SI_ROOT, 'dist', m))})`],
       })),
     });
@@ -509,7 +551,11 @@ async function main() {
     for (const t of ['npm/cli', 'jquery']) {
       const tree = checkTrees[t];
       await timeGroup({
-        row: 'check', tree: t, mode: 'cold', registry: reg, runs: opts.runs,
+        row: 'check',
+        tree: t,
+        mode: 'cold',
+        registry: reg,
+        runs: opts.runs,
         commands: [
           siCheck('si', 'safe-install check', tree, reg, { cold: true }),
           ...(existsSync(siBundle()) ? [siCheck('si-bundle', 'safe-install check (one-file build)', tree, reg, { cold: true, bin: siBundle() })] : []),
@@ -517,7 +563,12 @@ async function main() {
         ],
       });
       await timeGroup({
-        row: 'check', tree: t, mode: 'warm', registry: reg, runs: opts.runs, warm: true,
+        row: 'check',
+        tree: t,
+        mode: 'warm',
+        registry: reg,
+        runs: opts.runs,
+        warm: true,
         commands: [
           siCheck('si', 'safe-install check', tree, reg),
           ...(existsSync(siBundle()) ? [siCheck('si-bundle', 'safe-install check (one-file build)', tree, reg, { bin: siBundle() })] : []),
@@ -531,7 +582,11 @@ async function main() {
     const tree = checkTrees['npm/cli'];
     const mode = `cold, ${opts.latency} ms latency`;
     await timeGroup({
-      row: 'check', tree: 'npm/cli', mode, registry: regSlow, runs: opts.runs,
+      row: 'check',
+      tree: 'npm/cli',
+      mode,
+      registry: regSlow,
+      runs: opts.runs,
       commands: [siCheck('si', 'safe-install check', tree, regSlow, { cold: true }), npm9Audit('npm9', 'npm 9.6.7 audit signatures', tree, regSlow, { cold: true })],
     });
     // Warm within the cache TTL, safe-install makes no request at all, so latency does not matter there.
@@ -541,16 +596,31 @@ async function main() {
     const tree = checkTrees['npm/cli'];
     const cache = freshDir('npm11-cache');
     await timeGroup({
-      row: 'check', tree: 'npm/cli', mode: 'cold, once, capped at 90 s', registry: reg, runs: 1,
-      commands: [{
-        id: 'npm11', label: `npm ${info.machine.npm} audit signatures`, cmd: 'npm', args: ['audit', 'signatures'], cwd: tree.dir, timeoutMs: 90_000,
-        env: () => makeEnv(work, reg.url, cache),
-        validate: (res, i) => {
-          i.exit = res.timedOut ? 'killed after 90 s' : `exit ${res.code}`;
-          i.error = (res.stderr + res.stdout).split('\n').find((l) => /npm error (code|[A-Za-z])/.test(l) && !/A complete log/.test(l))?.replace(/^npm error\s*/, '') ?? '';
-          return undefined; // a failure is the finding: record its time
+      row: 'check',
+      tree: 'npm/cli',
+      mode: 'cold, once, capped at 90 s',
+      registry: reg,
+      runs: 1,
+      commands: [
+        {
+          id: 'npm11',
+          label: `npm ${info.machine.npm} audit signatures`,
+          cmd: 'npm',
+          args: ['audit', 'signatures'],
+          cwd: tree.dir,
+          timeoutMs: 90_000,
+          env: () => makeEnv(work, reg.url, cache),
+          validate: (res, i) => {
+            i.exit = res.timedOut ? 'killed after 90 s' : `exit ${res.code}`;
+            i.error =
+              (res.stderr + res.stdout)
+                .split('\n')
+                .find((l) => /npm error (code|[A-Za-z])/.test(l) && !/A complete log/.test(l))
+                ?.replace(/^npm error\s*/, '') ?? '';
+            return undefined; // a failure is the finding: record its time
+          },
         },
-      }],
+      ],
     });
   }
 
@@ -584,7 +654,9 @@ async function main() {
         let npmCache = freshDir(`${id}-npm-cache`);
         let siCache = freshDir(`${id}-si-cache`);
         return {
-          id, label, cwd: dir,
+          id,
+          label,
+          cwd: dir,
           cmd: withSi ? process.execPath : 'npm',
           env: () => makeEnv(work, reg.url, npmCache),
           validate: validateExit0(withSi ? 'Installed.' : undefined),
@@ -629,7 +701,10 @@ async function main() {
       const got = pnpmLockedIds(lockText, parseYaml);
       const onlyNpm = [...want].filter((x) => !got.has(x));
       const onlyPnpm = [...got].filter((x) => !want.has(x));
-      if (onlyNpm.length || onlyPnpm.length) throw new Error(`pnpm import (${base}) locked other versions than package-lock.json: only in package-lock.json ${onlyNpm.slice(0, 5).join(', ') || '-'}; only in pnpm-lock.yaml ${onlyPnpm.slice(0, 5).join(', ') || '-'}`);
+      if (onlyNpm.length || onlyPnpm.length)
+        throw new Error(
+          `pnpm import (${base}) locked other versions than package-lock.json: only in package-lock.json ${onlyNpm.slice(0, 5).join(', ') || '-'}; only in pnpm-lock.yaml ${onlyPnpm.slice(0, 5).join(', ') || '-'}`,
+        );
       pnpmLocks[base] = { lockText, packageJson: readFileSync(join(dir, 'package.json'), 'utf8') };
       log(`pnpm import (${base}): ${got.size} name@versions, the same as package-lock.json's (${secs(r.ms)} s)`);
     }
@@ -644,7 +719,9 @@ async function main() {
     };
     // pnpm's own rows build what the policy allows (pnpm 10 builds only onlyBuiltDependencies): a run that says
     // it ignored a build did not do the same work.
-    const validatePnpm = (res) => validateExit0()(res) ?? (/Ignored build scripts/.test(res.stdout + res.stderr) ? `pnpm ignored build scripts: ${(res.stdout + res.stderr).split('\n').find((l) => /Ignored build scripts/.test(l))}` : undefined);
+    const validatePnpm = (res) =>
+      validateExit0()(res) ??
+      (/Ignored build scripts/.test(res.stdout + res.stderr) ? `pnpm ignored build scripts: ${(res.stdout + res.stderr).split('\n').find((l) => /Ignored build scripts/.test(l))}` : undefined);
     for (const base of ['examples/basic', 'jquery']) {
       const tree = `${base}, pnpm`;
       const { lockText, packageJson } = pnpmLocks[base];
@@ -658,7 +735,9 @@ async function main() {
         writePnpmProject(dir, { packageJson, lockText, npmrc: npmrcFor(state) + rc, workspace, policy: withSi ? policies[base] : undefined });
         let siCache = freshDir(`${id}-si-cache`);
         return {
-          id, label, cwd: dir,
+          id,
+          label,
+          cwd: dir,
           cmd: withSi ? process.execPath : 'pnpm',
           env: pnpmEnv,
           validate: withSi ? validateExit0('Installed.') : validatePnpm,
@@ -687,11 +766,20 @@ async function main() {
       return { n, dir };
     });
     await timeGroup({
-      row: 'growth', tree: 'synthetic', mode: 'cold', registry: reg, runs: opts.runs,
+      row: 'growth',
+      tree: 'synthetic',
+      mode: 'cold',
+      registry: reg,
+      runs: opts.runs,
       commands: trees.map((t) => ({ ...siCheck(`si-${t.n}`, `safe-install check, ${t.n} packages`, t, reg, { cold: true }), n: t.n })),
     });
     await timeGroup({
-      row: 'growth', tree: 'synthetic', mode: 'warm', registry: reg, runs: opts.runs, warm: true,
+      row: 'growth',
+      tree: 'synthetic',
+      mode: 'warm',
+      registry: reg,
+      runs: opts.runs,
+      warm: true,
       commands: trees.map((t) => ({ ...siCheck(`si-${t.n}`, `safe-install check, ${t.n} packages`, t, reg), n: t.n })),
     });
   }
@@ -708,7 +796,10 @@ async function main() {
       const cache = freshDir('prof-cache');
       for (const mode of ['cold', 'warm']) {
         const name = `${t.replace(/[/ ]/g, '-')}-${mode}`;
-        const r = await measure(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${name}.cpuprofile`, SI_BIN, 'check', '--json', '--cache-dir', cache], { cwd: dir, env: makeEnv(work, reg.url, join(work, 'unused-npm-cache')) });
+        const r = await measure(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${name}.cpuprofile`, SI_BIN, 'check', '--json', '--cache-dir', cache], {
+          cwd: dir,
+          env: makeEnv(work, reg.url, join(work, 'unused-npm-cache')),
+        });
         const err = validateCheck(r, {});
         if (err) {
           log(`profile ${name}: FAILED ${err}`);
@@ -806,7 +897,8 @@ async function hostileRows(TestRegistry, work, opts) {
     const manyDoc = { name: 'many', 'dist-tags': { latest: '1.0.0' }, time: {}, versions: {} };
     for (let i = 0; i < 29_999; i++) {
       const v = i === 0 ? '1.0.0' : `0.${Math.floor(i / 1000)}.${i % 1000}`;
-      manyDoc.versions[v] = i === 0 ? { name: 'many', version: v, dist: { tarball: registry.tarballUrl('many', v), integrity: registry.integrityOf('many', v) } } : { _npmUser: { name: `u${i % 10}` } };
+      manyDoc.versions[v] =
+        i === 0 ? { name: 'many', version: v, dist: { tarball: registry.tarballUrl('many', v), integrity: registry.integrityOf('many', v) } } : { _npmUser: { name: `u${i % 10}` } };
       manyDoc.time[v] = '2024-01-01T00:00:00.000Z';
     }
     manyDoc.readme = 'x'.repeat(127 * MiB - Buffer.byteLength(JSON.stringify(manyDoc)) - 20);
@@ -814,7 +906,9 @@ async function hostileRows(TestRegistry, work, opts) {
     // ... and, not padded, a million tiny versions: 15 MB, refused (more than 30,000 versions).
     registry.addPackage({ name: 'million', versions: [{ version: '1.0.0', publishedAt: '2024-01-01T00:00:00.000Z' }] });
     const millionDoc = { name: 'million', 'dist-tags': { latest: '1.0.0' }, versions: {} };
-    for (let i = 0; i < 1_000_000; i++) millionDoc.versions[i === 0 ? '1.0.0' : `0.0.${i}`] = i === 0 ? { name: 'million', version: '1.0.0', dist: { tarball: registry.tarballUrl('million', '1.0.0'), integrity: registry.integrityOf('million', '1.0.0') } } : {};
+    for (let i = 0; i < 1_000_000; i++)
+      millionDoc.versions[i === 0 ? '1.0.0' : `0.0.${i}`] =
+        i === 0 ? { name: 'million', version: '1.0.0', dist: { tarball: registry.tarballUrl('million', '1.0.0'), integrity: registry.integrityOf('million', '1.0.0') } } : {};
     registry.addRawPackument(millionDoc, { '1.0.0': registry.tarballOf('million', '1.0.0') });
     log(`hostile bodies ready: gzip bomb ${(bomb.length / 2 ** 20).toFixed(1)} MB on the wire for 2 GiB inflated (${Date.now() - t} ms)`);
 
@@ -869,13 +963,64 @@ async function hostileRows(TestRegistry, work, opts) {
     writeFileSync(join(work, 'home', '.npmrc'), '');
     writeFileSync(join(work, 'home', 'global-npmrc'), '');
     const hostileDir = project('one', { hostile: '1.0.0' });
-    await timeGroup({ row: 'hostile', tree: '2 GiB packument', mode: 'cold', registry, runs: opts.runs, commands: [check('si-2gib', 'safe-install check (refuses at 128 MiB)', hostileDir, refused, { name: 'hostile', fault: { stream: () => endlessPackument('hostile', 2 * GiB) } })] });
-    await timeGroup({ row: 'hostile', tree: 'gzip bomb (2 MB -> 2 GiB)', mode: 'cold', registry, runs: opts.runs, commands: [check('si-gzip', 'safe-install check (refuses at 128 MiB inflated)', hostileDir, refused, { name: 'hostile', fault: { stream: () => [bomb], headers: { 'content-encoding': 'gzip' } } })] });
-    await timeGroup({ row: 'hostile', tree: 'honest 100 MB packument', mode: 'cold', registry, runs: opts.runs, commands: [check('si-honest', 'safe-install check (reads it)', project('big', { big: '1.0.999' }), checked)] });
-    await timeGroup({ row: 'hostile', tree: 'valid JSON 127 MB, one string', mode: 'cold', registry, runs: opts.runs, commands: [check('si-onestring', 'safe-install check (reads it)', project('onestring', { onestring: '1.0.0' }), checked)] });
-    await timeGroup({ row: 'hostile', tree: 'valid JSON 127 MB, 14k versions of kept fields', mode: 'cold', registry, runs: opts.runs, commands: [check('si-wide', 'safe-install check (reads it)', project('wide', { wide: '1.0.0' }), checked)] });
-    await timeGroup({ row: 'hostile', tree: 'valid JSON 127 MB, 29,999 versions', mode: 'cold', registry, runs: opts.runs, commands: [check('si-many', 'safe-install check (reads it)', project('many', { many: '1.0.0' }), checked)] });
-    await timeGroup({ row: 'hostile', tree: 'valid JSON 15 MB, 1,000,000 versions', mode: 'cold', registry, runs: opts.runs, commands: [check('si-million', 'safe-install check (refuses past 30,000 versions)', project('million', { million: '1.0.0' }), refused)] });
+    await timeGroup({
+      row: 'hostile',
+      tree: '2 GiB packument',
+      mode: 'cold',
+      registry,
+      runs: opts.runs,
+      commands: [check('si-2gib', 'safe-install check (refuses at 128 MiB)', hostileDir, refused, { name: 'hostile', fault: { stream: () => endlessPackument('hostile', 2 * GiB) } })],
+    });
+    await timeGroup({
+      row: 'hostile',
+      tree: 'gzip bomb (2 MB -> 2 GiB)',
+      mode: 'cold',
+      registry,
+      runs: opts.runs,
+      commands: [
+        check('si-gzip', 'safe-install check (refuses at 128 MiB inflated)', hostileDir, refused, { name: 'hostile', fault: { stream: () => [bomb], headers: { 'content-encoding': 'gzip' } } }),
+      ],
+    });
+    await timeGroup({
+      row: 'hostile',
+      tree: 'honest 100 MB packument',
+      mode: 'cold',
+      registry,
+      runs: opts.runs,
+      commands: [check('si-honest', 'safe-install check (reads it)', project('big', { big: '1.0.999' }), checked)],
+    });
+    await timeGroup({
+      row: 'hostile',
+      tree: 'valid JSON 127 MB, one string',
+      mode: 'cold',
+      registry,
+      runs: opts.runs,
+      commands: [check('si-onestring', 'safe-install check (reads it)', project('onestring', { onestring: '1.0.0' }), checked)],
+    });
+    await timeGroup({
+      row: 'hostile',
+      tree: 'valid JSON 127 MB, 14k versions of kept fields',
+      mode: 'cold',
+      registry,
+      runs: opts.runs,
+      commands: [check('si-wide', 'safe-install check (reads it)', project('wide', { wide: '1.0.0' }), checked)],
+    });
+    await timeGroup({
+      row: 'hostile',
+      tree: 'valid JSON 127 MB, 29,999 versions',
+      mode: 'cold',
+      registry,
+      runs: opts.runs,
+      commands: [check('si-many', 'safe-install check (reads it)', project('many', { many: '1.0.0' }), checked)],
+    });
+    await timeGroup({
+      row: 'hostile',
+      tree: 'valid JSON 15 MB, 1,000,000 versions',
+      mode: 'cold',
+      registry,
+      runs: opts.runs,
+      commands: [check('si-million', 'safe-install check (refuses past 30,000 versions)', project('million', { million: '1.0.0' }), refused)],
+    });
   } finally {
     await registry.close();
   }
@@ -888,9 +1033,16 @@ function report(info, profiles, opts) {
   const m = info.machine;
   lines.push(`## Run of ${m.date}`, '');
   lines.push(`- machine: ${m.nproc} CPUs (${m.cpus}), ${m.memory}, Linux ${m.kernel}, load average at start ${m.loadavg}`);
-  lines.push(`- Node ${m.node}, npm ${m.npm} (machine), npm ${m.npm9} (bench/data/npm-9.6.7), pnpm ${m.pnpm ?? '-'} (node_modules/pnpm), safe-install ${m.safeInstall}, dist/ built ${info.build?.builtAt} (a copy taken at start is what runs)`);
-  lines.push(`- ${opts.runs} timed runs per command (median, min-max); commands of a row alternate inside every iteration; peak RSS is the largest process of the command's tree (GNU time %M), the max over runs`);
-  if (info.names !== undefined) lines.push(`- data: ${info.names} real packuments (${info.versions} versions) recorded from ${info.upstream}, every version signed with the bench key; newest locked version ${info.newestLocked.id} at ${info.newestLocked.at}`);
+  lines.push(
+    `- Node ${m.node}, npm ${m.npm} (machine), npm ${m.npm9} (bench/data/npm-9.6.7), pnpm ${m.pnpm ?? '-'} (node_modules/pnpm), safe-install ${m.safeInstall}, dist/ built ${info.build?.builtAt} (a copy taken at start is what runs)`,
+  );
+  lines.push(
+    `- ${opts.runs} timed runs per command (median, min-max); commands of a row alternate inside every iteration; peak RSS is the largest process of the command's tree (GNU time %M), the max over runs`,
+  );
+  if (info.names !== undefined)
+    lines.push(
+      `- data: ${info.names} real packuments (${info.versions} versions) recorded from ${info.upstream}, every version signed with the bench key; newest locked version ${info.newestLocked.id} at ${info.newestLocked.at}`,
+    );
   for (const [t, v] of Object.entries(info.trees ?? {})) lines.push(`- ${t} lockfile: ${v.locked} locked packages, ${v.registry} from the registry, ${v.bundled} bundled inside other packages`);
   lines.push(`- total bench time ${info.elapsedS} s`, '');
 
@@ -898,7 +1050,8 @@ function report(info, profiles, opts) {
   lines.push('| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |');
   const baseline = (r) => {
     if (r.row === 'check' && r.id !== 'npm9') return find('check', r.tree, r.mode, 'npm9');
-    if (r.row === 'install' && r.id === 'si') return find('install', r.tree, r.mode, 'npm') ?? find('install', r.tree, r.mode, 'npm-mra') ?? find('install', r.tree, r.mode, 'pnpm') ?? find('install', r.tree, r.mode, 'pnpm-mra');
+    if (r.row === 'install' && r.id === 'si')
+      return find('install', r.tree, r.mode, 'npm') ?? find('install', r.tree, r.mode, 'npm-mra') ?? find('install', r.tree, r.mode, 'pnpm') ?? find('install', r.tree, r.mode, 'pnpm-mra');
     if (r.row === 'growth' && r.id !== 'si-1000') return find('growth', r.tree, r.mode, 'si-1000');
     return undefined;
   };
@@ -919,7 +1072,9 @@ function report(info, profiles, opts) {
     if (r.id === 'npm11') vs = `${r.info.exit}: ${r.info.error ?? ''}`.slice(0, 160);
     if (r.row === 'check' && r.info.verified !== undefined) vs += `${vs ? '; ' : ''}${r.info.verified} verified${r.info.audited ? ` of ${r.info.audited} audited` : ''}`;
     const fail = r.failures.length && r.id !== 'npm11' ? ` (${r.failures.length} failed: ${r.failures[0].slice(0, 80)})` : '';
-    lines.push(`| ${r.row} | ${r.tree} | ${r.mode} | ${r.label}${fail} | ${s ? secs(s.median) : '-'} | ${s ? `${secs(s.min)}-${secs(s.max)}` : '-'} | ${s?.rss ? s.rss.toFixed(0) : '-'} | ${s?.requests ?? '-'}${s?.abbreviated ? ` (${s.abbreviated} abbr.)` : ''} | ${vs} |`);
+    lines.push(
+      `| ${r.row} | ${r.tree} | ${r.mode} | ${r.label}${fail} | ${s ? secs(s.median) : '-'} | ${s ? `${secs(s.min)}-${secs(s.max)}` : '-'} | ${s?.rss ? s.rss.toFixed(0) : '-'} | ${s?.requests ?? '-'}${s?.abbreviated ? ` (${s.abbreviated} abbr.)` : ''} | ${vs} |`,
+    );
   }
   lines.push('');
 
@@ -930,7 +1085,9 @@ function report(info, profiles, opts) {
   for (const tree of ['npm/cli', 'jquery']) {
     const si = get('check', tree, 'cold', 'si');
     const npm = get('check', tree, 'cold', 'npm9');
-    t.push(`| cold check <= 0.5x npm audit signatures (${tree}) | ${si && npm ? `${(si.median / npm.median).toFixed(2)}x (${secs(si.median)} s vs ${secs(npm.median)} s)` : '-'} | ${verdict(si && npm ? si.median <= 0.5 * npm.median : undefined)} |`);
+    t.push(
+      `| cold check <= 0.5x npm audit signatures (${tree}) | ${si && npm ? `${(si.median / npm.median).toFixed(2)}x (${secs(si.median)} s vs ${secs(npm.median)} s)` : '-'} | ${verdict(si && npm ? si.median <= 0.5 * npm.median : undefined)} |`,
+    );
   }
   for (const tree of ['npm/cli', 'jquery']) {
     const si = get('check', tree, 'warm', 'si');
@@ -942,12 +1099,24 @@ function report(info, profiles, opts) {
       const si = get('install', tree, mode, 'si');
       const npm = get('install', tree, mode, 'npm');
       const mra = get('install', tree, mode, 'npm-mra');
-      if (si && npm && mode === 'warm') t.push(`| install <= 1.15x plain npm ci, warm (${tree}) | ${(si.median / npm.median).toFixed(2)}x (${secs(si.median)} s vs ${secs(npm.median)} s) | ${verdict(si.median <= 1.15 * npm.median)} |`);
-      if (si && mra) t.push(`| install no slower than npm ci --min-release-age=7, ${mode} (${tree}) | ${(si.median / mra.median).toFixed(2)}x (${secs(si.median)} s vs ${secs(mra.median)} s) | ${verdict(si.median <= mra.median)} |`);
+      if (si && npm && mode === 'warm')
+        t.push(
+          `| install <= 1.15x plain npm ci, warm (${tree}) | ${(si.median / npm.median).toFixed(2)}x (${secs(si.median)} s vs ${secs(npm.median)} s) | ${verdict(si.median <= 1.15 * npm.median)} |`,
+        );
+      if (si && mra)
+        t.push(
+          `| install no slower than npm ci --min-release-age=7, ${mode} (${tree}) | ${(si.median / mra.median).toFixed(2)}x (${secs(si.median)} s vs ${secs(mra.median)} s) | ${verdict(si.median <= mra.median)} |`,
+        );
       const pnpm = get('install', tree, mode, 'pnpm');
       const pmra = get('install', tree, mode, 'pnpm-mra');
-      if (si && pnpm && mode === 'warm') t.push(`| safe-install (pnpm) full install <= 1.15x plain pnpm install --frozen-lockfile, warm (${tree}) | ${(si.median / pnpm.median).toFixed(2)}x (${secs(si.median)} s vs ${secs(pnpm.median)} s) | ${verdict(si.median <= 1.15 * pnpm.median)} |`);
-      if (si && pmra) t.push(`| safe-install (pnpm) no slower than pnpm with minimumReleaseAge, ${mode} (${tree}) | ${(si.median / pmra.median).toFixed(2)}x (${secs(si.median)} s vs ${secs(pmra.median)} s) | ${verdict(si.median <= pmra.median)} |`);
+      if (si && pnpm && mode === 'warm')
+        t.push(
+          `| safe-install (pnpm) full install <= 1.15x plain pnpm install --frozen-lockfile, warm (${tree}) | ${(si.median / pnpm.median).toFixed(2)}x (${secs(si.median)} s vs ${secs(pnpm.median)} s) | ${verdict(si.median <= 1.15 * pnpm.median)} |`,
+        );
+      if (si && pmra)
+        t.push(
+          `| safe-install (pnpm) no slower than pnpm with minimumReleaseAge, ${mode} (${tree}) | ${(si.median / pmra.median).toFixed(2)}x (${secs(si.median)} s vs ${secs(pmra.median)} s) | ${verdict(si.median <= pmra.median)} |`,
+        );
     }
   }
   const rssCli = Math.max(...['cold', 'warm'].map((mo) => get('check', 'npm/cli', mo, 'si')?.rss ?? 0));
@@ -962,7 +1131,9 @@ function report(info, profiles, opts) {
       const memSlope1 = (g[1].s.rss - a.s.rss) / (g[1].n - a.n);
       const memSlope2 = (c.s.rss - g[1].s.rss) / (c.n - g[1].n);
       const linear = timeRatio <= sizeRatio * 1.25 && memSlope2 <= memSlope1 * 1.5 + 0.002;
-      t.push(`| linear growth to 10,000 packages, ${mode} | time x${timeRatio.toFixed(1)} for x${sizeRatio} packages; memory ${(memSlope1 * 1000).toFixed(1)} then ${(memSlope2 * 1000).toFixed(1)} MB per 1,000 (${perPkg}) | ${verdict(linear)} |`);
+      t.push(
+        `| linear growth to 10,000 packages, ${mode} | time x${timeRatio.toFixed(1)} for x${sizeRatio} packages; memory ${(memSlope1 * 1000).toFixed(1)} then ${(memSlope2 * 1000).toFixed(1)} MB per 1,000 (${perPkg}) | ${verdict(linear)} |`,
+      );
     }
   }
   for (const r of results.filter((x) => x.row === 'hostile' && x.id !== 'si-honest')) {

@@ -57,7 +57,9 @@ export interface PackageFacts {
 
 /** The versions that carry full facts. */
 export function fullVersions(facts: PackageFacts): string[] {
-  return Object.entries(facts.versions).filter(([, v]) => v.full).map(([version]) => version);
+  return Object.entries(facts.versions)
+    .filter(([, v]) => v.full)
+    .map(([version]) => version);
 }
 
 /**

@@ -134,10 +134,12 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   }
   // Advisories for every locked registry version, asked while the metadata is fetched; each name's checks wait for them.
   const advisoryAbort = new AbortController();
-  const advisoryLookup = (await startAdvisories(
-    [...byName].flatMap(([name, pkgs]) => [...new Set(pkgs.map((p) => p.version))].map((version) => ({ name, version }))),
-    { opts, policy, npm, cacheDir, ttlMs, now, signal: advisoryAbort.signal },
-  ))?.lookup;
+  const advisoryLookup = (
+    await startAdvisories(
+      [...byName].flatMap(([name, pkgs]) => [...new Set(pkgs.map((p) => p.version))].map((version) => ({ name, version }))),
+      { opts, policy, npm, cacheDir, ttlMs, now, signal: advisoryAbort.signal },
+    )
+  )?.lookup;
   const errors: GuardError[] = [];
   const factsByName = new Map<string, PackageFacts>();
   const verdicts = new Map<LockedPackage, PackageVerdict>();
@@ -206,7 +208,10 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   async function checkName(name: string, pkgs: LockedPackage[]): Promise<void> {
     const registry = registryFor(name, npm);
     const [result, keys] = await Promise.all([
-      client.facts(name, pkgs.map((p) => p.version)),
+      client.facts(
+        name,
+        pkgs.map((p) => p.version),
+      ),
       evidence.keys(registry).catch((err: unknown) => {
         if (err instanceof GuardError) return err;
         throw err;
@@ -278,7 +283,7 @@ async function startAdvisories(
       db = await openAdvisoryDb(resolve(opts.cwd, explicit));
     } catch (err) {
       throw new GuardError('bad-usage', `cannot use the advisory database ${explicit}: ${redact((err as Error).message)}`, {
-        remedy: err instanceof AdvisoryDbError ? 'check the path (a folder of OSV JSON records, or OSV\'s npm zip export)' : 'give a folder of OSV JSON records or OSV\'s npm zip export',
+        remedy: err instanceof AdvisoryDbError ? "check the path (a folder of OSV JSON records, or OSV's npm zip export)" : "give a folder of OSV JSON records or OSV's npm zip export",
       });
     }
   } else {
@@ -299,11 +304,13 @@ async function startAdvisories(
     now: ctx.now,
   });
   // Never a crash: a source that fails unexpectedly is a source that did not answer.
-  const safe = lookup.catch((err: unknown): AdvisoryLookup => ({
-    sources: [{ source: 'osv', label: 'the advisory sources', answered: false, detail: redact((err as Error)?.message ?? String(err)) }],
-    forName: () => [],
-    covered: () => false,
-  }));
+  const safe = lookup.catch(
+    (err: unknown): AdvisoryLookup => ({
+      sources: [{ source: 'osv', label: 'the advisory sources', answered: false, detail: redact((err as Error)?.message ?? String(err)) }],
+      forName: () => [],
+      covered: () => false,
+    }),
+  );
   return { lookup: safe };
 }
 
@@ -336,13 +343,7 @@ function sourceNotice(s: AdvisorySourceStatus): string {
  * Settings the project keeps for its package managers, read as policy inputs: npm's allowScripts always, pnpm's
  * settings when pnpm installs or pnpm-workspace.yaml/the `pnpm` field exist, yarn's when yarn installs.
  */
-async function projectInputs(
-  dir: string,
-  pm: PackageManager,
-  manifest: ProjectManifest | undefined,
-  npm: NpmSettings,
-  yarnrc: Record<string, unknown> | undefined,
-): Promise<ProjectInputs> {
+async function projectInputs(dir: string, pm: PackageManager, manifest: ProjectManifest | undefined, npm: NpmSettings, yarnrc: Record<string, unknown> | undefined): Promise<ProjectInputs> {
   const parts: ProjectInputs[] = [{ allowScripts: manifest?.allowScripts }];
   // pnpm's build lists were read for every project before pnpm installs were supported; keep that.
   const pnpm = await readPnpmInputs(dir, manifest?.pnpm, npm);
@@ -433,7 +434,8 @@ function mirrorNotices(tree: LockedTree, npm: NpmSettings, pm: PackageManager, d
   return [...hosts].map(([host, n]) => {
     const hostname = new URL(`http://${host}`).hostname;
     const said = `${n} lockfile ${n === 1 ? 'entry resolves' : 'entries resolve'} to ${host}, not the registry they were checked against (${new URL(npm.registry).host})`;
-    if (pm !== 'npm') return `${said}: ${pm} would download them from ${host}, so they are blocked unless the registry is served from there (or the lockfile is regenerated against the configured registry)`;
+    if (pm !== 'npm')
+      return `${said}: ${pm} would download them from ${host}, so they are blocked unless the registry is served from there (or the lockfile is regenerated against the configured registry)`;
     return `${said}: npm would download them from ${host} (replace-registry-host=${npm.replaceRegistryHost}), so they are blocked; if ${host} is a copy of your registry, set replace-registry-host=${hostname} (or always) so npm installs from the registry checked here`;
   });
 }

@@ -8,11 +8,7 @@ import { join } from 'node:path';
 export const BOUND_MS = 30_000;
 
 /** Resolves with `probe()`'s first truthy answer, checked now and then every few milliseconds. */
-export async function waitFor<T>(
-  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  what: string | (() => string),
-  boundMs = BOUND_MS,
-): Promise<T> {
+export async function waitFor<T>(probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, what: string | (() => string), boundMs = BOUND_MS): Promise<T> {
   const end = Date.now() + boundMs;
   for (;;) {
     const value = await probe();
@@ -104,5 +100,9 @@ export function processesIn(dir: string): { pid: number; cmd: string }[] {
 
 /** Resolves once no process works in `dir` (processesIn): whatever ran there has exited, on its own or ended. */
 export async function noProcessIn(dir: string, boundMs = BOUND_MS): Promise<void> {
-  await waitFor(() => processesIn(dir).length === 0, () => `no process left in ${dir} (still: ${JSON.stringify(processesIn(dir))})`, boundMs);
+  await waitFor(
+    () => processesIn(dir).length === 0,
+    () => `no process left in ${dir} (still: ${JSON.stringify(processesIn(dir))})`,
+    boundMs,
+  );
 }

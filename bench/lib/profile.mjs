@@ -10,14 +10,37 @@ function label(cf, root) {
 
 // Where the main thread's time goes: the first frame, from the leaf up, that names an activity. A native file
 // system call counts for the caller that made it (cache read, cache write...), else as "file system calls".
-const FS_CALLS = ['openFileHandle', 'read', 'fstat', 'close', 'writeBuffer', 'writeString', 'writeLatin1String', 'rename', 'mkdir', 'readFileUtf8', 'lstat', 'stat', 'realpath', 'readdir', 'unlink', 'chmod'];
+const FS_CALLS = [
+  'openFileHandle',
+  'read',
+  'fstat',
+  'close',
+  'writeBuffer',
+  'writeString',
+  'writeLatin1String',
+  'rename',
+  'mkdir',
+  'readFileUtf8',
+  'lstat',
+  'stat',
+  'realpath',
+  'readdir',
+  'unlink',
+  'chmod',
+];
 const BUCKETS = [
   ['loading modules (resolve, read, compile)', (f) => /^node:internal\/modules\//.test(f.url) || ['compileSourceTextModule', 'wrapSafe', 'internalModuleStat', 'ModuleWrap'].includes(f.functionName)],
   ['JSON.parse of packuments (fetchFromRegistry / parsePackument self time)', (f) => f.functionName === 'fetchFromRegistry' || f.functionName === 'parsePackument', true],
   ['packument -> slim facts', (f) => f.functionName === 'slimPackument' || /\/dist\/registry\/facts\.js$/.test(f.url)],
   ['metadata cache: read + JSON.parse', (f) => /\/dist\/registry\/cache\.js$/.test(f.url) && ['get', 'getDoc'].includes(f.functionName)],
   ['metadata cache: write (JSON.stringify, mkdir, write, rename)', (f) => /\/dist\/registry\/cache\.js$/.test(f.url) && ['put', 'putDoc', 'write'].includes(f.functionName)],
-  ['HTTP client (undici or npm-registry-fetch, make-fetch-happen, minipass, agents, node:http; body reading)', (f) => /node_modules\/(undici|npm-registry-fetch|make-fetch-happen|minipass[^/]*|@npmcli\/agent|agent-base|socks[^/]*|lru-cache|http-cache-semantics|proc-log|promise-retry|retry)\//.test(f.url) || /\/dist\/registry\/(http|body)\.js$/.test(f.url) || /^node:(_http|net|internal\/http|internal\/stream|stream|zlib|internal\/streams|internal\/dns|dns)/.test(f.url)],
+  [
+    'HTTP client (undici or npm-registry-fetch, make-fetch-happen, minipass, agents, node:http; body reading)',
+    (f) =>
+      /node_modules\/(undici|npm-registry-fetch|make-fetch-happen|minipass[^/]*|@npmcli\/agent|agent-base|socks[^/]*|lru-cache|http-cache-semantics|proc-log|promise-retry|retry)\//.test(f.url) ||
+      /\/dist\/registry\/(http|body)\.js$/.test(f.url) ||
+      /^node:(_http|net|internal\/http|internal\/stream|stream|zlib|internal\/streams|internal\/dns|dns)/.test(f.url),
+  ],
   ['registry signature verification (ECDSA P-256)', (f) => f.functionName === 'verifyRegistrySignature'],
   ['provenance verification (sigstore)', (f) => /node_modules\/@sigstore\//.test(f.url) || /\/dist\/verify\/provenance\.js$/.test(f.url)],
   ['other checks and verdicts', (f) => /\/dist\/(checks|verdict)\//.test(f.url) || f.functionName === 'judge'],
@@ -93,7 +116,12 @@ export function summarizeProfile(path, root, top = 15) {
     buckets.set(name, (buckets.get(name) ?? 0) + us);
   }
   const ms = (us) => Math.round(us / 100) / 10;
-  const sorted = (m, f = () => true, n = top) => [...m].filter(([l]) => f(l)).sort((a, b) => b[1] - a[1]).slice(0, n).map(([l, us]) => ({ fn: l, ms: ms(us) }));
+  const sorted = (m, f = () => true, n = top) =>
+    [...m]
+      .filter(([l]) => f(l))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([l, us]) => ({ fn: l, ms: ms(us) }));
   return {
     totalMs: ms(totalUs),
     self: sorted(self),

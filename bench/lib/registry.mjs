@@ -7,9 +7,28 @@ const CORGI_ACCEPT = 'application/vnd.npm.install-v1+json';
 const CORGI_PREFIX = '-corgi-/';
 // The fields registry.npmjs.org keeps per version in the abbreviated document.
 const CORGI_FIELDS = [
-  'name', 'version', 'deprecated', 'dependencies', 'optionalDependencies', 'devDependencies', 'bundleDependencies',
-  'bundledDependencies', 'peerDependencies', 'peerDependenciesMeta', 'acceptDependencies', 'bin', 'directories',
-  'dist', 'engines', '_hasShrinkwrap', 'hasInstallScript', 'cpu', 'os', 'libc', 'funding', 'license',
+  'name',
+  'version',
+  'deprecated',
+  'dependencies',
+  'optionalDependencies',
+  'devDependencies',
+  'bundleDependencies',
+  'bundledDependencies',
+  'peerDependencies',
+  'peerDependenciesMeta',
+  'acceptDependencies',
+  'bin',
+  'directories',
+  'dist',
+  'engines',
+  '_hasShrinkwrap',
+  'hasInstallScript',
+  'cpu',
+  'os',
+  'libc',
+  'funding',
+  'license',
 ];
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall'];
 

@@ -184,7 +184,10 @@ export function synLockfile(n) {
   }
   packages[''] = { name: `synthetic-${n}`, version: '1.0.0', dependencies: rootDeps };
   const ordered = { '': packages[''] };
-  for (const k of Object.keys(packages).filter((k) => k).sort()) ordered[k] = packages[k];
+  for (const k of Object.keys(packages)
+    .filter((k) => k)
+    .sort())
+    ordered[k] = packages[k];
   return { name: `synthetic-${n}`, version: '1.0.0', lockfileVersion: 3, requires: true, packages: ordered };
 }
 

@@ -191,7 +191,10 @@ export function mergeAdvisories(list: Advisory[]): Advisory[] {
     const ids = [...new Set(g.flatMap((a) => a.ids))];
     const malware = g.some((a) => a.kind === 'malware');
     const best = g.find((a) => a.kind === (malware ? 'malware' : 'vulnerability') && a.sources.includes('osv')) ?? g.find((a) => a.kind === (malware ? 'malware' : 'vulnerability')) ?? g[0]!;
-    const severity = g.map((a) => a.severity).filter((s): s is Severity => s !== undefined).sort((a, b) => SEVERITY_RANK[b] - SEVERITY_RANK[a])[0];
+    const severity = g
+      .map((a) => a.severity)
+      .filter((s): s is Severity => s !== undefined)
+      .sort((a, b) => SEVERITY_RANK[b] - SEVERITY_RANK[a])[0];
     const id = preferredId(ids, malware);
     return {
       id,

@@ -78,7 +78,12 @@ export async function lookupAdvisories(pkgs: { name: string; version: string }[]
       }
       all = true;
       const built = db.builtAt ? `built ${db.builtAt.toISOString()} (${ago(db.builtAt.toISOString(), opts.now)})` : 'build time unknown';
-      sources.push({ source: 'db', label, answered: true, detail: `${db.kind}, ${built}${dropped ? `; ${dropped} malformed record${dropped === 1 ? '' : 's'} skipped` : ''}; no advisory request left the machine` });
+      sources.push({
+        source: 'db',
+        label,
+        answered: true,
+        detail: `${db.kind}, ${built}${dropped ? `; ${dropped} malformed record${dropped === 1 ? '' : 's'} skipped` : ''}; no advisory request left the machine`,
+      });
     } catch (err) {
       sources.push({ source: 'db', label, answered: false, detail: redact((err as Error).message) });
     } finally {

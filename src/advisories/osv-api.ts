@@ -78,7 +78,8 @@ export async function queryOsv(pkgs: { name: string; version: string }[], opts: 
         body: { queries: pending.map((q) => ({ package: { ecosystem: 'npm', name: q.p.name }, version: q.p.version, ...(q.token ? { page_token: q.token } : {}) })) },
       });
       const results = isObject(answer) && Array.isArray(answer.results) ? answer.results : undefined;
-      if (!results || results.length !== pending.length) throw new Error(`the OSV API answered querybatch with ${results ? `${results.length} results for ${pending.length} queries` : 'no results list'}`);
+      if (!results || results.length !== pending.length)
+        throw new Error(`the OSV API answered querybatch with ${results ? `${results.length} results for ${pending.length} queries` : 'no results list'}`);
       const next: typeof pending = [];
       results.forEach((r, j) => {
         const q = pending[j]!;
@@ -113,7 +114,12 @@ export async function queryOsv(pkgs: { name: string; version: string }[], opts: 
         let record = hit ? parseOsvRecord(hit.value) : undefined;
         if (!record || record.id !== ref.id) {
           if (opts.offline) throw new Error(`the OSV record ${ref.id} is not cached (--offline)`);
-          const raw = await requestJson(`${base}/v1/vulns/${encodeURIComponent(ref.id)}`, `${base}/v1/vulns/${ref.id}`, { ...opts.bounds, maxBytes: Math.min(opts.bounds.maxBytes, MAX_RECORD_BYTES) }, { method: 'GET' });
+          const raw = await requestJson(
+            `${base}/v1/vulns/${encodeURIComponent(ref.id)}`,
+            `${base}/v1/vulns/${ref.id}`,
+            { ...opts.bounds, maxBytes: Math.min(opts.bounds.maxBytes, MAX_RECORD_BYTES) },
+            { method: 'GET' },
+          );
           record = parseOsvRecord(raw);
           if (!record || record.id !== ref.id) throw new Error(`the OSV API answered ${ref.id} with a malformed record`);
           await opts.cache.putDoc('osv-vuln', `${base}\0${ref.id}\0${record.modified}`, raw).catch(() => {});
@@ -124,6 +130,10 @@ export async function queryOsv(pkgs: { name: string; version: string }[], opts: 
     ),
   );
   const out = new Map<string, OsvRecord[]>();
-  for (const [key, ids] of idsFor) out.set(key, ids.map((r) => records.get(`${r.id}\0${r.modified}`)).filter((r): r is OsvRecord => r !== undefined));
+  for (const [key, ids] of idsFor)
+    out.set(
+      key,
+      ids.map((r) => records.get(`${r.id}\0${r.modified}`)).filter((r): r is OsvRecord => r !== undefined),
+    );
   return { records: out, cached, fetched: todo.length, ...(oldest ? { oldest } : {}) };
 }

@@ -80,7 +80,12 @@ async function postBulk(registry: string, body: Record<string, string[]>, opts: 
     if (typeof status === 'number') return { status };
     throw new Error(redact((err as Error).message ?? String(err)));
   }
-  const text = await readBody(res.body as unknown as AsyncIterable<Buffer>, { large: Infinity, largeSlots: limiter(1), maxBytes: opts.bounds.maxBytes, timeoutMs: opts.bounds.timeoutMs }, (t) => t, 'the bulk advisory answer');
+  const text = await readBody(
+    res.body as unknown as AsyncIterable<Buffer>,
+    { large: Infinity, largeSlots: limiter(1), maxBytes: opts.bounds.maxBytes, timeoutMs: opts.bounds.timeoutMs },
+    (t) => t,
+    'the bulk advisory answer',
+  );
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -127,7 +132,12 @@ export async function queryBulk(pkgs: { name: string; version: string }[], opts:
         const answer = await postBulk(registry, body, opts);
         if (!(answer instanceof Map)) {
           const none = answer.status === 404 || answer.status === 405;
-          return { registry, entries: new Map(), from: 'network', unavailable: none ? `${shown} has no bulk advisory endpoint (${answer.status})` : `${shown} answered ${answer.status} to the bulk advisory request` };
+          return {
+            registry,
+            entries: new Map(),
+            from: 'network',
+            unavailable: none ? `${shown} has no bulk advisory endpoint (${answer.status})` : `${shown} answered ${answer.status} to the bulk advisory request`,
+          };
         }
         const checkedAt = new Date().toISOString();
         await opts.cache.putDoc('advisories-bulk', key, { entries: Object.fromEntries(answer) }).catch(() => {});

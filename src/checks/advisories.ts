@@ -30,7 +30,8 @@ export const advisories: Check = {
     if (input.unavailable !== undefined) {
       return [
         finding(policy, 'advisories-unavailable', `no advisory source answered, so versions named by malware or vulnerability advisories cannot be recognised: ${input.unavailable}`, {
-          remedy: 'check the network to the OSV API (--osv-url) and the registry, or use an offline database (--advisories-db, `safe-install advisories update`); to require advisories, set actions."advisories-unavailable": "block"',
+          remedy:
+            'check the network to the OSV API (--osv-url) and the registry, or use an offline database (--advisories-db, `safe-install advisories update`); to require advisories, set actions."advisories-unavailable": "block"',
         }),
       ];
     }
@@ -65,16 +66,21 @@ export const advisories: Check = {
       const fixed = fixedInRange(pkg, a);
       const fallback = !fixed && registryFacts ? findFallback(pkg, registryFacts, clean) : undefined;
       const action = severe ? 'block' : actionFor(policy, 'advisories', 'advisory-vulnerability', 'warn');
-      const f = finding(policy, 'advisory-vulnerability', `${idsText(a)} (${a.severity ?? 'severity unknown'}): ${a.summary}${a.fixed.length ? `; fixed in ${a.fixed.join(', ')}` : '; no fixed version named'} (${a.url})`, {
-        remedy: fixed
-          ? `update to ${pkg.name}@${fixed} or later (it satisfies every dependent's range)`
-          : fallback
-            ? `use ${pkg.name}@${fallback} (the newest version within every dependent's range that no advisory names)`
-            : `no fixed version satisfies every dependent's range; update the dependents, or add an exception naming ${a.id} with a reason and an expiry`,
-        data: { ...data, fixed: a.fixed, fallback: fixed ?? fallback ?? null, ...(severe ? { threshold } : {}) },
-        // At or above the policy's threshold it blocks; otherwise the policy's action for the code, else warn.
-        sourcesSay: action,
-      });
+      const f = finding(
+        policy,
+        'advisory-vulnerability',
+        `${idsText(a)} (${a.severity ?? 'severity unknown'}): ${a.summary}${a.fixed.length ? `; fixed in ${a.fixed.join(', ')}` : '; no fixed version named'} (${a.url})`,
+        {
+          remedy: fixed
+            ? `update to ${pkg.name}@${fixed} or later (it satisfies every dependent's range)`
+            : fallback
+              ? `use ${pkg.name}@${fallback} (the newest version within every dependent's range that no advisory names)`
+              : `no fixed version satisfies every dependent's range; update the dependents, or add an exception naming ${a.id} with a reason and an expiry`,
+          data: { ...data, fixed: a.fixed, fallback: fixed ?? fallback ?? null, ...(severe ? { threshold } : {}) },
+          // At or above the policy's threshold it blocks; otherwise the policy's action for the code, else warn.
+          sourcesSay: action,
+        },
+      );
       // The threshold decides, whatever actions say for the code.
       out.push(severe ? { ...f, action: 'block', severity: 'error' } : f);
     }

@@ -34,7 +34,7 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     action: 'quarantine',
     short: 'Version younger than the minimum release age',
     meaning:
-      'The locked version was published less than the minimum release age ago (7 days unless the policy or npm\'s min-release-age says otherwise). Most malicious versions are found and unpublished within days, so a fresh version is held.',
+      "The locked version was published less than the minimum release age ago (7 days unless the policy or npm's min-release-age says otherwise). Most malicious versions are found and unpublished within days, so a fresh version is held.",
     todo: 'Use the named fallback version (`safe-install fix` writes it), wait until the eligible date, or approve an urgent patch with a reason (`safe-install approve <name>@<version> --reason "..."`), which adds an expiring policy exception.',
   },
   'no-publish-time': {
@@ -50,7 +50,8 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     check: 'integrity',
     action: 'block',
     short: 'Lockfile integrity differs from the registry',
-    meaning: "The lockfile's integrity hash differs from the registry's, or lists a digest the registry does not publish for that version (`sha512-<registry's> sha512-<other>` is not a match): the lockfile or the registry content changed.",
+    meaning:
+      "The lockfile's integrity hash differs from the registry's, or lists a digest the registry does not publish for that version (`sha512-<registry's> sha512-<other>` is not a match): the lockfile or the registry content changed.",
     todo: 'Do not install. Find out why (the lockfile history in version control, the registry, the upstream registry). No exception waives it by default.',
   },
   'version-not-in-registry': {
@@ -74,7 +75,8 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     check: 'integrity',
     action: 'warn',
     short: 'The lockfile records no integrity hash',
-    meaning: "The lockfile records no hash and no download URL for this package (npm's `omit-lockfile-registry-resolved`, yarn berry, whose checksum hashes yarn's own archive): the package manager fetches `name@version` from the checked registry and verifies the registry's own hash, so the bytes are pinned by the registry, not by the lockfile.",
+    meaning:
+      "The lockfile records no hash and no download URL for this package (npm's `omit-lockfile-registry-resolved`, yarn berry, whose checksum hashes yarn's own archive): the package manager fetches `name@version` from the checked registry and verifies the registry's own hash, so the bytes are pinned by the registry, not by the lockfile.",
     todo: 'npm: regenerate the lockfile with a current npm; yarn berry: nothing to regenerate, keep `checksumBehavior: throw` and install with `--immutable`.',
   },
   'integrity-uncomparable': {
@@ -83,7 +85,7 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     action: 'block',
     short: 'Lockfile integrity cannot be compared with the registry',
     meaning:
-      "The lockfile pins no bytes the registry vouches for: no integrity beside a download URL, only md5 or unreadable digests, a digest in an algorithm the registry publishes none of, or no hash from the registry.",
+      'The lockfile pins no bytes the registry vouches for: no integrity beside a download URL, only md5 or unreadable digests, a digest in an algorithm the registry publishes none of, or no hash from the registry.',
     todo: 'Regenerate the lockfile from package.json with a current package manager (sha512); find out why the entry lost its integrity.',
   },
   'metadata-unavailable': {
@@ -91,8 +93,7 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     action: 'block',
     exit2: true,
     short: 'Package metadata could not be fetched',
-    meaning:
-      'The metadata could not be fetched (registry error, timeout, malformed metadata): the check is incomplete and nothing is allowed.',
+    meaning: 'The metadata could not be fetched (registry error, timeout, malformed metadata): the check is incomplete and nothing is allowed.',
     todo: 'Fix what the message names (network, authentication, the mirror), then run the check again.',
   },
   'signature-missing': {
@@ -116,7 +117,8 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     check: 'signature',
     action: 'block',
     short: 'Signed by a key that is not among the trusted keys',
-    meaning: 'The version is signed by a key that is not among the keys trusted for its registry (served by it, pinned in the policy, or the npm keys shipped with safe-install): rotated keys, or a forged signature.',
+    meaning:
+      'The version is signed by a key that is not among the keys trusted for its registry (served by it, pinned in the policy, or the npm keys shipped with safe-install): rotated keys, or a forged signature.',
     todo: 'If the registry rotated its keys, re-check with `--cache-ttl 0` (for the npm registry and its mirrors: `safe-install trust refresh`, or a newer safe-install); otherwise treat it as forged and do not install.',
   },
   'signature-expired-key': {
@@ -141,7 +143,8 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     check: 'signature',
     action: 'warn',
     short: 'Unsigned versions from a registry that serves no signing keys',
-    meaning: 'The registry serves no signing keys (`/-/npm/v1/keys`; usually a mirror) and serves these versions without a registry signature, so they cannot be checked. (A version that does carry a signature there is verified with trusted keys, or blocked as `signature-unverifiable`.)',
+    meaning:
+      'The registry serves no signing keys (`/-/npm/v1/keys`; usually a mirror) and serves these versions without a registry signature, so they cannot be checked. (A version that does carry a signature there is verified with trusted keys, or blocked as `signature-unverifiable`.)',
     todo: 'Use a mirror that passes `dist.signatures` through and declare it (`registryMirrorOf`), pin the upstream keys (`registryKeys`: an unsigned version then blocks), or decide by policy (`actions["registry-no-keys"]`).',
   },
   'provenance-verified': {
@@ -197,13 +200,13 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     stricter: { action: 'block', when: 'when provenance is required' },
     short: 'Advertised provenance is absent',
     meaning: 'The version advertises provenance but no provenance attestation is present.',
-    todo: "Ask the maintainers about their publish process; with `requireProvenance` it blocks.",
+    todo: 'Ask the maintainers about their publish process; with `requireProvenance` it blocks.',
   },
   'provenance-required': {
     check: 'provenance',
     action: 'block',
     short: 'Provenance required but absent',
-    meaning: 'The policy\'s `requireProvenance` matches this package and the version has no provenance.',
+    meaning: "The policy's `requireProvenance` matches this package and the version has no provenance.",
     todo: 'Use a version published with provenance, ask the maintainers to publish with provenance, or narrow `requireProvenance`.',
   },
   'provenance-repository-mismatch': {
@@ -237,7 +240,7 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     direct: 'allow',
     short: 'Installed from a git repository',
     meaning: 'The package comes from a git repository: no registry age, integrity or signature applies. "Direct" means package.json itself asks for that source.',
-    todo: 'Prefer a registry release; allow it with the policy\'s `sources` if it is intended.',
+    todo: "Prefer a registry release; allow it with the policy's `sources` if it is intended.",
   },
   'tarball-source': {
     check: 'source',
@@ -245,7 +248,7 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     direct: 'allow',
     short: 'Installed from a remote tarball',
     meaning: 'The package comes from a remote tarball URL: no registry age, integrity or signature applies. "Direct" means package.json itself asks for that source.',
-    todo: 'Prefer a registry release; allow it with the policy\'s `sources` if it is intended.',
+    todo: "Prefer a registry release; allow it with the policy's `sources` if it is intended.",
   },
   'local-source': {
     check: 'source',
@@ -253,7 +256,7 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     direct: 'allow',
     short: 'Installed from a local path',
     meaning: 'The package comes from a local path: no registry age, integrity or signature applies. "Direct" means package.json itself asks for that source.',
-    todo: 'Prefer a registry release; allow it with the policy\'s `sources` if it is intended.',
+    todo: "Prefer a registry release; allow it with the policy's `sources` if it is intended.",
   },
   'source-mismatch': {
     inDefaultPolicy: true,
@@ -261,14 +264,14 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     action: 'block',
     short: 'The lockfile swaps a registry dependency for another source',
     meaning:
-      "The lockfile gives a direct dependency a source no package.json asks for (root, workspace, override or resolution; a `$name` override and a pnpm `catalog:` entry count as the spec they stand for): a range swapped to git, a remote tarball or a local path, a git dependency swapped to another repository or another commit than the one pinned, a tarball URL swapped to another URL, a `workspace:`/`link:` dependency resolved elsewhere (lockfile injection). npm refuses the URL and repository swaps itself; pnpm and yarn 1 install what the lockfile names.",
+      'The lockfile gives a direct dependency a source no package.json asks for (root, workspace, override or resolution; a `$name` override and a pnpm `catalog:` entry count as the spec they stand for): a range swapped to git, a remote tarball or a local path, a git dependency swapped to another repository or another commit than the one pinned, a tarball URL swapped to another URL, a `workspace:`/`link:` dependency resolved elsewhere (lockfile injection). npm refuses the URL and repository swaps itself; pnpm and yarn 1 install what the lockfile names.',
     todo: 'Restore the lockfile from version control or regenerate it from package.json, and review the diff.',
   },
   'resolved-off-registry': {
     inDefaultPolicy: true,
     check: 'source',
     action: 'block',
-    short: "The lockfile downloads a registry package from another host",
+    short: 'The lockfile downloads a registry package from another host',
     meaning:
       "The lockfile's resolved URL (after npm's replace-registry-host and scoped registries) is not on the registry the package was checked against, so the install would fetch bytes from a host that can serve anything under that name and version.",
     todo: 'If the host is a mirror of your registry, configure the same registry for the check and the install (registry=, replace-registry-host=); otherwise restore or regenerate the lockfile.',
@@ -314,7 +317,8 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     check: 'scripts',
     action: 'allow',
     short: 'Bundled package with install scripts',
-    meaning: "No longer reported: a package bundled in a dependency's tarball is reported with the install-script codes and follows the allowlist like any other package (npm runs bundled packages' scripts when it builds their parent).",
+    meaning:
+      "No longer reported: a package bundled in a dependency's tarball is reported with the install-script codes and follows the allowlist like any other package (npm runs bundled packages' scripts when it builds their parent).",
     todo: 'Nothing to do.',
   },
   'manifest-scripts-mismatch': {
@@ -331,7 +335,7 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     short: 'A dependency bin shadows a command',
     meaning:
       "The package links a bin named like a command scripts and people rely on (node, npm, npx, pnpm, yarn, sh, bash, git, python, make, cc, env, node-gyp (only the node-gyp package may)...) or like a command on the PATH the guard ran with. node_modules/.bin comes first on every script's PATH, so it would run in place of that command, in allowed install scripts and the project's own scripts alike. Decided from the registry manifest and the lockfile before download, and from the installed package.json files and node_modules/.bin folders after extraction.",
-    todo: 'Do not install it. If you trust the package to replace that command (a project that depends on the npm package, say), add it to the policy\'s `bins.allow`.',
+    todo: "Do not install it. If you trust the package to replace that command (a project that depends on the npm package, say), add it to the policy's `bins.allow`.",
   },
   'bin-name-conflict': {
     inDefaultPolicy: true,
@@ -355,7 +359,7 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     check: 'advisories',
     action: 'warn',
     short: 'The locked version has a known vulnerability',
-    meaning: 'An advisory (not malware) names this version, with its severity and fixed versions. It blocks only at or above the policy\'s `advisories.block` severity.',
+    meaning: "An advisory (not malware) names this version, with its severity and fixed versions. It blocks only at or above the policy's `advisories.block` severity.",
     todo: 'Update to the fixed version the finding names; or add an exception naming the advisory id with a reason and an expiry.',
   },
   'advisories-unavailable': {
@@ -363,7 +367,8 @@ export const CATALOG: Record<FindingCode, CatalogEntry> = {
     check: 'advisories',
     action: 'warn',
     short: 'No advisory source answered',
-    meaning: 'Neither the OSV API nor the registry\'s bulk advisory endpoint (nor an offline database) answered, so versions named by malware advisories cannot be recognised in this run. Said once for all packages.',
+    meaning:
+      "Neither the OSV API nor the registry's bulk advisory endpoint (nor an offline database) answered, so versions named by malware advisories cannot be recognised in this run. Said once for all packages.",
     todo: 'Check the network to the OSV API and the registry, or use an offline database (`--advisories-db`, `safe-install advisories update`); make it a block with `actions["advisories-unavailable"]: "block"`.',
   },
   'exception-applied': {

@@ -7,8 +7,33 @@ import { basename, delimiter, dirname, isAbsolute, join, sep } from 'node:path';
 
 /** Commands protected wherever they are (a CI image may not have them on PATH, and a script still calls them). */
 export const PROTECTED_COMMANDS: readonly string[] = [
-  'node', 'nodejs', 'npm', 'npx', 'pnpm', 'pnpx', 'yarn', 'yarnpkg', 'corepack', 'bun', 'deno',
-  'sh', 'bash', 'dash', 'zsh', 'env', 'git', 'python', 'python3', 'make', 'cc', 'gcc', 'g++', 'c++', 'clang', 'clang++', 'ld',
+  'node',
+  'nodejs',
+  'npm',
+  'npx',
+  'pnpm',
+  'pnpx',
+  'yarn',
+  'yarnpkg',
+  'corepack',
+  'bun',
+  'deno',
+  'sh',
+  'bash',
+  'dash',
+  'zsh',
+  'env',
+  'git',
+  'python',
+  'python3',
+  'make',
+  'cc',
+  'gcc',
+  'g++',
+  'c++',
+  'clang',
+  'clang++',
+  'ld',
   // npm runs `node-gyp rebuild` for native packages (their install script, or its default one for a binding.gyp)
   // from its own node-gyp-bin folder, which @npmcli/run-script puts after every node_modules/.bin: not on the
   // guard's PATH, yet a dependency's `node-gyp` bin would run in its place for every allowed native build.

@@ -10,11 +10,7 @@ export function dependentRange(range: string): string | undefined {
   return semver.validRange(spec) ?? undefined;
 }
 
-export function findFallback(
-  pkg: LockedPackage,
-  facts: PackageFacts,
-  passes: (version: string) => boolean,
-): string | undefined {
+export function findFallback(pkg: LockedPackage, facts: PackageFacts, passes: (version: string) => boolean): string | undefined {
   const ranges = pkg.dependents.map((d) => dependentRange(d.range)).filter((r): r is string => r !== undefined);
   const prerelease = semver.prerelease(pkg.version) !== null;
   const candidates = Object.keys(facts.versions)

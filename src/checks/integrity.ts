@@ -9,9 +9,7 @@ import { finding } from './finding.js';
 
 /** The registry's hashes as one SRI: dist.integrity plus the legacy sha1 shasum. */
 function registryHashes(v: Partial<VersionFacts>): ReturnType<typeof ssri.parse> | undefined {
-  const parts = [v.integrity, v.shasum && /^[0-9a-f]{40}$/i.test(v.shasum) ? ssri.fromHex(v.shasum, 'sha1').toString() : undefined]
-    .filter(Boolean)
-    .join(' ');
+  const parts = [v.integrity, v.shasum && /^[0-9a-f]{40}$/i.test(v.shasum) ? ssri.fromHex(v.shasum, 'sha1').toString() : undefined].filter(Boolean).join(' ');
   return parts ? ssri.parse(parts) : undefined;
 }
 
@@ -73,32 +71,48 @@ export const integrity: Check = {
       if (download?.url) {
         return [
           finding(policy, 'integrity-uncomparable', `the lockfile records no integrity for it, only a URL (${download.url}): the package manager would install whatever that URL serves, unverified`, {
-            remedy: 'regenerate the lockfile from package.json with a current package manager (it records the registry\'s integrity); if this entry was edited by hand or in a pull request, find out why',
+            remedy:
+              "regenerate the lockfile from package.json with a current package manager (it records the registry's integrity); if this entry was edited by hand or in a pull request, find out why",
             data: { lockfile: null, resolved: download.url, registry: version.integrity ?? version.shasum ?? null },
           }),
         ];
       }
       return [
-        finding(policy, 'no-lockfile-integrity', "the lockfile records no registry integrity and no URL: the package manager fetches this version from the registry checked here and verifies the registry's own integrity (yarn berry lockfiles never record it: their checksum hashes yarn's own archive)", {
-          remedy: 'npm: regenerate the lockfile with a current npm; yarn berry: nothing to regenerate, keep checksumBehavior: throw and install with --immutable',
-        }),
+        finding(
+          policy,
+          'no-lockfile-integrity',
+          "the lockfile records no registry integrity and no URL: the package manager fetches this version from the registry checked here and verifies the registry's own integrity (yarn berry lockfiles never record it: their checksum hashes yarn's own archive)",
+          {
+            remedy: 'npm: regenerate the lockfile with a current npm; yarn berry: nothing to regenerate, keep checksumBehavior: throw and install with --immutable',
+          },
+        ),
       ];
     }
     const result = compareIntegrity(pkg.integrity, version);
     if (result === 'mismatch') {
       return [
-        finding(policy, 'integrity-mismatch', `the lockfile's integrity lists ${foreignDigests(pkg.integrity, version).map(short).join(', ')}, which the registry does not publish for this version (the registry's: ${short(version.integrity ?? version.shasum ?? '')})`, {
-          remedy: 'do not install: the lockfile or the registry content changed; find out why before regenerating the lockfile',
-          data: { lockfile: pkg.integrity, registry: version.integrity ?? null },
-        }),
+        finding(
+          policy,
+          'integrity-mismatch',
+          `the lockfile's integrity lists ${foreignDigests(pkg.integrity, version).map(short).join(', ')}, which the registry does not publish for this version (the registry's: ${short(version.integrity ?? version.shasum ?? '')})`,
+          {
+            remedy: 'do not install: the lockfile or the registry content changed; find out why before regenerating the lockfile',
+            data: { lockfile: pkg.integrity, registry: version.integrity ?? null },
+          },
+        ),
       ];
     }
     if (result === 'uncomparable') {
       return [
-        finding(policy, 'integrity-uncomparable', `the lockfile's integrity ${short(pkg.integrity)} cannot be compared with the registry's: it lists no sha1/sha256/sha384/sha512 digest, or one in an algorithm the registry publishes none of (or the registry publishes no hash), so the downloaded bytes would not be pinned to the registry's`, {
-          remedy: "regenerate the lockfile from package.json with a current package manager (it records the registry's sha512 integrity)",
-          data: { lockfile: pkg.integrity, registry: version.integrity ?? version.shasum ?? null },
-        }),
+        finding(
+          policy,
+          'integrity-uncomparable',
+          `the lockfile's integrity ${short(pkg.integrity)} cannot be compared with the registry's: it lists no sha1/sha256/sha384/sha512 digest, or one in an algorithm the registry publishes none of (or the registry publishes no hash), so the downloaded bytes would not be pinned to the registry's`,
+          {
+            remedy: "regenerate the lockfile from package.json with a current package manager (it records the registry's sha512 integrity)",
+            data: { lockfile: pkg.integrity, registry: version.integrity ?? version.shasum ?? null },
+          },
+        ),
       ];
     }
     return [];

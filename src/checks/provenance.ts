@@ -10,8 +10,15 @@ import { fullVersion } from '../facts.js';
 /** github.com/owner/repo from the many ways a repository is written (git+https, ssh, shorthand, .git). */
 export function normalizeRepository(url: string | undefined): string | undefined {
   if (!url) return undefined;
-  let s = url.trim().replace(/^git\+/, '').replace(/\.git$/, '').replace(/\/+$/, '');
-  s = s.replace(/^github:/, 'https://github.com/').replace(/^git@([^:]+):/, 'https://$1/').replace(/^(ssh|git):\/\/(git@)?/, 'https://');
+  let s = url
+    .trim()
+    .replace(/^git\+/, '')
+    .replace(/\.git$/, '')
+    .replace(/\/+$/, '');
+  s = s
+    .replace(/^github:/, 'https://github.com/')
+    .replace(/^git@([^:]+):/, 'https://$1/')
+    .replace(/^(ssh|git):\/\/(git@)?/, 'https://');
   if (/^[\w.-]+\/[\w.-]+$/.test(s)) s = `https://github.com/${s}`;
   try {
     const u = new URL(s);
@@ -31,24 +38,30 @@ export const provenance: Check = {
     const required = matchesAny(policy.provenance.require, pkg.name, pkg.version);
     if (!outcome) {
       if (required) {
-        out.push(finding(policy, 'provenance-required', `the policy requires provenance for ${required.text}, and ${pkg.name}@${pkg.version} has none`, {
-          remedy: 'use a version published with provenance, or ask the maintainers to publish from CI with provenance',
-        }));
+        out.push(
+          finding(policy, 'provenance-required', `the policy requires provenance for ${required.text}, and ${pkg.name}@${pkg.version} has none`, {
+            remedy: 'use a version published with provenance, or ask the maintainers to publish from CI with provenance',
+          }),
+        );
       }
       return out;
     }
     if (outcome.kind === 'unavailable') {
-      out.push(finding(policy, 'attestations-unavailable', outcome.message, {
-        stricter: required !== undefined,
-        remedy: 'the registry advertises attestations it does not serve (a mirror?); verify against the upstream registry',
-      }));
+      out.push(
+        finding(policy, 'attestations-unavailable', outcome.message, {
+          stricter: required !== undefined,
+          remedy: 'the registry advertises attestations it does not serve (a mirror?); verify against the upstream registry',
+        }),
+      );
       return out;
     }
     if (outcome.kind === 'failed') {
-      out.push(finding(policy, outcome.code, outcome.message, {
-        stricter: required !== undefined,
-        remedy: 'the attestation does not prove what it claims; do not install, and report it to the maintainers and the registry',
-      }));
+      out.push(
+        finding(policy, outcome.code, outcome.message, {
+          stricter: required !== undefined,
+          remedy: 'the attestation does not prove what it claims; do not install, and report it to the maintainers and the registry',
+        }),
+      );
       return out;
     }
     const id = outcome.identity ?? {};
@@ -56,14 +69,18 @@ export const provenance: Check = {
     const built = normalizeRepository(id.sourceRepository);
     const expected = policy.provenance.expectedRepository.find((e) => matchesPattern(e.pattern, pkg.name, pkg.version));
     if (expected && built !== normalizeRepository(expected.repository)) {
-      out.push(finding(policy, 'provenance-repository-mismatch', `built from ${id.sourceRepository ?? 'an unknown repository'}, but the policy expects ${expected.repository} for ${expected.pattern.text}`, {
-        stricter: true,
-        remedy: 'a package built from another repository than expected may be a takeover; do not install',
-      }));
+      out.push(
+        finding(policy, 'provenance-repository-mismatch', `built from ${id.sourceRepository ?? 'an unknown repository'}, but the policy expects ${expected.repository} for ${expected.pattern.text}`, {
+          stricter: true,
+          remedy: 'a package built from another repository than expected may be a takeover; do not install',
+        }),
+      );
     } else if (!expected && built && v.repository && built !== normalizeRepository(v.repository)) {
-      out.push(finding(policy, 'provenance-repository-mismatch', `built from ${id.sourceRepository}, but its package.json names ${v.repository}`, {
-        remedy: 'check that the source repository is the project you expect (a fork or a renamed repository is common; a stranger is not)',
-      }));
+      out.push(
+        finding(policy, 'provenance-repository-mismatch', `built from ${id.sourceRepository}, but its package.json names ${v.repository}`, {
+          remedy: 'check that the source repository is the project you expect (a fork or a renamed repository is common; a stranger is not)',
+        }),
+      );
     }
     return out;
   },

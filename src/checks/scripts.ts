@@ -22,7 +22,10 @@ export const scripts: Check = {
     const declared = declaredScripts(pkg, facts);
     const has = pkg.hasInstallScript || Object.keys(declared).length > 0;
     if (!has) return [];
-    const scriptsText = Object.entries(declared).map(([e, s]) => `${e}: ${s}`).join('; ') || 'install scripts (per the lockfile)';
+    const scriptsText =
+      Object.entries(declared)
+        .map(([e, s]) => `${e}: ${s}`)
+        .join('; ') || 'install scripts (per the lockfile)';
     const text = pkg.source === 'bundled' ? `bundled inside ${pkg.bundledIn ?? 'its parent'}, ${scriptsText}` : scriptsText;
     // A bundled package's scripts follow the allowlist like any other's: npm runs them when it builds the
     // parent (plain `npm ci`, and `npm rebuild <parent>` unless --no-rebuild-bundle), measured with npm 11.19.

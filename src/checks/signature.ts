@@ -45,22 +45,35 @@ export const signature: Check = {
     if (!signed && keys.kind === 'none') {
       return [
         finding(policy, 'registry-no-keys', `the registry ${keys.registry} publishes no signing keys (/-/npm/v1/keys) and serves versions without signatures, so they cannot be verified`, {
-          remedy: 'behind a mirror of the npm registry: declare it (registryMirrorOf) and use one that keeps dist.signatures; or pin the upstream registry keys (registryKeys); or accept this with actions."registry-no-keys": "allow"',
+          remedy:
+            'behind a mirror of the npm registry: declare it (registryMirrorOf) and use one that keeps dist.signatures; or pin the upstream registry keys (registryKeys); or accept this with actions."registry-no-keys": "allow"',
         }),
       ];
     }
     if (!signed && keys.kind === 'keys' && keys.mirror) {
       return [
-        finding(policy, 'registry-no-keys', keys.mirror.registry === keys.mirror.upstream ? `${keys.mirror.registry} answers as the npm registry but serves no signing keys and no registry signatures (a mirror or proxy), so signatures cannot be verified` : `the mirror ${keys.mirror.registry} (of ${keys.mirror.upstream}) serves no signing keys and strips the registry signature of versions, so those cannot be verified`, {
-          remedy: 'use a mirror that keeps dist.signatures (its signatures are then verified with the upstream keys), or accept this with actions."registry-no-keys": "allow"',
-        }),
+        finding(
+          policy,
+          'registry-no-keys',
+          keys.mirror.registry === keys.mirror.upstream
+            ? `${keys.mirror.registry} answers as the npm registry but serves no signing keys and no registry signatures (a mirror or proxy), so signatures cannot be verified`
+            : `the mirror ${keys.mirror.registry} (of ${keys.mirror.upstream}) serves no signing keys and strips the registry signature of versions, so those cannot be verified`,
+          {
+            remedy: 'use a mirror that keeps dist.signatures (its signatures are then verified with the upstream keys), or accept this with actions."registry-no-keys": "allow"',
+          },
+        ),
       ];
     }
     if (keys.kind === 'none') {
       return [
-        finding(policy, 'signature-unverifiable', `${pkg.name}@${pkg.version} is signed (key ${v.signatures.map((s) => s.keyid).join(', ')}), but the registry ${keys.registry} serves no signing keys and none are trusted for it, so the signature cannot be verified`, {
-          remedy: `a proxy that altered the metadata would hide the keys this way; if ${keys.registry} mirrors the npm registry, declare it in the policy (registryMirrorOf: {"${keys.registry}": "https://registry.npmjs.org/"}) and its signatures are verified with npm's keys shipped with safe-install; for another registry pin its keys (registryKeys)`,
-        }),
+        finding(
+          policy,
+          'signature-unverifiable',
+          `${pkg.name}@${pkg.version} is signed (key ${v.signatures.map((s) => s.keyid).join(', ')}), but the registry ${keys.registry} serves no signing keys and none are trusted for it, so the signature cannot be verified`,
+          {
+            remedy: `a proxy that altered the metadata would hide the keys this way; if ${keys.registry} mirrors the npm registry, declare it in the policy (registryMirrorOf: {"${keys.registry}": "https://registry.npmjs.org/"}) and its signatures are verified with npm's keys shipped with safe-install; for another registry pin its keys (registryKeys)`,
+          },
+        ),
       ];
     }
     if (!v.integrity || !signed) {

@@ -44,10 +44,16 @@ export const source: Check = {
     if (pkg.direct && pkg.requested !== undefined && !pkg.requested.some((spec) => asksFor(spec, pkg))) {
       const asked = pkg.requested.length ? pkg.requested.map((s) => `"${s}"`).join(', ') : 'nothing';
       return [
-        finding(policy, 'source-mismatch', `package.json asks for ${asked} but the lockfile resolves it to ${exotic.what}${from}: only a package.json spec may choose a source other than the registry`, {
-          remedy: 'the lockfile was edited to swap the source (lockfile injection), or package.json changed without re-locking: restore the lockfile from version control or regenerate it from package.json, and review the diff',
-          data: { requested: pkg.requested, resolved: pkg.resolved ?? null, source: pkg.source },
-        }),
+        finding(
+          policy,
+          'source-mismatch',
+          `package.json asks for ${asked} but the lockfile resolves it to ${exotic.what}${from}: only a package.json spec may choose a source other than the registry`,
+          {
+            remedy:
+              'the lockfile was edited to swap the source (lockfile injection), or package.json changed without re-locking: restore the lockfile from version control or regenerate it from package.json, and review the diff',
+            data: { requested: pkg.requested, resolved: pkg.resolved ?? null, source: pkg.source },
+          },
+        ),
       ];
     }
     const action = pkg.direct ? policy.sources.direct : policy.sources.transitive;
@@ -103,10 +109,15 @@ function offRegistry(pkg: LockedPackage, input: CheckInput, policy: Parameters<C
     // not a URL: quoted whole
   }
   return [
-    finding(policy, 'resolved-off-registry', `the lockfile resolves it to ${d.url}${d.how ? ` (${d.how})` : ''}, which is not on the registry it was checked against (${d.registry}): the install would download it from ${host}, which can serve anything under this name and version`, {
-      remedy: `if ${host} is a mirror of your registry, make the check and the install use the same one (set registry=, or npm's replace-registry-host=${hostname}); otherwise the lockfile was tampered with: restore it from version control or regenerate it from package.json`,
-      data: { resolved: d.url, registry: d.registry },
-    }),
+    finding(
+      policy,
+      'resolved-off-registry',
+      `the lockfile resolves it to ${d.url}${d.how ? ` (${d.how})` : ''}, which is not on the registry it was checked against (${d.registry}): the install would download it from ${host}, which can serve anything under this name and version`,
+      {
+        remedy: `if ${host} is a mirror of your registry, make the check and the install use the same one (set registry=, or npm's replace-registry-host=${hostname}); otherwise the lockfile was tampered with: restore it from version control or regenerate it from package.json`,
+        data: { resolved: d.url, registry: d.registry },
+      },
+    ),
   ];
 }
 

@@ -49,7 +49,10 @@ export async function addCommand(kind: 'add' | 'update', specs: string[], flags:
   const dir = resolve(options.cwd);
   if (!existsSync(join(dir, 'package.json'))) throw new GuardError('bad-usage', `no package.json in ${dir}`, { remedy: 'run it in the project folder (-C <dir>)' });
   const other = ['pnpm-lock.yaml', 'yarn.lock'].find((f) => existsSync(join(dir, f)));
-  if (other) throw new GuardError('bad-usage', `safe-install ${kind} works on npm projects for now, and this one has ${other}`, { remedy: 'use your package manager, then `safe-install check` before installing' });
+  if (other)
+    throw new GuardError('bad-usage', `safe-install ${kind} works on npm projects for now, and this one has ${other}`, {
+      remedy: 'use your package manager, then `safe-install check` before installing',
+    });
   const lockPath = existsSync(join(dir, 'npm-shrinkwrap.json')) ? join(dir, 'npm-shrinkwrap.json') : join(dir, 'package-lock.json');
   const manifestPath = join(dir, 'package.json');
   const shown = `package.json and ${basename(lockPath)}`;
@@ -127,7 +130,9 @@ async function tooYoungExplanation(specs: string[], npm: NpmSettings, policy: Po
     const rule = requiredAge(policy, name, newest[0]);
     const t = Date.parse(newest[1].publishedAt ?? '');
     if (rule && Number.isFinite(t) && now.getTime() - t < rule.ms) {
-      parts.push(`${name}@${newest[0]} is too young (published ${newest[1].publishedAt}; ${rule.source} requires ${formatDuration(rule.ms)}), eligible ${new Date(t + rule.ms).toISOString()}, and no older version matches`);
+      parts.push(
+        `${name}@${newest[0]} is too young (published ${newest[1].publishedAt}; ${rule.source} requires ${formatDuration(rule.ms)}), eligible ${new Date(t + rule.ms).toISOString()}, and no older version matches`,
+      );
     }
   }
   return parts.join('; ');
@@ -178,10 +183,12 @@ async function requestedRanges(dir: string, kind: 'add' | 'update', specs: strin
   const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'));
   const all: Record<string, string> = { ...pkg.optionalDependencies, ...pkg.devDependencies, ...pkg.peerDependencies, ...pkg.dependencies };
   const names = specs.length ? specs.map(specName) : kind === 'update' ? tree.packages.filter((p) => p.direct).map((p) => p.name) : [];
-  return Object.fromEntries(names.flatMap((n) => {
-    const range = all[n];
-    return range ? [[n, range]] : [];
-  }));
+  return Object.fromEntries(
+    names.flatMap((n) => {
+      const range = all[n];
+      return range ? [[n, range]] : [];
+    }),
+  );
 }
 
 function specName(spec: string): string {

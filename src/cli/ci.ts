@@ -58,7 +58,7 @@ export function refusePassthrough(args: readonly string[]): void {
     let remedy: string | undefined;
     if (flag === '--ignore-scripts' || flag === '--no-ignore-scripts' || flag === '--enable-scripts' || flag === '--no-enable-scripts') {
       why = 'safe-install installs with every script off and then runs only the allowed install scripts; this flag would change that';
-      remedy = 'allow a package\'s scripts with `safe-install scripts allow <name>` (or deny them); nothing was installed';
+      remedy = "allow a package's scripts with `safe-install scripts allow <name>` (or deny them); nothing was installed";
     } else if (flag === '--dry-run') {
       why = "the package manager's dry run installs nothing while safe-install would go on as if it had";
       remedy = 'to check without installing: `safe-install --dry-run` (before `--`); nothing was installed';
@@ -91,12 +91,7 @@ const out = say;
  * After a check that held versions: on a terminal outside CI, ask a person (the ink prompt); approvals are
  * recorded in the policy and the check runs again. Returns the check to go on with and its exit code.
  */
-export async function offerApprovals(
-  result: CheckResult,
-  options: CheckOptions,
-  flags: CommonFlags,
-  style: Style,
-): Promise<{ result: CheckResult; code: number }> {
+export async function offerApprovals(result: CheckResult, options: CheckOptions, flags: CommonFlags, style: Style): Promise<{ result: CheckResult; code: number }> {
   const code = exitCodeOf(result);
   if (code !== 1 || !canPrompt(flags) || !heldVersions(result).some((h) => h.overridable)) return { result, code };
   const approvals = await promptForApprovals(result);
@@ -132,7 +127,8 @@ export async function installChecked(result: CheckResult, npmArgs: string[], sty
     const removed = await removeLinks(dir, refusedBins);
     out(reportBins(shadows, style));
     out(style.red(style.bold(`\nInstall refused after extraction: no install script has run.\n`)));
-    for (const s of refusedBins) out(`  x ${s.pkg ? `${s.pkg.name}@${s.pkg.version}` : (s.owner ?? 'an unknown package')}: bin "${s.bin}" shadows a command; allow it with the policy's bins.allow only if you trust it\n`);
+    for (const s of refusedBins)
+      out(`  x ${s.pkg ? `${s.pkg.name}@${s.pkg.version}` : (s.owner ?? 'an unknown package')}: bin "${s.bin}" shadows a command; allow it with the policy's bins.allow only if you trust it\n`);
     if (removed.length) out(`  removed ${removed.join(', ')}, so no later script runs it\n`);
     return 1;
   }
@@ -148,11 +144,18 @@ export async function installChecked(result: CheckResult, npmArgs: string[], sty
     state: 'the packages are installed but not every allowed script has run: run safe-install again to finish.',
   });
   const toRun = allowed.map((i) => `${i.pkg.name}@${i.pkg.version}`);
-  phase(`running install scripts: ${toRun.length ? `${toRun.length} allowed (${toRun.slice(0, 3).join(', ')}${toRun.length > 3 ? ` and ${toRun.length - 3} more` : ''})` : 'none allowed'}${projectScripts ? ", then the project's own" : ''}...`);
+  phase(
+    `running install scripts: ${toRun.length ? `${toRun.length} allowed (${toRun.slice(0, 3).join(', ')}${toRun.length > 3 ? ` and ${toRun.length - 3} more` : ''})` : 'none allowed'}${projectScripts ? ", then the project's own" : ''}...`,
+  );
   const projectRan = await runner.runAllowed(dir, allowed, result.tree, { projectScripts });
   out(reportScripts(plan, style, true));
   if (shadows.length) out(reportBins(shadows, style));
-  if (projectRan.length) out(`  project scripts run:\n${describeProjectRuns(projectRan).map((l) => `    ${displayText(l)}\n`).join('')}`);
+  if (projectRan.length)
+    out(
+      `  project scripts run:\n${describeProjectRuns(projectRan)
+        .map((l) => `    ${displayText(l)}\n`)
+        .join('')}`,
+    );
   else if (!result.policy.scripts.rootScripts) out(`  project scripts not run (policy scripts.rootScripts is false)\n`);
   out(style.green(style.bold(`\nInstalled.\n`)));
   return 0;
@@ -208,14 +211,15 @@ function reportScripts(raw: ScriptPlan, style: Style, ran: boolean): string {
   if (!plan.decisions.length) lines.push('  no installed dependency has install scripts');
   for (const f of plan.findings) lines.push(`  ${style.red('x')} ${f.item.pkg.name}@${f.item.pkg.version}  ${f.finding.code}: ${f.finding.message}`);
   for (const d of plan.decisions) {
-    const what = Object.entries(d.item.scripts).map(([e, s]) => `${e}: ${s}`).join('; ');
+    const what = Object.entries(d.item.scripts)
+      .map(([e, s]) => `${e}: ${s}`)
+      .join('; ');
     const name = `${d.item.pkg.name}@${d.item.pkg.version}`;
     if (d.kind === 'run') {
       lines.push(`  ${style.green(ran ? 'ran' : 'allowed')}      ${name}  ${what}  ${style.dim(`(${d.because})`)}`);
       // npm runs a git dependency's prepare only while fetching it, which happened with scripts off.
       if (d.item.scripts.prepare) lines.push(`           ${style.yellow('note')}: its prepare script was not run (npm runs it only when fetching a git dependency)`);
-    }
-    else if (d.why === 'unlisted') lines.push(`  ${style.yellow('skipped')}  ${name}  ${what}  ${style.dim(`(${d.because})`)}`);
+    } else if (d.why === 'unlisted') lines.push(`  ${style.yellow('skipped')}  ${name}  ${what}  ${style.dim(`(${d.because})`)}`);
     else if (d.why !== 'manifest-mismatch') lines.push(`  ${style.dim('skipped')}  ${name}  ${what}  ${style.dim(`(${d.because})`)}`);
   }
   return lines.join('\n') + '\n';

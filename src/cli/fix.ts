@@ -89,7 +89,8 @@ export async function fixCommand(flags: FixFlags): Promise<number> {
     const replaced = plan.fixes.filter((f) => !outcome.notReplaced.includes(f)).map((f) => ({ name: f.pkg.name, from: f.pkg.version, to: f.fallback }));
     try {
       const update = await recordReplaced(plan.projectDir, replaced, outcome.after.verdicts, outcome.after.now);
-      for (const e of mapStrings(update.released, displayText).filter((e) => e.releasedBecause === 'replaced')) out(style.dim(`  ledger: ${e.name}@${e.version} released (replaced by ${e.replacedBy ?? 'another version'})\n`));
+      for (const e of mapStrings(update.released, displayText).filter((e) => e.releasedBecause === 'replaced'))
+        out(style.dim(`  ledger: ${e.name}@${e.version} released (replaced by ${e.replacedBy ?? 'another version'})\n`));
     } catch (err) {
       out(`${ledgerNote(err, style)}\n`);
     }

@@ -122,10 +122,16 @@ export function approveHints(result: CheckResult, style: Style, opts: { verbose?
   // --all-held waives release age only: it is offered for the versions that only wait for their age.
   const ageOnly = can.filter((h) => isAgeOnly(h.blocking)).length;
   if (ageOnly > 1 && (rows.length > 1 || ageOnly >= FAMILY_MIN)) {
-    lines.push(`  ${style.bold(displayText(approveManyCommandText([], ms)))}   (${ageOnly === can.length ? `all ${ageOnly} at once` : `the ${ageOnly} held only for their release age; the others by name`})`, '  or name them:');
+    lines.push(
+      `  ${style.bold(displayText(approveManyCommandText([], ms)))}   (${ageOnly === can.length ? `all ${ageOnly} at once` : `the ${ageOnly} held only for their release age; the others by name`})`,
+      '  or name them:',
+    );
   }
   for (const r of rows) lines.push(`  ${style.bold(displayText(approveManyCommandText(r, ms)))}`);
-  const instead = directInstead(result, can.map((h) => h.verdict));
+  const instead = directInstead(
+    result,
+    can.map((h) => h.verdict),
+  );
   if (instead.length) lines.push('', 'Or, for a held direct dependency with no fallback in its range:', ...instead.map((l) => `  ${l}`));
   return lines.join('\n') + '\n';
 }

@@ -47,9 +47,8 @@ export async function hookCommand(flags: CommonFlags): Promise<number> {
   write(await recordLedger(result, style, flags));
   if (yarn1Scripts.length) {
     write(
-      style.red(
-        `yarn 1 cannot leave out one package's install scripts, so a plain yarn install would run those of ${displayText(yarn1Scripts.join(', '))}, which the policy does not allow.`,
-      ) + '\nAllow them (`safe-install scripts allow <name>`), or install with `safe-install` in place of yarn install: it runs only the allowed scripts.\n',
+      style.red(`yarn 1 cannot leave out one package's install scripts, so a plain yarn install would run those of ${displayText(yarn1Scripts.join(', '))}, which the policy does not allow.`) +
+        '\nAllow them (`safe-install scripts allow <name>`), or install with `safe-install` in place of yarn install: it runs only the allowed scripts.\n',
     );
   }
   const held = result.verdicts.filter((v) => v.verdict === 'block' || v.verdict === 'quarantine');
@@ -81,4 +80,3 @@ export async function hookCommand(flags: CommonFlags): Promise<number> {
   write(style.red(`The install is refused (safe-install hook, exit ${code}).\n`));
   return code;
 }
-

@@ -60,9 +60,7 @@ export function watchCheck(status: () => CheckStatus): () => void {
       }
       if (said && now - said < REPEAT_MS) return;
       said = now;
-      stream.write(
-        `safe-install: waiting for ${displayText(describeWaiting(s.waiting))}: ${s.done} of ${s.total} names checked, nothing answered for ${shortDuration(quiet)} (${s.bounds})\n`,
-      );
+      stream.write(`safe-install: waiting for ${displayText(describeWaiting(s.waiting))}: ${s.done} of ${s.total} names checked, nothing answered for ${shortDuration(quiet)} (${s.bounds})\n`);
     }, 250);
   }
   timer.unref();

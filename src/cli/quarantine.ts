@@ -87,14 +87,12 @@ export async function quarantineCommand(flags: CommonFlags & { json?: boolean })
     process.stdout.write(`      fallback: ${e.fallback ? `${e.name}@${e.fallback} (safe-install fix)` : 'none'}\n`);
   }
   if (released.length) process.stdout.write(style.bold(`Released (${released.length})\n`));
-  for (const e of released) process.stdout.write(`  ${style.green('+')} ${e.name}@${e.version}  held ${e.firstSeen}, released ${e.releasedAt}${e.releasedBecause === 'approved' ? ' (approved)' : ''}\n`);
+  for (const e of released)
+    process.stdout.write(`  ${style.green('+')} ${e.name}@${e.version}  held ${e.firstSeen}, released ${e.releasedAt}${e.releasedBecause === 'approved' ? ' (approved)' : ''}\n`);
   return 0;
 }
 
-export async function approveCommand(
-  specs: string[],
-  flags: CommonFlags & { reason?: string; expires?: string; allHeld?: boolean },
-): Promise<number> {
+export async function approveCommand(specs: string[], flags: CommonFlags & { reason?: string; expires?: string; allHeld?: boolean }): Promise<number> {
   const result = await runCheck(toCheckOptions(flags));
   const done = await approveMany(result, { specs, allHeld: flags.allHeld, reason: flags.reason, expires: flags.expires, policyPath: flags.policy, now: result.now });
   const list = mapStrings([...done], displayText);

@@ -21,11 +21,10 @@ const STATUS: Record<string, string> = {
 export async function scriptsListCommand(flags: CommonFlags & { json?: boolean }): Promise<number> {
   const result = await runCheck(toCheckOptions(flags));
   const rows = result.verdicts.flatMap(({ pkg, findings }) =>
-    findings
-      .flatMap((f) => {
-        const status = f.check === 'scripts' ? STATUS[f.code] : undefined;
-        return status ? [{ name: pkg.name, version: pkg.version, paths: pkg.paths, status, scripts: (f.data?.scripts as Record<string, string>) ?? {}, detail: f.message }] : [];
-      }),
+    findings.flatMap((f) => {
+      const status = f.check === 'scripts' ? STATUS[f.code] : undefined;
+      return status ? [{ name: pkg.name, version: pkg.version, paths: pkg.paths, status, scripts: (f.data?.scripts as Record<string, string>) ?? {}, detail: f.message }] : [];
+    }),
   );
   if (flags.json) {
     process.stdout.write(JSON.stringify({ packages: mapStrings(rows, redact) }, null, 2) + '\n');

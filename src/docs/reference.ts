@@ -95,7 +95,10 @@ function walk(cmd: Command, prefix = 'safe-install'): { path: string; cmd: Comma
 }
 
 function anchor(heading: string): string {
-  return heading.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
+  return heading
+    .toLowerCase()
+    .replace(/[^a-z0-9 -]/g, '')
+    .replace(/ /g, '-');
 }
 
 function argName(a: Argument): string {
@@ -109,9 +112,7 @@ function optionTable(options: readonly Option[]): string[] {
     '| option | meaning |',
     '| --- | --- |',
     ...rows.map((o) => {
-      const notes = [o.mandatory ? 'required' : '', o.defaultValue !== undefined && !o.negate ? `default: ${code(String(o.defaultValue))}` : '']
-        .filter(Boolean)
-        .join('; ');
+      const notes = [o.mandatory ? 'required' : '', o.defaultValue !== undefined && !o.negate ? `default: ${code(String(o.defaultValue))}` : ''].filter(Boolean).join('; ');
       return `| ${cell(code(o.flags))} | ${cell(o.description)}${notes ? ` (${notes})` : ''} |`;
     }),
   ];

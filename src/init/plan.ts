@@ -95,19 +95,13 @@ export function arrangementOf(dir: string, packageManagerField: unknown): Arrang
   return { pm: 'pnpm', ...(declared?.version && { pnpmMajor: semver.major(declared.version) }) };
 }
 
-export async function planInit(
-  dir: string,
-  opts: { ci?: string; policyPath?: string; now?: Date },
-): Promise<{ changes: FileChange[]; notes: string[]; arrangement: Arrangement }> {
+export async function planInit(dir: string, opts: { ci?: string; policyPath?: string; now?: Date }): Promise<{ changes: FileChange[]; notes: string[]; arrangement: Arrangement }> {
   const plan = await planChanges(dir, opts);
   await assertEditable(plan.changes);
   return plan;
 }
 
-async function planChanges(
-  dir: string,
-  opts: { ci?: string; policyPath?: string; now?: Date },
-): Promise<{ changes: FileChange[]; notes: string[]; arrangement: Arrangement }> {
+async function planChanges(dir: string, opts: { ci?: string; policyPath?: string; now?: Date }): Promise<{ changes: FileChange[]; notes: string[]; arrangement: Arrangement }> {
   const pkgPath = join(dir, 'package.json');
   const pkgText = await read(pkgPath);
   if (pkgText === null) throw new GuardError('bad-usage', `no package.json in ${dir}`, { remedy: 'run init in the project folder (-C <dir>)' });
@@ -193,7 +187,9 @@ async function planPnpm(dir: string, pkgText: string, policy: Awaited<ReturnType
     const pj = (JSON.parse(pkgText) as { pnpm?: Record<string, unknown> }).pnpm;
     changes.push({ path: wsPath, before: wsText, after: applyWorkspaceYaml(wsText, s, pj) });
     if (pj?.neverBuiltDependencies) {
-      notes.push('package.json pnpm.neverBuiltDependencies: its names are now denied in pnpm-workspace.yaml (ignoredBuiltDependencies); remove it from package.json, pnpm refuses it beside onlyBuiltDependencies');
+      notes.push(
+        'package.json pnpm.neverBuiltDependencies: its names are now denied in pnpm-workspace.yaml (ignoredBuiltDependencies); remove it from package.json, pnpm refuses it beside onlyBuiltDependencies',
+      );
     }
     if (a.pnpmMajor === undefined) {
       notes.push(

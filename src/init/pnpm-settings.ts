@@ -43,7 +43,9 @@ export function pnpmSettingsFromPolicy(policy: Policy, now = new Date()): PnpmGu
   const notes = [
     ...e.excludes.other.map((p) => `minimumReleaseAgeExclude: "${p.text}" is not a plain name; pnpm keeps applying its age rule to it (safe-install honours it)`),
     ...e.denied.other.map((p) => `ignoredBuiltDependencies: "${p.text}" (a glob) cannot be written for pnpm; strictDepBuilds refuses such a build unless it is allowed`),
-    ...e.allowed.other.map((p) => `onlyBuiltDependencies: "${p.text}" (a glob or range) cannot be written for pnpm; a plain pnpm install refuses (pnpm 10) or skips (pnpm 9) it until exact entries are added`),
+    ...e.allowed.other.map(
+      (p) => `onlyBuiltDependencies: "${p.text}" (a glob or range) cannot be written for pnpm; a plain pnpm install refuses (pnpm 10) or skips (pnpm 9) it until exact entries are added`,
+    ),
   ];
   const entry = (name: string, versions?: string[]) => (versions ? `${name}@${versions.join(' || ')}` : name);
   return {
@@ -55,7 +57,6 @@ export function pnpmSettingsFromPolicy(policy: Policy, now = new Date()): PnpmGu
     notes,
   };
 }
-
 
 function addItems(doc: Document, seq: YAMLSeq, entries: string[]): void {
   const have = new Set(seq.items.map(itemText));
@@ -101,7 +102,11 @@ export function applyWorkspaceYaml(text: string | null, s: PnpmGuardSettings, pa
   } else {
     const only = seqOf(doc, 'onlyBuiltDependencies');
     only.items = only.items.filter((i) => !denied.has(nameOf(itemText(i))));
-    addItems(doc, only, [...s.allow, ...strings(pj.onlyBuiltDependencies)].filter((a) => !denied.has(nameOf(a))));
+    addItems(
+      doc,
+      only,
+      [...s.allow, ...strings(pj.onlyBuiltDependencies)].filter((a) => !denied.has(nameOf(a))),
+    );
     // neverBuiltDependencies cannot sit beside onlyBuiltDependencies: its names move to ignoredBuiltDependencies
     // (still denied; every unlisted build is refused, which is stricter).
     doc.delete('neverBuiltDependencies');
@@ -129,7 +134,9 @@ export function applyPnpmPackageJson(text: string, s: PnpmGuardSettings, opts: {
       const pnpm = objectField(doc, 'pnpm') ?? {};
       doc.pnpm = pnpm;
       if (pnpm.neverBuiltDependencies) {
-        notes.push('package.json pnpm.neverBuiltDependencies is set, and pnpm 9 cannot have it beside onlyBuiltDependencies: pnpm itself keeps building every other package (the hook still checks before anything is fetched)');
+        notes.push(
+          'package.json pnpm.neverBuiltDependencies is set, and pnpm 9 cannot have it beside onlyBuiltDependencies: pnpm itself keeps building every other package (the hook still checks before anything is fetched)',
+        );
       } else {
         // An empty list still matters: with it pnpm 9 builds nothing unlisted (without it, everything).
         const denied = new Set(s.deny);

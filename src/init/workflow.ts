@@ -16,10 +16,17 @@ export const WORKFLOW_PATH = '.github/workflows/safe-install.yml';
 const PM_STEPS = {
   npm: { setup: '', replaces: 'npm ci', build: 'npm run build --if-present' },
   // corepack ships with Node and installs the version package.json "packageManager" names: no third-party action.
-  pnpm: { setup: '      - name: Enable pnpm (corepack, the version package.json packageManager names)\n        run: corepack enable\n', replaces: 'pnpm install --frozen-lockfile', build: 'pnpm run --if-present build' },
-  yarn: { setup: '      - name: Enable yarn (corepack, the version package.json packageManager names)\n        run: corepack enable\n', replaces: 'yarn install --frozen-lockfile / --immutable',
+  pnpm: {
+    setup: '      - name: Enable pnpm (corepack, the version package.json packageManager names)\n        run: corepack enable\n',
+    replaces: 'pnpm install --frozen-lockfile',
+    build: 'pnpm run --if-present build',
+  },
+  yarn: {
+    setup: '      - name: Enable yarn (corepack, the version package.json packageManager names)\n        run: corepack enable\n',
+    replaces: 'yarn install --frozen-lockfile / --immutable',
     // yarn has no --if-present; run the build only when package.json has one.
-    build: `if node -e "process.exit(require('./package.json').scripts?.build ? 0 : 1)"; then yarn run build; fi` },
+    build: `if node -e "process.exit(require('./package.json').scripts?.build ? 0 : 1)"; then yarn run build; fi`,
+  },
 } as const;
 
 /** The two guard steps: the pinned action with the release data, else npx (not pinned by integrity: said). */

@@ -50,7 +50,9 @@ export function yarnSettingsFromPolicy(policy: Policy, now = new Date()): YarnGu
   const notes = [
     ...e.excludes.other.map((p) => `npmPreapprovedPackages: "${p.text}" is not a plain name; yarn keeps applying its age gate to it (safe-install honours it)`),
     ...e.denied.other.map((p) => `dependenciesMeta: "${p.text}" (a glob) cannot be written for yarn; with enableScripts: false yarn builds it only if it is allowed by name`),
-    ...e.allowed.other.map((p) => `dependenciesMeta: "${p.text}" (a glob or range) cannot be written for yarn; a plain yarn install does not build it (enableScripts: false) until exact entries are added`),
+    ...e.allowed.other.map(
+      (p) => `dependenciesMeta: "${p.text}" (a glob or range) cannot be written for yarn; a plain yarn install does not build it (enableScripts: false) until exact entries are added`,
+    ),
   ];
   // dependenciesMeta and npmPreapprovedPackages take one version per key.
   const built: Record<string, boolean> = {};
@@ -64,7 +66,6 @@ export function yarnSettingsFromPolicy(policy: Policy, now = new Date()): YarnGu
     notes,
   };
 }
-
 
 /** Whether a .yarnrc.yml `plugins` entry (a path, or `{ path, spec }`) is the safe-install plugin. */
 const isOurPlugin = (item: unknown) => {
@@ -130,7 +131,11 @@ export function applyYarnPackageJson(text: string, s: YarnGuardSettings): { text
   const after = editPackageJson(text, (manifest) => {
     const doc = manifest as JsonObject;
     const meta: JsonObject = { ...objectField(doc, 'dependenciesMeta') };
-    const denied = new Set(Object.entries(s.built).filter(([, b]) => !b).map(([k]) => nameOf(k)));
+    const denied = new Set(
+      Object.entries(s.built)
+        .filter(([, b]) => !b)
+        .map(([k]) => nameOf(k)),
+    );
     for (const [key, built] of Object.entries(s.built)) {
       const entry = objectField(meta, key, `"dependenciesMeta"."${key}"`) ?? {};
       meta[key] = { ...entry, built: entry.built === false ? false : built };

@@ -37,7 +37,10 @@ export function inspectTrees(input: InspectInput): InspectReport {
   if (huge.length) {
     notes.push(
       `${huge.length} file${huge.length === 1 ? ' is' : 's are'} larger than ${formatLimit(limits.maxFileBytes)}: hashed, not unpacked, read, diffed or scanned: ` +
-        `${huge.slice(0, 5).map(([p, f]) => `${p} (${formatBytes(f.size)})`).join(', ')}${huge.length > 5 ? ', ...' : ''}; review ${huge.length === 1 ? 'it' : 'them'} by other means`,
+        `${huge
+          .slice(0, 5)
+          .map(([p, f]) => `${p} (${formatBytes(f.size)})`)
+          .join(', ')}${huge.length > 5 ? ', ...' : ''}; review ${huge.length === 1 ? 'it' : 'them'} by other means`,
     );
   }
   if (target.skipped.length) notes.push(`not regular files, not compared: ${target.skipped.slice(0, 10).join(', ')}${target.skipped.length > 10 ? ', ...' : ''}`);
@@ -159,7 +162,10 @@ export function inspectTrees(input: InspectInput): InspectReport {
     const diffs = INSTALL_EVENTS.filter((e) => (m[e] ?? undefined) !== targetScripts.scripts[e]);
     if (diffs.length) {
       manifestMismatch = diffs
-        .map((e) => `${e}: registry manifest ${m[e] === undefined ? 'has none' : JSON.stringify(m[e])}, tarball ${targetScripts.scripts[e] === undefined ? 'has none' : JSON.stringify(targetScripts.scripts[e])}`)
+        .map(
+          (e) =>
+            `${e}: registry manifest ${m[e] === undefined ? 'has none' : JSON.stringify(m[e])}, tarball ${targetScripts.scripts[e] === undefined ? 'has none' : JSON.stringify(targetScripts.scripts[e])}`,
+        )
         .join('; ');
     }
   }
@@ -199,12 +205,18 @@ export function inspectTrees(input: InspectInput): InspectReport {
   if (freshCode.length) {
     concerns.push({
       code: 'obfuscated-code',
-      message: `minified or obfuscated new code in ${freshCode.length} file${freshCode.length === 1 ? '' : 's'}: ${freshCode.slice(0, 5).map((f) => f.path).join(', ')}${freshCode.length > 5 ? ', ...' : ''}`,
+      message: `minified or obfuscated new code in ${freshCode.length} file${freshCode.length === 1 ? '' : 's'}: ${freshCode
+        .slice(0, 5)
+        .map((f) => f.path)
+        .join(', ')}${freshCode.length > 5 ? ', ...' : ''}`,
     });
   }
   const newDeps = dependencies.filter((d) => d.change === 'added' && d.field !== 'peerDependencies');
   if (newDeps.length) {
-    const listed = newDeps.slice(0, 8).map((d) => `${d.name}@${d.after}`).join(', ');
+    const listed = newDeps
+      .slice(0, 8)
+      .map((d) => `${d.name}@${d.after}`)
+      .join(', ');
     concerns.push({ code: 'dependency-added', message: `new dependencies: ${listed}${newDeps.length > 8 ? `, and ${newDeps.length - 8} more` : ''}` });
   }
 

@@ -20,7 +20,6 @@ import { createRequire } from 'node:module';
 // A plain require of a literal name, so the bundler (scripts/bundle.mjs) sees and includes each library.
 const require = createRequire(import.meta.url);
 
-
 /** The part of pacote this module uses (pacote ships no types). */
 interface Pacote {
   packument(spec: string, opts: Record<string, unknown>): Promise<Packument>;
@@ -88,10 +87,7 @@ export interface FetchContext {
 }
 
 /** Load npm settings for `cwd`, pick the package's registry, and make a temporary folder. */
-export async function createFetchContext(
-  name: string,
-  opts: { cwd: string; registry?: string; cacheDir?: string; maxBodyBytes?: number; limits?: Partial<UnpackLimits> },
-): Promise<FetchContext> {
+export async function createFetchContext(name: string, opts: { cwd: string; registry?: string; cacheDir?: string; maxBodyBytes?: number; limits?: Partial<UnpackLimits> }): Promise<FetchContext> {
   const settings = await loadNpmSettings(opts.cwd, { registry: opts.registry });
   const registry = registryFor(name, settings);
   const tmp = await mkdtemp(join(tmpdir(), 'safe-install-inspect-'));
@@ -176,9 +172,7 @@ export function resolveVersion(packument: Packument, name: string, wanted: strin
   const isRange = !semver.valid(wanted) && semver.validRange(wanted) !== null;
   throw new GuardError(
     'bad-usage',
-    isRange
-      ? `"${wanted}" is a range; inspect needs an exact ${what} of ${name}`
-      : `${name}@${wanted} is not published${registry ? ` on ${redact(registry)}` : ''} (no such version or dist-tag)`,
+    isRange ? `"${wanted}" is a range; inspect needs an exact ${what} of ${name}` : `${name}@${wanted} is not published${registry ? ` on ${redact(registry)}` : ''} (no such version or dist-tag)`,
     {
       pkg: name,
       remedy: `published versions include ${recent.join(', ') || '(none)'}${latest ? `; latest is ${latest}` : ''}`,
@@ -219,9 +213,7 @@ export interface LockedVersions {
 export function lockedVersions(cwd: string, name: string): LockedVersions {
   try {
     const tree = readLockfile(cwd);
-    const versions = tree.packages
-      .filter((p) => p.source === 'registry' && p.name === name)
-      .map((p) => ({ version: p.version, ...(p.integrity ? { integrity: p.integrity } : {}) }));
+    const versions = tree.packages.filter((p) => p.source === 'registry' && p.name === name).map((p) => ({ version: p.version, ...(p.integrity ? { integrity: p.integrity } : {}) }));
     return { versions, lockfile: tree.lockfilePath };
   } catch (err) {
     if ((err as { code?: string }).code === 'no-lockfile') return { versions: [] };

@@ -35,7 +35,9 @@ export function readTree(root: string, opts: { notUnpacked?: ReadonlyMap<string,
   const skipped: string[] = [];
   const maxFileBytes = opts.maxFileBytes ?? DEFAULT_LIMITS.maxFileBytes;
   const walk = (dir: string, rel: string) => {
-    const entries = readdirSync(dir, { withFileTypes: true }).map((e) => e.name).sort();
+    const entries = readdirSync(dir, { withFileTypes: true })
+      .map((e) => e.name)
+      .sort();
     for (const name of entries) {
       const abs = join(dir, name);
       const path = rel ? `${rel}/${name}` : name;

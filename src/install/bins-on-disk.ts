@@ -174,7 +174,10 @@ export async function removeLinks(root: string, shadows: ShadowOnDisk[]): Promis
   const removed: string[] = [];
   for (const s of shadows) {
     if (s.allowed || !s.link) continue;
-    await unlink(join(root, s.link)).then(() => removed.push(s.link), () => {});
+    await unlink(join(root, s.link)).then(
+      () => removed.push(s.link),
+      () => {},
+    );
   }
   return removed;
 }

@@ -20,7 +20,6 @@ export interface RunScriptOptions {
   scriptShell?: string;
 }
 
-
 export interface InstalledScripts {
   pkg: LockedPackage;
   /** Install location relative to the project root (`node_modules/a/node_modules/b`). */

@@ -12,7 +12,6 @@ import { INSTALL_EVENTS, installScriptsOf, scanInstallScripts, type InstalledScr
 import { readProjectFolder, readWorkspaces, runProjectEvents, type ProjectScriptsRun } from './project-scripts.js';
 import type { LockedTree } from '../lockfile/types.js';
 
-
 export function runNpm(args: string[], opts: RunOptions): Promise<{ code: number; output: string }> {
   return runPm('npm', args, opts);
 }
@@ -25,7 +24,12 @@ let npmMajorCache: number | undefined;
 export async function npmMajor(cwd: string): Promise<number> {
   if (npmMajorCache === undefined) {
     const script = await resolvePmScript('npm');
-    const version = script ? await readFile(join(dirname(script), '..', 'package.json'), 'utf8').then((t) => (JSON.parse(t) as { name?: string; version?: string }), () => undefined) : undefined;
+    const version = script
+      ? await readFile(join(dirname(script), '..', 'package.json'), 'utf8').then(
+          (t) => JSON.parse(t) as { name?: string; version?: string },
+          () => undefined,
+        )
+      : undefined;
     if (version?.name === 'npm' && version.version) npmMajorCache = Number.parseInt(version.version, 10) || 0;
     else {
       const { output } = await runNpm(['--version'], { cwd, stdio: 'pipe' });

@@ -7,9 +7,7 @@ import { allowCommand, scriptStatus } from '../policy/scripts.js';
 import { finding } from '../checks/finding.js';
 import type { InstalledScripts } from './lifecycle.js';
 
-export type ScriptDecision =
-  | { kind: 'run'; item: InstalledScripts; because: string }
-  | { kind: 'skip'; item: InstalledScripts; why: 'unlisted' | 'denied' | 'manifest-mismatch'; because: string };
+export type ScriptDecision = { kind: 'run'; item: InstalledScripts; because: string } | { kind: 'skip'; item: InstalledScripts; why: 'unlisted' | 'denied' | 'manifest-mismatch'; because: string };
 
 export interface ScriptPlan {
   decisions: ScriptDecision[];
@@ -48,8 +46,13 @@ export function planScripts(installed: InstalledScripts[], policy: Policy, facts
     const status = scriptStatus(policy, pkg.name, pkg.version);
     const reg = pkg.source === 'registry' ? registryScripts(facts.get(pkg.name), pkg.version) : undefined;
     if (reg && !sameScripts(item.scripts, reg)) {
-      const shown = Object.entries(reg).map(([e, s]) => `${e}: ${s}`).join('; ') || 'none';
-      const onDisk = Object.entries(item.scripts).map(([e, s]) => `${e}: ${s}`).join('; ');
+      const shown =
+        Object.entries(reg)
+          .map(([e, s]) => `${e}: ${s}`)
+          .join('; ') || 'none';
+      const onDisk = Object.entries(item.scripts)
+        .map(([e, s]) => `${e}: ${s}`)
+        .join('; ');
       const f = finding(policy, 'manifest-scripts-mismatch', `the tarball's package.json has install scripts (${onDisk}) that the registry manifest does not show (${shown})`, {
         remedy: 'a tarball that hides scripts from its registry manifest is a known attack ("manifest confusion"); report it and do not allow it',
         data: { disk: item.scripts, registry: reg },

@@ -53,24 +53,31 @@ async function confirm(info: PackageManagerInfo, dir: string): Promise<PackageMa
     info.declared && !semver.satisfies(info.declared, info.needs.range)
       ? `package.json "packageManager" (${pm}@${info.declared}) and ${info.lockfile} (${info.needs.label}) disagree: correct the field, or the lockfile with the declared ${pm}, then run safe-install again`
       : info.declared
-      ? `run \`corepack enable\` (once; it puts shims on PATH) so the declared ${pm}@${info.declared} runs, or install ${want} and put it first on PATH`
-      : `install ${want} and put it first on PATH${corepackOnPath ? `, or declare it in package.json ("packageManager": "${pm}@<version>") and run \`corepack enable\`` : ''}`;
+        ? `run \`corepack enable\` (once; it puts shims on PATH) so the declared ${pm}@${info.declared} runs, or install ${want} and put it first on PATH`
+        : `install ${want} and put it first on PATH${corepackOnPath ? `, or declare it in package.json ("packageManager": "${pm}@<version>") and run \`corepack enable\`` : ''}`;
   if (!semver.satisfies(version, info.needs.range)) {
     throw new GuardError('wrong-package-manager', `${info.lockfile} needs ${info.needs.label}, but ${pm} ${version} would run (${shown}, ${where}); nothing was checked or installed`, {
       remedy: getIt(info.needs.label),
     });
   }
   if (info.declared && semver.major(info.declared) !== semver.major(version)) {
-    throw new GuardError('wrong-package-manager', `package.json "packageManager" declares ${pm}@${info.declared}, but ${pm} ${version} would run (${shown}, ${where}); nothing was checked or installed`, {
-      remedy: getIt(`${pm} ${semver.major(info.declared)}`),
-    });
+    throw new GuardError(
+      'wrong-package-manager',
+      `package.json "packageManager" declares ${pm}@${info.declared}, but ${pm} ${version} would run (${shown}, ${where}); nothing was checked or installed`,
+      {
+        remedy: getIt(`${pm} ${semver.major(info.declared)}`),
+      },
+    );
   }
   return { ...info, version, runs: { path, via } };
 }
 
 /** The line of a failed run's output that says what went wrong (not a stack frame or a source excerpt). */
 function errorLine(text: string): string {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.find((l) => /^(?:\w*Error:|ERR_|ERROR\b|error\b|Usage Error|Internal Error)/.test(l)) ?? lines[0] ?? '';
 }
 
@@ -78,7 +85,14 @@ function errorLine(text: string): string {
 async function firstOnPath(name: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     const file = dir ? join(dir, name) : undefined;
-    if (file && (await stat(file).then((s) => s.isFile(), () => false))) return file;
+    if (
+      file &&
+      (await stat(file).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    )
+      return file;
   }
   return undefined;
 }
@@ -94,16 +108,7 @@ async function npmPackageVersion(script: string): Promise<string | undefined> {
   }
 }
 
-function askVersion(
-  pm: string,
-  cmd: string,
-  args: string[],
-  cwd: string,
-  timeoutMs: number,
-  info: PackageManagerInfo,
-  shown: string,
-  corepack: boolean,
-): Promise<string> {
+function askVersion(pm: string, cmd: string, args: string[], cwd: string, timeoutMs: number, info: PackageManagerInfo, shown: string, corepack: boolean): Promise<string> {
   const what = `\`${pm} --version\` (${shown}${corepack ? ', through corepack' : ''})`;
   const want = info.declared ? `${pm} ${info.declared} (package.json "packageManager")` : info.needs.label;
   const remedy = corepack
@@ -140,7 +145,11 @@ function askVersion(
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const version = output.split(/\r?\n/).map((l) => semver.valid(l.trim())).filter((v): v is string => v !== null).pop();
+      const version = output
+        .split(/\r?\n/)
+        .map((l) => semver.valid(l.trim()))
+        .filter((v): v is string => v !== null)
+        .pop();
       if (code === 0 && version) return resolve(version);
       const said = displayText(errorLine(err || output).slice(0, 300));
       const how = code === 0 ? 'printed no version' : `failed (${signal ?? `exit ${code}`})`;

@@ -37,7 +37,6 @@ import semver from 'semver';
 import { displayText } from '../util/safe-text.js';
 import { isObject } from '../util/is-object.js';
 
-
 /** pnpm's default `virtual-store-dir-max-length` (pnpm 9+), with which the lockfile reader names store folders. */
 const DEFAULT_MAX_LENGTH = 120;
 
@@ -128,7 +127,6 @@ export function depPathToFilenamePnpm9(depPath: string, maxLength: number): stri
   }
   return filename;
 }
-
 
 async function readInstalled(root: string): Promise<Installed> {
   const modulesDir = join(root, 'node_modules');
@@ -502,7 +500,16 @@ export async function pnpmRunAllowed(dir: string, items: InstalledScripts[], tre
           const cmd = item.scripts[event];
           if (!cmd) continue;
           say(`${displayText(`${item.pkg.name}@${item.pkg.version} ${event}$ ${cmd}`)}\n`);
-          await runScript({ event, cmd, path: pkgRoot, pkg, env, binPaths, stdio: inherited(), scriptShell: typeof ctx.config.npm_config_script_shell === 'string' && ctx.config.npm_config_script_shell ? ctx.config.npm_config_script_shell : undefined });
+          await runScript({
+            event,
+            cmd,
+            path: pkgRoot,
+            pkg,
+            env,
+            binPaths,
+            stdio: inherited(),
+            scriptShell: typeof ctx.config.npm_config_script_shell === 'string' && ctx.config.npm_config_script_shell ? ctx.config.npm_config_script_shell : undefined,
+          });
         }
       } catch (err) {
         const what = `${item.pkg.name}@${item.pkg.version} (${item.path}): ${(err as Error).message.split('\n')[0]}`;

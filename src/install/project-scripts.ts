@@ -11,7 +11,6 @@ import { withHookPass, withoutMarker } from './hook-pass.js';
 import { inherited } from './spawn.js';
 import { isObject } from '../util/is-object.js';
 
-
 /** One folder of the project: the root (`folder: ''`) or a workspace. */
 export interface ProjectFolder {
   /** Relative to the project root, `/`-separated; `''` is the root. */
@@ -71,12 +70,7 @@ export function readWorkspaces(tree: LockedTree): Promise<ProjectFolder[]> {
  * has it (pnpm's, yarn 1's: a `preinstall` of `npx only-allow pnpm` reads its user agent), else as npm runs a
  * project's scripts.
  */
-export async function runProjectEvents(
-  root: string,
-  p: ProjectFolder,
-  events: readonly string[],
-  env: Record<string, string | undefined> = {},
-): Promise<ProjectScriptsRun | undefined> {
+export async function runProjectEvents(root: string, p: ProjectFolder, events: readonly string[], env: Record<string, string | undefined> = {}): Promise<ProjectScriptsRun | undefined> {
   const runScript = await loadRunScript();
   const ran: string[] = [];
   const path = join(root, p.folder);

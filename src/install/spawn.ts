@@ -45,7 +45,14 @@ export async function resolvePmScript(pm: PackageManager): Promise<string | unde
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (!dir) continue;
     const real = await realpath(join(dir, pm)).catch(() => undefined);
-    if (!real || !(await stat(real).then((s) => s.isFile(), () => false))) continue;
+    if (
+      !real ||
+      !(await stat(real).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    )
+      continue;
     // The first one on PATH is the one runPm starts: its script, or the script its shell shim starts.
     return /\.[cm]?js$/.test(real) ? real : scriptOfShim(real, pm);
   }
@@ -57,13 +64,21 @@ export async function resolvePmScript(pm: PackageManager): Promise<string | unde
  * native executable (pnpm's standalone @pnpm/exe) is itself what the package manager reports as npm_execpath.
  */
 async function scriptOfShim(file: string, pm: PackageManager): Promise<string | undefined> {
-  const head = await readFile(file).then((b) => b.subarray(0, 4096), () => undefined);
+  const head = await readFile(file).then(
+    (b) => b.subarray(0, 4096),
+    () => undefined,
+  );
   if (!head) return undefined;
   if (head[0] === 0x7f || (head[0] === 0x4d && head[1] === 0x5a)) return file; // ELF or PE
   const m = new RegExp(`["']?((?:\\$basedir|/)[^"'\\s]*/${pm}(?:-cli)?\\.[cm]?js)["']?`).exec(head.toString('utf8'));
   if (!m) return undefined;
   const script = resolve(group(m, 1).replace('$basedir', dirname(file)));
-  return (await stat(script).then((s) => s.isFile(), () => false)) ? script : undefined;
+  return (await stat(script).then(
+    (s) => s.isFile(),
+    () => false,
+  ))
+    ? script
+    : undefined;
 }
 
 let childOutput: 'stdout' | 'stderr' = 'stdout';

@@ -44,7 +44,9 @@ async function nodeLinker(dir: string): Promise<Linker> {
     value = undefined;
   }
   if (code !== 0 || typeof value !== 'string') {
-    throw new GuardError('install-failed', `yarn config get nodeLinker failed (exit ${code}): ${output.trim().slice(0, 300)}`, { remedy: 'run `yarn config get nodeLinker` to see why; nothing was installed' });
+    throw new GuardError('install-failed', `yarn config get nodeLinker failed (exit ${code}): ${output.trim().slice(0, 300)}`, {
+      remedy: 'run `yarn config get nodeLinker` to see why; nothing was installed',
+    });
   }
   if (value === 'pnp' || value === 'node-modules') return value;
   throw new GuardError('bad-usage', `safe-install cannot install a yarn project with nodeLinker: ${value}: it cannot find and build the installed packages there`, {
@@ -112,7 +114,15 @@ function listPnp(dir: string): Promise<PnpPackage[]> {
     const env = { ...process.env, NODE_OPTIONS: '' };
     execFile(process.execPath, ['-r', join(dir, '.pnp.cjs'), '-e', PNP_LIST], { cwd: dir, env, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) {
-        reject(new GuardError('install-failed', `cannot read the installed packages through ${join(dir, '.pnp.cjs')}: ${String(stderr || err.message).trim().slice(0, 500)}`, { remedy: 'no install script has run; run the install again' }));
+        reject(
+          new GuardError(
+            'install-failed',
+            `cannot read the installed packages through ${join(dir, '.pnp.cjs')}: ${String(stderr || err.message)
+              .trim()
+              .slice(0, 500)}`,
+            { remedy: 'no install script has run; run the install again' },
+          ),
+        );
         return;
       }
       try {
@@ -338,7 +348,13 @@ export function berryRunner(): InstallRunner {
       args = passthrough;
       linker = await nodeLinker(dir);
       await withHookPass(dir, (pass) =>
-        runYarn(['install', '--immutable', '--mode=skip-build', ...passthrough], dir, { ...pass, YARN_ENABLE_SCRIPTS: 'false' }, 'yarn install --immutable --mode=skip-build failed', 'fix what yarn reported; no install script has run'),
+        runYarn(
+          ['install', '--immutable', '--mode=skip-build', ...passthrough],
+          dir,
+          { ...pass, YARN_ENABLE_SCRIPTS: 'false' },
+          'yarn install --immutable --mode=skip-build failed',
+          'fix what yarn reported; no install script has run',
+        ),
       );
     },
     async scan(tree) {

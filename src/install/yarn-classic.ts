@@ -26,7 +26,6 @@ const require = createRequire(import.meta.url);
 // Same reason as the lockfile reader: the bundle's `parse` is only on module.exports.
 const yarnLockfile = require('@yarnpkg/lockfile') as typeof import('@yarnpkg/lockfile');
 
-
 /** yarn 1's production mode (src/config.js): --production/--prod, or NODE_ENV=production unless turned off. */
 export function classicProduction(passthrough: string[], env: NodeJS.ProcessEnv = process.env): boolean {
   for (const a of passthrough) {
@@ -53,7 +52,11 @@ interface ClassicGraph {
 function manifestEdges(m: Json, production: boolean): Edge[] {
   const out: Edge[] = [];
   // yarn 1 install.js fetchRequestFromCwd: dependencies, devDependencies (not in production), optionalDependencies.
-  for (const [field, optional] of [['dependencies', false], ['devDependencies', false], ['optionalDependencies', true]] as const) {
+  for (const [field, optional] of [
+    ['dependencies', false],
+    ['devDependencies', false],
+    ['optionalDependencies', true],
+  ] as const) {
     if (field === 'devDependencies' && production) continue;
     const deps = m[field];
     if (!isObject(deps)) continue;
@@ -149,10 +152,14 @@ async function locateCopies(tree: LockedTree, graph: ClassicGraph, production: b
       }
       // The folder Node would load for this edge must hold the locked version; anything else is not what was checked.
       if (onDisk.version !== pkg.version) {
-        throw new GuardError('install-failed', `${rel} holds ${String(onDisk.name)}@${String(onDisk.version)}, but the lockfile resolves ${edge.descriptor} (from ${fromLabel}) to ${pkg.name}@${pkg.version}`, {
-          remedy: 'the installed tree is not the locked one (or a tarball misstates its version); no install script has run',
-          pkg: pkg.id,
-        });
+        throw new GuardError(
+          'install-failed',
+          `${rel} holds ${String(onDisk.name)}@${String(onDisk.version)}, but the lockfile resolves ${edge.descriptor} (from ${fromLabel}) to ${pkg.name}@${pkg.version}`,
+          {
+            remedy: 'the installed tree is not the locked one (or a tarball misstates its version); no install script has run',
+            pkg: pkg.id,
+          },
+        );
       }
       copies.set(pkg, [...(copies.get(pkg) ?? []), rel]);
       queue.push({ from: folder, edges: graph.edges.get(pkg) ?? [], fromLabel: rel });
@@ -306,7 +313,13 @@ export function classicRunner(): InstallRunner {
       config = yarnConfig(dir);
       config.catch(() => {});
       // --ignore-scripts turns off the dependencies' scripts and the project's own (Config.executeLifecycleScript).
-      await runYarn(['install', '--frozen-lockfile', '--ignore-scripts', '--non-interactive', ...passthrough], dir, {}, 'yarn install --frozen-lockfile --ignore-scripts failed', 'fix what yarn reported; no install script has run');
+      await runYarn(
+        ['install', '--frozen-lockfile', '--ignore-scripts', '--non-interactive', ...passthrough],
+        dir,
+        {},
+        'yarn install --frozen-lockfile --ignore-scripts failed',
+        'fix what yarn reported; no install script has run',
+      );
     },
     async scan(tree) {
       const graph = await graphFor(tree);
@@ -327,8 +340,7 @@ export function classicRunner(): InstallRunner {
       const settings = items.length || projectScripts ? await (config ?? yarnConfig(dir)) : undefined;
       const execPath = await yarnExecPath();
       // yarn 1's script environment for the project's own scripts too (user agent, npm_config_*, npm_package_*).
-      const runProject = (p: ProjectFolder, events: readonly string[]) =>
-        runProjectEvents(dir, p, events, classicEnv({ dir, manifest: p.manifest, config: settings!, production, argv, execPath }));
+      const runProject = (p: ProjectFolder, events: readonly string[]) => runProjectEvents(dir, p, events, classicEnv({ dir, manifest: p.manifest, config: settings!, production, argv, execPath }));
       // yarn 1 runs the project's preinstall before it fetches (install.js wrapLifecycle); here, first of the scripts.
       if (rootProject) runs.push(await runProject(rootProject, ['preinstall']));
       const graph = await graphFor(tree);

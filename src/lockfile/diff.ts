@@ -30,4 +30,3 @@ export function diffLockfiles(before: LockedTree, after: LockedTree): VersionCha
   }
   return out;
 }
-

@@ -4,12 +4,7 @@ export class LockfileError extends Error {
   /** The lockfile (or, for `no-lockfile`, the project directory) it concerns. */
   readonly path: string;
 
-  constructor(
-    code: LockfileError['code'],
-    path: string,
-    message: string,
-    opts: { cause?: unknown } = {},
-  ) {
+  constructor(code: LockfileError['code'], path: string, message: string, opts: { cause?: unknown } = {}) {
     super(`${path}: ${message}`, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'LockfileError';
     this.code = code;

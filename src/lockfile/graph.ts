@@ -12,9 +12,7 @@ import { malformed, q } from './registry-url.js';
  */
 export function checkPackageName(file: string, name: string, where: string): void {
   const parts = name.startsWith('@') ? name.split('/') : [name];
-  const ok =
-    (name.startsWith('@') ? parts.length === 2 && (parts[0]?.length ?? 0) > 1 : !name.includes('/')) &&
-    parts.every((p) => p !== '' && p !== '.' && p !== '..' && !p.includes('\\'));
+  const ok = (name.startsWith('@') ? parts.length === 2 && (parts[0]?.length ?? 0) > 1 : !name.includes('/')) && parts.every((p) => p !== '' && p !== '.' && p !== '..' && !p.includes('\\'));
   if (!ok) throw malformed(file, `${where}: ${q(name)} is not a valid package name`);
 }
 
@@ -170,8 +168,14 @@ export function assemble(graph: Graph, opts: { recordedDev: boolean }): LockedPa
     return seen;
   };
   const rootEdges = graph.edges.filter((e) => !e.from);
-  const prod = walk(rootEdges.filter((e) => !e.dev), () => true);
-  const dev = walk(rootEdges.filter((e) => e.dev), () => true);
+  const prod = walk(
+    rootEdges.filter((e) => !e.dev),
+    () => true,
+  );
+  const dev = walk(
+    rootEdges.filter((e) => e.dev),
+    () => true,
+  );
   const required = walk(rootEdges, (e) => !e.optional);
   const reached = (n: GraphNode) => prod.has(n) || dev.has(n);
   const isDev = (n: GraphNode) => (opts.recordedDev && n.dev !== undefined ? n.dev : !prod.has(n) && dev.has(n));

@@ -75,8 +75,7 @@ function withRequested(tree: LockedTree): LockedTree {
     const m = /^catalog:(.*)$/.exec(spec);
     if (!m) return spec;
     const which = group(m, 1).trim() || 'default';
-    const get = (map: unknown, key: string): unknown =>
-      isObject(map) && Object.hasOwn(map, key) ? map[key] : undefined;
+    const get = (map: unknown, key: string): unknown => (isObject(map) && Object.hasOwn(map, key) ? map[key] : undefined);
     const value = which === 'default' ? (get(catalogs.catalog, name) ?? get(get(catalogs.catalogs, 'default'), name)) : get(get(catalogs.catalogs, which), name);
     return typeof value === 'string' ? value : spec;
   };
@@ -154,7 +153,9 @@ function findLockfile(dir: string, pm?: Kind): { path: string; kind: Kind } {
   const all = LOCKFILES.map((l) => ({ ...l, path: join(dir, l.name) })).filter((l) => existsSync(l.path) || isSymlink(l.path));
   const present = pm ? all.filter((l) => l.kind === pm) : all;
   if (pm && !present.length) {
-    const names = LOCKFILES.filter((l) => l.kind === pm).map((l) => l.name).join(' or ');
+    const names = LOCKFILES.filter((l) => l.kind === pm)
+      .map((l) => l.name)
+      .join(' or ');
     throw new LockfileError('no-lockfile', dir, `--pm ${pm}: no ${names} found${all.length ? ` (found ${all.map((l) => l.name).join(', ')})` : ''}`);
   }
   // An empty yarn.lock or pnpm-lock.yaml locks nothing; it neither counts as the lockfile nor makes one ambiguous.
@@ -174,8 +175,7 @@ function findLockfile(dir: string, pm?: Kind): { path: string; kind: Kind } {
   throw new LockfileError(
     'no-lockfile',
     dir,
-    'no npm-shrinkwrap.json or package-lock.json found, nor pnpm-lock.yaml or yarn.lock' +
-      (others.length ? ` (found ${others.join(', ')}; bun lockfiles are not supported)` : ''),
+    'no npm-shrinkwrap.json or package-lock.json found, nor pnpm-lock.yaml or yarn.lock' + (others.length ? ` (found ${others.join(', ')}; bun lockfiles are not supported)` : ''),
   );
 }
 
@@ -281,8 +281,7 @@ function workspaceGlobs(manifest: unknown, pnpmPackages?: unknown): { include: s
   };
 }
 
-const inWorkspaces = (rel: string, globs: { include: string[]; exclude: string[] }) =>
-  globs.include.some((p) => minimatch(rel, p)) && !globs.exclude.some((p) => minimatch(rel, p));
+const inWorkspaces = (rel: string, globs: { include: string[]; exclude: string[] }) => globs.include.some((p) => minimatch(rel, p)) && !globs.exclude.some((p) => minimatch(rel, p));
 
 /**
  * The workspaces a root package.json declares (`workspaces: [globs]` or `{packages: [globs]}`, `!` to
@@ -323,4 +322,3 @@ function findWorkspaces(root: string, manifest: unknown): { dir: string; manifes
   }
   return [...found].map(([dir, m]) => ({ dir, manifest: m }));
 }
-

@@ -15,9 +15,7 @@ export const MAX_NESTING = 100;
 /** A name as it may appear as one node_modules segment: `name` or `@scope/name`. */
 export function checkInstallName(file: string, name: string, where: string): void {
   const parts = name.startsWith('@') ? name.split('/') : [name];
-  const ok =
-    (name.startsWith('@') ? parts.length === 2 && (parts[0]?.length ?? 0) > 1 : !name.includes('/')) &&
-    parts.every((p) => p !== '' && p !== '.' && p !== '..' && !p.includes('\\'));
+  const ok = (name.startsWith('@') ? parts.length === 2 && (parts[0]?.length ?? 0) > 1 : !name.includes('/')) && parts.every((p) => p !== '' && p !== '.' && p !== '..' && !p.includes('\\'));
   if (!ok) throw malformed(file, `${where}: ${JSON.stringify(name)} is not a valid package folder name`);
 }
 

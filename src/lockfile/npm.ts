@@ -103,15 +103,11 @@ export function readNpmLockfile(path: string, text: string, options: NpmLockfile
   }
 
   const lines = scanEntryLines(text, fromPackages);
-  const entries = fromPackages
-    ? readPackagesSection(path, json.packages, lines)
-    : readDependenciesSection(path, json.dependencies, lines, options.rootManifest);
+  const entries = fromPackages ? readPackagesSection(path, json.packages, lines) : readDependenciesSection(path, json.dependencies, lines, options.rootManifest);
 
   const rootEntry = entries.get('');
   const rootName = fromPackages ? (rootEntry?.name ?? optString(path, json.name, 'name')) : optString(path, json.name, 'name');
-  const rootVersion = fromPackages
-    ? (rootEntry?.version ?? optString(path, json.version, 'version'))
-    : optString(path, json.version, 'version');
+  const rootVersion = fromPackages ? (rootEntry?.version ?? optString(path, json.version, 'version')) : optString(path, json.version, 'version');
 
   return {
     lockfilePath: path,
@@ -231,18 +227,11 @@ function readWorkspacePatterns(file: string, v: unknown): { include: string[]; e
 }
 
 function isWorkspace(folder: string, patterns: { include: string[]; exclude: string[] }): boolean {
-  return (
-    patterns.include.some((p) => minimatch(folder, p)) && !patterns.exclude.some((p) => minimatch(folder, p))
-  );
+  return patterns.include.some((p) => minimatch(folder, p)) && !patterns.exclude.some((p) => minimatch(folder, p));
 }
 
 /** lockfileVersion 1: nested `dependencies`, keyed by install name. */
-function readDependenciesSection(
-  file: string,
-  section: unknown,
-  lines: Map<string, number>,
-  rootManifest: unknown,
-): Map<string, Entry> {
+function readDependenciesSection(file: string, section: unknown, lines: Map<string, number>, rootManifest: unknown): Map<string, Entry> {
   const entries = new Map<string, Entry>();
   let order = 0;
   entries.set('', {
@@ -498,7 +487,7 @@ function buildPackages(file: string, entries: Map<string, Entry>, guessRootDeps:
   const requiredSomewhere = new Set<Entry>();
   const folders = folderTree(entries);
   for (const e of entries.values()) {
-    const dependent = e.path === '' || e.workspace ? ROOT : groupOf.get(e)?.name ?? e.name ?? e.path;
+    const dependent = e.path === '' || e.workspace ? ROOT : (groupOf.get(e)?.name ?? e.name ?? e.path);
     for (const [depName, range] of e.deps) {
       const target = resolveDep(folders.get(e)!, depName);
       // Unresolved: a peer nobody installed, or an optional dep for another platform. Nothing

@@ -65,7 +65,9 @@ export function readPnpmLockfile(path: string, text: string): LockedTree {
     lockfilePath: path,
     format: `pnpm-v${major}` as LockfileFormat,
     root: { dir: dirname(path) },
-    workspaces: Object.keys(isObject(main.value.importers) ? main.value.importers : {}).map((d) => posix.normalize(d)).filter((d) => d !== '.'),
+    workspaces: Object.keys(isObject(main.value.importers) ? main.value.importers : {})
+      .map((d) => posix.normalize(d))
+      .filter((d) => d !== '.'),
     packages: assemble(graph, { recordedDev: major !== 9 }),
   };
 }

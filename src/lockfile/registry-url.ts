@@ -6,7 +6,6 @@ export function malformed(path: string, message: string, cause?: unknown): Lockf
   return new LockfileError('malformed', path, message, { cause });
 }
 
-
 /** A value quoted for an error message. */
 export function q(s: string): string {
   return JSON.stringify(s);

@@ -261,8 +261,7 @@ function readClassic(file: string, text: string, graph: Graph, manifests: Manife
     if (typeof w.manifest.version === 'string' && node.version === '') node.version = w.manifest.version;
     if (name !== undefined) workspaceByName.set(name, node);
   }
-  const lookup = (name: string, range: string): GraphNode | undefined =>
-    byDescriptor.get(`${name}@${range}`) ?? workspaceByName.get(name);
+  const lookup = (name: string, range: string): GraphNode | undefined => byDescriptor.get(`${name}@${range}`) ?? workspaceByName.get(name);
 
   for (const { firstDescriptor, node, raw } of order) {
     const where = `entry ${q(firstDescriptor)}`;
@@ -339,11 +338,7 @@ function readBerry(file: string, text: string, graph: Graph, manifests: Manifest
   if (!isObject(meta)) throw malformed(file, '__metadata must be a mapping');
   const version = String(meta.version ?? '');
   if (!/^\d+$/.test(version) || Number(version) < BERRY_VERSIONS.min || Number(version) > BERRY_VERSIONS.max) {
-    throw new LockfileError(
-      'unsupported-version',
-      file,
-      `unsupported yarn lockfile __metadata.version ${q(version)} (supported: ${BERRY_VERSIONS.min} to ${BERRY_VERSIONS.max})`,
-    );
+    throw new LockfileError('unsupported-version', file, `unsupported yarn lockfile __metadata.version ${q(version)} (supported: ${BERRY_VERSIONS.min} to ${BERRY_VERSIONS.max})`);
   }
 
   const byDescriptor = new Map<string, BerryEntry>();
@@ -397,7 +392,10 @@ function readBerry(file: string, text: string, graph: Graph, manifests: Manifest
     for (const d of descriptors) byDescriptor.set(d, entry);
   }
   // Workspace entries get their key's line too; the root project (`workspace:.`) is not a package.
-  assignLines(text, entries.filter((e) => e.node).map((e) => ({ firstDescriptor: e.descriptors[0]!, node: e.node! })));
+  assignLines(
+    text,
+    entries.filter((e) => e.node).map((e) => ({ firstDescriptor: e.descriptors[0]!, node: e.node! })),
+  );
 
   for (const e of entries) {
     const where = `entry ${q(e.descriptors.join(', '))}`;
@@ -409,17 +407,12 @@ function readBerry(file: string, text: string, graph: Graph, manifests: Manifest
       // Not in the lockfile: yarn --immutable refuses to install; nothing of it is installed from here.
       if (!to) continue;
       const depMeta = meta[dep];
-      const optional =
-        (isObject(depMeta) && (depMeta.optional === true || depMeta.optional === 'true')) ||
-        Manifests.has(manifest, 'optionalDependencies', dep);
+      const optional = (isObject(depMeta) && (depMeta.optional === true || depMeta.optional === 'true')) || Manifests.has(manifest, 'optionalDependencies', dep);
       const asked = berryRange(range);
       if (e.workspace !== undefined) {
         // A workspace's own dependencies (yarn lists devDependencies with them): direct. Dev only when its
         // package.json says devDependencies and not dependencies/optionalDependencies.
-        const dev =
-          Manifests.has(manifest, 'devDependencies', dep) &&
-          !Manifests.has(manifest, 'dependencies', dep) &&
-          !Manifests.has(manifest, 'optionalDependencies', dep);
+        const dev = Manifests.has(manifest, 'devDependencies', dep) && !Manifests.has(manifest, 'dependencies', dep) && !Manifests.has(manifest, 'optionalDependencies', dep);
         graph.edges.push({ to, range: asked, dev, optional });
       } else {
         graph.edges.push({ from: e.node, to, range: asked, dev: false, optional });

@@ -22,11 +22,7 @@ export function policyLocks(projectDir: string, explicit?: string): string[] {
   return [projectLockPath(projectDir), fileLockPath(path)];
 }
 
-export async function editPolicy(
-  projectDir: string,
-  explicit: string | undefined,
-  change: (doc: PolicyDocument) => void,
-): Promise<{ path: string; created: boolean }> {
+export async function editPolicy(projectDir: string, explicit: string | undefined, change: (doc: PolicyDocument) => void): Promise<{ path: string; created: boolean }> {
   const path = explicit ?? join(projectDir, POLICY_FILE);
   return transaction({ label: 'policy edit', locks: policyLocks(projectDir, explicit), lockOptions: { what: `the policy ${path}` }, relativeTo: projectDir }, async (t) => {
     let bytes: Buffer | undefined;

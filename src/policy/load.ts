@@ -150,12 +150,7 @@ export function defaultPolicyDocument(): PolicyDocument {
 }
 
 /** Find the project's policy: an explicit --policy path, else safe-install.policy.json in the project root. */
-export async function loadPolicy(
-  projectDir: string,
-  explicit: string | undefined,
-  npm: NpmSettings | undefined,
-  inputs: ProjectInputs = {},
-): Promise<Policy> {
+export async function loadPolicy(projectDir: string, explicit: string | undefined, npm: NpmSettings | undefined, inputs: ProjectInputs = {}): Promise<Policy> {
   const base = defaultPolicyDocument();
   let file: string | undefined;
   let project: PolicyDocument = {};
@@ -222,11 +217,9 @@ export function compilePolicy(
   /** The project's own policy document, to say which rules it set (the rest come from the default). */
   project: PolicyDocument = doc,
 ): Policy {
-  const patterns = (name: string, list: string[] = []) =>
-    list.map((p, i) => field(`${name}[${i}]`, file, () => parsePattern(p)));
+  const patterns = (name: string, list: string[] = []) => list.map((p, i) => field(`${name}[${i}]`, file, () => parsePattern(p)));
   const policyName = file ? `policy ${basename(file)}` : 'default policy';
-  const rules = (name: string, list: string[] = []): ScriptRule[] =>
-    patterns(name, list).map((pattern) => ({ pattern, source: policyName }));
+  const rules = (name: string, list: string[] = []): ScriptRule[] => patterns(name, list).map((pattern) => ({ pattern, source: policyName }));
   const ageRules: AgeRule[] = [
     {
       ms: field('minimumReleaseAge', file, () => parseDuration(doc.minimumReleaseAge ?? '7d')),

@@ -105,7 +105,10 @@ export function gitRepo(name: string, spec: string): { repo: string; commit?: st
   // A bare commit, or yarn berry's `commit=<sha>` (`#head=main&commit=<sha>`).
   const fullCommit = (c: string | null | undefined) => (c ? /(?:^|[=&])([0-9a-f]{40})(?=&|$)/i.exec(c)?.[1]?.toLowerCase() : undefined);
   // Hosted-git tarball downloads (yarn 1 and pnpm write them for hosted git specs).
-  const tarball = /^https:\/\/(?:codeload\.(github\.com)\/([^/]+)\/([^/]+)\/tar\.gz\/([^/?#]+)|(gitlab\.com)\/([^/]+)\/([^/]+)\/-\/archive\/([^/?#]+)\/|(bitbucket\.org)\/([^/]+)\/([^/]+)\/get\/([^/?#]+?)\.tar\.gz)/i.exec(spec);
+  const tarball =
+    /^https:\/\/(?:codeload\.(github\.com)\/([^/]+)\/([^/]+)\/tar\.gz\/([^/?#]+)|(gitlab\.com)\/([^/]+)\/([^/]+)\/-\/archive\/([^/?#]+)\/|(bitbucket\.org)\/([^/]+)\/([^/]+)\/get\/([^/?#]+?)\.tar\.gz)/i.exec(
+      spec,
+    );
   if (tarball) {
     // Exactly one of the three alternatives matched: its four groups, in order.
     const [domain, user, project, ref] = tarball.slice(1).filter((x) => x !== undefined);

@@ -81,12 +81,7 @@ export function parsePackageManagerField(field: unknown): { pm: PackageManager; 
  * naming another one is an error unless --pm or --lockfile made the choice explicit: installing a stale
  * package-lock.json with npm in a pnpm project would install something nobody reviewed.
  */
-export function choosePackageManager(
-  format: LockfileFormat,
-  lockfileName: string,
-  field: unknown,
-  explicit: { pm?: PackageManager; lockfile?: boolean },
-): PackageManagerInfo {
+export function choosePackageManager(format: LockfileFormat, lockfileName: string, field: unknown, explicit: { pm?: PackageManager; lockfile?: boolean }): PackageManagerInfo {
   const pm = pmOfFormat(format);
   if (explicit.pm && explicit.pm !== pm) {
     throw new GuardError('bad-usage', `--pm ${explicit.pm} cannot install ${lockfileName}: it is ${pm}'s lockfile`, {

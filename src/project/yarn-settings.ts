@@ -69,7 +69,14 @@ export async function readYarnInputs(project: Record<string, unknown> | undefine
   if (gate) {
     const ms = ageGateMs(gate.value, gate.source);
     const pre = get('npmPreapprovedPackages', 'YARN_NPM_PREAPPROVED_PACKAGES');
-    const exclude = pre ? (typeof pre.value === 'string' ? pre.value.split(/[;,]/).map((s) => s.trim()).filter(Boolean) : strings(pre.value)) : [];
+    const exclude = pre
+      ? typeof pre.value === 'string'
+        ? pre.value
+            .split(/[;,]/)
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : strings(pre.value)
+      : [];
     if (ms > 0) {
       inputs.ageGates = [{ ms, exclude, source: gate.source }];
       said(`${gate.source}: ${formatDuration(ms)}${exclude.length ? `, ${exclude.length} preapproved (${pre!.source})` : ''}`);

@@ -62,10 +62,7 @@ export interface Approval {
   policyFile: string;
 }
 
-export async function approve(
-  result: CheckResult,
-  opts: { spec: string; reason?: string; expires?: string; policyPath?: string; now?: Date },
-): Promise<Approval> {
+export async function approve(result: CheckResult, opts: { spec: string; reason?: string; expires?: string; policyPath?: string; now?: Date }): Promise<Approval> {
   const done = await approveMany(result, { specs: [opts.spec], reason: opts.reason, expires: opts.expires, policyPath: opts.policyPath, now: opts.now });
   return at(done, 0); // one spec: approved, or approveMany throws
 }
@@ -107,7 +104,9 @@ export async function approveMany(result: CheckResult, opts: ApproveManyOptions)
     throw new GuardError('bad-usage', 'give either name@version arguments or --all-held, not both', { remedy: 'e.g. safe-install approve --all-held --reason "..."' });
   }
   if (!opts.allHeld && !opts.specs.length) {
-    throw new GuardError('bad-usage', 'approve needs name@version arguments or --all-held', { remedy: 'e.g. safe-install approve left-pad@1.3.1 --reason "...", or --all-held; safe-install check lists what is held' });
+    throw new GuardError('bad-usage', 'approve needs name@version arguments or --all-held', {
+      remedy: 'e.g. safe-install approve left-pad@1.3.1 --reason "...", or --all-held; safe-install check lists what is held',
+    });
   }
   const nonOverridable = [...result.policy.overrides.nonOverridable, ...WAIVED_BY_ID_ONLY];
   const heldNow = heldVersions(result);
@@ -122,9 +121,15 @@ export async function approveMany(result: CheckResult, opts: ApproveManyOptions)
       refused.push({ name: h.verdict.pkg.name, version: h.verdict.pkg.version, codes: h.blocking.filter((c) => c !== 'too-young'), overridable: h.overridable });
     }
     if (!chosen.length) {
-      throw new GuardError('bad-usage', heldNow.length ? `--all-held approves only versions held for their release age alone, and none is: ${refused.map((r) => `${r.name}@${r.version} (${r.codes.join(', ')})`).join('; ')}` : 'nothing is held: nothing to approve', {
-        remedy: heldNow.length ? 'review each, then approve it by name (safe-install approve <name>@<version> --reason "...") if it may be overridden' : 'safe-install check shows every verdict',
-      });
+      throw new GuardError(
+        'bad-usage',
+        heldNow.length
+          ? `--all-held approves only versions held for their release age alone, and none is: ${refused.map((r) => `${r.name}@${r.version} (${r.codes.join(', ')})`).join('; ')}`
+          : 'nothing is held: nothing to approve',
+        {
+          remedy: heldNow.length ? 'review each, then approve it by name (safe-install approve <name>@<version> --reason "...") if it may be overridden' : 'safe-install check shows every verdict',
+        },
+      );
     }
   } else {
     chosen = [];
@@ -142,9 +147,13 @@ export async function approveMany(result: CheckResult, opts: ApproveManyOptions)
       }
       if (!held.overridable) {
         const codes = held.blocking.filter((c) => nonOverridable.includes(c));
-        throw new GuardError('bad-usage', `${name}@${version} cannot be approved: ${codes.join(', ')} may not be overridden (policy overrides.nonOverridable)${opts.specs.length > 1 ? '; nothing was approved' : ''}`, {
-          remedy: 'find out why the package differs from what the registry signed; do not install it',
-        });
+        throw new GuardError(
+          'bad-usage',
+          `${name}@${version} cannot be approved: ${codes.join(', ')} may not be overridden (policy overrides.nonOverridable)${opts.specs.length > 1 ? '; nothing was approved' : ''}`,
+          {
+            remedy: 'find out why the package differs from what the registry signed; do not install it',
+          },
+        );
       }
       chosen.push(held);
     }

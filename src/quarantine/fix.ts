@@ -229,7 +229,6 @@ function specAdmits(spec: string, version: string): boolean {
   return semver.intersects(range, version);
 }
 
-
 function parseManifest(text: string, path: string): Record<string, unknown> {
   let doc: unknown;
   try {
@@ -307,7 +306,13 @@ export async function applyFix(plan: FixPlan, deps: ApplyDeps): Promise<FixOutco
   // bytes; undoing it (npm failed, the re-check did not pass, Ctrl-C, SIGTERM, SIGHUP) puts all four back,
   // an earlier fix's backups included. On an interrupt npm (its process group) is ended first.
   return transaction(
-    { label: 'fix', locks: [projectLockPath(plan.projectDir)], lockOptions: { what: "this project's package.json and lockfile" }, files: [plan.manifestPath, plan.lockfilePath, backups.manifest, backups.lockfile], relativeTo: plan.projectDir },
+    {
+      label: 'fix',
+      locks: [projectLockPath(plan.projectDir)],
+      lockOptions: { what: "this project's package.json and lockfile" },
+      files: [plan.manifestPath, plan.lockfilePath, backups.manifest, backups.lockfile],
+      relativeTo: plan.projectDir,
+    },
     async (t) => {
       const manifestBefore = await readExact(plan.manifestPath, 'package.json');
       const lockBefore = await readExact(plan.lockfilePath, 'lockfile');

@@ -104,11 +104,15 @@ export async function readLedger(projectDir: string): Promise<Ledger> {
   }
   const validate = ledgerValidator();
   if (!validate(doc)) {
-    const problems = [...new Set((validate.errors ?? []).map((e) => {
-      const field = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
-      const extra = e.params?.additionalProperty ? ` "${e.params.additionalProperty}"` : e.params?.allowedValues ? ` (${(e.params.allowedValues as string[]).join(', ')})` : '';
-      return `${field}: ${e.message}${extra}`;
-    }))];
+    const problems = [
+      ...new Set(
+        (validate.errors ?? []).map((e) => {
+          const field = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
+          const extra = e.params?.additionalProperty ? ` "${e.params.additionalProperty}"` : e.params?.allowedValues ? ` (${(e.params.allowedValues as string[]).join(', ')})` : '';
+          return `${field}: ${e.message}${extra}`;
+        }),
+      ),
+    ];
     const shown = problems.slice(0, 8).join('\n  ') + (problems.length > 8 ? `\n  ... and ${problems.length - 8} more` : '');
     throw badLedger(file, `is not a valid ledger (schema policies/quarantine-ledger.schema.json):\n  ${shown}`);
   }
@@ -117,7 +121,10 @@ export async function readLedger(projectDir: string): Promise<Ledger> {
 
 async function isDanglingLink(file: string): Promise<boolean> {
   const { lstat } = await import('node:fs/promises');
-  return lstat(file).then((s) => s.isSymbolicLink(), () => false);
+  return lstat(file).then(
+    (s) => s.isSymbolicLink(),
+    () => false,
+  );
 }
 
 /**

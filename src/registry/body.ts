@@ -35,7 +35,6 @@ export class BodyTooLargeError extends Error {
   }
 }
 
-
 export class BodyTimeoutError extends Error {
   readonly type = 'body-timeout';
 }

@@ -110,7 +110,9 @@ export class FactsCache {
   }
 
   private file(registry: string, name: string): string {
-    const key = createHash('sha256').update(`${this.cacheKey(registry)}\0${name}`).digest('hex');
+    const key = createHash('sha256')
+      .update(`${this.cacheKey(registry)}\0${name}`)
+      .digest('hex');
     return join(this.dir, key.slice(0, 2), `${key}.json`);
   }
 

@@ -57,10 +57,7 @@ export interface RegistryClientOptions {
 }
 
 /** Outcome per package name: facts, `missing` (404: no such package), or the error that stopped it. */
-export type FactsResult =
-  | { kind: 'facts'; facts: PackageFacts; from: 'network' | 'cache' | 'revalidated' }
-  | { kind: 'missing'; registry: string }
-  | { kind: 'error'; error: GuardError };
+export type FactsResult = { kind: 'facts'; facts: PackageFacts; from: 'network' | 'cache' | 'revalidated' } | { kind: 'missing'; registry: string } | { kind: 'error'; error: GuardError };
 
 export interface FetchStats {
   network: number;
@@ -177,10 +174,12 @@ export class RegistryClient {
     if (this.opts.offline) {
       // A version the entry knows only as a summary cannot be checked from the cache. (One it does not know
       // at all is served as before: the integrity check reports it missing from the registry.)
-      const summaryOnly = cached && needVersions.find((v) => {
-        const known = cached.facts.versions[v];
-        return known !== undefined && !known.full;
-      });
+      const summaryOnly =
+        cached &&
+        needVersions.find((v) => {
+          const known = cached.facts.versions[v];
+          return known !== undefined && !known.full;
+        });
       if (summaryOnly) {
         return {
           kind: 'error',
@@ -335,12 +334,7 @@ export function fetchOptionsFrom(flat: Record<string, unknown>, concurrency: num
  * (default DEFAULT_MAX_BODY) after decompression, in `timeoutMs`; null for 404. Errors become GuardErrors naming
  * `what` (a package name) and, for a body too large, the flag that raises the limit.
  */
-export async function fetchBoundedJson(
-  settings: NpmSettings,
-  url: string,
-  what: string,
-  opts: { timeoutMs?: number; retries?: number; maxBodyBytes?: number } = {},
-): Promise<unknown | null> {
+export async function fetchBoundedJson(settings: NpmSettings, url: string, what: string, opts: { timeoutMs?: number; retries?: number; maxBodyBytes?: number } = {}): Promise<unknown | null> {
   const registry = registryFor(what, settings);
   const timeoutMs = opts.timeoutMs || 30_000;
   const transport = createTransport({ fetchOptions: fetchOptionsFrom(settings.flat, 1), timeoutMs, retries: opts.retries ?? 2 });
@@ -354,7 +348,11 @@ async function getJson(transport: Transport, url: string, what: string, registry
     const res = await transport.get(url, { registry, headers: { accept } });
     if (res === null) return null;
     // Small documents normally; one that is not takes the large-body slots like a packument.
-    const text = await bodyOf(health, registry, readBody(res.body, limits, (t) => t, what));
+    const text = await bodyOf(
+      health,
+      registry,
+      readBody(res.body, limits, (t) => t, what),
+    );
     try {
       return JSON.parse(text);
     } catch {

@@ -7,7 +7,6 @@ import type { PackageFacts, VersionFacts, VersionSummary } from '../facts.js';
 
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall'] as const;
 
-
 const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
 /**
@@ -84,9 +83,7 @@ function fullVersionOf(manifest: Json, publishedAt: string | undefined): Version
     integrity: typeof dist.integrity === 'string' ? dist.integrity : undefined,
     shasum: typeof dist.shasum === 'string' ? dist.shasum : undefined,
     tarball: typeof dist.tarball === 'string' ? dist.tarball : undefined,
-    signatures: Array.isArray(dist.signatures)
-      ? dist.signatures.filter(isObject).map((s) => ({ keyid: String(s.keyid), sig: String(s.sig) }))
-      : [],
+    signatures: Array.isArray(dist.signatures) ? dist.signatures.filter(isObject).map((s) => ({ keyid: String(s.keyid), sig: String(s.sig) })) : [],
     installScripts: installScriptsOf(manifest),
   };
   const repo = manifest.repository;

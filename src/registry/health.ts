@@ -26,7 +26,8 @@ export function failureKind(err: unknown): string | undefined {
   const e = err as { code?: string; type?: string; message?: string } | undefined;
   const code = e?.code ?? '';
   // request-timeout: npm's stack and asFetchError; body-timeout: body.ts, a body that stalled after the headers.
-  if (e?.type === 'request-timeout' || e?.type === 'body-timeout' || ['ETIMEDOUT', 'ERR_SOCKET_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'].includes(code)) return 'timed out';
+  if (e?.type === 'request-timeout' || e?.type === 'body-timeout' || ['ETIMEDOUT', 'ERR_SOCKET_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'].includes(code))
+    return 'timed out';
   if (code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED)';
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return `connection closed (${code})`;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host not found (${code})`;

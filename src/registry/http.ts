@@ -16,7 +16,6 @@ import { createRequire } from 'node:module';
 // A plain require of a literal name, so the bundler (scripts/bundle.mjs) sees and includes each library.
 const require = createRequire(import.meta.url);
 
-
 export interface HttpResponse {
   status: number;
   header(name: string): string | undefined;

@@ -81,11 +81,18 @@ export function changesText(raw: ChangeSummary, style: Style, now: Date): string
   for (const a of c.added) lines.push(`  ${style.green('+')} ${a.name}@${a.version}`);
   for (const b of c.bumped) lines.push(`  ${style.yellow('~')} ${b.name} ${b.from} -> ${b.to}`);
   for (const r of c.removed) lines.push(`  ${style.red('-')} ${r.name}@${r.version}`);
-  for (const s of c.newInstallScripts) lines.push(`  ${style.yellow('!')} new install scripts: ${s.name}@${s.version} ${Object.entries(s.scripts).map(([e, x]) => `${e}: ${x}`).join('; ')}`);
+  for (const s of c.newInstallScripts)
+    lines.push(
+      `  ${style.yellow('!')} new install scripts: ${s.name}@${s.version} ${Object.entries(s.scripts)
+        .map(([e, x]) => `${e}: ${x}`)
+        .join('; ')}`,
+    );
   for (const p of c.newPublishers) lines.push(`  ${style.yellow('!')} new publisher: ${p.name}@${p.version} published by ${p.to ?? 'unknown'} (before: ${p.from ?? 'unknown'})`);
   for (const p of c.lostProvenance) lines.push(`  ${style.red('!')} lost provenance: ${p.name}@${p.version} has none; ${p.previous} had it`);
   for (const p of c.passedOver) {
-    lines.push(`  ${style.dim('i')} ${p.name}: chose ${p.chosen}; the newest match ${p.newest} is too young (published ${p.publishedAt}), eligible ${p.eligibleAt} (in ${formatDuration(Date.parse(p.eligibleAt) - now.getTime())})`);
+    lines.push(
+      `  ${style.dim('i')} ${p.name}: chose ${p.chosen}; the newest match ${p.newest} is too young (published ${p.publishedAt}), eligible ${p.eligibleAt} (in ${formatDuration(Date.parse(p.eligibleAt) - now.getTime())})`,
+    );
   }
   return lines.join('\n') + '\n';
 }

@@ -33,9 +33,7 @@ export function toCycloneDx(raw: CheckResult): string {
   const tool = toolMetadata();
   const bom = new Bom();
   bom.metadata.timestamp = result.now;
-  bom.metadata.tools.components.add(
-    new Component(ComponentType.Application, tool.name, { version: tool.version }),
-  );
+  bom.metadata.tools.components.add(new Component(ComponentType.Application, tool.name, { version: tool.version }));
   const site = new ExternalReference(tool.informationUri, ExternalReferenceType.Website);
   for (const c of bom.metadata.tools.components) c.externalReferences.add(site);
   const root = new Component(ComponentType.Application, result.tree.root.name ?? 'project', {
@@ -79,7 +77,11 @@ export function toCycloneDx(raw: CheckResult): string {
 
 /** What the guard verified about one package: its registry signature, its provenance, its age. */
 function evidenceOf(pkg: LockedPackage, facts: PackageFacts | undefined, findings: Finding[], now: Date): [string, string][] {
-  if (pkg.source !== 'registry') return [['signature', 'not-applicable'], ['provenance', 'not-applicable']];
+  if (pkg.source !== 'registry')
+    return [
+      ['signature', 'not-applicable'],
+      ['provenance', 'not-applicable'],
+    ];
   const v = facts ? fullVersion(facts, pkg.version) : undefined;
   const out: [string, string][] = [];
   const signatureFinding = findings.find((f) => f.check === 'signature');

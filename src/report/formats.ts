@@ -92,9 +92,7 @@ export async function emitReports(result: CheckResult, specs: FormatSpec[], styl
   const plain = makeStyle(false);
   for (const spec of specs) {
     // A file gets no colours, in the suffix (rendered by the caller for stdout) either.
-    const output = spec.path
-      ? render(result, spec.format, plain, { ...extras, textSuffix: extras.textSuffix?.replace(/\x1b\[[0-9;]*m/g, '') })
-      : render(result, spec.format, style, extras);
+    const output = spec.path ? render(result, spec.format, plain, { ...extras, textSuffix: extras.textSuffix?.replace(/\x1b\[[0-9;]*m/g, '') }) : render(result, spec.format, style, extras);
     if (spec.path) {
       try {
         await mkdir(dirname(spec.path), { recursive: true });

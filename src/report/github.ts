@@ -106,12 +106,11 @@ export function toGithubSummary(raw: CheckResult, opts: GithubOptions = {}): str
   const root = opts.root ?? repositoryRoot(result.tree.lockfilePath);
   const file = relativeToRoot(result.tree.lockfilePath, root) ?? result.tree.lockfilePath;
   const out: string[] = [];
-  const outcome =
-    s.exitCode === 2 ? 'check incomplete (exit 2)' : s.exitCode === 1 ? 'install refused (exit 1)' : 'OK (exit 0)';
+  const outcome = s.exitCode === 2 ? 'check incomplete (exit 2)' : s.exitCode === 1 ? 'install refused (exit 1)' : 'OK (exit 0)';
   out.push(`### safe-install check: ${outcome}`, '');
   out.push(
     `${cell(file)} (${result.tree.format}), ${s.packages} packages, ${s.registryPackages} from the registry; ` +
-      `policy: ${cell(result.policy.file ? relativeToRoot(result.policy.file, root) ?? result.policy.file : 'shipped default')}; as of ${result.now.toISOString()}`,
+      `policy: ${cell(result.policy.file ? (relativeToRoot(result.policy.file, root) ?? result.policy.file) : 'shipped default')}; as of ${result.now.toISOString()}`,
     '',
   );
   out.push(`**${s.allow} allowed, ${s.warn} with warnings, ${s.quarantine} quarantined, ${s.block} blocked**${s.errors ? `, **${s.errors} error(s)**` : ''}`, '');

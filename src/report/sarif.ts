@@ -33,7 +33,7 @@ const NOTIFICATIONS: Record<GuardErrorCode, string> = {
   'registry-malformed': 'The registry sent malformed data.',
   'registry-too-large': 'A registry answer was larger than the size limit (--max-body-size), or held more than the guard reads (over 30,000 versions, a field it reads over 1 MiB).',
   'registry-down': 'A registry host did not answer several requests in a row (timeouts or refused connections); the check stopped.',
-  'deadline': 'The check did not finish within its deadline (--deadline); it stopped.',
+  deadline: 'The check did not finish within its deadline (--deadline); it stopped.',
   'cache-miss': 'Offline, and the metadata cache has no entry.',
   'install-failed': 'The package manager failed.',
   'wrong-package-manager': 'The package manager that would run cannot install this lockfile, or is not the version package.json declares.',
@@ -81,9 +81,7 @@ export function toSarif(raw: CheckResult, opts: SarifOptions = {}): Log {
   const root = opts.root ?? repositoryRoot(result.tree.lockfilePath);
   const rel = relativeToRoot(result.tree.lockfilePath, root);
   // Inside the repository: relative to %SRCROOT%, as code scanning wants; outside it: an absolute file URI.
-  const artifactLocation = rel
-    ? { uri: rel.split('/').map(encodeURIComponent).join('/'), uriBaseId: '%SRCROOT%' }
-    : { uri: pathToFileURL(resolve(result.tree.lockfilePath)).href };
+  const artifactLocation = rel ? { uri: rel.split('/').map(encodeURIComponent).join('/'), uriBaseId: '%SRCROOT%' } : { uri: pathToFileURL(resolve(result.tree.lockfilePath)).href };
 
   const codes = FINDING_CODES;
   const ruleIndex = new Map(codes.map((c, i) => [c, i]));

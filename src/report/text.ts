@@ -79,7 +79,9 @@ export function toText(raw: CheckResult, style: Style, opts: TextOptions = {}): 
   lines.push(
     `${style.bold('safe-install check')}  ${relative(process.cwd(), result.tree.lockfilePath) || result.tree.lockfilePath} (${result.tree.format}), ${s.packages} packages, ${s.registryPackages} from the registry`,
   );
-  lines.push(style.dim(`policy: ${result.policy.file ? relative(process.cwd(), result.policy.file) || result.policy.file : 'shipped default'}; minimum release age ${ages}; as of ${result.now.toISOString()}`));
+  lines.push(
+    style.dim(`policy: ${result.policy.file ? relative(process.cwd(), result.policy.file) || result.policy.file : 'shipped default'}; minimum release age ${ages}; as of ${result.now.toISOString()}`),
+  );
   const pm = result.packageManager;
   if (pm) {
     lines.push(style.dim(`${packageManagerLine(pm)}${result.policy.inputs.length ? `; settings read: ${result.policy.inputs.join('; ')}` : ''}`));
@@ -93,7 +95,10 @@ export function toText(raw: CheckResult, style: Style, opts: TextOptions = {}): 
   if (result.errors.length) {
     // One line per distinct cause: the same failure for many packages is said once, with how many it stopped.
     const causes = groupErrors(result.errors);
-    lines.push('', style.red(style.bold(`Could not check (${result.errors.length}${causes.length < result.errors.length ? `; ${causes.length} distinct cause${causes.length === 1 ? '' : 's'}` : ''})`)));
+    lines.push(
+      '',
+      style.red(style.bold(`Could not check (${result.errors.length}${causes.length < result.errors.length ? `; ${causes.length} distinct cause${causes.length === 1 ? '' : 's'}` : ''})`)),
+    );
     for (const c of causes.slice(0, FOLD_AFTER)) {
       lines.push(`  ${style.red('x')} ${c.message}`);
       if (c.remedy) lines.push(`      ${style.dim('-> ' + c.remedy)}`);
@@ -209,7 +214,7 @@ function infoNotes(result: CheckResult): string[] {
   const out: string[] = [];
   const say: Record<string, string> = {
     'workspace-link': 'local workspace or file: links (part of this project)',
-    bundled: 'bundled packages (inside a dependency\'s tarball, checked with it)',
+    bundled: "bundled packages (inside a dependency's tarball, checked with it)",
     'git-source': 'direct git dependencies (allowed by policy sources.direct)',
     'tarball-source': 'direct remote-tarball dependencies (allowed by policy sources.direct)',
     'local-source': 'direct local-path dependencies (allowed by policy sources.direct)',
@@ -295,7 +300,10 @@ function groupLines(row: Item[], code: string, mark: string, colour: (s: string)
   const listed = names.length > NAMES_LISTED ? `${names.slice(0, NAMES_LISTED).join(', ')} and ${names.length - NAMES_LISTED} more` : names.join(', ');
   const out = [`  ${colour(mark)} ${style.bold(title)}  ${code}: ${messages.size === 1 ? first.f.message : `${first.f.message} (${label(first.v)}; the others alike)`}`];
   out.push(`      ${listed}`);
-  const eligible = row.map((it) => (it.f.data as { eligibleAt?: unknown } | undefined)?.eligibleAt).filter((x): x is string => typeof x === 'string').sort();
+  const eligible = row
+    .map((it) => (it.f.data as { eligibleAt?: unknown } | undefined)?.eligibleAt)
+    .filter((x): x is string => typeof x === 'string')
+    .sort();
   if (remedies.size === 1 && first.f.remedy) out.push(`      ${style.dim('-> ' + first.f.remedy)}`);
   else if (eligible.length === row.length) out.push(`      ${style.dim(`-> the next step differs per package (--verbose shows each); all are old enough by ${eligible[eligible.length - 1]}`)}`);
   else out.push(`      ${style.dim('-> what to do differs per package: --verbose shows each')}`);

@@ -48,9 +48,7 @@ interface Props {
 type Screen = 'list' | 'detail' | 'reason' | 'expiry' | 'confirm';
 
 /** One key, as the prompt understands it. */
-export type PromptKey =
-  | { kind: 'char'; char: string }
-  | { kind: 'enter' | 'backspace' | 'left' | 'right' | 'home' | 'end' | 'up' | 'down' | 'escape' | 'interrupt' };
+export type PromptKey = { kind: 'char'; char: string } | { kind: 'enter' | 'backspace' | 'left' | 'right' | 'home' | 'end' | 'up' | 'down' | 'escape' | 'interrupt' };
 
 /** What a text field holds at most (a reason is a sentence; a paste of a whole file is not one). */
 export const FIELD_MAX = 500;
@@ -223,10 +221,7 @@ function Field({ value, caret, placeholder }: { value: string; caret: number; pl
 
 export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDone }: Props) {
   const { exit } = useApp();
-  const [s, dispatch] = useReducer(
-    (state: PromptState, keys: PromptKey[]) => keys.reduce((x, k) => step({ items, defaultExpiry, maxExpiryMs }, x, k), state),
-    initialPromptState,
-  );
+  const [s, dispatch] = useReducer((state: PromptState, keys: PromptKey[]) => keys.reduce((x, k) => step({ items, defaultExpiry, maxExpiryMs }, x, k), state), initialPromptState);
   const [details, setDetails] = useState<{ visit: number; lines: string[] } | undefined>();
   const item = items[s.cursor];
   const c = (name: string) => (colour ? name : undefined);
@@ -264,7 +259,7 @@ export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDo
               {t(i.name)}@{t(i.version)} - {t(i.reasons[0] ?? '')}
             </Text>
           ))}
-          <Text dimColor>up/down: choose  enter: details  c: continue  q: quit without approving</Text>
+          <Text dimColor>up/down: choose enter: details c: continue q: quit without approving</Text>
         </>
       )}
       {s.screen !== 'list' && item && (
@@ -289,7 +284,7 @@ export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDo
               {t(l)}
             </Text>
           ))}
-          <Text dimColor>a: approve  d: decline (back)</Text>
+          <Text dimColor>a: approve d: decline (back)</Text>
         </>
       )}
       {s.screen === 'reason' && (
@@ -300,7 +295,9 @@ export function OverridePrompt({ items, defaultExpiry, maxExpiryMs, colour, onDo
       )}
       {s.screen === 'expiry' && (
         <Box>
-          <Text>Expires in (enter: {defaultExpiry}, max {formatDuration(maxExpiryMs)}): </Text>
+          <Text>
+            Expires in (enter: {defaultExpiry}, max {formatDuration(maxExpiryMs)}):{' '}
+          </Text>
           <Field value={s.expiry} caret={s.caret} placeholder={defaultExpiry} />
         </Box>
       )}

@@ -5,7 +5,10 @@ import { rename, stat, unlink, writeFile, chmod } from 'node:fs/promises';
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const mode = await stat(path).then((s) => s.mode & 0o777, () => undefined);
+  const mode = await stat(path).then(
+    (s) => s.mode & 0o777,
+    () => undefined,
+  );
   try {
     await writeFile(tmp, data, { flag: 'wx' });
     if (mode !== undefined) await chmod(tmp, mode);

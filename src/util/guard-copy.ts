@@ -74,7 +74,19 @@ export async function keepGuardCopy(projectDir: string): Promise<string | undefi
       for (const d of SHIPPED) if (existsSync(join(build.dir, d))) await cp(join(build.dir, d), join(fresh, d), { recursive: true });
       // The release data too (init --ci github from the copy pins the same action).
       if (existsSync(join(build.dir, 'dist', 'release.json'))) await cp(join(build.dir, 'dist', 'release.json'), join(fresh, 'dist', 'release.json'));
-      await writeFile(join(fresh, 'package.json'), JSON.stringify({ name: 'safe-install', version: build.version, private: true, description: 'A copy of the guard kept by safe-install (init, the hook, the install): run it as node .safe-install/guard/dist/safe-install.mjs when node_modules is gone' }, null, 2) + '\n');
+      await writeFile(
+        join(fresh, 'package.json'),
+        JSON.stringify(
+          {
+            name: 'safe-install',
+            version: build.version,
+            private: true,
+            description: 'A copy of the guard kept by safe-install (init, the hook, the install): run it as node .safe-install/guard/dist/safe-install.mjs when node_modules is gone',
+          },
+          null,
+          2,
+        ) + '\n',
+      );
       await writeFile(join(fresh, '.gitignore'), '# a copy of the guard, rewritten by safe-install: never committed\n*\n');
       await writeFile(join(fresh, STAMP), build.stamp);
       await rm(dest, { recursive: true, force: true });
@@ -104,5 +116,9 @@ export function holdsGuard(path: string): boolean {
 
 /** How to run the commands above when node_modules is gone (the project's copy of the guard, util/guard-copy.ts). */
 export function withoutNodeModules(style: { dim: (s: string) => string }): string {
-  return style.dim(`If node_modules/.bin/safe-install is gone (npm ci removes node_modules, and puts nothing back when it fails before extracting), run these commands as \`${GUARD_COPY_COMMAND} <command>\` from the project folder: a copy of this guard kept there.`) + '\n';
+  return (
+    style.dim(
+      `If node_modules/.bin/safe-install is gone (npm ci removes node_modules, and puts nothing back when it fails before extracting), run these commands as \`${GUARD_COPY_COMMAND} <command>\` from the project folder: a copy of this guard kept there.`,
+    ) + '\n'
+  );
 }

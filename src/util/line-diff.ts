@@ -60,11 +60,7 @@ function editScript(A: string[], B: string[], maxEdits: number): DiffOp[] | null
 }
 
 /** A unified diff of `ops` (`--- a/path`, `+++ b/path`, `@@` hunks with `context` lines), cut at `maxLines`. */
-export function unifiedDiff(
-  path: string,
-  ops: DiffOp[],
-  opts: { context: number; maxLines: number; maxLineChars: number; added?: boolean },
-): { text: string; truncated: boolean } {
+export function unifiedDiff(path: string, ops: DiffOp[], opts: { context: number; maxLines: number; maxLineChars: number; added?: boolean }): { text: string; truncated: boolean } {
   const lines = [opts.added ? '--- /dev/null' : `--- a/${path}`, `+++ b/${path}`];
   // Positions (1-based) in a and b of every op.
   const posA: number[] = [];

@@ -98,11 +98,20 @@ async function tidyScratchDir(dir: string): Promise<void> {
   if ((await readFile(join(dir, '.gitignore'), 'utf8').catch(() => SCRATCH_IGNORE)) !== SCRATCH_IGNORE) return; // the user's own
   await unlink(join(dir, '.gitignore')).catch(() => {});
   // Another run that took a lock here meanwhile keeps the folder (ENOTEMPTY); it re-creates the .gitignore.
-  if (await rmdir(dir).then(() => true, () => false)) await rmdir(dirname(dir)).catch(() => {});
+  if (
+    await rmdir(dir).then(
+      () => true,
+      () => false,
+    )
+  )
+    await rmdir(dirname(dir)).catch(() => {});
 }
 
 function command(): string {
-  const args = process.argv.slice(2).filter((a) => !a.startsWith('-')).slice(0, 2);
+  const args = process.argv
+    .slice(2)
+    .filter((a) => !a.startsWith('-'))
+    .slice(0, 2);
   return ['safe-install', ...args].join(' ');
 }
 
@@ -145,7 +154,10 @@ async function breakStale(lock: string, seen: string): Promise<void> {
   const breaker = `${lock}.break`;
   const me: LockOwner = { pid: process.pid, host: hostname(), command: command(), since: new Date().toISOString() };
   if (!(await tryCreate(breaker, me).catch(() => false))) {
-    const age = await stat(breaker).then((s) => Date.now() - s.mtimeMs, () => 0);
+    const age = await stat(breaker).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
     if (age > 10_000) await unlink(breaker).catch(() => {});
     return;
   }
@@ -179,7 +191,10 @@ async function acquire(lock: string, opts: LockOptions): Promise<void> {
     }
     if (text !== undefined && !owner) {
       // Not one of ours (or damaged): broken only once it is clearly old.
-      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (age > 60_000) await breakStale(lock, text);
     }
     if (Date.now() > deadline) {

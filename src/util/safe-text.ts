@@ -54,7 +54,8 @@ export function registerSecrets(values: Iterable<string>): void {
  * tokens, UUIDs), tested as npm writes them. It parses every word of a text as a URL, which cost a warm check of
  * 800 packages 0.25 s; a text none of these patterns can match is left to the cheap rules below.
  */
-const NPM_REDACT_HINT = /:\/\/|\bnpms?_[a-z0-9]{36}|\b(?:basic|bearer)\s|\b[A-Za-z0-9-_]{10,}(?!\.\d+\.)\.[A-Za-z0-9-_]{3,}\.[A-Za-z0-9-_]{20,}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/i;
+const NPM_REDACT_HINT =
+  /:\/\/|\bnpms?_[a-z0-9]{36}|\b(?:basic|bearer)\s|\b[A-Za-z0-9-_]{10,}(?!\.\d+\.)\.[A-Za-z0-9-_]{3,}\.[A-Za-z0-9-_]{20,}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/i;
 
 /** Texts already redacted in this run (a report prints the same names and messages in several places). */
 const redacted = new Map<string, string>();

@@ -12,7 +12,11 @@ export function parseSize(value: string): number {
 
 /** 268435456 -> "256 MiB"; 50000000 -> "47.7 MiB"; 1500 -> "1500 bytes" (KiB only when exact). */
 export function formatBytes(n: number): string {
-  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+  for (const [unit, size] of [
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+  ] as const) {
     if (n < size) continue;
     const v = n / size;
     if (Number.isInteger(v)) return `${v} ${unit}`;

@@ -199,36 +199,44 @@ export async function transaction<T>(opts: TransactionOptions, fn: (t: Transacti
   const outer = current.getStore();
   if (outer && !outer.ended) {
     // Joins the running transaction: its files are restored with the outer one's.
-    return withLocks(opts.locks ?? [], async () => {
-      await outer.track(...(opts.files ?? []));
-      return fn(outer);
-    }, opts.lockOptions);
+    return withLocks(
+      opts.locks ?? [],
+      async () => {
+        await outer.track(...(opts.files ?? []));
+        return fn(outer);
+      },
+      opts.lockOptions,
+    );
   }
-  return withLocks(opts.locks ?? [], async () => {
-    const t = new Txn(opts);
-    activate(t);
-    try {
-      await t.track(...(opts.files ?? []));
-      const value = await current.run(t, () => fn(t));
-      if (t.aborted) return await forever();
-      t.ended = true;
-      return value;
-    } catch (err) {
-      if (t.aborted) return await forever();
-      const told = t.undone; // the command already undid it (and said so)
-      await t.restore();
-      // A known file-system failure (a file where a folder goes, a dangling link, a full disk) says which file.
-      const known = classifyError(err);
-      if (known) {
-        if (t.files().length && !told) quietWrite(`safe-install ${opts.label} did not complete: ${t.describeFiles()} ${t.files().length === 1 ? 'is' : 'are'} as before, byte for byte.\n`);
-        throw known;
+  return withLocks(
+    opts.locks ?? [],
+    async () => {
+      const t = new Txn(opts);
+      activate(t);
+      try {
+        await t.track(...(opts.files ?? []));
+        const value = await current.run(t, () => fn(t));
+        if (t.aborted) return await forever();
+        t.ended = true;
+        return value;
+      } catch (err) {
+        if (t.aborted) return await forever();
+        const told = t.undone; // the command already undid it (and said so)
+        await t.restore();
+        // A known file-system failure (a file where a folder goes, a dangling link, a full disk) says which file.
+        const known = classifyError(err);
+        if (known) {
+          if (t.files().length && !told) quietWrite(`safe-install ${opts.label} did not complete: ${t.describeFiles()} ${t.files().length === 1 ? 'is' : 'are'} as before, byte for byte.\n`);
+          throw known;
+        }
+        throw new GuardError('bad-config', `${opts.label} did not complete: ${(err as Error).message}`, {
+          remedy: `nothing was changed (${t.describeFiles() || 'no file'} as before); fix the cause and run it again`,
+          cause: err,
+        });
+      } finally {
+        deactivate(t);
       }
-      throw new GuardError('bad-config', `${opts.label} did not complete: ${(err as Error).message}`, {
-        remedy: `nothing was changed (${t.describeFiles() || 'no file'} as before); fix the cause and run it again`,
-        cause: err,
-      });
-    } finally {
-      deactivate(t);
-    }
-  }, opts.lockOptions);
+    },
+    opts.lockOptions,
+  );
 }

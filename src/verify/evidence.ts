@@ -117,7 +117,11 @@ export class EvidenceCollector {
     const outcome: ProvenanceInput = result.ok
       ? { kind: 'verified', identity: result.identity, message: result.message }
       : provenanceOnly
-        ? { kind: 'verified', identity: result.identity, message: `${facts.name}@${version} has verified provenance from ${result.identity!.sourceRepository ?? 'an unnamed source'}; its npm publish attestation is unverifiable here (the registry publishes no keys)` }
+        ? {
+            kind: 'verified',
+            identity: result.identity,
+            message: `${facts.name}@${version} has verified provenance from ${result.identity!.sourceRepository ?? 'an unnamed source'}; its npm publish attestation is unverifiable here (the registry publishes no keys)`,
+          }
         : { kind: 'failed', code: result.code ?? 'provenance-invalid', message: result.message };
     if (outcome.kind === 'verified') await this.cache.putDoc('verified', key, outcome).catch(() => {});
     return outcome;

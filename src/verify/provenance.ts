@@ -4,27 +4,14 @@
 import { createPublicKey } from 'node:crypto';
 import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import {
-  Verifier,
-  toSignedEntity,
-  toTrustMaterial,
-  type KeyFinderFunc,
-  type Signer,
-  type SignedEntity,
-  type TrustMaterial,
-} from '@sigstore/verify';
+import { Verifier, toSignedEntity, toTrustMaterial, type KeyFinderFunc, type Signer, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
 import ssri from 'ssri';
 import { loadTrustedRoot } from './trusted-root.js';
 import type { RegistryKey } from '../types.js';
 import { isObject } from '../util/is-object.js';
 import { at } from '../util/at.js';
 
-export type ProvenanceCode =
-  | 'attestations-malformed'
-  | 'provenance-invalid'
-  | 'provenance-subject-mismatch'
-  | 'publish-attestation-invalid'
-  | 'provenance-missing';
+export type ProvenanceCode = 'attestations-malformed' | 'provenance-invalid' | 'provenance-subject-mismatch' | 'publish-attestation-invalid' | 'provenance-missing';
 
 export interface ProvenanceIdentity {
   sourceRepository?: string;
@@ -193,9 +180,7 @@ function verifyPublish(att: Attestation, trust: BaseTrust, keys: RegistryKey[], 
 
   const finder = registryKeyFinder(key);
   sigstoreVerify(att.bundle, { ...trust, publicKey: finder.find }, 'public-key', (why) =>
-    finder.rejectedAt
-      ? invalid(`was signed at ${finder.rejectedAt.toISOString()}, after registry key ${key.keyid} expired (${key.expires})`)
-      : invalid(why),
+    finder.rejectedAt ? invalid(`was signed at ${finder.rejectedAt.toISOString()}, after registry key ${key.keyid} expired (${key.expires})`) : invalid(why),
   );
   const statement = readStatement(att, (why) => invalid(why));
   const mismatch = subjectMismatch(statement, expected);
@@ -235,12 +220,7 @@ function baseTrustMaterial(root: unknown): BaseTrust {
   return trust;
 }
 
-function sigstoreVerify(
-  bundle: Bundle,
-  trust: TrustMaterial,
-  keyKind: SignedEntity['key']['$case'],
-  fail: (why: string) => Failure,
-): Signer {
+function sigstoreVerify(bundle: Bundle, trust: TrustMaterial, keyKind: SignedEntity['key']['$case'], fail: (why: string) => Failure): Signer {
   let entity: SignedEntity;
   try {
     entity = toSignedEntity(bundle);
@@ -340,7 +320,6 @@ function derUtf8String(der: Buffer | undefined): string | undefined {
   }
   return offset + length === der.length ? der.subarray(offset).toString('utf8') : undefined;
 }
-
 
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

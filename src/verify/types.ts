@@ -10,9 +10,7 @@ import type { ProvenanceCode, ProvenanceIdentity } from './provenance.js';
  * keys itself: it may strip signatures, so an unsigned version there is said once rather than blocked. `npm`: the keys
  * are npm's own (trust/npm-keys.json or its refreshed copy), so a key they lack calls for `trust refresh`.
  */
-export type KeysInput =
-  | { kind: 'keys'; keys: RegistryKey[]; source: string; npm?: boolean; mirror?: { registry: string; upstream: string } }
-  | { kind: 'none'; registry: string };
+export type KeysInput = { kind: 'keys'; keys: RegistryKey[]; source: string; npm?: boolean; mirror?: { registry: string; upstream: string } } | { kind: 'none'; registry: string };
 
 /** The outcome of verifying the locked version's attestations (absent when it advertises none). */
 export type ProvenanceInput =

@@ -16,13 +16,26 @@ let registry: TestRegistry;
 beforeAll(async () => {
   registry = await TestRegistry.start();
   registry.addPackage({ name: 'plain', versions: [{ version: '1.0.0', publishedAt: ago(400) }] });
-  registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: ago(90) }, { version: '1.1.0', publishedAt: ago(1) }] });
+  registry.addPackage({
+    name: 'fresh',
+    versions: [
+      { version: '1.0.0', publishedAt: ago(90) },
+      { version: '1.1.0', publishedAt: ago(1) },
+    ],
+  });
   registry.addPackage({ name: 'only-young', versions: [{ version: '0.1.0', publishedAt: ago(1) }] });
   registry.addPackage({
     name: 'scripted',
-    versions: [{ version: '2.0.0', publishedAt: ago(60), scripts: { postinstall: 'node -e "require(\'fs\').writeFileSync(\'../../SCRIPT-RAN\', \'x\')"' } }],
+    versions: [{ version: '2.0.0', publishedAt: ago(60), scripts: { postinstall: "node -e \"require('fs').writeFileSync('../../SCRIPT-RAN', 'x')\"" } }],
   });
-  registry.addPackage({ name: 'upd', versions: [{ version: '1.0.0', publishedAt: ago(300) }, { version: '1.1.0', publishedAt: ago(30) }, { version: '1.2.0', publishedAt: ago(2) }] });
+  registry.addPackage({
+    name: 'upd',
+    versions: [
+      { version: '1.0.0', publishedAt: ago(300) },
+      { version: '1.1.0', publishedAt: ago(30) },
+      { version: '1.2.0', publishedAt: ago(2) },
+    ],
+  });
   registry.addPackage({ name: 'slow', versions: [{ version: '1.0.0', publishedAt: ago(100) }] });
 });
 afterAll(() => registry.close());
@@ -85,7 +98,12 @@ describe('safe-install add / update', () => {
   it('update moves within the range, but not to a version younger than the release age', async () => {
     const p = await project({ upd: '^1.0.0' });
     expect(p.lockVersion('upd')).toBe('1.2.0'); // plain npm took the day-old release
-    writeFileSync(join(p.dir, 'package-lock.json'), readFileSync(join(p.dir, 'package-lock.json'), 'utf8').replace(/1\.2\.0/g, '1.0.0').replace(registry.integrityOf('upd', '1.2.0'), registry.integrityOf('upd', '1.0.0')));
+    writeFileSync(
+      join(p.dir, 'package-lock.json'),
+      readFileSync(join(p.dir, 'package-lock.json'), 'utf8')
+        .replace(/1\.2\.0/g, '1.0.0')
+        .replace(registry.integrityOf('upd', '1.2.0'), registry.integrityOf('upd', '1.0.0')),
+    );
     const res = await p.run('update', 'upd');
     expect(res.code, res.stdout + res.stderr).toBe(0);
     expect(p.lockVersion('upd')).toBe('1.1.0');
@@ -115,7 +133,10 @@ describe('safe-install add / update', () => {
       child.stdout.on('data', (d) => (output += d));
       child.stderr.on('data', (d) => (output += d));
       // npm is resolving: it has asked the registry for the package and waits for an answer that never comes.
-      await waitFor(() => registry.requestCount('slow') > 0, () => `npm's request for slow:\n${output}`);
+      await waitFor(
+        () => registry.requestCount('slow') > 0,
+        () => `npm's request for slow:\n${output}`,
+      );
       expect(output).toContain('Resolving with npm');
       child.kill('SIGINT');
       const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));

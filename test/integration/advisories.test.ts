@@ -17,9 +17,39 @@ const MINIMIST = record('GHSA-xvch-5gv4-984h');
 
 /** The same advisories as the registry's bulk endpoint answers them (GitHub's malware advisories carry CWE-506). */
 const BULK: Record<string, BulkAdvisory[]> = {
-  chalk: [{ id: 1107589, url: 'https://github.com/advisories/GHSA-2v46-p5h4-248w', title: 'Malware in chalk', severity: 'critical', vulnerable_versions: '=5.6.1', cwe: ['CWE-506'], cvss: { score: 0, vectorString: null } }],
-  debug: [{ id: 1107590, url: 'https://github.com/advisories/GHSA-8mgj-vmr8-frr6', title: 'Malware in debug', severity: 'critical', vulnerable_versions: '=4.4.2', cwe: ['CWE-506'], cvss: { score: 0, vectorString: null } }],
-  minimist: [{ id: 1097677, url: 'https://github.com/advisories/GHSA-xvch-5gv4-984h', title: 'Prototype Pollution in minimist', severity: 'critical', vulnerable_versions: '>=1.0.0 <1.2.6', cwe: ['CWE-1321'], cvss: { score: 9.8, vectorString: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' } }],
+  chalk: [
+    {
+      id: 1107589,
+      url: 'https://github.com/advisories/GHSA-2v46-p5h4-248w',
+      title: 'Malware in chalk',
+      severity: 'critical',
+      vulnerable_versions: '=5.6.1',
+      cwe: ['CWE-506'],
+      cvss: { score: 0, vectorString: null },
+    },
+  ],
+  debug: [
+    {
+      id: 1107590,
+      url: 'https://github.com/advisories/GHSA-8mgj-vmr8-frr6',
+      title: 'Malware in debug',
+      severity: 'critical',
+      vulnerable_versions: '=4.4.2',
+      cwe: ['CWE-506'],
+      cvss: { score: 0, vectorString: null },
+    },
+  ],
+  minimist: [
+    {
+      id: 1097677,
+      url: 'https://github.com/advisories/GHSA-xvch-5gv4-984h',
+      title: 'Prototype Pollution in minimist',
+      severity: 'critical',
+      vulnerable_versions: '>=1.0.0 <1.2.6',
+      cwe: ['CWE-1321'],
+      cvss: { score: 9.8, vectorString: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' },
+    },
+  ],
 };
 
 const BAD = { chalk: '5.6.1', debug: '4.4.2', minimist: '1.2.5' };
@@ -130,7 +160,12 @@ describe('malware is blocked, from each source alone', () => {
     osv.pageSize = 1;
     osv.add({ ...MINIMIST, id: 'GHSA-test-page-0002', aliases: [], summary: 'A second minimist advisory' });
     const r = await check(project({ minimist: '1.2.5' }));
-    expect(r.findings('minimist').map((f: any) => f.data.id).sort()).toEqual(['GHSA-test-page-0002', 'GHSA-xvch-5gv4-984h']);
+    expect(
+      r
+        .findings('minimist')
+        .map((f: any) => f.data.id)
+        .sort(),
+    ).toEqual(['GHSA-test-page-0002', 'GHSA-xvch-5gv4-984h']);
     expect(osv.count('/v1/querybatch')).toBe(2);
     expect(osv.requests.filter((q) => q.path === '/v1/querybatch')[1]!.body).toMatchObject({ queries: [{ page_token: '1' }] });
   });
@@ -149,7 +184,9 @@ describe('malware is blocked, from each source alone', () => {
     const corp = await TestRegistry.start();
     try {
       corp.addPackage({ name: '@corp/util', versions: [{ version: '1.0.0', publishedAt: OLD }] });
-      corp.setAdvisories({ '@corp/util': [{ id: 9, url: 'https://github.com/advisories/GHSA-corp-0000-0001', title: 'Malware in @corp/util', severity: 'critical', vulnerable_versions: '1.0.0', cwe: [] }] });
+      corp.setAdvisories({
+        '@corp/util': [{ id: 9, url: 'https://github.com/advisories/GHSA-corp-0000-0001', title: 'Malware in @corp/util', severity: 'critical', vulnerable_versions: '1.0.0', cwe: [] }],
+      });
       registry.setAdvisories(BULK);
       const dir = project({ chalk: '5.6.0' });
       const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8'));
@@ -223,7 +260,10 @@ describe('policy', () => {
   });
 
   it('an exception naming a vulnerability id waives it until it expires', async () => {
-    const exc = (expires: string) => ({ advisories: { block: 'high' }, exceptions: [{ package: 'minimist@1.2.5', checks: ['advisories'], advisories: ['GHSA-xvch-5gv4-984h'], reason: 'not reachable from our code', expires }] });
+    const exc = (expires: string) => ({
+      advisories: { block: 'high' },
+      exceptions: [{ package: 'minimist@1.2.5', checks: ['advisories'], advisories: ['GHSA-xvch-5gv4-984h'], reason: 'not reachable from our code', expires }],
+    });
     const live = await check(project({ minimist: '1.2.5' }, exc(future)));
     expect(live.code).toBe(0);
     expect(live.findings('minimist').map((f: any) => f.code)).toEqual(['advisory-vulnerability', 'exception-applied']);
@@ -236,7 +276,9 @@ describe('policy', () => {
     const star = await check(project({ chalk: '5.6.1' }, { exceptions: [{ package: 'chalk', checks: ['*'], reason: 'trust it', expires: future }] }));
     expect(star.code).toBe(1);
     expect(star.verdict('chalk')).toBe('block');
-    const other = await check(project({ chalk: '5.6.1' }, { exceptions: [{ package: 'chalk', checks: ['advisories'], advisories: ['GHSA-xvch-5gv4-984h'], reason: 'another advisory', expires: future }] }));
+    const other = await check(
+      project({ chalk: '5.6.1' }, { exceptions: [{ package: 'chalk', checks: ['advisories'], advisories: ['GHSA-xvch-5gv4-984h'], reason: 'another advisory', expires: future }] }),
+    );
     expect(other.code).toBe(1);
     const byId = (expires: string) => ({ exceptions: [{ package: 'chalk@5.6.1', checks: ['advisories'], advisories: ['MAL-2025-46969'], reason: 'our own audited fork of this tarball', expires }] });
     // (Within overrides.maxExpiry of --now: see the next test.)
@@ -293,7 +335,6 @@ describe('an offline database', () => {
     expect(osv.requests).toHaveLength(0);
     expect(registry.bulkRequests).toHaveLength(0);
   });
-
 
   it('one given with --advisories-db that cannot be opened stops the check (exit 2) before any advisory request', async () => {
     const r = await cli(['check', '--osv-url', osv.url, '--advisories-db', join(tempDir('si-adv-db-'), 'missing')], { cwd: project(BAD), env });

@@ -66,7 +66,13 @@ describe('metadata cache', () => {
     registry.addPackage({ name: 'd', versions: [{ version: '1.0.0', publishedAt: OLD }] });
     writeProject(dir, registry, { d: '1.0.0' });
     await cli(['check', '--cache-dir', cache], { cwd: dir, env });
-    registry.addPackage({ name: 'd', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: OLD }] });
+    registry.addPackage({
+      name: 'd',
+      versions: [
+        { version: '1.0.0', publishedAt: OLD },
+        { version: '1.1.0', publishedAt: OLD },
+      ],
+    });
     writeProject(dir, registry, { d: '1.1.0' });
     const res = await cli(['check', '--json', '--cache-dir', cache], { cwd: dir, env });
     expect(JSON.parse(res.stdout).summary.requests.network).toBe(1);
@@ -148,7 +154,11 @@ describe('full facts only for the locked versions', () => {
     expect(next.report.packages[0]).toMatchObject({ name: 'multi', version: '1.1.0', verdict: 'allow', findings: [] });
     expect(next.res.code).toBe(0);
     const facts = JSON.parse(readFileSync(at(files(cache), 0), 'utf8')).facts;
-    expect(Object.keys(facts.versions).filter((v) => facts.versions[v].full).sort()).toEqual(['1.0.0', '1.1.0']);
+    expect(
+      Object.keys(facts.versions)
+        .filter((v) => facts.versions[v].full)
+        .sort(),
+    ).toEqual(['1.0.0', '1.1.0']);
     // Both lockfiles are now answered from the cache.
     for (const v of ['1.0.0', '1.1.0']) {
       const again = await checkLocked(dir, cache, v);

@@ -11,11 +11,7 @@ import { FIXTURES, cleanEnv, cli, serveLockedTree, tempDir } from './helpers.js'
 const NOW = '2026-06-15T12:00:00.000Z';
 const DAY = 86_400_000;
 const at = (msBeforeNow: number) => new Date(Date.parse(NOW) - msBeforeNow).toISOString();
-const LOCKFILES = [
-  'npm_cli@780afc50e3a3__package-lock.json',
-  'jquery_jquery@51eb576cca6f__package-lock.json',
-  'npm_cli@87a15597586d__package-lock.json',
-];
+const LOCKFILES = ['npm_cli@780afc50e3a3__package-lock.json', 'jquery_jquery@51eb576cca6f__package-lock.json', 'npm_cli@87a15597586d__package-lock.json'];
 
 /** A stable pseudo-random pick so each lockfile gets some young versions, decided from the name alone. */
 function hash(s: string): number {
@@ -42,15 +38,10 @@ describe.each(LOCKFILES)('check on %s', (file) => {
     for (const p of registryPkgs) if (hash(p.id) % 40 === 0) young.add(p.id);
     tampered = registryPkgs.find((p) => !young.has(p.id) && p.integrity!.startsWith('sha512-'))!.id;
     missing = registryPkgs.find((p) => !young.has(p.id) && p.id !== tampered)!.id;
-    serveLockedTree(
-      registry,
-      tree,
-      (name, version) => (young.has(`${name}@${version}`) ? at(2 * DAY) : at(400 * DAY)),
-      {
-        integrity: (name, version) => (`${name}@${version}` === tampered ? 'sha512-' + Buffer.alloc(64, 7).toString('base64') : undefined),
-        omitVersion: (name, version) => `${name}@${version}` === missing,
-      },
-    );
+    serveLockedTree(registry, tree, (name, version) => (young.has(`${name}@${version}`) ? at(2 * DAY) : at(400 * DAY)), {
+      integrity: (name, version) => (`${name}@${version}` === tampered ? 'sha512-' + Buffer.alloc(64, 7).toString('base64') : undefined),
+      omitVersion: (name, version) => `${name}@${version}` === missing,
+    });
     // The fixtures write the public registry's host as registry.example.com; the loopback registry stands in for
     // it, so npm is told to map that host to the configured registry, as it maps registry.npmjs.org by default.
     env = cleanEnv(registry.url, { npm_config_replace_registry_host: 'registry.example.com' });
@@ -83,7 +74,10 @@ describe.each(LOCKFILES)('check on %s', (file) => {
     for (const p of report.packages) {
       const id = `${p.name}@${p.version}`;
       if (p.source !== 'registry' || young.has(id) || id === tampered || id === missing) continue;
-      expect(p.findings.filter((f: any) => f.check === 'release-age' || f.check === 'integrity').filter((f: any) => f.action !== 'allow' && f.code !== 'no-lockfile-integrity'), id).toEqual([]);
+      expect(
+        p.findings.filter((f: any) => f.check === 'release-age' || f.check === 'integrity').filter((f: any) => f.action !== 'allow' && f.code !== 'no-lockfile-integrity'),
+        id,
+      ).toEqual([]);
     }
     expect(report.summary.quarantine).toBe(young.size);
     expect(report.summary.block).toBeGreaterThanOrEqual(2);
@@ -93,7 +87,10 @@ describe.each(LOCKFILES)('check on %s', (file) => {
     const before = registry.requests.length;
     const res = await cli(['check', '--json', '--now', NOW, '--cache-dir', tempDir('si-c-')], { cwd: dir, env });
     expect(res.code).toBe(1);
-    const paths = registry.requests.slice(before).map((r) => r.path).filter((p) => !p.startsWith('/-/'));
+    const paths = registry.requests
+      .slice(before)
+      .map((r) => r.path)
+      .filter((p) => !p.startsWith('/-/'));
     const registryNames = new Set(tree.packages.filter((p) => p.source === 'registry').map((p) => p.name));
     const onlyBundled = tree.packages.filter((p) => p.source === 'bundled' && !registryNames.has(p.name)).map((p) => p.name);
     for (const name of onlyBundled) expect(paths).not.toContain(`/${name}`);

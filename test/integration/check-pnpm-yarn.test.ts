@@ -54,16 +54,10 @@ describe.each(LOCKFILES)('check on $file', ({ file, name, format, scripts }) => 
     // Berry records no integrity: the tampered version is served with a wrong one all the same.
     tampered = registryPkgs.find((p) => !young.has(p.id) && (berry || p.integrity!.startsWith('sha512-')))!.id;
     missing = registryPkgs.find((p) => !young.has(p.id) && p.id !== tampered)!.id;
-    serveLockedTree(
-      registry,
-      tree,
-      (n, v) => (young.has(`${n}@${v}`) ? at(2 * DAY) : at(400 * DAY)),
-      {
-        integrity: (n, v) =>
-          `${n}@${v}` === tampered ? 'sha512-' + Buffer.alloc(64, 7).toString('base64') : berry ? 'sha512-' + Buffer.alloc(64, 1).toString('base64') : undefined,
-        omitVersion: (n, v) => `${n}@${v}` === missing,
-      },
-    );
+    serveLockedTree(registry, tree, (n, v) => (young.has(`${n}@${v}`) ? at(2 * DAY) : at(400 * DAY)), {
+      integrity: (n, v) => (`${n}@${v}` === tampered ? 'sha512-' + Buffer.alloc(64, 7).toString('base64') : berry ? 'sha512-' + Buffer.alloc(64, 1).toString('base64') : undefined),
+      omitVersion: (n, v) => `${n}@${v}` === missing,
+    });
     env = cleanEnv(registry.url);
     pointAt(registry.url);
   });
@@ -106,7 +100,12 @@ describe.each(LOCKFILES)('check on $file', ({ file, name, format, scripts }) => 
     if (berry) {
       // Nothing to compare: the served integrity differs and no mismatch can be seen from the lockfile.
       expect(codes(tampered)).not.toContain('integrity-mismatch');
-      for (const [id, p] of byId) if (id !== missing) expect(p.findings.map((f: any) => f.code), id).toContain('no-lockfile-integrity');
+      for (const [id, p] of byId)
+        if (id !== missing)
+          expect(
+            p.findings.map((f: any) => f.code),
+            id,
+          ).toContain('no-lockfile-integrity');
     } else {
       expect(byId.get(tampered).verdict).toBe('block');
       expect(codes(tampered)).toContain('integrity-mismatch');
@@ -117,7 +116,10 @@ describe.each(LOCKFILES)('check on $file', ({ file, name, format, scripts }) => 
     for (const p of report.packages) {
       const id = `${p.name}@${p.version}`;
       if (p.source !== 'registry' || young.has(id) || id === tampered || id === missing) continue;
-      expect(p.findings.filter((f: any) => f.check === 'release-age' || f.check === 'integrity').filter((f: any) => f.action !== 'allow' && f.code !== 'no-lockfile-integrity'), id).toEqual([]);
+      expect(
+        p.findings.filter((f: any) => f.check === 'release-age' || f.check === 'integrity').filter((f: any) => f.action !== 'allow' && f.code !== 'no-lockfile-integrity'),
+        id,
+      ).toEqual([]);
     }
     // Workspaces are links, allowed. The served packuments declare no scripts, and pnpm 6 `requiresBuild` is not
     // taken as install scripts, so none is reported.
@@ -136,7 +138,10 @@ describe.each(LOCKFILES)('check on $file', ({ file, name, format, scripts }) => 
     const res = await cli(['check', '--json', '--now', NOW, '--cache-dir', tempDir('si-c-')], { cwd: dir, env });
     expect(res.code).toBe(1);
     expect(JSON.parse(res.stdout).lockfile).toBe(join(dir, name));
-    const paths = registry.requests.slice(before).map((r) => r.path).filter((p) => !p.startsWith('/-/'));
+    const paths = registry.requests
+      .slice(before)
+      .map((r) => r.path)
+      .filter((p) => !p.startsWith('/-/'));
     const registryNames = new Set(tree.packages.filter((p) => p.source === 'registry').map((p) => p.name));
     expect(paths.length).toBe(registryNames.size);
     expect(new Set(paths)).toEqual(new Set([...registryNames].map((n) => `/${n}`)));

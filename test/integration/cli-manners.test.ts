@@ -21,7 +21,13 @@ beforeAll(async () => {
   registry.addPackage({ name: 'devonly', versions: [{ version: '1.0.0', publishedAt: OLD }] });
   registry.addPackage({ name: 'slow', versions: [{ version: '1.0.0', publishedAt: OLD }] });
   registry.addPackage({ name: 'scripted', versions: [scriptedWith(EVENT_LOGGER)('1.0.0', ['postinstall'])] });
-  registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: YOUNG }] });
+  registry.addPackage({
+    name: 'fresh',
+    versions: [
+      { version: '1.0.0', publishedAt: OLD },
+      { version: '1.1.0', publishedAt: YOUNG },
+    ],
+  });
 });
 afterAll(() => registry.close());
 
@@ -119,7 +125,7 @@ describe('a typo never installs', () => {
     expect(p.snapshot()).toEqual(before);
   });
 
-  it('flags after `--` reach npm ci: --omit=dev leaves the devDependency out; an unknown one is npm\'s to judge', async () => {
+  it("flags after `--` reach npm ci: --omit=dev leaves the devDependency out; an unknown one is npm's to judge", async () => {
     const p = await project({ plain: '1.0.0' }, { devDeps: { devonly: '1.0.0' } });
     const res = await p.run('--', '--omit=dev');
     expect(res.code, res.stdout + res.stderr).toBe(0);
@@ -201,59 +207,73 @@ function processesIn(dir: string): number[] {
 }
 
 describe('Ctrl-C', () => {
-  it.skipIf(process.platform !== 'linux')('during npm ci: npm is stopped, one line says node_modules may be incomplete and to re-run, exit 130', async () => {
-    const p = await project({ plain: '1.0.0', slow: '1.0.0' }, { installed: true });
-    // The tarball never comes: npm waits on it while safe-install is in its install step.
-    registry.fault('/slow/-/', { hang: true });
-    const earlier = registry.requestCount('/slow/-/'); // the plain npm ci that made node_modules
-    try {
-      // An empty npm cache: npm must ask the registry for the tarball (the plain npm ci above cached it).
-      const env = { ...p.env, npm_config_cache: tempDir('si-npm-cache-') };
-      const child = spawn(process.execPath, [BIN], { cwd: p.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
-      // Sent once npm is waiting for the tarball: the interrupt lands in the middle of `npm ci`.
-      await waitFor(() => registry.requestCount('/slow/-/') > earlier, () => `npm's request for the tarball:\n${stdout}${stderr}`);
-      expect(stdout).toContain('Installing with npm ci --ignore-scripts');
-      child.kill('SIGINT'); // to safe-install alone, as `kill -INT` would
-      const { code, signal } = await exited;
-      expect({ code, signal }, stdout + stderr).toEqual({ code: 130, signal: null });
-      const lines = stderr.split('\n').filter((l) => l.trim());
-      const said = lines.filter((l) => /Interrupted/.test(l));
-      expect(said, stderr).toEqual([
-        'Interrupted (SIGINT) during npm ci --ignore-scripts: node_modules may be emptied or incomplete and no install script has run: run safe-install again to install.',
-      ]);
-      expect(stderr).not.toMatch(/error|exit 2|at .*\.js:\d+/);
-      expect(stdout).not.toContain('Installed.');
-      // npm (and anything it started) is gone, not left running in the project.
-      expect(processesIn(p.dir)).toEqual([]);
-    } finally {
-      registry.clearFaults();
-    }
-  }, 120_000);
+  it.skipIf(process.platform !== 'linux')(
+    'during npm ci: npm is stopped, one line says node_modules may be incomplete and to re-run, exit 130',
+    async () => {
+      const p = await project({ plain: '1.0.0', slow: '1.0.0' }, { installed: true });
+      // The tarball never comes: npm waits on it while safe-install is in its install step.
+      registry.fault('/slow/-/', { hang: true });
+      const earlier = registry.requestCount('/slow/-/'); // the plain npm ci that made node_modules
+      try {
+        // An empty npm cache: npm must ask the registry for the tarball (the plain npm ci above cached it).
+        const env = { ...p.env, npm_config_cache: tempDir('si-npm-cache-') };
+        const child = spawn(process.execPath, [BIN], { cwd: p.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+        // Sent once npm is waiting for the tarball: the interrupt lands in the middle of `npm ci`.
+        await waitFor(
+          () => registry.requestCount('/slow/-/') > earlier,
+          () => `npm's request for the tarball:\n${stdout}${stderr}`,
+        );
+        expect(stdout).toContain('Installing with npm ci --ignore-scripts');
+        child.kill('SIGINT'); // to safe-install alone, as `kill -INT` would
+        const { code, signal } = await exited;
+        expect({ code, signal }, stdout + stderr).toEqual({ code: 130, signal: null });
+        const lines = stderr.split('\n').filter((l) => l.trim());
+        const said = lines.filter((l) => /Interrupted/.test(l));
+        expect(said, stderr).toEqual([
+          'Interrupted (SIGINT) during npm ci --ignore-scripts: node_modules may be emptied or incomplete and no install script has run: run safe-install again to install.',
+        ]);
+        expect(stderr).not.toMatch(/error|exit 2|at .*\.js:\d+/);
+        expect(stdout).not.toContain('Installed.');
+        // npm (and anything it started) is gone, not left running in the project.
+        expect(processesIn(p.dir)).toEqual([]);
+      } finally {
+        registry.clearFaults();
+      }
+    },
+    120_000,
+  );
 
-  it.skipIf(process.platform !== 'linux')('while checking: one line, nothing was installed, node_modules untouched, exit 130', async () => {
-    const p = await project({ plain: '1.0.0', slow: '1.0.0' }, { installed: true });
-    const before = p.snapshot();
-    registry.fault('slow', { hang: true, packumentOnly: true });
-    try {
-      const child = spawn(process.execPath, [BIN, '--cache-ttl', '0'], { cwd: p.dir, env: p.env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d) => (stderr += d));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
-      const packuments = () => registry.requestCount('slow') - registry.requestCount('/slow/-/');
-      const start = packuments();
-      await waitFor(() => packuments() > start, () => `the check's request for slow's packument:\n${stderr}`);
-      child.kill('SIGINT');
-      const { code, signal } = await exited;
-      expect({ code, signal }, stderr).toEqual({ code: 130, signal: null });
-      expect(stderr.split('\n').filter((l) => /Interrupted/.test(l))).toEqual(['Interrupted (SIGINT) while checking: nothing was installed; node_modules was not touched.']);
-      expect(p.snapshot()).toEqual(before);
-    } finally {
-      registry.clearFaults();
-    }
-  }, 120_000);
+  it.skipIf(process.platform !== 'linux')(
+    'while checking: one line, nothing was installed, node_modules untouched, exit 130',
+    async () => {
+      const p = await project({ plain: '1.0.0', slow: '1.0.0' }, { installed: true });
+      const before = p.snapshot();
+      registry.fault('slow', { hang: true, packumentOnly: true });
+      try {
+        const child = spawn(process.execPath, [BIN, '--cache-ttl', '0'], { cwd: p.dir, env: p.env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+        const packuments = () => registry.requestCount('slow') - registry.requestCount('/slow/-/');
+        const start = packuments();
+        await waitFor(
+          () => packuments() > start,
+          () => `the check's request for slow's packument:\n${stderr}`,
+        );
+        child.kill('SIGINT');
+        const { code, signal } = await exited;
+        expect({ code, signal }, stderr).toEqual({ code: 130, signal: null });
+        expect(stderr.split('\n').filter((l) => /Interrupted/.test(l))).toEqual(['Interrupted (SIGINT) while checking: nothing was installed; node_modules was not touched.']);
+        expect(p.snapshot()).toEqual(before);
+      } finally {
+        registry.clearFaults();
+      }
+    },
+    120_000,
+  );
 });

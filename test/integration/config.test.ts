@@ -30,7 +30,7 @@ function projectWith(npmrc: string) {
 }
 
 describe('npm configuration', () => {
-  it('fetches a scope from its own registry with that registry\'s token', async () => {
+  it("fetches a scope from its own registry with that registry's token", async () => {
     const host = new URL(scoped.url).host;
     const dir = projectWith(`@corp:registry=${scoped.url}\n//${host}/:_authToken=secret-token-value\n`);
     const res = await cli(['check', '--json'], { cwd: dir, env: cleanEnv(main.url) });
@@ -53,7 +53,7 @@ describe('npm configuration', () => {
     expect((await cli(['check'], { cwd: weaker, env: cleanEnv(main.url) })).code).toBe(0);
   });
 
-  it('npm min-release-age-exclude exempts a package from npm\'s rule only', async () => {
+  it("npm min-release-age-exclude exempts a package from npm's rule only", async () => {
     const dir = projectWith(`@corp:registry=${scoped.url}\nmin-release-age=10\nmin-release-age-exclude=pub\n`);
     const res = await cli(['check'], { cwd: dir, env: cleanEnv(main.url) });
     expect(res.code, res.stdout).toBe(0);

@@ -19,7 +19,13 @@ let registry: TestRegistry;
 
 beforeAll(async () => {
   registry = await TestRegistry.start();
-  registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: YOUNG }] });
+  registry.addPackage({
+    name: 'fresh',
+    versions: [
+      { version: '1.0.0', publishedAt: OLD },
+      { version: '1.1.0', publishedAt: YOUNG },
+    ],
+  });
   registry.addPackage({ name: 'plain', versions: [{ version: '1.0.0', publishedAt: OLD }] });
   registry.addPackage({ name: 'mid', versions: [{ version: '1.0.0', publishedAt: OLD, dependencies: { leaf: '^2.0.0' } }] });
   registry.addPackage({

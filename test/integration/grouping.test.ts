@@ -35,7 +35,11 @@ async function project() {
   await run('git', ['init', '-q'], { cwd: dir, env });
   await run('git', ['config', 'user.email', 'reviewer@example.com'], { cwd: dir, env });
   const policyFile = join(dir, 'safe-install.policy.json');
-  return { dir, env, exceptions: (): { package: string; expires: string; reason: string; approvedAt: string }[] => (existsSync(policyFile) ? JSON.parse(readFileSync(policyFile, 'utf8')).exceptions ?? [] : []) };
+  return {
+    dir,
+    env,
+    exceptions: (): { package: string; expires: string; reason: string; approvedAt: string }[] => (existsSync(policyFile) ? (JSON.parse(readFileSync(policyFile, 'utf8')).exceptions ?? []) : []),
+  };
 }
 
 describe('a family of 20 young platform packages', () => {
@@ -49,10 +53,7 @@ describe('a family of 20 young platform packages', () => {
     expect(res.stdout.match(/^ {2}~ trust-undecidable:.*\(21 packages\)$/gm)).toHaveLength(1);
     expect(res.stdout).toContain('Install refused: 1 allowed, 0 with warnings, 20 quarantined, 0 blocked (exit 1)');
     const approveLines = res.stdout.split('\n').filter((l) => l.includes('safe-install approve'));
-    expect(approveLines).toEqual([
-      '  safe-install approve --all-held --reason "..." --expires 3d   (all 20 at once)',
-      `  safe-install approve ${SPECS.join(' ')} --reason "..." --expires 3d`,
-    ]);
+    expect(approveLines).toEqual(['  safe-install approve --all-held --reason "..." --expires 3d   (all 20 at once)', `  safe-install approve ${SPECS.join(' ')} --reason "..." --expires 3d`]);
 
     const sarif = JSON.parse(readFileSync(join(p.dir, 'out', 'report.sarif'), 'utf8')) as Log;
     const results = at(sarif.runs, 0).results ?? [];

@@ -22,7 +22,13 @@ beforeAll(async () => {
   registry.addPackage({ name: 'denied-pkg', versions: [scripted('1.0.0')] });
   registry.addPackage({ name: 'unreviewed-pkg', versions: [scripted('1.0.0')] });
   registry.addPackage({ name: 'plain', versions: [{ version: '1.0.0', publishedAt: OLD }] });
-  registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: new Date(Date.now() - DAY).toISOString() }] });
+  registry.addPackage({
+    name: 'fresh',
+    versions: [
+      { version: '1.0.0', publishedAt: OLD },
+      { version: '1.1.0', publishedAt: new Date(Date.now() - DAY).toISOString() },
+    ],
+  });
   // The hook runs `safe-install hook`: the teammate's PATH finds this build (as node_modules/.bin would).
   binDir = safeInstallOnPath();
 });
@@ -123,10 +129,15 @@ describe('pnpm 10: an init-ed project guards a plain pnpm install --frozen-lockf
 
   it('is idempotent and keeps what was there: comments, other keys, a stricter age, list entries, an existing devPreinstall', async () => {
     const before = ['# team settings', 'savePrefix: "~" # keep this', 'minimumReleaseAge: 20160', 'onlyBuiltDependencies:', '  - plain # reviewed', ''].join('\n');
-    const p = await initedProject('pnpm', { plain: '1.0.0', 'allowed-pkg': '1.0.0' }, { scripts: { allow: ['allowed-pkg'] } }, {
-      workspace: before,
-      pkg: { scripts: { 'pnpm:devPreinstall': 'node -e 0' } },
-    });
+    const p = await initedProject(
+      'pnpm',
+      { plain: '1.0.0', 'allowed-pkg': '1.0.0' },
+      { scripts: { allow: ['allowed-pkg'] } },
+      {
+        workspace: before,
+        pkg: { scripts: { 'pnpm:devPreinstall': 'node -e 0' } },
+      },
+    );
     const text = readFileSync(join(p.dir, 'pnpm-workspace.yaml'), 'utf8');
     expect(text).toContain('# team settings');
     expect(text).toContain('savePrefix: "~" # keep this');

@@ -27,7 +27,13 @@ beforeAll(async () => {
   registry.addPackage({ name: 'plain', versions: [{ version: '1.0.0', publishedAt: OLD }] });
   // The registry manifest shows no scripts; the tarball's package.json has a postinstall.
   registry.addPackage({ name: 'hidden-script', versions: [{ ...scripted('1.0.0'), manifestOverrides: { scripts: {} } }] });
-  registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: new Date(Date.now() - DAY).toISOString() }] });
+  registry.addPackage({
+    name: 'fresh',
+    versions: [
+      { version: '1.0.0', publishedAt: OLD },
+      { version: '1.1.0', publishedAt: new Date(Date.now() - DAY).toISOString() },
+    ],
+  });
   // The hook runs `safe-install`: the teammate's PATH finds this build (a global install, or node_modules/.bin).
   binDir = safeInstallOnPath();
 });
@@ -36,12 +42,7 @@ afterAll(() => registry?.close());
 type Yarn = 'yarn1' | 'yarnBerry';
 
 /** A project locked by the real yarn against the test registry, then `safe-install init --yes`. */
-async function initedProject(
-  tool: Yarn,
-  deps: Record<string, string>,
-  policy: object,
-  extra: { pkg?: Record<string, unknown>; yarnrc?: string; linker?: 'pnp' | 'node-modules' } = {},
-) {
+async function initedProject(tool: Yarn, deps: Record<string, string>, policy: object, extra: { pkg?: Record<string, unknown>; yarnrc?: string; linker?: 'pnp' | 'node-modules' } = {}) {
   const dir = tempDir('si-init-yarn-');
   const log = join(dir, 'scripts.log');
   const base = cleanEnv(registry.url, { SI_TEST_LOG: log, YARN_ENABLE_TELEMETRY: '0' });
@@ -74,7 +75,11 @@ const nodeModules = (dir: string) => (existsSync(join(dir, 'node_modules')) ? re
 
 describe('yarn 4: the plugin runs the hook before yarn fetches; enableScripts: false + dependenciesMeta build only the allowed', () => {
   it('writes .yarnrc.yml, the plugin and dependenciesMeta; only the allowed script runs, the denied and the unlisted ones not', async () => {
-    const p = await initedProject('yarnBerry', { 'allowed-pkg': '1.0.0', 'denied-pkg': '1.0.0', 'unreviewed-pkg': '1.0.0', plain: '1.0.0' }, { scripts: { allow: ['allowed-pkg'], deny: ['denied-pkg'] } });
+    const p = await initedProject(
+      'yarnBerry',
+      { 'allowed-pkg': '1.0.0', 'denied-pkg': '1.0.0', 'unreviewed-pkg': '1.0.0', plain: '1.0.0' },
+      { scripts: { allow: ['allowed-pkg'], deny: ['denied-pkg'] } },
+    );
     expect(yarnrc(p.dir)).toEqual({
       npmRegistryServer: registry.url,
       unsafeHttpWhitelist: ['127.0.0.1'],
@@ -150,7 +155,16 @@ describe('yarn 4: the plugin runs the hook before yarn fetches; enableScripts: f
   it('without safe-install where the plugin looks, a plain install fails closed with nothing fetched', async () => {
     const p = await initedProject('yarnBerry', { plain: '1.0.0' }, {});
     const before = p.tarballs();
-    const res = await run('yarn', ['install', '--immutable'], { cwd: p.dir, env: { ...p.env, PATH: p.env.PATH!.split(':').filter((d) => d !== binDir).join(':') } });
+    const res = await run('yarn', ['install', '--immutable'], {
+      cwd: p.dir,
+      env: {
+        ...p.env,
+        PATH: p.env
+          .PATH!.split(':')
+          .filter((d) => d !== binDir)
+          .join(':'),
+      },
+    });
     expect(res.code).not.toBe(0);
     expect(res.stdout + res.stderr).toContain('safe-install hook could not start (ENOENT)');
     expect(res.stdout).not.toMatch(/Resolution step|Fetch step|Link step/);
@@ -159,10 +173,15 @@ describe('yarn 4: the plugin runs the hook before yarn fetches; enableScripts: f
 
   it('is idempotent and keeps what was there: comments, other keys, a stricter gate, preapproved entries, other dependenciesMeta fields', async () => {
     const before = '# team settings\nnpmMinimalAgeGate: 20d # stricter\nnpmPreapprovedPackages:\n  - "@corp/*" # ours\n';
-    const p = await initedProject('yarnBerry', { plain: '1.0.0', 'allowed-pkg': '1.0.0' }, { scripts: { allow: ['allowed-pkg'] }, minimumReleaseAgeExclude: ['plain'] }, {
-      yarnrc: before,
-      pkg: { dependenciesMeta: { 'allowed-pkg': { unplugged: true } } },
-    });
+    const p = await initedProject(
+      'yarnBerry',
+      { plain: '1.0.0', 'allowed-pkg': '1.0.0' },
+      { scripts: { allow: ['allowed-pkg'] }, minimumReleaseAgeExclude: ['plain'] },
+      {
+        yarnrc: before,
+        pkg: { dependenciesMeta: { 'allowed-pkg': { unplugged: true } } },
+      },
+    );
     const text = readFileSync(join(p.dir, '.yarnrc.yml'), 'utf8');
     expect(text).toContain('# team settings');
     expect(text).toContain('npmMinimalAgeGate: 20d # stricter');
@@ -237,7 +256,11 @@ describe('yarn 1: the preinstall hook checks before yarn fetches, and refuses sc
 
 describe('what the yarn arrangements cannot guard (measured, said in README)', () => {
   it('yarn 4: exact-version allows and several names are written to package.json and yarn.lock as yarn writes them', async () => {
-    const p = await initedProject('yarnBerry', { 'allowed-pkg': '1.0.0', 'unreviewed-pkg': '1.0.0', 'denied-pkg': '1.0.0' }, { scripts: { allow: ['unreviewed-pkg', 'allowed-pkg@1.0.0', 'allowed-*'], deny: ['denied-pkg'] } });
+    const p = await initedProject(
+      'yarnBerry',
+      { 'allowed-pkg': '1.0.0', 'unreviewed-pkg': '1.0.0', 'denied-pkg': '1.0.0' },
+      { scripts: { allow: ['unreviewed-pkg', 'allowed-pkg@1.0.0', 'allowed-*'], deny: ['denied-pkg'] } },
+    );
     expect(pkgJson(p.dir).dependenciesMeta).toEqual({ 'unreviewed-pkg': { built: true }, 'allowed-pkg@1.0.0': { built: true }, 'denied-pkg': { built: false } });
     expect(p.init.stdout).toContain('"allowed-*" (a glob or range) cannot be written for yarn');
     const res = await p.install(); // --immutable: yarn.lock carries the same dependenciesMeta

@@ -23,7 +23,13 @@ beforeAll(async () => {
   registry.addPackage({ name: 'denied-pkg', versions: [{ version: '1.0.0', publishedAt: OLD, ...marker('denied-pkg') }] });
   registry.addPackage({ name: 'unreviewed-pkg', versions: [{ version: '1.0.0', publishedAt: OLD, ...marker('unreviewed-pkg') }] });
   registry.addPackage({ name: 'plain', versions: [{ version: '1.0.0', publishedAt: OLD }] });
-  registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: new Date(Date.now() - DAY).toISOString() }] });
+  registry.addPackage({
+    name: 'fresh',
+    versions: [
+      { version: '1.0.0', publishedAt: OLD },
+      { version: '1.1.0', publishedAt: new Date(Date.now() - DAY).toISOString() },
+    ],
+  });
   // The hook runs `safe-install hook`: the teammate's PATH finds this build (as node_modules/.bin would).
   binDir = safeInstallOnPath();
 });

@@ -125,14 +125,7 @@ describe('inspect a version that adds a postinstall with a network call and a mi
     expect(r.provenance).toEqual({ base: true, target: false, changed: true });
     expect(r.versions.target.publishedAt).toBe(YOUNG);
 
-    expect(r.summary.concerns.map((c) => c.code)).toEqual([
-      'provenance-lost',
-      'publisher-changed',
-      'install-script-added',
-      'install-network-call',
-      'obfuscated-code',
-      'dependency-added',
-    ]);
+    expect(r.summary.concerns.map((c) => c.code)).toEqual(['provenance-lost', 'publisher-changed', 'install-script-added', 'install-network-call', 'obfuscated-code', 'dependency-added']);
     // Nothing from either tarball ran, and the temporary folders are gone.
     expect(existsSync(marker)).toBe(false);
     expect(readdirSync(tmp)).toEqual([]);

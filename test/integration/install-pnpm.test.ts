@@ -14,9 +14,9 @@ const LOGGER = "const p = require('./package.json'); require('fs').appendFileSyn
 const ENV_PROBE = [
   "const e = process.env, path = require('path'), project = path.dirname(e.SI_TEST_LOG);",
   "const keys = ['npm_lifecycle_event', 'npm_lifecycle_script', 'npm_package_name', 'npm_package_version', 'npm_command', 'npm_config_registry', 'npm_config_frozen_lockfile', 'npm_config_verify_deps_before_run', 'pnpm_config_verify_deps_before_run'];",
-  "const out = Object.fromEntries(keys.map((k) => [k, e[k]]));",
+  'const out = Object.fromEntries(keys.map((k) => [k, e[k]]));',
   "out.userAgent = /^pnpm\\/\\d+/.exec(e.npm_config_user_agent || '')?.[0];",
-  "out.initCwdIsProject = e.INIT_CWD === project; out.srcDirIsCwd = e.PNPM_SCRIPT_SRC_DIR === process.cwd();",
+  'out.initCwdIsProject = e.INIT_CWD === project; out.srcDirIsCwd = e.PNPM_SCRIPT_SRC_DIR === process.cwd();',
   "out.execpath = path.basename(e.npm_execpath || ''); out.nodeGypIsPnpms = /pnpm9?\\/dist\\/node_modules\\/node-gyp/.test(e.npm_config_node_gyp || '');",
   "out.storeDirIsProjects = e.npm_config_store_dir === path.join(project, '.store');",
   "require('fs').appendFileSync(e.SI_TEST_LOG + '.env', JSON.stringify(out) + '\\n');",
@@ -37,13 +37,25 @@ beforeAll(async () => {
   registry.addPackage({ name: 'native-dep', versions: [scripted('1.0.0', ['postinstall']), scripted('2.0.0', ['postinstall'])] });
   // A scoped package with a peer, installed twice (peer-host@1 from the root, peer-host@2 under wrapper):
   // two store folders with peer suffixes.
-  registry.addPackage({ name: 'peer-host', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '2.0.0', publishedAt: OLD }] });
+  registry.addPackage({
+    name: 'peer-host',
+    versions: [
+      { version: '1.0.0', publishedAt: OLD },
+      { version: '2.0.0', publishedAt: OLD },
+    ],
+  });
   registry.addPackage({ name: '@scope/peer-user', versions: [scripted('1.0.0', ['postinstall'], { manifestOverrides: { peerDependencies: { 'peer-host': '*' } } })] });
   registry.addPackage({ name: 'wrapper', versions: [{ version: '1.0.0', publishedAt: OLD, dependencies: { 'peer-host': '2.0.0', '@scope/peer-user': '1.0.0' } }] });
   // The registry manifest shows no scripts; the tarball's package.json has a postinstall.
   registry.addPackage({ name: 'hidden-script', versions: [scripted('1.0.0', ['postinstall'], { manifestOverrides: { scripts: {} } })] });
   registry.addPackage({ name: 'env-probe', versions: [{ version: '1.0.0', publishedAt: OLD, scripts: { postinstall: 'node probe.js' }, files: { 'probe.js': ENV_PROBE } }] });
-  registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: YOUNG }] });
+  registry.addPackage({
+    name: 'fresh',
+    versions: [
+      { version: '1.0.0', publishedAt: OLD },
+      { version: '1.1.0', publishedAt: YOUNG },
+    ],
+  });
 });
 afterAll(() => registry.close());
 
@@ -136,7 +148,16 @@ describe.each(['pnpm', 'pnpm9'] as const)('safe-install (in place of pnpm instal
     // The environment pnpm gives a dependency's script (@pnpm/npm-lifecycle), the same under the guard.
     const envOf = (dir: string) => readFileSync(join(dir, 'scripts.log.env'), 'utf8');
     expect(envOf(p.dir)).toEqual(envOf(ref.dir));
-    expect(JSON.parse(envOf(p.dir))).toMatchObject({ npm_lifecycle_event: 'postinstall', npm_package_name: 'env-probe', userAgent: tool === 'pnpm' ? 'pnpm/10' : 'pnpm/9', initCwdIsProject: true, srcDirIsCwd: true, execpath: 'pnpm.cjs', nodeGypIsPnpms: true, storeDirIsProjects: true });
+    expect(JSON.parse(envOf(p.dir))).toMatchObject({
+      npm_lifecycle_event: 'postinstall',
+      npm_package_name: 'env-probe',
+      userAgent: tool === 'pnpm' ? 'pnpm/10' : 'pnpm/9',
+      initCwdIsProject: true,
+      srcDirIsCwd: true,
+      execpath: 'pnpm.cjs',
+      nodeGypIsPnpms: true,
+      storeDirIsProjects: true,
+    });
     expect(res.stdout).toMatch(/skipped +unlisted-postinstall@1\.0\.0/);
   });
 

@@ -36,7 +36,13 @@ beforeAll(async () => {
   registry.addPackage({ name: 'needs-dep2', versions: [{ version: '1.0.0', publishedAt: OLD, dependencies: { 'native-dep': '^2.0.0' } }] });
   // The registry manifest shows no scripts; the tarball's package.json has a postinstall.
   registry.addPackage({ name: 'hidden-script', versions: [scripted('1.0.0', ['postinstall'], { manifestOverrides: { scripts: {} } })] });
-  registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: YOUNG }] });
+  registry.addPackage({
+    name: 'fresh',
+    versions: [
+      { version: '1.0.0', publishedAt: OLD },
+      { version: '1.1.0', publishedAt: YOUNG },
+    ],
+  });
   // yarn's caches, shared by every project here (inside the temp dirs, never this machine's).
   shared = tempDir('si-yarn-cache-');
 });
@@ -79,9 +85,7 @@ async function project(tool: Tool, deps: Record<string, string>, opts: { policy?
   if (opts.policy) writeFileSync(join(dir, 'safe-install.policy.json'), JSON.stringify(opts.policy));
   const ran = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : []);
   const installed = (name: string) =>
-    tool === 'berry-pnp'
-      ? existsSync(join(dir, '.pnp.cjs')) && readFileSync(join(dir, '.pnp.cjs'), 'utf8').includes(`"${name}"`)
-      : existsSync(join(dir, 'node_modules', name, 'package.json'));
+    tool === 'berry-pnp' ? existsSync(join(dir, '.pnp.cjs')) && readFileSync(join(dir, '.pnp.cjs'), 'utf8').includes(`"${name}"`) : existsSync(join(dir, 'node_modules', name, 'package.json'));
   return { dir, env, yarn, ran, installed, install: (...args: string[]) => cli(args, { cwd: dir, env }) };
 }
 

@@ -26,7 +26,13 @@ beforeAll(async () => {
     name: 'failing-script',
     versions: [{ version: '1.0.0', publishedAt: OLD, scripts: { postinstall: 'node fail.js' }, files: { 'fail.js': "console.error('FAILING-SCRIPT-OUTPUT: cannot build'); process.exit(3);\n" } }],
   });
-  registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: YOUNG }] });
+  registry.addPackage({
+    name: 'fresh',
+    versions: [
+      { version: '1.0.0', publishedAt: OLD },
+      { version: '1.1.0', publishedAt: YOUNG },
+    ],
+  });
 });
 afterAll(() => registry.close());
 

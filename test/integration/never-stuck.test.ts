@@ -125,7 +125,9 @@ describe('a registry that refuses connections', () => {
     for (const args of [['check'], []]) {
       const res = await cli(args, { cwd: dir, env });
       expect(res.code, res.stdout + res.stderr).toBe(2);
-      expect(res.stdout).toMatch(/Could not check \(1\)\n {2}x the registry host 127\.0\.0\.1:\d+ is not answering: the last 3 requests to it failed with no answer in between \(3 x connection refused \(ECONNREFUSED\)\)/);
+      expect(res.stdout).toMatch(
+        /Could not check \(1\)\n {2}x the registry host 127\.0\.0\.1:\d+ is not answering: the last 3 requests to it failed with no answer in between \(3 x connection refused \(ECONNREFUSED\)\)/,
+      );
       expect(res.stdout.match(/^ {2}x /gm)).toHaveLength(1);
       expect(res.stdout).not.toMatch(/more \(--json/);
       expect(existsSync(join(dir, 'node_modules'))).toBe(false);
@@ -180,7 +182,11 @@ describe('the deadline and the grouping of causes', () => {
     for (const name of names) registry.fault(name, { status: 500 });
     const json = await cli(['check', '--retries', '0', '--json'], { cwd: project(), env: cleanEnv(registry.url) });
     registry.clearFaults();
-    expect(JSON.parse(json.stdout).errors.map((e: { package: string }) => e.package).sort()).toEqual([...names].sort());
+    expect(
+      JSON.parse(json.stdout)
+        .errors.map((e: { package: string }) => e.package)
+        .sort(),
+    ).toEqual([...names].sort());
   });
 });
 

@@ -58,7 +58,10 @@ async function installed(deps: Record<string, string>) {
 }
 
 const signatureCodes = (report: any, name: string) =>
-  report.packages.find((p: any) => p.name === name).findings.filter((f: any) => f.check === 'signature').map((f: any) => f.code);
+  report.packages
+    .find((p: any) => p.name === name)
+    .findings.filter((f: any) => f.check === 'signature')
+    .map((f: any) => f.code);
 
 describe('signature verdicts agree with npm audit signatures (npm 9.6.7)', () => {
   it('a correctly signed tree: both verify every package', async () => {

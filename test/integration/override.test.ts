@@ -13,7 +13,13 @@ let registry: TestRegistry;
 
 beforeAll(async () => {
   registry = await TestRegistry.start();
-  registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: new Date(Date.now() - 90 * DAY).toISOString() }, { version: '1.1.0', publishedAt: new Date(Date.now() - DAY).toISOString() }] });
+  registry.addPackage({
+    name: 'fresh',
+    versions: [
+      { version: '1.0.0', publishedAt: new Date(Date.now() - 90 * DAY).toISOString() },
+      { version: '1.1.0', publishedAt: new Date(Date.now() - DAY).toISOString() },
+    ],
+  });
   registry.addPackage({ name: 'plain', versions: [{ version: '1.0.0', publishedAt: '2024-01-01T00:00:00.000Z' }] });
 });
 afterAll(() => registry.close());
@@ -40,9 +46,7 @@ describe('quarantine ledger and approvals', () => {
       expect(existsSync(join(p.dir, 'node_modules'))).toBe(false);
     }
     const ledger = JSON.parse(readFileSync(join(p.dir, '.safe-install', 'quarantine.json'), 'utf8'));
-    expect(ledger.entries).toEqual([
-      expect.objectContaining({ name: 'fresh', version: '1.1.0', status: 'held', fallback: '1.0.0', findings: [expect.objectContaining({ code: 'too-young' })] }),
-    ]);
+    expect(ledger.entries).toEqual([expect.objectContaining({ name: 'fresh', version: '1.1.0', status: 'held', fallback: '1.0.0', findings: [expect.objectContaining({ code: 'too-young' })] })]);
     const list = await cli(['quarantine'], { cwd: p.dir, env: p.env });
     expect(list.stdout).toMatch(/fresh@1\.1\.0 +held since .*eligible .* \(in [\d.]+d\)/);
     expect(list.stdout).toContain('fallback: fresh@1.0.0');
@@ -116,7 +120,10 @@ function terminal(p: Awaited<ReturnType<typeof project>>) {
     press: async (keys: string) => {
       const before = term.output().length;
       child.stdin.write(keys);
-      await waitUntil(() => term.output().length > before, () => `the screen to follow ${JSON.stringify(keys)}:\n${term.output()}`);
+      await waitUntil(
+        () => term.output().length > before,
+        () => `the screen to follow ${JSON.stringify(keys)}:\n${term.output()}`,
+      );
     },
     /** Like tmux `send-keys` or a fast typist: every key its own write, no pause in between. */
     burst: (...keys: string[]) => {

@@ -28,7 +28,13 @@ beforeAll(async () => {
   registry.addPackage({ name: 'app-lib', versions: [{ version: '1.0.0', publishedAt: ago(400), dependencies: { 'deep-dep': '^2.0.0' } }] });
   registry.addPackage({ name: 'deep-dep', versions: [{ version: '2.1.0', publishedAt: ago(300) }] });
   registry.addPackage({ name: 'ten-days', versions: [{ version: '1.0.0', publishedAt: ago(10) }] });
-  registry.addPackage({ name: 'two-days', versions: [{ version: '0.9.0', publishedAt: ago(90) }, { version: '1.0.0', publishedAt: ago(2) }] });
+  registry.addPackage({
+    name: 'two-days',
+    versions: [
+      { version: '0.9.0', publishedAt: ago(90) },
+      { version: '1.0.0', publishedAt: ago(2) },
+    ],
+  });
   registry.addPackage({ name: 'with-script', versions: [{ version: '1.0.0', publishedAt: ago(200), scripts: { postinstall: 'node -e 0' } }] });
   const env = cleanEnv(registry.url);
   const lock = async (key: string, tool: Parameters<typeof lockWith>[0], extra: Record<string, unknown> = {}) => {
@@ -36,12 +42,7 @@ beforeAll(async () => {
     await lockWith(tool, dir, registry.url, env);
     projects.set(key, dir);
   };
-  await Promise.all([
-    lock('package-lock.json', 'npm'),
-    lock('pnpm-lock.yaml', 'pnpm'),
-    lock('yarn.lock (v1)', 'yarn1'),
-    lock('yarn.lock (berry)', 'yarnBerry', { packageManager: 'yarn@4.18.1' }),
-  ]);
+  await Promise.all([lock('package-lock.json', 'npm'), lock('pnpm-lock.yaml', 'pnpm'), lock('yarn.lock (v1)', 'yarn1'), lock('yarn.lock (berry)', 'yarnBerry', { packageManager: 'yarn@4.18.1' })]);
   // Map insertion order is the order the assertions below list the package managers in.
   const order = ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock (v1)', 'yarn.lock (berry)'];
   const sorted = order.map((k) => [k, projects.get(k)!] as const);
@@ -81,7 +82,13 @@ const verdictsOf = (r: Report) =>
       .map((p) => {
         const findings = p.findings.filter((f) => f.code !== BERRY_ONLY);
         const verdict = p.verdict === 'warn' && !findings.some((f) => f.action === 'warn') ? 'allow' : p.verdict;
-        return [`${p.name}@${p.version}`, `${verdict}: ${findings.map((f) => f.code).sort().join(',')}`];
+        return [
+          `${p.name}@${p.version}`,
+          `${verdict}: ${findings
+            .map((f) => f.code)
+            .sort()
+            .join(',')}`,
+        ];
       })
       .sort(),
   );
@@ -108,7 +115,7 @@ describe('the same tree, whichever lockfile describes it', () => {
     expect(results.get('yarn.lock (berry)')!.format).toBe('yarn-berry');
   });
 
-  it("reports what each package manager guards itself on a frozen install", async () => {
+  it('reports what each package manager guards itself on a frozen install', async () => {
     const pnpm = (await check(projects.get('pnpm-lock.yaml')!)).report;
     expect(pnpm.packageManager.ownGuards.join('\n')).toMatch(/resolution only before pnpm 11\.1\.3/);
     const berry = (await check(projects.get('yarn.lock (berry)')!)).report;
@@ -140,7 +147,12 @@ describe('pnpm settings as inputs', () => {
     const rc = copyOf('pnpm-lock.yaml');
     writeFileSync(join(rc, '.npmrc'), 'minimum-release-age=20160\n');
     const r = await check(rc);
-    expect(r.report.packages.find((p) => p.name === 'ten-days')!.findings.map((f) => f.message).join()).toMatch(/\.npmrc minimum-release-age \(project\)/);
+    expect(
+      r.report.packages
+        .find((p) => p.name === 'ten-days')!
+        .findings.map((f) => f.message)
+        .join(),
+    ).toMatch(/\.npmrc minimum-release-age \(project\)/);
   });
 
   it('strictDepBuilds makes an unlisted install script block, and trustPolicy turns the trust check on when the policy has it off', async () => {

@@ -17,7 +17,13 @@ let tarball: string;
 beforeAll(async () => {
   registry = await TestRegistry.start();
   registry.addPackage({ name: 'plain', versions: [{ version: '1.0.0', publishedAt: OLD }] });
-  registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: new Date(Date.now() - 10 * DAY).toISOString() }] });
+  registry.addPackage({
+    name: 'fresh',
+    versions: [
+      { version: '1.0.0', publishedAt: OLD },
+      { version: '1.1.0', publishedAt: new Date(Date.now() - 10 * DAY).toISOString() },
+    ],
+  });
   const dest = tempDir('si-pack-');
   const packed = await run('npm', ['pack', '--pack-destination', dest, '--json'], { cwd: ROOT, env: cleanEnv(registry.url) });
   expect(packed.code, packed.stderr).toBe(0);

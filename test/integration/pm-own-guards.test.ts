@@ -14,7 +14,13 @@ let registry: TestRegistry;
 beforeAll(async () => {
   registry = await TestRegistry.start();
   registry.addPackage({ name: 'settled', versions: [{ version: '1.0.0', publishedAt: ago(300) }] });
-  registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: ago(90) }, { version: '1.1.0', publishedAt: ago(2) }] });
+  registry.addPackage({
+    name: 'fresh',
+    versions: [
+      { version: '1.0.0', publishedAt: ago(90) },
+      { version: '1.1.0', publishedAt: ago(2) },
+    ],
+  });
 });
 afterAll(() => registry?.close());
 
@@ -38,7 +44,7 @@ async function guardRefuses(dir: string, env: NodeJS.ProcessEnv): Promise<string
 }
 
 describe("package managers' own age gates on a frozen install of a young locked version", () => {
-  it('npm 11 (min-release-age=7 in .npmrc), lockfile with `resolved` (npm\'s default): npm ci installs it; safe-install refuses', async () => {
+  it("npm 11 (min-release-age=7 in .npmrc), lockfile with `resolved` (npm's default): npm ci installs it; safe-install refuses", async () => {
     const { dir, env } = await lockedProject('npm');
     expect(JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')).packages['node_modules/fresh'].resolved).toMatch(/^http/);
     writeFileSync(join(dir, '.npmrc'), 'min-release-age=7\n');
@@ -90,7 +96,10 @@ describe("package managers' own age gates on a frozen install of a young locked 
     expect(installed(dir)).toBe('1.1.0');
     await guardRefuses(dir, env);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, dependencies: { fresh: '^1.0.0' } }));
-    const resolve = await run(process.execPath, [TOOLS.yarnBerry, 'install', '--mode=update-lockfile'], { cwd: dir, env: { ...env, YARN_ENABLE_IMMUTABLE_INSTALLS: 'false', YARN_GLOBAL_FOLDER: join(env.HOME!, 'berry') } });
+    const resolve = await run(process.execPath, [TOOLS.yarnBerry, 'install', '--mode=update-lockfile'], {
+      cwd: dir,
+      env: { ...env, YARN_ENABLE_IMMUTABLE_INSTALLS: 'false', YARN_GLOBAL_FOLDER: join(env.HOME!, 'berry') },
+    });
     expect(resolve.code, resolve.stdout + resolve.stderr).toBe(0);
     expect(readFileSync(join(dir, 'yarn.lock'), 'utf8')).toMatch(/resolution: "fresh@npm:1\.0\.0"/);
   });

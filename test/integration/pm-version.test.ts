@@ -84,7 +84,7 @@ describe('the header says which package manager runs, which version, and what de
       const res = await cli([], { cwd: dir, env });
       expect(res.code, show(res)).toBe(0);
       expect(res.stdout).toContain(`package manager: ${NAME[tool]} ${version} (from ${LOCKFILE[tool]}; ${script}, first on PATH)`);
-        expect(res.stdout).toContain('Installed.');
+      expect(res.stdout).toContain('Installed.');
       expect(existsSync(join(dir, 'node_modules', 'plain', 'package.json'))).toBe(true);
     }, 180_000);
   }
@@ -227,13 +227,17 @@ describe('corepack, as far as it works offline', () => {
     return { ...env, PATH: `${bin}:${process.env.PATH}`, COREPACK_HOME: home, COREPACK_NPM_REGISTRY: `http://127.0.0.1:${port}`, COREPACK_ENABLE_STRICT: '1' };
   }
 
-  it('the declared yarn, already in corepack\'s cache, runs through corepack and the header says so', async () => {
+  it("the declared yarn, already in corepack's cache, runs through corepack and the header says so", async () => {
     const dir = await project('yarn1', { packageManager: `yarn@${versionOf('yarn1')}` });
     const env = await corepackEnv(true);
     const manifest = readFileSync(join(dir, 'package.json'), 'utf8');
     const res = await cli([], { cwd: dir, env });
     expect(res.code, show(res)).toBe(0);
-    expect(res.stdout).toMatch(new RegExp(`package manager: yarn ${versionOf('yarn1').replace(/\./g, '\\.')} \\(from yarn\\.lock v1 and package\\.json packageManager yarn@[\\d.]+; \\S*/corepack/dist/yarn\\.js, through corepack\\)`));
+    expect(res.stdout).toMatch(
+      new RegExp(
+        `package manager: yarn ${versionOf('yarn1').replace(/\./g, '\\.')} \\(from yarn\\.lock v1 and package\\.json packageManager yarn@[\\d.]+; \\S*/corepack/dist/yarn\\.js, through corepack\\)`,
+      ),
+    );
     expect(existsSync(join(dir, 'node_modules', 'plain', 'package.json'))).toBe(true);
     expect(readFileSync(join(dir, 'package.json'), 'utf8')).toBe(manifest);
   }, 180_000);
@@ -244,7 +248,9 @@ describe('corepack, as far as it works offline', () => {
     const before = snapshot(dir);
     const res = await cli([], { cwd: dir, env });
     expect(res.code, show(res)).toBe(2);
-    expect(res.stderr).toMatch(/could not tell which yarn would run: `yarn --version` \(\S*\/corepack\/dist\/yarn\.js, through corepack\) failed \(exit 1\): Error: Error when performing the request to http:\/\/127\.0\.0\.1:\d+\/yarn\/1\.22\.19/);
+    expect(res.stderr).toMatch(
+      /could not tell which yarn would run: `yarn --version` \(\S*\/corepack\/dist\/yarn\.js, through corepack\) failed \(exit 1\): Error: Error when performing the request to http:\/\/127\.0\.0\.1:\d+\/yarn\/1\.22\.19/,
+    );
     expect(res.stderr).toMatch(/corepack could not provide yarn 1\.22\.19 \(package\.json "packageManager"\): run `corepack install`/);
     expect(existsSync(join(dir, 'node_modules'))).toBe(false);
     expect(snapshot(dir)).toEqual(before);

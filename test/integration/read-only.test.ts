@@ -19,7 +19,13 @@ let registry: TestRegistry;
 
 beforeAll(async () => {
   registry = await TestRegistry.start();
-  registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: YOUNG }] });
+  registry.addPackage({
+    name: 'fresh',
+    versions: [
+      { version: '1.0.0', publishedAt: OLD },
+      { version: '1.1.0', publishedAt: YOUNG },
+    ],
+  });
   registry.addPackage({ name: 'plain', versions: [{ version: '1.0.0', publishedAt: OLD }] });
 });
 afterAll(() => registry.close());
@@ -140,10 +146,14 @@ describe('quarantine reflects an approval at once', () => {
     const ledger = readFileSync(ledgerFile);
     const res = await cli(['quarantine'], { cwd: p.dir, env: p.env });
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stdout).toMatch(/Approved \(1\)\n +\+ fresh@1\.1\.0 +approved until \S+ by [^:]+: fixes CVE-2026-1234\n +not held: it installs; held since \S+ for too-young; the next install records its release/);
+    expect(res.stdout).toMatch(
+      /Approved \(1\)\n +\+ fresh@1\.1\.0 +approved until \S+ by [^:]+: fixes CVE-2026-1234\n +not held: it installs; held since \S+ for too-young; the next install records its release/,
+    );
     expect(res.stdout).not.toContain('Held (');
     const json = JSON.parse((await cli(['quarantine', '--json'], { cwd: p.dir, env: p.env })).stdout);
-    expect(json.entries).toEqual([expect.objectContaining({ name: 'fresh', version: '1.1.0', status: 'held', approval: expect.objectContaining({ package: 'fresh@1.1.0', reason: 'fixes CVE-2026-1234' }) })]);
+    expect(json.entries).toEqual([
+      expect.objectContaining({ name: 'fresh', version: '1.1.0', status: 'held', approval: expect.objectContaining({ package: 'fresh@1.1.0', reason: 'fixes CVE-2026-1234' }) }),
+    ]);
     expect(readFileSync(ledgerFile).equals(ledger)).toBe(true);
 
     // The install records the release, and the list agrees.
@@ -177,7 +187,10 @@ describe('fix keeps its scratch under one folder git ignores', () => {
 
     // git: the lockfile changed, the ledger is there to commit, the scratch is ignored (the user's own .gitignore untouched: there is none).
     expect(await status(p.dir, p.env)).toEqual([' M package-lock.json', '?? .safe-install/quarantine.json']);
-    const ignored = (await git(p.dir, p.env, 'status', '--porcelain', '--ignored', '--untracked-files=all')).split('\n').filter((l) => l.startsWith('!! ')).sort();
+    const ignored = (await git(p.dir, p.env, 'status', '--porcelain', '--ignored', '--untracked-files=all'))
+      .split('\n')
+      .filter((l) => l.startsWith('!! '))
+      .sort();
     expect(ignored).toEqual(['!! .safe-install/tmp/.gitignore', '!! .safe-install/tmp/package-lock.json.backup', '!! .safe-install/tmp/package.json.backup']);
     expect(existsSync(join(p.dir, '.gitignore'))).toBe(false);
 

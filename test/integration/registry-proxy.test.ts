@@ -49,7 +49,11 @@ describe('behind a proxy (http_proxy)', () => {
     expect(reval.code).toBe(0);
     registry.removePackage('b');
     const gone = await cli(['check', '--json', '--cache-dir', tempDir('si-c-')], { cwd: dir, env });
-    expect(JSON.parse(gone.stdout).packages.find((p: { name: string }) => p.name === 'b').findings.map((f: { code: string }) => f.code)).toContain('package-not-in-registry');
+    expect(
+      JSON.parse(gone.stdout)
+        .packages.find((p: { name: string }) => p.name === 'b')
+        .findings.map((f: { code: string }) => f.code),
+    ).toContain('package-not-in-registry');
     expect(proxied.filter((u) => u.endsWith('/b'))).toHaveLength(3);
   });
 });

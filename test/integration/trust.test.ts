@@ -166,7 +166,7 @@ describe('signatures and provenance, offline', () => {
     for (const c of strippedBom.components) expect(props(c)['safe-install:signature'], c.purl).toBe('registry-no-keys');
   });
 
-  it('a mirror that strips signatures and keys (as this machine\'s does) is said plainly, once; the policy decides', async () => {
+  it("a mirror that strips signatures and keys (as this machine's does) is said plainly, once; the policy decides", async () => {
     registry.setKeys(null);
     serveStripped();
     const { res, report } = await check();
@@ -175,7 +175,7 @@ describe('signatures and provenance, offline', () => {
     expect(noKeys).toHaveLength(4);
     const text = await cli(['check', '--now', NOW, '--cache-dir', tempDir('si-c-')], { cwd: dir, env });
     expect(text.stdout.match(/^  ~ registry-no-keys:/gm)).toHaveLength(1); // said once, not per package
-    expect(text.stdout).toContain("(4 packages)");
+    expect(text.stdout).toContain('(4 packages)');
     // Declared a mirror of the npm registry: still only said (the mirror strips signatures; nothing to verify).
     writeFileSync(join(dir, 'safe-install.policy.json'), JSON.stringify({ registryMirrorOf: { [registry.url]: 'https://registry.npmjs.org/' } }));
     try {
@@ -194,7 +194,10 @@ describe('signatures and provenance, offline', () => {
     const hidden = await check();
     expect(hidden.res.code).toBe(1);
     for (const p of hidden.report.packages) {
-      expect(p.findings.filter((f: any) => f.check === 'signature').map((f: any) => f.code), p.name).toEqual(['signature-unverifiable']);
+      expect(
+        p.findings.filter((f: any) => f.check === 'signature').map((f: any) => f.code),
+        p.name,
+      ).toEqual(['signature-unverifiable']);
       expect(p.verdict).toBe('block');
     }
     writeFileSync(join(dir, 'safe-install.policy.json'), JSON.stringify({ registryMirrorOf: { [registry.url]: 'https://registry.npmjs.org/' } }));

@@ -50,7 +50,10 @@ export class TestOsv {
   pageSize = 1000;
   private readonly sockets = new Set<Socket>();
 
-  private constructor(private readonly server: Server, url: string) {
+  private constructor(
+    private readonly server: Server,
+    url: string,
+  ) {
     this.url = url;
   }
 

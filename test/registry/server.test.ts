@@ -42,7 +42,11 @@ function readTar(tar: Buffer): [string, string][] {
   while (off + 512 <= tar.length) {
     const h = tar.subarray(off, off + 512);
     if (h.every((b) => b === 0)) break;
-    const str = (a: number, n: number): string => h.subarray(a, a + n).toString('utf8').replace(/\0.*$/s, '');
+    const str = (a: number, n: number): string =>
+      h
+        .subarray(a, a + n)
+        .toString('utf8')
+        .replace(/\0.*$/s, '');
     const size = parseInt(str(124, 12), 8);
     const prefix = str(345, 155);
     const name = (prefix ? prefix + '/' : '') + str(0, 100);
@@ -195,12 +199,7 @@ describe('TestRegistry', () => {
     expect(tarball).toBe(`${reg.url}@acme/widget/-/widget-2.0.0.tgz`);
     const tgz = Buffer.from(await (await fetch(tarball)).arrayBuffer());
     expect(sri(tgz)).toBe(reg.integrityOf('@acme/widget', '2.0.0'));
-    expect(reg.requests.map((r) => r.path)).toEqual([
-      '/@acme/widget',
-      '/@acme/widget',
-      '/@acme/widget',
-      '/@acme/widget/-/widget-2.0.0.tgz',
-    ]);
+    expect(reg.requests.map((r) => r.path)).toEqual(['/@acme/widget', '/@acme/widget', '/@acme/widget', '/@acme/widget/-/widget-2.0.0.tgz']);
 
     reg.setAttestations('@acme/widget@2.0.0', { attestations: [{ predicateType: 'x' }] });
     for (const p of ['@acme/widget@2.0.0', '@acme%2fwidget@2.0.0']) {
@@ -446,10 +445,7 @@ describe('TestRegistry with the real npm CLI', () => {
     await writeFile(userrc, '');
     await writeFile(globalrc, '');
     await mkdir(project);
-    await writeFile(
-      join(project, 'package.json'),
-      JSON.stringify({ name: 'consumer', version: '0.0.0', private: true, dependencies: { 'fake-pkg': '^1.0.0' } }),
-    );
+    await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '0.0.0', private: true, dependencies: { 'fake-pkg': '^1.0.0' } }));
 
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,

@@ -130,13 +130,7 @@ interface ActiveFault {
   remaining: number;
 }
 
-const RAW_REGISTRY_HOSTS = [
-  'https://registry.example.com/',
-  'http://registry.example.com/',
-  'https://registry.npmjs.org/',
-  'http://registry.npmjs.org/',
-  'https://registry.yarnpkg.com/',
-];
+const RAW_REGISTRY_HOSTS = ['https://registry.example.com/', 'http://registry.example.com/', 'https://registry.npmjs.org/', 'http://registry.npmjs.org/', 'https://registry.yarnpkg.com/'];
 
 function sha1hex(b: Buffer): string {
   return createHash('sha1').update(b).digest('hex');
@@ -264,10 +258,7 @@ export class TestRegistry {
       this.tarballs.set(path, { body: tgz, etag: `"${sha1hex(tgz)}"`, lastModified });
       tarballPaths.set(v.version, path);
 
-      const unpackedSize = Object.values(files).reduce<number>(
-        (n, c) => n + (typeof c === 'string' ? Buffer.byteLength(c) : c.length),
-        0,
-      );
+      const unpackedSize = Object.values(files).reduce<number>((n, c) => n + (typeof c === 'string' ? Buffer.byteLength(c) : c.length), 0);
       const dist: Record<string, unknown> = {
         tarball: this.url + path.slice(1),
         shasum: sha1hex(tgz),
@@ -438,12 +429,7 @@ export class TestRegistry {
     return this.lastModifiedClock;
   }
 
-  private storePackument(
-    name: string,
-    packument: unknown,
-    tarballPaths: Map<string, string>,
-    lastModified: number,
-  ): void {
+  private storePackument(name: string, packument: unknown, tarballPaths: Map<string, string>, lastModified: number): void {
     const body = jsonBody(packument);
     this.packages.set(name, {
       name,
@@ -503,16 +489,12 @@ export class TestRegistry {
     }
     if (path.startsWith('/-/')) {
       if (path === '/-/npm/v1/keys') {
-        return this.keys
-          ? { status: 200, headers: { 'content-type': 'application/json' }, body: this.keys }
-          : errorResource(404, 'Not found');
+        return this.keys ? { status: 200, headers: { 'content-type': 'application/json' }, body: this.keys } : errorResource(404, 'Not found');
       }
       const att = '/-/npm/v1/attestations/';
       if (path.startsWith(att)) {
         const body = this.attestations.get(path.slice(att.length));
-        return body
-          ? { status: 200, headers: { 'content-type': 'application/json' }, body }
-          : errorResource(404, 'Not found');
+        return body ? { status: 200, headers: { 'content-type': 'application/json' }, body } : errorResource(404, 'Not found');
       }
       return errorResource(404, 'Not found');
     }

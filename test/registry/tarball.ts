@@ -84,7 +84,10 @@ function paxRecord(key: string, value: string): string {
 }
 
 function normalisePath(path: string): string {
-  const p = path.replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/^package\//, '');
+  const p = path
+    .replace(/\\/g, '/')
+    .replace(/^(\.\/)+/, '')
+    .replace(/^package\//, '');
   if (p === '' || p.startsWith('/') || p.split('/').includes('..')) {
     throw new Error(`invalid tarball path: ${path}`);
   }

@@ -19,8 +19,15 @@ beforeAll(async () => {
   registry = await TestRegistry.start();
   registry.addPackage({ name: 'plain', versions: [{ version: '1.0.0', publishedAt: OLD }] });
   registry.addPackage({ name: 'broken-tarball', versions: [{ version: '1.0.0', publishedAt: OLD }] });
-  registry.addPackage({ name: 'upd', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: OLD }] });
-  for (const s of ['sighup', 'sigterm', 'sigint', 'baseline', 'check-sighup', 'check-sigterm', 'check-sigint']) registry.addPackage({ name: `slow-${s}`, versions: [{ version: '1.0.0', publishedAt: OLD }] });
+  registry.addPackage({
+    name: 'upd',
+    versions: [
+      { version: '1.0.0', publishedAt: OLD },
+      { version: '1.1.0', publishedAt: OLD },
+    ],
+  });
+  for (const s of ['sighup', 'sigterm', 'sigint', 'baseline', 'check-sighup', 'check-sigterm', 'check-sigint'])
+    registry.addPackage({ name: `slow-${s}`, versions: [{ version: '1.0.0', publishedAt: OLD }] });
 });
 afterAll(() => registry.close());
 
@@ -157,7 +164,10 @@ describe('add is a transaction', () => {
         child.stdout.on('data', (d) => (output += d));
         child.stderr.on('data', (d) => (output += d));
         const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (c, s) => r({ code: c, signal: s })));
-        await waitFor(() => registry.requestCount(`/${name}`) > 1, () => `the guard's check asking for ${name}:\n${output}`);
+        await waitFor(
+          () => registry.requestCount(`/${name}`) > 1,
+          () => `the guard's check asking for ${name}:\n${output}`,
+        );
         // npm is done: package.json names the new dependency (and its é is now U+FFFD), the lockfile locks it.
         expect(readFileSync(join(p.dir, 'package.json'), 'latin1')).toContain(name);
         child.kill(signal);

@@ -21,7 +21,10 @@ beforeAll(async () => {
   registry = await TestRegistry.start();
   registry.addPackage({ name: 'evilbin', versions: [{ version: '1.0.0', publishedAt: OLD, bin: { node: 'evil.sh' }, files: { 'evil.sh': EVIL, 'index.js': '' } }] });
   // The same bin, hidden from the registry manifest (the tarball's package.json declares it).
-  registry.addPackage({ name: 'hiddenbin', versions: [{ version: '1.0.0', publishedAt: OLD, bin: { node: 'evil.sh' }, manifestOverrides: { bin: undefined }, files: { 'evil.sh': EVIL, 'index.js': '' } }] });
+  registry.addPackage({
+    name: 'hiddenbin',
+    versions: [{ version: '1.0.0', publishedAt: OLD, bin: { node: 'evil.sh' }, manifestOverrides: { bin: undefined }, files: { 'evil.sh': EVIL, 'index.js': '' } }],
+  });
   // An innocent package, whose lockfile entry an attacker can give a bin.
   registry.addPackage({ name: 'innocent', versions: [{ version: '1.0.0', publishedAt: OLD, files: { 'index.js': EVIL } }] });
   for (const dep of ['evilbin', 'hiddenbin', 'innocent']) {
@@ -42,7 +45,12 @@ beforeAll(async () => {
         scripts: parent.scripts,
         dependencies: parent.dependencies,
         manifestOverrides: { bundleDependencies: ['bchild'] },
-        files: { 'package.json': JSON.stringify(parent), 'x.js': X_JS.replace('allowed-user', 'bparent'), 'node_modules/bchild/package.json': JSON.stringify(child), 'node_modules/bchild/evil.sh': EVIL },
+        files: {
+          'package.json': JSON.stringify(parent),
+          'x.js': X_JS.replace('allowed-user', 'bparent'),
+          'node_modules/bchild/package.json': JSON.stringify(child),
+          'node_modules/bchild/evil.sh': EVIL,
+        },
       },
     ],
   });
@@ -120,7 +128,9 @@ describe('a dependency bin named like a command (npm)', () => {
     const withPath = { ...p.env, PATH: `${bin}:${p.env.PATH}` };
     const res = await run(process.execPath, [BIN, 'check'], { cwd: p.dir, env: withPath });
     expect(res.code, res.stdout + res.stderr).toBe(1);
-    expect(res.stdout).toContain(`tool-a@1.0.0  bin-shadows-command: links a bin named "si-test-tool" (per the registry manifest), which runs in place of \`si-test-tool\`, the command ${join(bin, 'si-test-tool')} on PATH`);
+    expect(res.stdout).toContain(
+      `tool-a@1.0.0  bin-shadows-command: links a bin named "si-test-tool" (per the registry manifest), which runs in place of \`si-test-tool\`, the command ${join(bin, 'si-test-tool')} on PATH`,
+    );
 
     // A global install of tool-a itself (its bin a link into .../node_modules/tool-a/) is not shadowed by tool-a.
     const globalBin = join(attackProject(registry, {}).dir, 'gbin');
@@ -214,7 +224,9 @@ describe('pnpm: a `node` bin in a dependency of an allowed package', () => {
     writeFileSync(join(q.dir, 'pnpm-lock.yaml'), tampered);
     const res = await q.guard();
     expect(res.code, res.stdout + res.stderr).toBe(1);
-    expect(res.stdout).toMatch(/x hiddenbin@1\.0\.0 +bin-shadows-command: links a bin named "node" \(linked at node_modules\/\.pnpm\/user-of-hiddenbin@1\.0\.0\/node_modules\/user-of-hiddenbin\/node_modules\/\.bin\/node\)/);
+    expect(res.stdout).toMatch(
+      /x hiddenbin@1\.0\.0 +bin-shadows-command: links a bin named "node" \(linked at node_modules\/\.pnpm\/user-of-hiddenbin@1\.0\.0\/node_modules\/user-of-hiddenbin\/node_modules\/\.bin\/node\)/,
+    );
     expect(res.stdout).toContain('Install refused after extraction: no install script has run.');
     expect(q.ran()).toEqual([]);
     expect(existsSync(join(q.dir, 'node_modules/.pnpm/user-of-hiddenbin@1.0.0/node_modules/user-of-hiddenbin/node_modules/.bin/node'))).toBe(false);

@@ -24,10 +24,7 @@ beforeAll(async () => {
   // The attacker's tarball (package.json name victim, version 1.0.0) at a plain download URL, not a registry path.
   evil.addPackage({ name: 'victim', versions: [version(EVIL_LOGGER)] });
   evilUrl = `${evil.url}dl/-/victim.tgz`; // served only under a /-/ path
-  evil.addRawPackument(
-    { name: 'dl', versions: { '1.0.0': { name: 'dl', version: '1.0.0', dist: { tarball: evilUrl } } } },
-    { '1.0.0': evil.tarballOf('victim', '1.0.0') },
-  );
+  evil.addRawPackument({ name: 'dl', versions: { '1.0.0': { name: 'dl', version: '1.0.0', dist: { tarball: evilUrl } } } }, { '1.0.0': evil.tarballOf('victim', '1.0.0') });
   yarnCache = tempDir('si-yarn-cache-');
 });
 afterAll(async () => {
@@ -64,7 +61,7 @@ describe('npm: "victim": "^1.0.0" resolved to a remote tarball in package-lock.j
     return p;
   }
 
-  it("plain npm ci installs the URL and runs its script; safe-install blocks it", async () => {
+  it('plain npm ci installs the URL and runs its script; safe-install blocks it', async () => {
     const plain = await npmProject({ victim: '^1.0.0' }, true);
     const before = evilDownloads();
     const ci = await plain.npm('ci');

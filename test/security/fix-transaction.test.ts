@@ -19,7 +19,13 @@ beforeAll(async () => {
   registry = await TestRegistry.start();
   registry.addPackage({ name: 'plain', versions: [{ version: '1.0.0', publishedAt: OLD }] });
   for (const s of ['sighup', 'sigterm', 'sigint']) {
-    registry.addPackage({ name: `fresh-${s}`, versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: YOUNG }] });
+    registry.addPackage({
+      name: `fresh-${s}`,
+      versions: [
+        { version: '1.0.0', publishedAt: OLD },
+        { version: '1.1.0', publishedAt: YOUNG },
+      ],
+    });
   }
 });
 afterAll(() => registry.close());
@@ -36,7 +42,9 @@ describe('fix is a transaction', () => {
       const name = `fresh-${signal.toLowerCase()}`;
       const dir = tempDir('si-txn-fix-');
       const env = cleanEnv(registry.url);
-      const manifest = Buffer.from(JSON.stringify({ name: 'app', version: '1.0.0', description: 'café ☕', dependencies: { [name]: '^1.0.0', plain: '1.0.0' } }, null, 2).replace(/\n/g, '\r\n') + '\r\n');
+      const manifest = Buffer.from(
+        JSON.stringify({ name: 'app', version: '1.0.0', description: 'café ☕', dependencies: { [name]: '^1.0.0', plain: '1.0.0' } }, null, 2).replace(/\n/g, '\r\n') + '\r\n',
+      );
       writeFileSync(join(dir, 'package.json'), manifest);
       expect((await npm(['install', '--package-lock-only', '--ignore-scripts'], { cwd: dir, env })).code).toBe(0);
       writeFileSync(join(dir, 'package.json'), manifest);
@@ -54,7 +62,10 @@ describe('fix is a transaction', () => {
         child.stdout.on('data', (d) => (output += d));
         child.stderr.on('data', (d) => (output += d));
         const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (c, s) => r({ code: c, signal: s })));
-        await waitFor(() => registry.requestCount(`/${name}`) > c0 + 1, () => `npm's request for ${name}:\n${output}`);
+        await waitFor(
+          () => registry.requestCount(`/${name}`) > c0 + 1,
+          () => `npm's request for ${name}:\n${output}`,
+        );
         expect(output).toContain(`npm install --package-lock-only --ignore-scripts --no-audit --no-fund --save --save-exact ${name}@1.0.0`);
         child.kill(signal);
         const end = await exited;
@@ -65,7 +76,11 @@ describe('fix is a transaction', () => {
         expect(same(atExit), output).toBe(true);
         expect(same(files()), output).toBe(true);
         expect(end, output).toEqual({ code, signal: null });
-        expect(output).toMatch(new RegExp(`Interrupted \\(${signal}\\): fix undone; package\\.json, package-lock\\.json, \\.safe-install/tmp/package\\.json\\.backup and \\.safe-install/tmp/package-lock\\.json\\.backup are as before, byte for byte\\.`));
+        expect(output).toMatch(
+          new RegExp(
+            `Interrupted \\(${signal}\\): fix undone; package\\.json, package-lock\\.json, \\.safe-install/tmp/package\\.json\\.backup and \\.safe-install/tmp/package-lock\\.json\\.backup are as before, byte for byte\\.`,
+          ),
+        );
         expect(noStackTrace(output)).toBe(true);
         expect(existsSync(projectLockPath(dir))).toBe(false);
       } finally {

@@ -23,7 +23,7 @@ afterAll(() => registry.close());
 function project(): { dir: string; env: NodeJS.ProcessEnv; snapshot(): Record<string, string> } {
   const dir = tempDir('si-fsfault-');
   writeProject(dir, registry, { 'left-pad': '1.0.0' });
-  writeFileSync(join(dir, '.npmrc'), '# the team\'s own settings\nsave-exact=true\n');
+  writeFileSync(join(dir, '.npmrc'), "# the team's own settings\nsave-exact=true\n");
   const env = cleanEnv(registry.url);
   const files = ['package.json', 'package-lock.json', '.npmrc'];
   return { dir, env, snapshot: () => Object.fromEntries(files.map((f) => [f, readFileSync(join(dir, f), 'latin1')])) };

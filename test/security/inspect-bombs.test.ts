@@ -32,9 +32,7 @@ function serve(name: string, versions: Record<string, Buffer>): void {
     _id: name,
     name,
     'dist-tags': { latest: entries[entries.length - 1]![0] },
-    versions: Object.fromEntries(
-      entries.map(([v, tgz]) => [v, { name, version: v, dist: { tarball: `${registry.url}${name}/-/${name}-${v}.tgz`, integrity: sha512Integrity(tgz) } }]),
-    ),
+    versions: Object.fromEntries(entries.map(([v, tgz]) => [v, { name, version: v, dist: { tarball: `${registry.url}${name}/-/${name}-${v}.tgz`, integrity: sha512Integrity(tgz) } }])),
     time: Object.fromEntries(entries.map(([v], i) => [v, i === 0 ? OLD : NEWER])),
   };
   registry.addRawPackument(doc, Object.fromEntries(entries.map(([v, tgz]) => [v, tgz])));
@@ -89,7 +87,12 @@ beforeAll(async () => {
   serve('bomb', { '1.0.0': small('bomb', '1.0.0'), '1.0.1': await buildHugeTarball(bomb) });
   serve('chunky', {
     '1.0.0': await buildHugeTarball([pkgJson('chunky', '1.0.0'), { path: 'package/data.bin', zeros: MB100 }, { path: 'package/same.bin', zeros: 20_000_000 }]),
-    '1.0.1': await buildHugeTarball([pkgJson('chunky', '1.0.1'), { path: 'package/data.bin', zeros: MB100 + 1 }, { path: 'package/same.bin', zeros: 20_000_000 }, { path: 'package/new.bin', zeros: 30_000_000 }]),
+    '1.0.1': await buildHugeTarball([
+      pkgJson('chunky', '1.0.1'),
+      { path: 'package/data.bin', zeros: MB100 + 1 },
+      { path: 'package/same.bin', zeros: 20_000_000 },
+      { path: 'package/new.bin', zeros: 30_000_000 },
+    ]),
   });
   serve('padded', { '1.0.0': small('padded', '1.0.0'), '1.0.1': await buildHugeTarball([pkgJson('padded', '1.0.1')], { trailingZeros: MB100 }) });
   serve('many', {

@@ -20,7 +20,13 @@ let registry: TestRegistry;
 
 beforeAll(async () => {
   registry = await TestRegistry.start();
-  registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: YOUNG }] });
+  registry.addPackage({
+    name: 'fresh',
+    versions: [
+      { version: '1.0.0', publishedAt: OLD },
+      { version: '1.1.0', publishedAt: YOUNG },
+    ],
+  });
 });
 afterAll(() => registry.close());
 
@@ -88,7 +94,10 @@ describe('safe-install quarantine with a corrupt ledger', () => {
 });
 
 describe('commands that record into a corrupt ledger: the verdict stands, the ledger is neither crashed on nor overwritten', () => {
-  for (const [label, ledger] of [['a null entry', NULL_ENTRY], ['truncated JSON', TRUNCATED]] as const) {
+  for (const [label, ledger] of [
+    ['a null entry', NULL_ENTRY],
+    ['truncated JSON', TRUNCATED],
+  ] as const) {
     it(`the install (${label}): still holds fresh@1.1.0 (exit 1), says the ledger is broken and how to repair it, keeps its bytes`, async () => {
       const p = project(ledger);
       const res = await cli([], { cwd: p.dir, env: p.env });

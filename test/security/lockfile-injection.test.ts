@@ -72,7 +72,7 @@ describe('npm: a registry package resolved to another host', () => {
   it.each<[Shape, string[]]>([
     ['no-integrity', ['resolved-off-registry', 'integrity-uncomparable']],
     ['two-digests', ['resolved-off-registry', 'integrity-mismatch']],
-  ])('with %s: plain npm ci runs the attacker\'s script; safe-install blocks it and downloads nothing', async (shape, codes) => {
+  ])("with %s: plain npm ci runs the attacker's script; safe-install blocks it and downloads nothing", async (shape, codes) => {
     const plain = await npmProject(shape);
     const before = evilTarballs();
     const ci = await plain.npm('ci');
@@ -142,7 +142,7 @@ describe('yarn 1: a registry package resolved to another host', () => {
   it.each<[Shape, string[]]>([
     ['no-integrity', ['resolved-off-registry', 'integrity-uncomparable']],
     ['two-digests', ['resolved-off-registry', 'integrity-mismatch']],
-  ])('with %s: plain yarn install --frozen-lockfile runs the attacker\'s script; safe-install blocks it', async (shape, codes) => {
+  ])("with %s: plain yarn install --frozen-lockfile runs the attacker's script; safe-install blocks it", async (shape, codes) => {
     const plain = await yarnProject(shape);
     const before = evilTarballs();
     const install = await plain.yarn('install', '--frozen-lockfile');

@@ -18,7 +18,13 @@ let binDir: string;
 beforeAll(async () => {
   registry = await TestRegistry.start();
   registry.addPackage({ name: 'plain', versions: [{ version: '1.0.0', publishedAt: OLD }] });
-  registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: new Date(Date.now() - DAY).toISOString() }] });
+  registry.addPackage({
+    name: 'fresh',
+    versions: [
+      { version: '1.0.0', publishedAt: OLD },
+      { version: '1.1.0', publishedAt: new Date(Date.now() - DAY).toISOString() },
+    ],
+  });
   // An allowed dependency whose postinstall runs `npm ci` in the folder $SI_INNER names.
   registry.addPackage({
     name: 'builder',

@@ -29,7 +29,12 @@ async function repo(who: string, env: NodeJS.ProcessEnv): Promise<string> {
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'victim', version: '1.0.0', scripts: { postinstall: 'node log.js' } }));
   writeFileSync(join(dir, 'log.js'), logger);
   const git = (...args: string[]) => run('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', '-c', 'init.defaultBranch=main', ...args], { cwd: dir, env });
-  for (const args of [['init', '-q'], ['add', '.'], ['commit', '-qm', who]]) expect((await git(...args)).code).toBe(0);
+  for (const args of [
+    ['init', '-q'],
+    ['add', '.'],
+    ['commit', '-qm', who],
+  ])
+    expect((await git(...args)).code).toBe(0);
   commits[who] = (await git('rev-parse', 'HEAD')).stdout.trim();
   // A commit on another branch (as a fork's pull request commit is reachable through the upstream repository).
   expect((await git('checkout', '-qb', 'pr')).code).toBe(0);
@@ -114,13 +119,13 @@ describe('pnpm 10: a git dependency whose lockfile resolution names another repo
   });
 });
 
-describe("pnpm 10: a workspace dependency (workspace:*) the lockfile resolves to a git repository", () => {
+describe('pnpm 10: a workspace dependency (workspace:*) the lockfile resolves to a git repository', () => {
   async function workspaceProject(swap: boolean) {
     const p = attackProject(registry, { dependencies: { victim: 'workspace:*' } }, { CI: '1' });
     const env = withTools(p.env, { pnpm: 'pnpm' });
     mkdirSync(join(p.dir, 'packages', 'victim'), { recursive: true });
     writeFileSync(join(p.dir, 'packages', 'victim', 'package.json'), JSON.stringify({ name: 'victim', version: '1.0.0' }));
-    writeFileSync(join(p.dir, 'packages', 'victim', 'log.js'), '// the project\'s own code\n');
+    writeFileSync(join(p.dir, 'packages', 'victim', 'log.js'), "// the project's own code\n");
     writeFileSync(join(p.dir, '.npmrc'), `registry=${registry.url}\nstore-dir=${join(p.dir, '.store')}\ncache-dir=${join(p.dir, '.cache')}\n`);
     writeFileSync(join(p.dir, 'pnpm-workspace.yaml'), "packages:\n  - 'packages/*'\nonlyBuiltDependencies:\n  - 'victim'\n");
     const pnpm = (...args: string[]) => run('pnpm', args, { cwd: p.dir, env });
@@ -168,7 +173,10 @@ describe('pnpm 10: a catalog dependency (catalog:, a registry range in pnpm-work
     const p = attackProject(registry, { dependencies: { victim: spec } }, { CI: '1' });
     const env = withTools(p.env, { pnpm: 'pnpm' });
     writeFileSync(join(p.dir, '.npmrc'), `registry=${registry.url}\nstore-dir=${join(p.dir, '.store')}\ncache-dir=${join(p.dir, '.cache')}\n`);
-    writeFileSync(join(p.dir, 'pnpm-workspace.yaml'), `catalogs:\n  default:\n    victim: ${JSON.stringify(entry)}\n  tools:\n    victim: ${JSON.stringify(entry)}\nonlyBuiltDependencies:\n  - 'victim'\n`);
+    writeFileSync(
+      join(p.dir, 'pnpm-workspace.yaml'),
+      `catalogs:\n  default:\n    victim: ${JSON.stringify(entry)}\n  tools:\n    victim: ${JSON.stringify(entry)}\nonlyBuiltDependencies:\n  - 'victim'\n`,
+    );
     const pnpm = (...args: string[]) => run('pnpm', args, { cwd: p.dir, env });
     const lock = await pnpm('install', '--lockfile-only');
     expect(lock.code, lock.stdout + lock.stderr).toBe(0);
@@ -201,7 +209,7 @@ describe('pnpm 10: a catalog dependency (catalog:, a registry range in pnpm-work
     expect(guarded.ran()).toEqual([]);
   });
 
-  it('a catalog entry that is itself a git repository is the project\'s choice, allowed (a named catalog too)', async () => {
+  it("a catalog entry that is itself a git repository is the project's choice, allowed (a named catalog too)", async () => {
     const p = await catalogProject(false, `git+file://${join(repos, 'good')}`, 'catalog:tools');
     const res = await run(process.execPath, [BIN], { cwd: p.dir, env: p.env });
     expect(res.code, res.stdout + res.stderr).toBe(0);
@@ -250,4 +258,3 @@ describe('yarn 1: a git dependency whose yarn.lock resolved names another reposi
     expect(p.ran()).toEqual(['good victim:postinstall']);
   });
 });
-

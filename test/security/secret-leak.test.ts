@@ -139,11 +139,7 @@ describe('credentials in the registry URL and .npmrc (issue 15)', () => {
     const cases: [string, () => void, string[]][] = [
       ['500', () => registry.fault('young', { status: 500 }), []],
       ['401', () => registry.fault('young', { status: 401 }), []],
-      [
-        'echo',
-        () => registry.fault('young', { status: 502, body: JSON.stringify({ error: `upstream ${withCredentials} refused Bearer ${TOKEN}, _authToken=${TOKEN}` }) }),
-        [],
-      ],
+      ['echo', () => registry.fault('young', { status: 502, body: JSON.stringify({ error: `upstream ${withCredentials} refused Bearer ${TOKEN}, _authToken=${TOKEN}` }) }), []],
       ['malformed', () => registry.fault('young', { body: `not json ${withCredentials} ${TOKEN}` }), []],
       ['unreachable', () => {}, ['--registry', `http://${USER}:${PASSWORD}@127.0.0.1:9/`]],
     ];

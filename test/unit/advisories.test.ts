@@ -64,7 +64,14 @@ describe('classification and merge', () => {
   });
 
   it("npm's vulnerable_versions, as npm audit reads it; an unreadable range names every version", () => {
-    const a = fromBulk({ id: 1, url: 'https://github.com/advisories/GHSA-xvch-5gv4-984h', title: 'Prototype Pollution in minimist', severity: 'critical', vulnerable_versions: '<0.2.4 || >=1.0.0 <1.2.6', cwe: ['CWE-1321'] });
+    const a = fromBulk({
+      id: 1,
+      url: 'https://github.com/advisories/GHSA-xvch-5gv4-984h',
+      title: 'Prototype Pollution in minimist',
+      severity: 'critical',
+      vulnerable_versions: '<0.2.4 || >=1.0.0 <1.2.6',
+      cwe: ['CWE-1321'],
+    });
     expect([a.affects('1.2.5'), a.affects('1.2.6'), a.affects('0.2.3')]).toEqual([true, false, true]);
     expect(a.id).toBe('GHSA-xvch-5gv4-984h');
     expect(fromBulk({ id: 2, url: 'u', title: 't', vulnerable_versions: 'not a range', cwe: [] }).affects('9.9.9')).toBe(true);

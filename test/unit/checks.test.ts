@@ -21,7 +21,14 @@ describe('release-age', () => {
   });
 
   it('holds a version younger than the default 7 days, with eligibility date and a fallback within every range', () => {
-    const p = pkg({ name: 'left-pad', version: '1.2.0', dependents: [{ name: '(root)', range: '^1.0.0' }, { name: 'x', range: '~1.1.0 || ^1.2.0' }] });
+    const p = pkg({
+      name: 'left-pad',
+      version: '1.2.0',
+      dependents: [
+        { name: '(root)', range: '^1.0.0' },
+        { name: 'x', range: '~1.1.0 || ^1.2.0' },
+      ],
+    });
     const finding = at(releaseAge.run(p, { facts: f }, ctx()), 0);
     expect(finding.code).toBe('too-young');
     expect(finding.action).toBe('quarantine');

@@ -66,7 +66,9 @@ describe('files added, removed and changed', () => {
     expect(r.summary).toMatchObject({ filesAdded: 1, filesRemoved: 1, filesChanged: 2, filesUnchanged: 1 });
     const index = r.files.changed.find((f) => f.path === 'index.js')!;
     expect(index).toMatchObject({ binary: false, linesAdded: 2, linesRemoved: 1 });
-    expect(index.diff).toBe(['--- a/index.js', '+++ b/index.js', '@@ -1,7 +1,8 @@', 'a', 'b', 'c', '-d', '+D', 'e', 'f', 'g', '+h'].map((l, i) => (i > 2 && !/^[+-]/.test(l) ? ` ${l}` : l)).join('\n'));
+    expect(index.diff).toBe(
+      ['--- a/index.js', '+++ b/index.js', '@@ -1,7 +1,8 @@', 'a', 'b', 'c', '-d', '+D', 'e', 'f', 'g', '+h'].map((l, i) => (i > 2 && !/^[+-]/.test(l) ? ` ${l}` : l)).join('\n'),
+    );
     expect(r.summary.concerns).toEqual([]);
   });
 
@@ -103,9 +105,7 @@ describe('install scripts', () => {
     );
     expect(r.installScripts.changes).toEqual([{ event: 'postinstall', change: 'added', after: 'node scripts/setup.js' }]);
     expect(r.installScripts.filesRun).toEqual(['scripts/setup.js', 'scripts/send.js']);
-    expect(r.installCalls).toEqual([
-      expect.objectContaining({ where: 'scripts/send.js', event: 'postinstall', line: 1, kind: 'network', match: 'https', new: true }),
-    ]);
+    expect(r.installCalls).toEqual([expect.objectContaining({ where: 'scripts/send.js', event: 'postinstall', line: 1, kind: 'network', match: 'https', new: true })]);
     expect(r.summary.concerns.map((c) => c.code)).toEqual(['install-script-added', 'install-network-call']);
     expect(r.summary.concerns[1]!.message).toBe('network calls reached from install scripts, in scripts/send.js: https');
     // The new file the script runs is shown whole.

@@ -36,7 +36,10 @@ describe('unpackBounded', () => {
 
   it('a file over maxFileBytes is hashed, not written; readTree reports it from the hash', async () => {
     const big = Buffer.alloc(3000, 'a');
-    const tgz = await buildHugeTarball([{ path: 'package/package.json', content: '{}' }, { path: 'package/big.txt', content: big }]);
+    const tgz = await buildHugeTarball([
+      { path: 'package/package.json', content: '{}' },
+      { path: 'package/big.txt', content: big },
+    ]);
     const dir = dest();
     const out = await unpackBounded(Readable.from([tgz]), dir, 'x@1.0.0', { ...DEFAULT_UNPACK_LIMITS, maxFileBytes: 1000 });
     expect(out.notUnpacked.get('big.txt')).toEqual({ size: 3000, hash: createHash('sha256').update(big).digest('hex'), binary: false });

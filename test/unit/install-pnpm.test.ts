@@ -15,12 +15,7 @@ describe('pnpm project order', () => {
   });
 
   it('counts link: paths and satisfied ranges as edges, and neither another name nor an unsatisfied range', () => {
-    const projects = [
-      folder('', 'app', { c: 'link:packages/c', b: '^1.0.0', a: '^2.0.0', lodash: '^4.0.0' }),
-      folder('packages/a', 'a'),
-      folder('packages/b', 'b'),
-      folder('packages/c', 'c'),
-    ];
+    const projects = [folder('', 'app', { c: 'link:packages/c', b: '^1.0.0', a: '^2.0.0', lodash: '^4.0.0' }), folder('packages/a', 'a'), folder('packages/b', 'b'), folder('packages/c', 'c')];
     expect(order(projects)).toEqual(['packages/a', 'packages/b', 'packages/c', '(root)']);
     // a@1.0.0 does not satisfy ^2.0.0 (pnpm installs that one from the registry): no edge, so the root keeps its
     // lockfile place before a.

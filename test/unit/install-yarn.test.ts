@@ -10,7 +10,18 @@ import { buildPlugin, locatorOf } from '../../src/install/yarn-berry.js';
 import type { LockedPackage } from '../../src/lockfile/types.js';
 
 const pkg = (p: Partial<LockedPackage>): LockedPackage => ({
-  id: 'x', name: 'x', aliases: [], version: '1.0.0', source: 'registry', direct: true, dev: false, optional: false, hasInstallScript: false, paths: [], dependents: [], ...p,
+  id: 'x',
+  name: 'x',
+  aliases: [],
+  version: '1.0.0',
+  source: 'registry',
+  direct: true,
+  dev: false,
+  optional: false,
+  hasInstallScript: false,
+  paths: [],
+  dependents: [],
+  ...p,
 });
 
 describe('yarn 1', () => {
@@ -26,7 +37,10 @@ describe('yarn 1', () => {
     const env = classicEnv({
       dir: '/p',
       manifest: { name: 'a', version: '1.0.0', _id: 'hidden', readme: 'long', config: { port: 8080 }, bin: { 'a-b': 'x.js' } },
-      config: { yarn: { 'user-agent': 'yarn/1.22.22 npm/? node/v20 linux x64', registry: 'https://registry.yarnpkg.com' }, npm: { registry: 'http://mirror/', '//mirror/:_authToken': 'secret', 'a:port': '1' } },
+      config: {
+        yarn: { 'user-agent': 'yarn/1.22.22 npm/? node/v20 linux x64', registry: 'https://registry.yarnpkg.com' },
+        npm: { registry: 'http://mirror/', '//mirror/:_authToken': 'secret', 'a:port': '1' },
+      },
       production: true,
       argv: ['install', '--frozen-lockfile'],
       execPath: '/yarn.js',
@@ -63,12 +77,27 @@ describe('yarn berry', () => {
       const plugin = createRequire(import.meta.url)(file);
       const { hooks } = plugin.factory(() => undefined);
       const loc = (scope: string | null, name: string, reference: string) => ({ scope, name, reference, locatorHash: `${name}-${reference}` });
-      const ws = { relativeCwd: 'packages/w', anchoredLocator: loc(null, 'w', 'workspace:packages/w'), manifest: { scripts: new Map([['postinstall', 'x'], ['build', 'y']]) } };
+      const ws = {
+        relativeCwd: 'packages/w',
+        anchoredLocator: loc(null, 'w', 'workspace:packages/w'),
+        manifest: {
+          scripts: new Map([
+            ['postinstall', 'x'],
+            ['build', 'y'],
+          ]),
+        },
+      };
       const seenScripts: string[][] = [];
       const project = {
         workspaces: [ws],
-        storedPackages: new Map([['1', loc(null, 'a', 'npm:1.0.0')], ['2', loc('s', 'b', 'virtual:abc#npm:2.0.0')]]),
-        storedBuildState: new Map([['a-npm:1.0.0', 'old'], ['w-workspace:packages/w', 'old']]),
+        storedPackages: new Map([
+          ['1', loc(null, 'a', 'npm:1.0.0')],
+          ['2', loc('s', 'b', 'virtual:abc#npm:2.0.0')],
+        ]),
+        storedBuildState: new Map([
+          ['a-npm:1.0.0', 'old'],
+          ['w-workspace:packages/w', 'old'],
+        ]),
         getDependencyMeta: (l: { name: string }) => (l.name === 'b' ? { built: false } : { unplugged: true }),
         linkEverything: async () => {
           seenScripts.push([...ws.manifest.scripts.keys()]);

@@ -11,11 +11,7 @@ describe('the unit tier guard', () => {
     spawnSync(process.execPath, ['/nonexistent/node_modules/pnpm/bin/pnpm.cjs', '--version']);
     execFile('/nonexistent/bin/yarn', ['--version'], () => {});
     spawnSync(process.execPath, ['-e', '0']);
-    expect(takeAttempts()).toEqual([
-      'spawnSync(/nonexistent/bin/npm)',
-      `spawnSync(${process.execPath} /nonexistent/node_modules/pnpm/bin/pnpm.cjs)`,
-      'execFile(/nonexistent/bin/yarn)',
-    ]);
+    expect(takeAttempts()).toEqual(['spawnSync(/nonexistent/bin/npm)', `spawnSync(${process.execPath} /nonexistent/node_modules/pnpm/bin/pnpm.cjs)`, 'execFile(/nonexistent/bin/yarn)']);
   });
 
   it('records a connection off this machine, not one to a loopback server', async () => {

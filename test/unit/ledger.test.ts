@@ -13,7 +13,7 @@ const held = (name: string): PackageVerdict => ({
 });
 
 describe('quarantine ledger', () => {
-  it('concurrent runs never lose each other\'s entries, and leave no lock or temp file', async () => {
+  it("concurrent runs never lose each other's entries, and leave no lock or temp file", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'si-ledger-'));
     const names = Array.from({ length: 12 }, (_, i) => `pkg-${i}`);
     await Promise.all(names.map((n) => recordVerdicts(dir, [held(n)], new Date())));

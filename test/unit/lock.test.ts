@@ -28,7 +28,9 @@ describe('project lock', () => {
     writeFileSync(lock, owner(process.ppid)); // alive: the process that started this test
     const err = await withLocks([lock], async () => 'ran', { waitMs: 300, what: "this project's policy and settings" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GuardError);
-    expect((err as GuardError).message).toBe(`cannot change this project's policy and settings now: \`safe-install scripts allow\` (pid ${process.ppid}, since 2026-01-01T00:00:00.000Z) holds its lock ${lock} (waited 300 ms)`);
+    expect((err as GuardError).message).toBe(
+      `cannot change this project's policy and settings now: \`safe-install scripts allow\` (pid ${process.ppid}, since 2026-01-01T00:00:00.000Z) holds its lock ${lock} (waited 300 ms)`,
+    );
     expect((err as GuardError).remedy).toContain(`remove ${lock}`);
     expect(existsSync(lock)).toBe(true); // a live holder's lock is never removed
   });

@@ -118,7 +118,7 @@ describe('the source check on registry packages', () => {
     expect(port.remedy).toContain('replace-registry-host=mirror.corp)'); // npm matches the hostname, without the port
   });
 
-  it("a scoped package whose URL npm rewrites to the default registry is off its scoped registry", () => {
+  it('a scoped package whose URL npm rewrites to the default registry is off its scoped registry', () => {
     const settings = { registry: 'https://registry.npmjs.org/', replaceRegistryHost: 'npmjs', flat: { '@corp:registry': 'https://npm.corp/' }, pnpmKeys: {} } as NpmSettings;
     const q = { ...p, resolved: 'https://registry.npmjs.org/@corp/a/-/a-1.0.0.tgz' };
     const download = downloadOf(q, 'https://npm.corp/', settings, 'npm', 'npm-v3');
@@ -178,7 +178,7 @@ describe('the source check on direct exotic packages: package.json must ask for 
     expect(source.run({ ...git, requested: ['patch:g@github%3Aa%2Fg#./p.patch'] }, { facts: undefined }, ctx())[0]?.code).toBe('git-source');
   });
 
-  it('specKind is npm-package-arg\'s reading', () => {
+  it("specKind is npm-package-arg's reading", () => {
     expect(specKind('a', '^1.0.0')).toBe('registry');
     expect(specKind('a', 'next')).toBe('registry');
     expect(specKind('a', 'npm:b@1')).toBe('registry');
@@ -193,12 +193,15 @@ describe('the source check on direct exotic packages: package.json must ask for 
   it('projectAsks reads the root and workspaces, and overrides, resolutions and pnpm overrides by the name they set', () => {
     const dir = tempDir('si-asks-');
     mkdirSync(join(dir, 'packages', 'w'), { recursive: true });
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({
-      dependencies: { a: '^1' },
-      overrides: { b: 'https://x.test/b.tgz', 'c@^1': 'github:x/c', d: { '.': 'file:../d.tgz', e: 'https://x.test/e.tgz' } },
-      resolutions: { '**/f': 'https://x.test/f.tgz', 'g/@s/h': 'github:x/h' },
-      pnpm: { overrides: { 'i@1>j': 'https://x.test/j.tgz' } },
-    }));
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({
+        dependencies: { a: '^1' },
+        overrides: { b: 'https://x.test/b.tgz', 'c@^1': 'github:x/c', d: { '.': 'file:../d.tgz', e: 'https://x.test/e.tgz' } },
+        resolutions: { '**/f': 'https://x.test/f.tgz', 'g/@s/h': 'github:x/h' },
+        pnpm: { overrides: { 'i@1>j': 'https://x.test/j.tgz' } },
+      }),
+    );
     writeFileSync(join(dir, 'packages', 'w', 'package.json'), JSON.stringify({ devDependencies: { a: 'https://x.test/a.tgz' } }));
     const asks = projectAsks(dir, ['packages/w'], { k: 'https://x.test/k.tgz' });
     expect(Object.fromEntries(asks)).toEqual({
@@ -233,7 +236,9 @@ describe('readLockfile: a direct exotic package carries what package.json asks f
   };
 
   it('npm v1, v2, v3', () => {
-    expectSwapCaught(project({ 'package-lock.json': JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 1, requires: true, dependencies: { victim: { version: URL_, integrity: SRI } } }) }));
+    expectSwapCaught(
+      project({ 'package-lock.json': JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 1, requires: true, dependencies: { victim: { version: URL_, integrity: SRI } } }) }),
+    );
     for (const lockfileVersion of [2, 3]) {
       const packages = { '': { name: 'app', version: '1.0.0', dependencies: { victim: '^1.0.0' } }, 'node_modules/victim': { version: '1.0.0', resolved: URL_, integrity: SRI } };
       expectSwapCaught(project({ 'package-lock.json': JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion, requires: true, packages }) }));
@@ -241,8 +246,16 @@ describe('readLockfile: a direct exotic package carries what package.json asks f
   });
 
   it('pnpm 9 and 6', () => {
-    expectSwapCaught(project({ 'pnpm-lock.yaml': `lockfileVersion: '9.0'\n\nimporters:\n\n  .:\n    dependencies:\n      victim:\n        specifier: ^1.0.0\n        version: 1.0.0\n\npackages:\n\n  victim@1.0.0:\n    resolution: {integrity: ${SRI}, tarball: ${URL_}}\n\nsnapshots:\n\n  victim@1.0.0: {}\n` }));
-    expectSwapCaught(project({ 'pnpm-lock.yaml': `lockfileVersion: '6.0'\n\ndependencies:\n  victim:\n    specifier: ^1.0.0\n    version: 1.0.0\n\npackages:\n\n  /victim@1.0.0:\n    resolution: {integrity: ${SRI}, tarball: ${URL_}}\n    dev: false\n` }));
+    expectSwapCaught(
+      project({
+        'pnpm-lock.yaml': `lockfileVersion: '9.0'\n\nimporters:\n\n  .:\n    dependencies:\n      victim:\n        specifier: ^1.0.0\n        version: 1.0.0\n\npackages:\n\n  victim@1.0.0:\n    resolution: {integrity: ${SRI}, tarball: ${URL_}}\n\nsnapshots:\n\n  victim@1.0.0: {}\n`,
+      }),
+    );
+    expectSwapCaught(
+      project({
+        'pnpm-lock.yaml': `lockfileVersion: '6.0'\n\ndependencies:\n  victim:\n    specifier: ^1.0.0\n    version: 1.0.0\n\npackages:\n\n  /victim@1.0.0:\n    resolution: {integrity: ${SRI}, tarball: ${URL_}}\n    dev: false\n`,
+      }),
+    );
   });
 
   it('yarn 1 and yarn berry', () => {

@@ -65,9 +65,7 @@ function badLines(tree: LockedTree, text: string, v1: boolean): string[] {
   for (const p of tree.packages) {
     const key = at(p.paths, 0);
     const depth = key.split('node_modules/').length - 1;
-    const expected = v1
-      ? `${' '.repeat(4 * depth)}${JSON.stringify(key.slice(key.lastIndexOf('node_modules/') + 13))}: {`
-      : `    ${JSON.stringify(key)}: {`;
+    const expected = v1 ? `${' '.repeat(4 * depth)}${JSON.stringify(key.slice(key.lastIndexOf('node_modules/') + 13))}: {` : `    ${JSON.stringify(key)}: {`;
     if (p.lockfileLine === undefined || lines[p.lockfileLine - 1] !== expected) bad.push(`${p.id} -> ${p.lockfileLine}`);
   }
   return bad;
@@ -92,8 +90,7 @@ function pkg(tree: LockedTree, path: string): LockedPackage {
 }
 
 const SHA = 'sha512-' + 'A'.repeat(86) + '==';
-const reg = (name: string, version: string) =>
-  `https://registry.npmjs.org/${name}/-/${name.replace(/^@[^/]+\//, '')}-${version}.tgz`;
+const reg = (name: string, version: string) => `https://registry.npmjs.org/${name}/-/${name.replace(/^@[^/]+\//, '')}-${version}.tgz`;
 
 describe('npm/cli v3 lockfile (workspaces, root bundleDependencies, tap bundle)', () => {
   const { text, raw, tree } = load(NPM_V3);
@@ -190,7 +187,12 @@ describe('npm/cli v3 lockfile (workspaces, root bundleDependencies, tap bundle)'
   });
 
   it('keeps install scripts, aliases, flags and lines', () => {
-    expect(tree.packages.filter((p) => p.hasInstallScript).map((p) => p.name).sort()).toEqual(['@npmcli/template-oss', 'fsevents']);
+    expect(
+      tree.packages
+        .filter((p) => p.hasInstallScript)
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(['@npmcli/template-oss', 'fsevents']);
     expect(paths.get('node_modules/string-width-cjs')).toMatchObject({ name: 'string-width', id: 'string-width@4.2.3' });
     expect(paths.get('node_modules/string-width-cjs')!.aliases).toEqual(['string-width-cjs']);
     expect(paths.get('node_modules/fsevents')).toMatchObject({ dev: true, optional: true });
@@ -199,7 +201,6 @@ describe('npm/cli v3 lockfile (workspaces, root bundleDependencies, tap bundle)'
     const lines = tree.packages.map((p) => p.lockfileLine!);
     expect(lines).toEqual([...lines].sort((a, b) => a - b));
   });
-
 });
 
 describe('jquery v3 lockfile', () => {
@@ -234,9 +235,12 @@ describe('jquery v3 lockfile', () => {
   });
 
   it('keeps install scripts, ranges and lines', () => {
-    expect(tree.packages.filter((p) => p.hasInstallScript).map((p) => p.name).sort()).toEqual(
-      ['@swc/core', 'commitplease', 'core-js-bundle', 'fsevents'],
-    );
+    expect(
+      tree.packages
+        .filter((p) => p.hasInstallScript)
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(['@swc/core', 'commitplease', 'core-js-bundle', 'fsevents']);
     expect(unsatisfied(tree)).toEqual([]);
     expect(badLines(tree, text, false)).toEqual([]);
   });
@@ -302,7 +306,12 @@ describe('npm/cli v1 lockfile (nested dependencies)', () => {
     const t = readNpmLockfile('x/package-lock.json', text, {
       rootManifest: { dependencies: { semver: '^7.3.2' }, devDependencies: { tap: '^14.10.6' } },
     });
-    expect(t.packages.filter((p) => p.direct).map((p) => p.id).sort()).toEqual(['semver@7.3.2', 'tap@14.10.6']);
+    expect(
+      t.packages
+        .filter((p) => p.direct)
+        .map((p) => p.id)
+        .sort(),
+    ).toEqual(['semver@7.3.2', 'tap@14.10.6']);
     expect(byPath(t).get('node_modules/semver')!.dependents).toContainEqual({ name: '(root)', range: '^7.3.2' });
   });
 });
@@ -314,7 +323,10 @@ describe('synthetic v2/v3 lockfiles', () => {
       'node_modules/foo': { name: 'bar', version: '1.0.0', resolved: reg('bar', '1.0.0'), integrity: SHA },
       'node_modules/bar': { version: '2.0.0', resolved: reg('bar', '2.0.0'), integrity: SHA },
     };
-    for (const [version, format] of [[3, 'npm-v3'], [2, 'npm-v2']] as const) {
+    for (const [version, format] of [
+      [3, 'npm-v3'],
+      [2, 'npm-v2'],
+    ] as const) {
       const doc = JSON.parse(v3(packages, version));
       if (version === 2) doc.dependencies = { foo: { version: 'npm:bar@9.9.9' } };
       const t = read(JSON.stringify(doc, null, 2));
@@ -343,9 +355,15 @@ describe('synthetic v2/v3 lockfiles', () => {
     );
     const src = Object.fromEntries(t.packages.map((p) => [p.name, p.source]));
     expect(src).toEqual({
-      a: 'registry', '@s/b': 'registry', '@s/enc': 'registry', c: 'tarball',
+      a: 'registry',
+      '@s/b': 'registry',
+      '@s/enc': 'registry',
+      c: 'tarball',
       d: 'tarball', // the URL's version is not the locked version
-      e: 'git', f: 'file', g: 'registry', h: 'registry',
+      e: 'git',
+      f: 'file',
+      g: 'registry',
+      h: 'registry',
     });
     expect(pkg(t, 'node_modules/e').id).toBe('e@git+ssh://git@github.com/o/e.git#0123abc');
     expect(pkg(t, 'node_modules/c').id).toBe('c@https://example.com/downloads/c.tgz');
@@ -375,16 +393,16 @@ describe('synthetic v2/v3 lockfiles', () => {
         'packages/c': { version: '0.0.3' }, // npm omits `name` when it is the folder name
       }),
     );
-    expect(t.packages.filter((p) => p.source === 'link').map((p) => p.id)).toEqual([
-      'local-lib@../local',
-      'ws-a@packages/a',
-      'c@packages/c',
-      'b@packages/b',
-    ]);
+    expect(t.packages.filter((p) => p.source === 'link').map((p) => p.id)).toEqual(['local-lib@../local', 'ws-a@packages/a', 'c@packages/c', 'b@packages/b']);
     expect(pkg(t, 'node_modules/other-name')).toMatchObject({ name: 'c', aliases: ['other-name'], paths: ['node_modules/other-name', 'packages/c'] });
     expect(pkg(t, 'node_modules/local')).toMatchObject({
-      name: 'local-lib', aliases: ['local'], version: '0.1.0', resolved: '../local', direct: true,
-      paths: ['../local', 'node_modules/local'], dependents: [{ name: '(root)', range: 'file:../local' }],
+      name: 'local-lib',
+      aliases: ['local'],
+      version: '0.1.0',
+      resolved: '../local',
+      direct: true,
+      paths: ['../local', 'node_modules/local'],
+      dependents: [{ name: '(root)', range: 'file:../local' }],
     });
     // A workspace's dependencies are direct; its nested copy wins over the top-level one.
     expect(pkg(t, 'packages/a/node_modules/z')).toMatchObject({ direct: true, hasInstallScript: true, dependents: [{ name: '(root)', range: '^1.0.0' }] });
@@ -393,7 +411,12 @@ describe('synthetic v2/v3 lockfiles', () => {
     expect(pkg(t, '../local/node_modules/x')).toMatchObject({ direct: false, dependents: [{ name: 'local-lib', range: '^1.0.0' }] });
     expect(pkg(t, 'node_modules/y').dependents).toEqual([{ name: '(root)', range: '^1.0.0' }]);
     // Nothing is reported as a registry package for the link targets.
-    expect(t.packages.filter((p) => p.source === 'registry').map((p) => p.id).sort()).toEqual(['x@1.2.0', 'x@2.0.0', 'y@1.0.0', 'z@1.0.0']);
+    expect(
+      t.packages
+        .filter((p) => p.source === 'registry')
+        .map((p) => p.id)
+        .sort(),
+    ).toEqual(['x@1.2.0', 'x@2.0.0', 'y@1.0.0', 'z@1.0.0']);
   });
 
   it("treats the root's bundleDependencies as registry packages, a dependency's bundle as bundled", () => {
@@ -410,7 +433,9 @@ describe('synthetic v2/v3 lockfiles', () => {
     expect(pkg(t, 'node_modules/rb')).toMatchObject({ source: 'registry', id: 'rb@1.0.0', direct: true });
     expect(pkg(t, 'node_modules/rb/node_modules/rbdep')).toMatchObject({ source: 'registry', id: 'rbdep@1.0.0' });
     expect(pkg(t, 'node_modules/tool/node_modules/inner')).toMatchObject({
-      source: 'bundled', bundledIn: 'tool@1.0.0', id: 'inner@node_modules/tool/node_modules/inner',
+      source: 'bundled',
+      bundledIn: 'tool@1.0.0',
+      id: 'inner@node_modules/tool/node_modules/inner',
       dependents: [{ name: 'tool', range: '^2.0.0' }],
     });
     expect(pkg(t, 'node_modules/tool/node_modules/inner/node_modules/deep')).toMatchObject({ source: 'bundled', bundledIn: 'tool@1.0.0' });
@@ -604,7 +629,11 @@ describe('readLockfile', () => {
       'package-lock.json': v1({ a: { version: '1.0.0' }, b: { version: '1.0.0', requires: { a: '1' } } }),
       'package.json': JSON.stringify({ name: 'app', dependencies: { a: '^1.0.0' } }),
     });
-    expect(readLockfile(d).packages.filter((p) => p.direct).map((p) => p.id)).toEqual(['a@1.0.0']);
+    expect(
+      readLockfile(d)
+        .packages.filter((p) => p.direct)
+        .map((p) => p.id),
+    ).toEqual(['a@1.0.0']);
   });
 
   it('fails with no-lockfile, unreadable, malformed', () => {
@@ -667,7 +696,10 @@ describe('deeply nested lockfiles', () => {
     );
     expect(pkg(t, 'node_modules/@s/b').dependents).toEqual([{ name: 'a', range: '1' }]);
     expect(pkg(t, 'node_modules/a/node_modules/x/node_modules/@s/b').dependents).toEqual([{ name: 'y', range: '2' }]);
-    expect(pkg(t, 'node_modules/a').dependents).toEqual([{ name: '(root)', range: '1' }, { name: 'y', range: '1' }]);
+    expect(pkg(t, 'node_modules/a').dependents).toEqual([
+      { name: '(root)', range: '1' },
+      { name: 'y', range: '1' },
+    ]);
   });
 });
 

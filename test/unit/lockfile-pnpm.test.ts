@@ -106,17 +106,12 @@ describe('vuejs/core pnpm-lock.yaml 9.0 (workspaces, catalogs, peer suffixes)', 
     expect(all.sort()).toEqual(Object.keys(snapshots).map(storePath).sort());
     expect(new Set(all).size).toBe(all.length);
     const fdir = byId(tree, 'fdir@6.5.0');
-    expect(fdir.paths).toEqual([
-      'node_modules/.pnpm/fdir@6.5.0_picomatch@4.0.4/node_modules/fdir',
-      'node_modules/.pnpm/fdir@6.5.0_picomatch@4.0.5/node_modules/fdir',
-    ]);
-    expect(byId(tree, '@vitejs/plugin-vue@6.0.8').paths).toEqual([
-      'node_modules/.pnpm/@vitejs+plugin-vue@6.0.8_vite@8.2.0_vue@packages+vue/node_modules/@vitejs/plugin-vue',
-    ]);
+    expect(fdir.paths).toEqual(['node_modules/.pnpm/fdir@6.5.0_picomatch@4.0.4/node_modules/fdir', 'node_modules/.pnpm/fdir@6.5.0_picomatch@4.0.5/node_modules/fdir']);
+    expect(byId(tree, '@vitejs/plugin-vue@6.0.8').paths).toEqual(['node_modules/.pnpm/@vitejs+plugin-vue@6.0.8_vite@8.2.0_vue@packages+vue/node_modules/@vitejs/plugin-vue']);
     for (const key of Object.keys(snapshots)) expect(paths.get(key)!.id, key).toBe(nameAtVersion(key));
   });
 
-  it("takes integrity from `resolution.integrity`, and records no install scripts (v9 has no requiresBuild)", () => {
+  it('takes integrity from `resolution.integrity`, and records no install scripts (v9 has no requiresBuild)', () => {
     for (const [key, info] of Object.entries(packages)) expect(byId(tree, key).integrity, key).toBe(info.resolution.integrity);
     expect(tree.packages.filter((p) => p.hasInstallScript)).toEqual([]);
   });
@@ -422,10 +417,7 @@ snapshots:
     ]);
     expect(byId(tree, 'react@18.2.0').dependents).toContainEqual({ name: '(root)', range: '^18.2.0' });
     const peer = byId(tree, 'uses-peer@1.0.0');
-    expect(peer.paths).toEqual([
-      'node_modules/.pnpm/uses-peer@1.0.0_react@18.2.0/node_modules/uses-peer',
-      'node_modules/.pnpm/uses-peer@1.0.0_react@17.0.2/node_modules/uses-peer',
-    ]);
+    expect(peer.paths).toEqual(['node_modules/.pnpm/uses-peer@1.0.0_react@18.2.0/node_modules/uses-peer', 'node_modules/.pnpm/uses-peer@1.0.0_react@17.0.2/node_modules/uses-peer']);
     expect(peer.direct).toBe(true);
     expect(peer.integrity).toBe(SHA('c'));
     expect(byId(tree, 'patched@1.0.0').paths).toEqual(['node_modules/.pnpm/patched@1.0.0_patch_hash=abcdef/node_modules/patched']);
@@ -684,7 +676,7 @@ packages:
     malformed(v9('packages:\n  a@1.0.0:\n    resolution: {type: custom:cdn, url: x}\n'), /type "custom:cdn" is not a resolution this tool can check/);
     malformed(v9('packages:\n  a@1.0.0:\n    resolution: {tarball: ftp://x/a.tgz}\n'), /tarball "ftp:\/\/x\/a.tgz" is not/);
     malformed(v9('packages:\n  a@1.0.0:\n    resolution: {integrity: x}\nsnapshots:\n  a@1.0.0:\n    dependencies:\n      b: 1.0.0\n'), /dependencies\["b"\] is "1.0.0", which has no entry/);
-    malformed(v9("importers:\n  .:\n    dependencies:\n      b:\n        specifier: ^1.0.0\n        version: 1.0.0\n"), /importers\["."\].dependencies\["b"\] is "1.0.0", which has no entry/);
+    malformed(v9('importers:\n  .:\n    dependencies:\n      b:\n        specifier: ^1.0.0\n        version: 1.0.0\n'), /importers\["."\].dependencies\["b"\] is "1.0.0", which has no entry/);
     malformed(v9('packages:\n  weird:\n    resolution: {integrity: x}\n'), /cannot tell the package name and version/);
     malformed(`lockfileVersion: '6.0'\npackages:\n  /a@1.0.0:\n    resolution: {integrity: x}\n    requiresBuild: maybe\n`, /requiresBuild must be true or false/);
     malformed(`lockfileVersion: '6.0'\npackages:\n  /a@1.0.0:\n    resolution: {integrity: x}\n    dev: maybe\n`, /dev must be true or false/);

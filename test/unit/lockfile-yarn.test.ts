@@ -119,7 +119,12 @@ describe('nodejs/corepack yarn.lock (berry)', () => {
     expect(new Set(tree.packages.map((p) => p.id))).toEqual(new Set(npm.map((r) => r.replace('@npm:', '@'))));
     expect(tree.packages.every((p) => p.source === 'registry')).toBe(true);
     const all = tree.packages.flatMap((p) => p.paths);
-    expect(all.sort()).toEqual(entries.filter((e) => !e.fields.resolution?.includes('@workspace:')).flatMap((e) => e.descriptors).sort());
+    expect(all.sort()).toEqual(
+      entries
+        .filter((e) => !e.fields.resolution?.includes('@workspace:'))
+        .flatMap((e) => e.descriptors)
+        .sort(),
+    );
   });
 
   it('records no integrity: the checksum hashes yarn’s zip, not the registry tarball', () => {
@@ -141,7 +146,15 @@ describe('nodejs/corepack yarn.lock (berry)', () => {
   it("marks the root workspace's dependencies direct, with npm-style ranges, and platform packages optional", () => {
     const rootDeps = text.slice(text.indexOf('"corepack@workspace:."'));
     const block = rootDeps.slice(rootDeps.indexOf('  dependencies:\n') + 16, rootDeps.indexOf('  dependenciesMeta:'));
-    const names = block.trim().split('\n').map((l) => l.trim().replace(/^"/, '').replace(/"?: .*$/, ''));
+    const names = block
+      .trim()
+      .split('\n')
+      .map((l) =>
+        l
+          .trim()
+          .replace(/^"/, '')
+          .replace(/"?: .*$/, ''),
+      );
     expect(names).toHaveLength(19);
     const direct = tree.packages.filter((p) => p.direct);
     expect(direct.map((p) => p.name).sort()).toEqual([...names].sort());

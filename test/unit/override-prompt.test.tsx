@@ -50,7 +50,13 @@ async function setup(items: HeldItem[]) {
 }
 
 const ITEMS: HeldItem[] = [
-  { name: 'fresh', version: '1.1.0', reasons: ['too-young: published 1.0d ago'], overridable: true, details: async () => ['compared with 1.0.0: 1 file changed', '! install-script-added: postinstall'] },
+  {
+    name: 'fresh',
+    version: '1.1.0',
+    reasons: ['too-young: published 1.0d ago'],
+    overridable: true,
+    details: async () => ['compared with 1.0.0: 1 file changed', '! install-script-added: postinstall'],
+  },
   { name: 'tampered', version: '2.0.0', reasons: ['integrity-mismatch: lockfile integrity differs'], overridable: false },
 ];
 
@@ -162,8 +168,7 @@ describe('every key counts, however fast it arrives', () => {
 describe('keysOf and step (the reducer every key goes through)', () => {
   const key = (over: Partial<Key> = {}) => ({ ...({} as Key), ...over }) as Key;
   const ctx: PromptContext = { items: ITEMS.slice(0, 1), defaultExpiry: '3d', maxExpiryMs: 14 * 86_400_000 };
-  const run = (...chunks: [string, Partial<Key>?][]) =>
-    chunks.flatMap(([input, k]) => keysOf(input, key(k))).reduce((s, k) => step(ctx, s, k), initialPromptState);
+  const run = (...chunks: [string, Partial<Key>?][]) => chunks.flatMap(([input, k]) => keysOf(input, key(k))).reduce((s, k) => step(ctx, s, k), initialPromptState);
 
   it('a chunk splits into keys: CR, LF and CRLF are one Enter each, DEL and BS erase, other controls are dropped', () => {
     expect(keysOf('a\r\nb\nc\x7f\b\x1f\x9b', key())).toEqual([
@@ -179,7 +184,7 @@ describe('keysOf and step (the reducer every key goes through)', () => {
     expect(keysOf('u', key({ ctrl: true }))).toEqual([]);
   });
 
-  it('a pasted reason with CRLF submits once (the default expiry is not taken behind the person\'s back)', () => {
+  it("a pasted reason with CRLF submits once (the default expiry is not taken behind the person's back)", () => {
     const s = run(['', { return: true }], ['a'], ['line one\r\n']);
     expect(s).toMatchObject({ screen: 'expiry', reason: 'line one', expiry: '' });
   });

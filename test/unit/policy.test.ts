@@ -51,10 +51,12 @@ describe('policy loading', () => {
   it('registryMirrorOf: URLs compared as parsed, with a slash; the upstream is npm or a registry with pinned keys', async () => {
     const key = { keyid: 'k', key: 'AAAA' };
     const p = await loadPolicy(
-      project(JSON.stringify({
-        registryMirrorOf: { 'https://NPM.Corp.Example:443': 'https://registry.npmjs.org', 'http://127.0.0.1:4873/npm': 'https://upstream.example' },
-        registryKeys: { 'https://Upstream.Example': [key] },
-      })),
+      project(
+        JSON.stringify({
+          registryMirrorOf: { 'https://NPM.Corp.Example:443': 'https://registry.npmjs.org', 'http://127.0.0.1:4873/npm': 'https://upstream.example' },
+          registryKeys: { 'https://Upstream.Example': [key] },
+        }),
+      ),
       undefined,
       undefined,
     );

@@ -109,9 +109,7 @@ describe('verifyNpmAttestations: real attestations', () => {
       issuer: 'https://token.actions.githubusercontent.com',
       builder: 'https://github.com/npm/cli@9.4.2',
     });
-    expect(r.message).toBe(
-      'sigstore@1.0.0 has verified provenance from https://github.com/sigstore/sigstore-js at 06528997c3c8 and a verified npm publish attestation.',
-    );
+    expect(r.message).toBe('sigstore@1.0.0 has verified provenance from https://github.com/sigstore/sigstore-js at 06528997c3c8 and a verified npm publish attestation.');
   });
 
   it('verifies tuf-js@1.0.0', () => {
@@ -416,7 +414,9 @@ describe('trusted root', () => {
       const forged = structuredClone(KEYS_DOC);
       forged.keys[2].keyId = 'SHA256:attacker';
       repo.replaceFile('/targets/registry.npmjs.org/keys.json', JSON.stringify(forged));
-      await expect(refreshTrustedRoot(cache, { mirrorURL: repo.url, timeoutMs: 60_000 })).rejects.toThrow(/^could not refresh the Sigstore trusted root and npm registry keys from .*: Expected (hash|length) \S+ but got \S+/);
+      await expect(refreshTrustedRoot(cache, { mirrorURL: repo.url, timeoutMs: 60_000 })).rejects.toThrow(
+        /^could not refresh the Sigstore trusted root and npm registry keys from .*: Expected (hash|length) \S+ but got \S+/,
+      );
       expect(existsSync(path.join(cache, 'trust', 'npm-keys.json'))).toBe(false);
     } finally {
       await repo.close();

@@ -152,7 +152,12 @@ describe('readBody', () => {
     // The limit still applies to a streamed body, and a sink that throws stops the transfer.
     await expect(readBody(body(Array.from({ length: 9 }, () => KB(1))), limits, consume, 'x', sink)).rejects.toThrow(BodyTooLargeError);
     const b = body([KB(1), KB(1), KB(1), KB(1)]);
-    const bad = () => ({ write: () => { throw new Error('bad JSON'); }, end: () => '' });
+    const bad = () => ({
+      write: () => {
+        throw new Error('bad JSON');
+      },
+      end: () => '',
+    });
     await expect(readBody(b, limits, consume, 'x', bad)).rejects.toThrow('bad JSON');
     expect(b.destroyed).toBe(true);
   });

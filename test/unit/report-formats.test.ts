@@ -61,7 +61,13 @@ beforeAll(async () => {
   delete process.env.GITHUB_STEP_SUMMARY;
 
   registry = await TestRegistry.start();
-  registry.addPackage({ name: 'young', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '1.1.0', publishedAt: YOUNG }] });
+  registry.addPackage({
+    name: 'young',
+    versions: [
+      { version: '1.0.0', publishedAt: OLD },
+      { version: '1.1.0', publishedAt: YOUNG },
+    ],
+  });
   // The registry says another hash than the tarball's, which the lockfile records: an integrity mismatch.
   registry.addPackage({ name: 'tampered', versions: [{ version: '2.0.0', publishedAt: OLD, integrityOverride: 'sha512-' + Buffer.alloc(64, 7).toString('base64') }] });
   registry.addPackage({ name: 'clean', versions: [{ version: '3.0.0', publishedAt: OLD }] });
@@ -155,7 +161,11 @@ describe('SARIF', () => {
     expect(results.every((r) => r.level === 'error' || r.level === 'warning')).toBe(true);
     expect(by('registry-no-keys')).toEqual([]);
 
-    for (const [res, name] of [[at(young, 0), 'young'], [at(tampered, 0), 'tampered'], [at(scripted, 0), 'scripted']] as const) {
+    for (const [res, name] of [
+      [at(young, 0), 'young'],
+      [at(tampered, 0), 'tampered'],
+      [at(scripted, 0), 'scripted'],
+    ] as const) {
       const loc = at(res.locations ?? [], 0).physicalLocation!;
       // Relative to the repository root (the folder holding .git), percent-encoded as a URI.
       expect(loc.artifactLocation).toEqual({ uri: 'app/package-lock.json', uriBaseId: '%SRCROOT%' });
@@ -234,15 +244,19 @@ describe('GitHub workflow commands and job summary', () => {
     const evil: CheckResult = {
       ...result,
       verdicts: result.verdicts.map((v) =>
-        v.pkg.name !== 'scripted'
-          ? v
-          : { ...v, findings: v.findings.map((f) => (f.action === 'warn' ? { ...f, message: 'postinstall: curl x, 100%\n::error file=evil::owned' } : f)) },
+        v.pkg.name !== 'scripted' ? v : { ...v, findings: v.findings.map((f) => (f.action === 'warn' ? { ...f, message: 'postinstall: curl x, 100%\n::error file=evil::owned' } : f)) },
       ),
     };
-    const line = toGithubCommands(evil).split('\n').find((l) => l.includes('scripted@4.0.0'))!;
+    const line = toGithubCommands(evil)
+      .split('\n')
+      .find((l) => l.includes('scripted@4.0.0'))!;
     // The registry's line break is shown as an escape (safe-text.ts), and the percent escaped as the toolkit does.
     expect(line).toContain('::scripted@4.0.0 warning: postinstall: curl x, 100%25\\n::error file=evil::owned');
-    expect(toGithubCommands(evil).split('\n').filter((l) => l.startsWith('::error file=evil'))).toEqual([]);
+    expect(
+      toGithubCommands(evil)
+        .split('\n')
+        .filter((l) => l.startsWith('::error file=evil')),
+    ).toEqual([]);
   });
 
   it('writes the report to a file and appends a summary table to $GITHUB_STEP_SUMMARY', async () => {

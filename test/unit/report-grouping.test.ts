@@ -66,7 +66,13 @@ beforeAll(async () => {
   // A direct dependency whose every version is young: no fallback; and one with an old one outside its range.
   // Old enough, but held for something else: a bin named like a command.
   registry.addPackage({ name: 'shady', versions: [{ version: '1.0.0', publishedAt: OLD, bin: { node: 'x.js' }, files: { 'x.js': '' } }] });
-  registry.addPackage({ name: 'fresh', versions: [{ version: '1.0.0', publishedAt: OLD }, { version: '2.0.0', publishedAt: YOUNG }] });
+  registry.addPackage({
+    name: 'fresh',
+    versions: [
+      { version: '1.0.0', publishedAt: OLD },
+      { version: '2.0.0', publishedAt: YOUNG },
+    ],
+  });
 
   const deps: Record<string, string> = { clean: '3.0.0', scripted: '4.0.0', fresh: '2.0.0' };
   for (const name of PLATFORMS) deps[name] = '1.0.0';
@@ -76,7 +82,11 @@ beforeAll(async () => {
   mixed = await check({ '@plat/bin-00': '1.0.0', '@plat/bin-01': '1.0.0', '@plat/bin-02': '1.0.0', shady: '1.0.0' });
   // Three packages resolved from one foreign host: one cause.
   foreign = await check({ clean: '3.0.0', other: '1.0.0', scripted: '4.0.0' }, (lock) => {
-    for (const [name, v] of [['clean', '3.0.0'], ['other', '1.0.0'], ['scripted', '4.0.0']]) {
+    for (const [name, v] of [
+      ['clean', '3.0.0'],
+      ['other', '1.0.0'],
+      ['scripted', '4.0.0'],
+    ]) {
       entryOf(lock, `node_modules/${name}`).resolved = `https://evil.example/${name}/-/${name}-${v}.tgz`;
     }
   });
@@ -115,7 +125,12 @@ describe('registry-wide findings', () => {
     expect(json.summary.allow).toBe(1);
     expect(json.packages.find((p) => p.name === 'clean')?.verdict).toBe('warn');
     const shared = (toJson(result) as { sharedFindings: { code: string; packages: string[] }[] }).sharedFindings;
-    expect(shared.map((f) => [f.code, f.packages.length])).toEqual(expect.arrayContaining([['registry-no-keys', 23], ['trust-undecidable', 23]]));
+    expect(shared.map((f) => [f.code, f.packages.length])).toEqual(
+      expect.arrayContaining([
+        ['registry-no-keys', 23],
+        ['trust-undecidable', 23],
+      ]),
+    );
     expect(shared).toHaveLength(2);
   });
 
@@ -144,7 +159,7 @@ describe('registry-wide findings', () => {
     expect(md).toContain('**1 allowed, 1 with warnings, 21 quarantined, 0 blocked**');
   });
 
-  it('text: one line each, and the counts by the packages\' own checks', () => {
+  it("text: one line each, and the counts by the packages' own checks", () => {
     const text = toText(result, plain);
     expect(text.match(/^ {2}~ registry-no-keys:/gm)).toHaveLength(1);
     expect(text.match(/trust-undecidable/g)).toHaveLength(1);
@@ -175,7 +190,9 @@ describe('a package family held for one reason', () => {
     expect(commands).toContain(`  safe-install approve ${PLATFORMS.map((n) => `${n}@1.0.0`).join(' ')} --reason "..." --expires 3d`);
     expect(commands).toContain('  safe-install approve fresh@2.0.0 --reason "..." --expires 3d');
     expect(commands).toHaveLength(3);
-    const verbose = approveHints(result, plain, { verbose: true }).split('\n').filter((l) => /safe-install approve \S+@/.test(l));
+    const verbose = approveHints(result, plain, { verbose: true })
+      .split('\n')
+      .filter((l) => /safe-install approve \S+@/.test(l));
     expect(verbose).toHaveLength(21);
   });
 
@@ -186,12 +203,20 @@ describe('a package family held for one reason', () => {
 
   it('released lines: one per family of versions released for one reason; --verbose one each', () => {
     const entry = (name: string, why: LedgerEntry['releasedBecause']): LedgerEntry => ({
-      name, version: '1.0.0', status: 'released', findings: [], firstSeen: '2026-06-10T00:00:00.000Z', lastSeen: '2026-06-14T00:00:00.000Z', releasedBecause: why,
+      name,
+      version: '1.0.0',
+      status: 'released',
+      findings: [],
+      firstSeen: '2026-06-10T00:00:00.000Z',
+      lastSeen: '2026-06-14T00:00:00.000Z',
+      releasedBecause: why,
     });
     const released = [...PLATFORMS.map((n) => entry(n, 'passes')), entry('ms', 'approved'), entry('@plat/x', 'approved')];
     const lines = releasedLines(released, plain);
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^Released from quarantine: @plat\/\* \(20 versions, held since 2026-06-10T00:00:00\.000Z; now old enough and passes every check\): @plat\/bin-00@1\.0\.0, @plat\/bin-01@1\.0\.0, @plat\/bin-02@1\.0\.0 and 17 more$/);
+    expect(lines[0]).toMatch(
+      /^Released from quarantine: @plat\/\* \(20 versions, held since 2026-06-10T00:00:00\.000Z; now old enough and passes every check\): @plat\/bin-00@1\.0\.0, @plat\/bin-01@1\.0\.0, @plat\/bin-02@1\.0\.0 and 17 more$/,
+    );
     expect(lines[1]).toMatch(/^Released from quarantine: ms@1\.0\.0 .*an approval waives what held it/);
     expect(releasedLines(released, plain, { verbose: true })).toHaveLength(22);
   });

@@ -58,7 +58,11 @@ describe('registry signatures', () => {
     // An unsigned version from a registry that serves no keys: said (once per registry by the reporters), not blocked.
     expect(run(t, { sigs: [] }, { kind: 'none', registry: 'http://mirror/' })).toMatchObject([{ code: 'registry-no-keys', action: 'warn' }]);
     const unsigned = facts(t.name, { [t.version]: { integrity: t.integrity, signatures: [] } });
-    const strict = signature.run(pkg({ name: t.name, version: t.version }), { facts: unsigned, keys: { kind: 'none', registry: 'http://mirror/' } }, { now: new Date(), policy: policy({ actions: { 'registry-no-keys': 'block' } }) });
+    const strict = signature.run(
+      pkg({ name: t.name, version: t.version }),
+      { facts: unsigned, keys: { kind: 'none', registry: 'http://mirror/' } },
+      { now: new Date(), policy: policy({ actions: { 'registry-no-keys': 'block' } }) },
+    );
     expect(strict[0]?.action).toBe('block');
   });
 

@@ -31,7 +31,10 @@ describe('scripts/check-src.mjs', () => {
     });
     const r = run(dir);
     expect(r.status).toBe(1);
-    const listed = r.stderr.split('\n').filter((l) => l.startsWith('  ')).map((l) => l.trim());
+    const listed = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('  '))
+      .map((l) => l.trim());
     expect(listed).toEqual(['checks/index.d.ts', 'checks/index.js.map', 'types.js']);
   });
 

