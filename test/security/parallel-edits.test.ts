@@ -34,6 +34,7 @@ describe('parallel policy edits lose nothing', () => {
   it('eight `scripts allow` at once: all eight in the policy and in package.json allowScripts', async () => {
     const p = await initedProject();
     const runs = await Promise.all(NAMES.map((n) => cli(['scripts', 'allow', n], { cwd: p.dir, env: p.env })));
+    for (const r of runs) expect(r.code, r.stdout + r.stderr).toBe(0); // a run that failed says why first
     expect([...(p.policy().scripts?.allow ?? [])].sort()).toEqual(NAMES);
     expect(p.allowScripts()).toEqual(Object.fromEntries(NAMES.map((n) => [n, true])));
     for (const r of runs) {
