@@ -133,10 +133,16 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     byName.set(pkg.name, list);
   }
   // Advisories for every locked registry version, asked while the metadata is fetched; each name's checks wait for them.
+  // Bundled copies too: a tarball that carries debug@4.4.2 in its node_modules installs that code all the same.
+  const advised = new Map<string, Set<string>>();
+  for (const pkg of tree.packages) {
+    if (pkg.source !== 'registry' && pkg.source !== 'bundled') continue;
+    advised.set(pkg.name, (advised.get(pkg.name) ?? new Set<string>()).add(pkg.version));
+  }
   const advisoryAbort = new AbortController();
   const advisoryLookup = (
     await startAdvisories(
-      [...byName].flatMap(([name, pkgs]) => [...new Set(pkgs.map((p) => p.version))].map((version) => ({ name, version }))),
+      [...advised].flatMap(([name, versions]) => [...versions].map((version) => ({ name, version }))),
       { opts, policy, npm, cacheDir, ttlMs, now, signal: advisoryAbort.signal },
     )
   )?.lookup;
@@ -232,10 +238,10 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     }
   }
   for (const pkg of tree.packages) if (!verdicts.has(pkg)) judge(pkg, { facts: undefined });
-  // Advisories, for every registry package whose checks ran (first among its findings).
+  // Advisories, for every registry package whose checks ran and every bundled one (first among its findings).
   if (lookup) {
     for (const [pkg, r] of raw) {
-      if (pkg.source !== 'registry' || r.input.facts === undefined) continue;
+      if (pkg.source === 'bundled' ? false : pkg.source !== 'registry' || r.input.facts === undefined) continue;
       const found = advisoriesCheck.run(pkg, { ...r.input, advisories: advisoriesFor(lookup, pkg.name) }, ctx);
       if (!found.length) continue;
       r.findings = [...found, ...r.findings];

@@ -26,7 +26,9 @@ function fixedInRange(pkg: LockedPackage, a: Advisory): string | undefined {
 export const advisories: Check = {
   id: 'advisories',
   run(pkg, { facts, advisories: input }, { policy }): Finding[] {
-    if (pkg.source !== 'registry' || !input) return [];
+    // Bundled copies too (they come inside another package's tarball): the version an advisory names, all the same.
+    if ((pkg.source !== 'registry' && pkg.source !== 'bundled') || !input) return [];
+    const inside = pkg.source === 'bundled' ? ` (it comes inside ${pkg.bundledIn ?? 'another package'}'s tarball: update or remove that package)` : '';
     if (input.unavailable !== undefined) {
       return [
         finding(policy, 'advisories-unavailable', `no advisory source answered, so versions named by malware or vulnerability advisories cannot be recognised: ${input.unavailable}`, {
@@ -45,9 +47,11 @@ export const advisories: Check = {
       const data: Record<string, unknown> = { advisories: a.ids, id: a.id, url: a.url, summary: a.summary, sources: a.sources, ...(a.severity ? { severity: a.severity } : {}) };
       if (a.kind === 'malware') {
         const fallback = registryFacts ? findFallback(pkg, registryFacts, clean) : undefined;
-        const use = fallback
-          ? `use ${pkg.name}@${fallback} (the newest version within every dependent's range that no advisory names)`
-          : `no version within every dependent's range is free of advisories: remove ${pkg.name} or change the ranges that pull it in`;
+        const use = inside
+          ? `remove it${inside}`
+          : fallback
+            ? `use ${pkg.name}@${fallback} (the newest version within every dependent's range that no advisory names)`
+            : `no version within every dependent's range is free of advisories: remove ${pkg.name} or change the ranges that pull it in`;
         const advice = a.advice ? ` If it was ever installed: ${a.advice}` : ' If it was ever installed, treat the machine as compromised and rotate every secret it held, from another machine.';
         // Never weakened by the policy's actions (compilePolicy refuses anything but block for this code).
         out.push({
@@ -71,11 +75,13 @@ export const advisories: Check = {
         'advisory-vulnerability',
         `${idsText(a)} (${a.severity ?? 'severity unknown'}): ${a.summary}${a.fixed.length ? `; fixed in ${a.fixed.join(', ')}` : '; no fixed version named'} (${a.url})`,
         {
-          remedy: fixed
-            ? `update to ${pkg.name}@${fixed} or later (it satisfies every dependent's range)`
-            : fallback
-              ? `use ${pkg.name}@${fallback} (the newest version within every dependent's range that no advisory names)`
-              : `no fixed version satisfies every dependent's range; update the dependents, or add an exception naming ${a.id} with a reason and an expiry`,
+          remedy: inside
+            ? `a fixed copy must come from the package that bundles it${inside}`
+            : fixed
+              ? `update to ${pkg.name}@${fixed} or later (it satisfies every dependent's range)`
+              : fallback
+                ? `use ${pkg.name}@${fallback} (the newest version within every dependent's range that no advisory names)`
+                : `no fixed version satisfies every dependent's range; update the dependents, or add an exception naming ${a.id} with a reason and an expiry`,
           data: { ...data, fixed: a.fixed, fallback: fixed ?? fallback ?? null, ...(severe ? { threshold } : {}) },
           // At or above the policy's threshold it blocks; otherwise the policy's action for the code, else warn.
           sourcesSay: action,

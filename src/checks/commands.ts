@@ -38,10 +38,13 @@ export const PROTECTED_COMMANDS: readonly string[] = [
   // from its own node-gyp-bin folder, which @npmcli/run-script puts after every node_modules/.bin: not on the
   // guard's PATH, yet a dependency's `node-gyp` bin would run in its place for every allowed native build.
   'node-gyp',
+  // The guard itself: the hook init sets up is the script `safe-install hook`, so a dependency's `safe-install` bin
+  // that npm links in place of the guard's (the first package by path wins) runs as that hook, with no check at all.
+  'safe-install',
 ];
 
 /** A protected command that one registry package is: that package may link it (the real node-gyp as a dependency). */
-const OWNED_BY: Readonly<Record<string, string>> = { 'node-gyp': 'node-gyp' };
+const OWNED_BY: Readonly<Record<string, string>> = { 'node-gyp': 'node-gyp', 'safe-install': 'safe-install' };
 
 export interface ShadowableCommands {
   /** Why a dependency named `pkgName` may not link a bin called `bin`, or undefined when it may. */

@@ -55,15 +55,16 @@ export async function hookCommand(flags: CommonFlags): Promise<number> {
   const removed: string[] = [];
   const kept: string[] = [];
   // Only install folders under this project's node_modules, from an npm lockfile (the hook is npm's): never a
-  // path a crafted lockfile entry could point elsewhere. Never the guard itself (the folder it runs from, or the
-  // project's safe-install): it stays held and the install is refused, but the commands that approve or fix what
-  // is held run from it (issue 19).
+  // path a crafted lockfile entry could point elsewhere. Never the guard itself, the folder the running code is in
+  // (by realpath): it stays held and the install is refused, but the commands that approve or fix what is held
+  // run from it (issue 19). Never by name: a node_modules/safe-install that is not the running guard (a lockfile
+  // that swapped its tarball, an alias) is removed like anything held, or the printed next step would run it.
   const top = resolve(result.tree.root.dir, 'node_modules') + sep;
   for (const v of result.tree.format.startsWith('npm') ? held : []) {
     for (const path of v.pkg.paths) {
       const abs = resolve(result.tree.root.dir, path);
       if (!abs.startsWith(top)) continue;
-      if (holdsGuard(abs) || (v.pkg.name === 'safe-install' && abs === top + 'safe-install')) {
+      if (holdsGuard(abs)) {
         kept.push(path);
         continue;
       }

@@ -151,7 +151,9 @@ export async function approveMany(result: CheckResult, opts: ApproveManyOptions)
           'bad-usage',
           `${name}@${version} cannot be approved: ${codes.join(', ')} may not be overridden (policy overrides.nonOverridable)${opts.specs.length > 1 ? '; nothing was approved' : ''}`,
           {
-            remedy: 'find out why the package differs from what the registry signed; do not install it',
+            remedy: codes.includes('advisory-malware')
+              ? 'a malware advisory names this version: use another one; for a false positive, add an exception naming the advisory id (advisories: ["MAL-…"]) with a reason and a short expiry'
+              : 'find out why the package differs from what the registry signed; do not install it',
           },
         );
       }
