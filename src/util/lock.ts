@@ -68,6 +68,18 @@ function isScratchDir(dir: string): boolean {
  * or a file (a repository can ship one) is refused: scratch files are never written through a link elsewhere.
  */
 export async function ensureScratchDir(dir: string): Promise<void> {
+  // Another run that just released its lock may tidy the empty folder away between our steps (ENOENT on the
+  // `tmp` folder or its .gitignore): made again, a few times at most.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await makeScratchDir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 8) throw err;
+    }
+  }
+}
+
+async function makeScratchDir(dir: string): Promise<void> {
   for (const d of [dirname(dir), dir]) {
     const st = await lstat(d).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
     if (st && !st.isDirectory()) {

@@ -89,3 +89,17 @@ describe('the scratch folder (.safe-install/tmp/)', () => {
     expect(readdirSync(elsewhere)).toEqual([]);
   });
 });
+
+describe('the scratch folder tidied away by one run while another makes it', () => {
+  it('many runs taking and releasing the project lock at once: none fails on a folder removed under it', async () => {
+    for (let round = 0; round < 30; round++) {
+      const dir = mkdtempSync(join(tmpdir(), 'si-lock-race-'));
+      // Each holder releases at once, so the folder is tidied away (rmdir .safe-install/tmp, then .safe-install)
+      // while the others are between their steps of making it again.
+      const runs = Array.from({ length: 8 }, () => withLocks([projectLockPath(dir)], async () => {}));
+      const results = await Promise.allSettled(runs);
+      expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+      expect(existsSync(join(dir, '.safe-install'))).toBe(false);
+    }
+  });
+});
