@@ -62,6 +62,13 @@ describe("the repository's own workflows", () => {
     for (const job of Object.values(wf.jobs)) for (const run of job.steps.map((s) => s.run ?? '')) if (/npm ci\b/.test(run)) expect(run).toContain('--ignore-scripts');
   });
 
+  it("the repository's own policy is the shipped default but for the pinned package managers' own bins", () => {
+    const policy = JSON.parse(readFileSync(join(ROOT, 'safe-install.policy.json'), 'utf8'));
+    expect(Object.keys(policy).filter((k) => k !== '$schema')).toEqual(['bins']);
+    const devDependencies = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).devDependencies;
+    for (const name of policy.bins.allow) expect(devDependencies, name).toHaveProperty([name]);
+  });
+
   it('release.yml: from version tags only; OIDC trusted publishing with provenance, staged where the package exists; write scopes only where used', () => {
     const wf = yaml.load(read('release.yml')) as Workflow;
     expect(Object.keys(wf.on)).toEqual(['push']);
