@@ -981,46 +981,16 @@ async function hostileRows(TestRegistry, work, opts) {
         check('si-gzip', 'safe-install check (refuses at 128 MiB inflated)', hostileDir, refused, { name: 'hostile', fault: { stream: () => [bomb], headers: { 'content-encoding': 'gzip' } } }),
       ],
     });
-    await timeGroup({
-      row: 'hostile',
-      tree: 'honest 100 MB packument',
-      mode: 'cold',
-      registry,
-      runs: opts.runs,
-      commands: [check('si-honest', 'safe-install check (reads it)', project('big', { big: '1.0.999' }), checked)],
-    });
-    await timeGroup({
-      row: 'hostile',
-      tree: 'valid JSON 127 MB, one string',
-      mode: 'cold',
-      registry,
-      runs: opts.runs,
-      commands: [check('si-onestring', 'safe-install check (reads it)', project('onestring', { onestring: '1.0.0' }), checked)],
-    });
-    await timeGroup({
-      row: 'hostile',
-      tree: 'valid JSON 127 MB, 14k versions of kept fields',
-      mode: 'cold',
-      registry,
-      runs: opts.runs,
-      commands: [check('si-wide', 'safe-install check (reads it)', project('wide', { wide: '1.0.0' }), checked)],
-    });
-    await timeGroup({
-      row: 'hostile',
-      tree: 'valid JSON 127 MB, 29,999 versions',
-      mode: 'cold',
-      registry,
-      runs: opts.runs,
-      commands: [check('si-many', 'safe-install check (reads it)', project('many', { many: '1.0.0' }), checked)],
-    });
-    await timeGroup({
-      row: 'hostile',
-      tree: 'valid JSON 15 MB, 1,000,000 versions',
-      mode: 'cold',
-      registry,
-      runs: opts.runs,
-      commands: [check('si-million', 'safe-install check (refuses past 30,000 versions)', project('million', { million: '1.0.0' }), refused)],
-    });
+    // Valid bodies shaped to cost memory: each row one project, read or refused.
+    for (const [tree, id, label, name, version, expect] of [
+      ['honest 100 MB packument', 'si-honest', 'safe-install check (reads it)', 'big', '1.0.999', checked],
+      ['valid JSON 127 MB, one string', 'si-onestring', 'safe-install check (reads it)', 'onestring', '1.0.0', checked],
+      ['valid JSON 127 MB, 14k versions of kept fields', 'si-wide', 'safe-install check (reads it)', 'wide', '1.0.0', checked],
+      ['valid JSON 127 MB, 29,999 versions', 'si-many', 'safe-install check (reads it)', 'many', '1.0.0', checked],
+      ['valid JSON 15 MB, 1,000,000 versions', 'si-million', 'safe-install check (refuses past 30,000 versions)', 'million', '1.0.0', refused],
+    ]) {
+      await timeGroup({ row: 'hostile', tree, mode: 'cold', registry, runs: opts.runs, commands: [check(id, label, project(name, { [name]: version }), expect)] });
+    }
   } finally {
     await registry.close();
   }

@@ -3,9 +3,9 @@
 // decompression), and a signal that ends everything at the check's deadline. Errors are plain messages that name
 // no credential (the caller turns them into "this source did not answer").
 import { createRequire } from 'node:module';
-import { createUnzip } from 'node:zlib';
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { readBody } from '../registry/body.js';
+import { backoff, decoded } from '../registry/http.js';
 import { limiter } from '../registry/limit.js';
 import { redact } from '../util/safe-text.js';
 
@@ -30,20 +30,6 @@ export class HttpStatusError extends Error {
 
 const ONE = limiter(Number.MAX_SAFE_INTEGER);
 const retriable = (status: number) => [408, 420, 429].includes(status) || status >= 500;
-
-/** Wait before retry `attempt` (make-fetch-happen's backoff), cut short by the signal. */
-function backoff(attempt: number, signal?: AbortSignal): Promise<void> {
-  const ms = Math.min(3000, 300 * 2 ** attempt * (1 + Math.random()));
-  return new Promise((r) => {
-    const done = () => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      r();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /**
  * Send a JSON request (undici, one keep-alive connection pool per origin) and parse the JSON answer. `what` names
@@ -80,9 +66,14 @@ export async function requestJson(url: string, what: string, bounds: HttpBounds,
       }
       throw new HttpStatusError(res.statusCode, what);
     }
-    const enc = String(res.headers['content-encoding'] ?? '').toLowerCase();
-    const stream = enc === 'gzip' || enc === 'x-gzip' || enc === 'deflate' ? pipeline(res.body as unknown as Readable, createUnzip(), () => {}) : (res.body as unknown as Readable);
-    const text = await readBody(stream as AsyncIterable<Buffer>, { large: Infinity, largeSlots: ONE, maxBytes: bounds.maxBytes, timeoutMs: bounds.timeoutMs }, (t) => t, what);
+    const enc = res.headers['content-encoding'];
+    let stream: AsyncIterable<Buffer>;
+    try {
+      stream = decoded(res.body as unknown as Readable, typeof enc === 'string' ? enc : undefined) as AsyncIterable<Buffer>;
+    } catch (err) {
+      throw new Error(`${what}: ${(err as Error).message}`);
+    }
+    const text = await readBody(stream, { large: Infinity, largeSlots: ONE, maxBytes: bounds.maxBytes, timeoutMs: bounds.timeoutMs }, (t) => t, what);
     try {
       return JSON.parse(text);
     } catch {

@@ -1,12 +1,9 @@
 // The project's package.json as init edits it: JSON the user wrote, so every field it touches is checked before
 // it is changed (a "scripts" that is a string is the user's to fix, not a crash nor something to overwrite).
 import { GuardError } from '../errors.js';
+import { isObject, type Json } from '../util/is-object.js';
 
-export type JsonObject = Record<string, unknown>;
-
-function isPlainObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export type JsonObject = Json;
 
 function notAnObject(what: string, v: unknown): GuardError {
   const kind = v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`;
@@ -23,7 +20,7 @@ export function parsePackageDoc(text: string): JsonObject {
   } catch (err) {
     throw new GuardError('bad-config', `package.json is not valid JSON: ${(err as Error).message}`, { remedy: 'fix package.json' });
   }
-  if (!isPlainObject(doc)) throw notAnObject('(the whole document)', doc);
+  if (!isObject(doc)) throw notAnObject('(the whole document)', doc);
   return doc;
 }
 
@@ -31,7 +28,7 @@ export function parsePackageDoc(text: string): JsonObject {
 export function objectField(doc: JsonObject, key: string, where = `"${key}"`): JsonObject | undefined {
   const v = doc[key];
   if (v === undefined || v === null) return undefined;
-  if (!isPlainObject(v)) throw notAnObject(where, v);
+  if (!isObject(v)) throw notAnObject(where, v);
   return v;
 }
 

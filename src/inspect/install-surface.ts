@@ -2,7 +2,7 @@
 // commands themselves, the package's scripts they run (`npm run x`), the files they run (`node install.js`,
 // `./setup.sh`), followed through relative require/import. Files are only read as text.
 import { posix } from 'node:path';
-import { INSTALL_EVENTS, type CallKind, type InspectLimits, type InstallEvent } from './types.js';
+import { INSTALL_EVENTS, type CallFinding, type CallKind, type InspectLimits, type InstallEvent } from './types.js';
 import { isCodePath, readText, startsWithNodeShebang, type Tree } from './tree.js';
 
 /**
@@ -22,14 +22,8 @@ export function effectiveInstallScripts(pkg: Record<string, unknown>, hasBinding
   return { scripts, implicit };
 }
 
-interface CallMatch {
-  where: string;
-  event: InstallEvent;
-  line: number;
-  kind: CallKind;
-  match: string;
-  text: string;
-}
+/** A call found, before it is compared with the other version (`new`). */
+type CallMatch = Omit<CallFinding, 'new'>;
 
 const CALL_PATTERNS: { kind: CallKind; re: RegExp; name: (m: RegExpMatchArray) => string }[] = [
   // Modules: require('https'), require("node:child_process"), import ... from 'net', import('dns').

@@ -11,9 +11,13 @@ import { malformed, q } from './registry-url.js';
  * install paths, which other stages join to the project folder.
  */
 export function checkPackageName(file: string, name: string, where: string): void {
+  if (!isFolderName(name)) throw malformed(file, `${where}: ${q(name)} is not a valid package name`);
+}
+
+/** `name` or `@scope/name`, each part a plain folder name (no `.`, `..`, empty part or backslash). */
+export function isFolderName(name: string): boolean {
   const parts = name.startsWith('@') ? name.split('/') : [name];
-  const ok = (name.startsWith('@') ? parts.length === 2 && (parts[0]?.length ?? 0) > 1 : !name.includes('/')) && parts.every((p) => p !== '' && p !== '.' && p !== '..' && !p.includes('\\'));
-  if (!ok) throw malformed(file, `${where}: ${q(name)} is not a valid package name`);
+  return (name.startsWith('@') ? parts.length === 2 && (parts[0]?.length ?? 0) > 1 : !name.includes('/')) && parts.every((p) => p !== '' && p !== '.' && p !== '..' && !p.includes('\\'));
 }
 
 export const ROOT = '(root)';

@@ -2,6 +2,7 @@
 // names they install under, each checked before another stage joins it to the project folder.
 import type { LockfileError } from './errors.js';
 import { malformed } from './registry-url.js';
+import { isFolderName } from './graph.js';
 
 export const NM = 'node_modules/';
 
@@ -14,9 +15,7 @@ export const MAX_NESTING = 100;
 
 /** A name as it may appear as one node_modules segment: `name` or `@scope/name`. */
 export function checkInstallName(file: string, name: string, where: string): void {
-  const parts = name.startsWith('@') ? name.split('/') : [name];
-  const ok = (name.startsWith('@') ? parts.length === 2 && (parts[0]?.length ?? 0) > 1 : !name.includes('/')) && parts.every((p) => p !== '' && p !== '.' && p !== '..' && !p.includes('\\'));
-  if (!ok) throw malformed(file, `${where}: ${JSON.stringify(name)} is not a valid package folder name`);
+  if (!isFolderName(name)) throw malformed(file, `${where}: ${JSON.stringify(name)} is not a valid package folder name`);
 }
 
 /** The name a key installs under (`node_modules/a/node_modules/@s/b` -> `@s/b`), or undefined for folders. */

@@ -195,21 +195,21 @@ export class UndiciTransport implements Transport {
 }
 
 /** The body as sent, decompressed: gzip is asked for; anything else a server sends anyway is decoded or refused. */
-function decoded(body: Readable, encoding: string | undefined): HttpResponse['body'] {
+export function decoded(body: Readable, encoding: string | undefined): HttpResponse['body'] {
   const enc = (encoding ?? '').trim().toLowerCase();
   if (!enc || enc === 'identity') return body;
   const decoder = enc === 'gzip' || enc === 'x-gzip' || enc === 'deflate' ? createUnzip() : enc === 'br' ? createBrotliDecompress() : undefined;
   if (!decoder) {
     body.on('error', () => {}); // destroyed unread: undici emits an abort error nobody waits for
     body.destroy();
-    throw new Error(`the registry answered with an unsupported content-encoding "${enc}"`);
+    throw new Error(`the answer came with an unsupported content-encoding "${enc}"`);
   }
   // Errors of either stream end the pipeline and surface while reading the decoder.
   return pipeline(body, decoder, () => {});
 }
 
 /** make-fetch-happen's backoff (the `retry` package): min(max, min * factor^attempt * random[1, 2)). */
-function backoff(attempt: number, signal?: AbortSignal): Promise<void> {
+export function backoff(attempt: number, signal?: AbortSignal): Promise<void> {
   const ms = Math.min(RETRY.maxTimeout, RETRY.minTimeout * RETRY.factor ** attempt * (RETRY.randomize ? 1 + Math.random() : 1));
   // Cut short when the host is marked down or the deadline passes (the loop then throws the shared error).
   return new Promise((r) => {
