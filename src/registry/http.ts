@@ -68,6 +68,8 @@ export class NpmFetchTransport implements Transport {
     const origin = new URL(url).origin;
     health?.check(origin);
     health?.attempt(origin);
+    const stopped = new AbortController();
+    const hostDown = health?.signal(origin);
     const res = await npmFetch(url, {
       ...this.opts.fetchOptions,
       registry,
@@ -77,7 +79,7 @@ export class NpmFetchTransport implements Transport {
       preferOnline: true,
       timeout: this.opts.timeoutMs,
       retry: { retries: this.opts.retries, ...RETRY },
-      signal: health?.signal(origin),
+      signal: hostDown ? AbortSignal.any([hostDown, stopped.signal]) : stopped.signal,
     } as npmFetchType.Options).catch((err: { statusCode?: number }) => {
       if (err.statusCode === 404) return null;
       // Its retries are its own: the request as a whole counts once.
@@ -87,7 +89,15 @@ export class NpmFetchTransport implements Transport {
     });
     health?.answered(origin);
     if (res === null) return null;
-    const body = res.body as unknown as HttpResponse['body'] & { resume(): void };
+    const body = res.body as unknown as HttpResponse['body'] & { resume(): void; destroy(err?: Error): void };
+    // A body stopped early (past --max-body-size) is a decompressor the socket still writes into: destroyed alone,
+    // the next chunk hits its closed zlib handle ("zlib binding closed", thrown where nobody catches it). The
+    // request is aborted first, so nothing more arrives.
+    const destroy = body.destroy.bind(body);
+    body.destroy = (err?: Error) => {
+      stopped.abort();
+      destroy(err);
+    };
     return { status: res.status, header: (n) => res.headers.get(n) ?? undefined, body, discard: () => body.resume() };
   }
 }
